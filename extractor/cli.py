@@ -1,0 +1,195 @@
+"""The command line: a thin click layer over articles, pipeline, embedded server and schema export."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__, articles, config, embedded, pipeline
+from .client import Engine
+from .errors import ConfigError, ExtractorError
+from .schemas import ExtractionRecord
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def record_schema() -> dict[str, object]:
+    """The JSON Schema of one output record (what ``extractor schema`` prints)."""
+    schema = ExtractionRecord.model_json_schema()
+    schema["$id"] = "https://example.invalid/guarantee-extractor/record-v1.schema.json"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+@contextmanager
+def _output(path: str) -> Iterator[IO[str]]:
+    """Stdout for '-'; otherwise FILE.partial, renamed over FILE only when the batch ends.
+
+    A crash or a stopped batch leaves the previous FILE untouched and the records written so far
+    in FILE.partial.
+    """
+    if path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    if target.parent != Path() and not target.parent.is_dir():
+        raise ConfigError(f"cannot write {path}: directory {target.parent} does not exist")
+    partial = target.with_name(target.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(target)
+
+
+@contextmanager
+def _backend(settings: config.Settings, console: Console) -> Iterator[config.Settings]:
+    if not settings.embedded:
+        yield settings
+        return
+    console.print("[dim]starting the embedded model server…[/dim]")
+    started = time.monotonic()
+    with embedded.serve(settings.gguf) as base_url:
+        console.print(f"[dim]embedded server ready at {base_url} in {time.monotonic() - started:.1f}s[/dim]")
+        yield settings.with_base_url(base_url)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="extractor")
+def cli() -> None:
+    """Extract security-guarantee proposals from news articles as grounded JSON records."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout.")
+@click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 [env OPENAI_BASE_URL; none: start the embedded model].")
+@click.option("--model", help="Model name [env EXTRACTOR_MODEL].")
+@click.option("--mode", type=click.Choice(config.MODES), help="How to ask for structured output [env EXTRACTOR_MODE; default auto].")
+@click.option("--prompt", "prompt_version", help="Prompt version, a folder of prompts/ [env EXTRACTOR_PROMPT].")
+@click.option("--max-reasks", type=click.IntRange(min=0), help="Re-asks when quotes are not found [env EXTRACTOR_MAX_REASKS; default 1].")
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds per request [env EXTRACTOR_TIMEOUT; default 300].")
+@click.option("--gguf", help="Model file for the embedded server [env EXTRACTOR_GGUF].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--traceback", is_flag=True, help="Show the traceback of an error instead of one line.")
+def extract(
+    paths: tuple[str, ...],
+    output: str,
+    base_url: str | None,
+    model: str | None,
+    mode: str | None,
+    prompt_version: str | None,
+    max_reasks: int | None,
+    timeout: float | None,
+    gguf: str | None,
+    quiet: bool,
+    traceback: bool,
+) -> None:
+    """Extract every article in PATHS (files, directories, or - for stdin) to JSONL.
+
+    Exit status: 0 when every article was extracted, 1 when some failed (their records carry
+    the error), 2 on a usage or configuration error.
+    """
+    console = Console(stderr=True, quiet=quiet)
+    try:
+        settings = config.resolve(
+            base_url=base_url,
+            model=model,
+            mode=mode,
+            prompt_version=prompt_version,
+            max_reasks=max_reasks,
+            timeout=timeout,
+            gguf=gguf,
+        )
+        sources = articles.expand(list(paths))
+        failed = _run(sources, settings, output, console)
+    except ExtractorError as exc:
+        if traceback:
+            raise
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | articles.InputError) else EXIT_SOME_FAILED)
+    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+
+
+def _run(sources: list[str], settings: config.Settings, output: str, console: Console) -> int:
+    started = time.monotonic()
+    done = failed = tokens = 0
+    progress = Progress(
+        TextColumn("[bold]extracting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[tokens]:,} tokens, {task.fields[errors]} errors"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    with _backend(settings, console) as live, _output(output) as sink, progress:
+        engine = Engine(live)
+        task = progress.add_task("extract", total=len(sources), tokens=0, errors=0)
+        try:
+            for item in articles.read(sources):
+                if isinstance(item, articles.Unreadable):
+                    record = pipeline.unreadable(item, live, engine.mode)
+                else:
+                    record = pipeline.extract(item, engine)
+                sink.write(record.model_dump_json() + "\n")
+                sink.flush()
+                done += 1
+                failed += record.error is not None
+                tokens += record.provenance.usage.total_tokens
+                progress.update(task, advance=1, tokens=tokens, errors=failed)
+        finally:
+            engine.close()
+    elapsed = time.monotonic() - started
+    console.print(
+        f"{done} articles, {done - failed} ok, {failed} failed, {tokens:,} tokens, "
+        f"{elapsed:.1f}s" + ("" if output == "-" else f" -> {output}")
+    )
+    return failed
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of one output record."""
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--gguf", help="Model file [env EXTRACTOR_GGUF; default: the bundled SmolLM2].")
+def serve(port: int, host: str, gguf: str | None) -> None:
+    """Run the embedded model server on its own until interrupted."""
+    try:
+        with embedded.serve(gguf or os.environ.get("EXTRACTOR_GGUF"), port=port, host=host) as url:
+            click.echo(f"serving {config.EMBEDDED_MODEL} at {url} (Ctrl-C stops)", err=True)
+            click.echo(f"use it with: extractor extract --base-url {url} --mode llamacpp ...", err=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        return
+    except ExtractorError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_SOME_FAILED)
+
+
+def main() -> None:
+    cli(prog_name="extractor")

@@ -1,0 +1,305 @@
+"""The one place that builds the OpenAI client and turns a chat request into a validated draft.
+
+Every model call goes through the OpenAI SDK to an OpenAI-compatible endpoint. The retry policy
+(``config.RetryPolicy``) is applied here and nowhere else: SDK retries off, tenacity around each
+HTTP request for transport failures, instructor's re-ask for answers that fail validation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+import instructor
+import openai
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import ValidationError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from .config import Mode, Settings
+from .errors import BackendError, ConfigError, OutputError
+from .prompting import Message
+from .schemas import ArticleDraft
+
+# instructor logs every failed attempt at ERROR; this module reports failures itself (records and
+# exceptions), so keep those lines off stderr unless the application configures logging.
+logging.getLogger("instructor").addHandler(logging.NullHandler())
+
+_INSTRUCTOR_MODES: dict[str, instructor.Mode] = {
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "llamacpp": instructor.Mode.JSON,
+    "json": instructor.Mode.JSON,
+    "tools": instructor.Mode.TOOLS_STRICT,
+}
+
+# Strings the model writes are capped in the grammar the embedded server decodes with, so a small
+# model that starts repeating itself stops at a bounded length instead of at max_tokens.
+STRING_CAP = 400
+
+
+@dataclass
+class Meter:
+    """Requests and tokens spent on one article, every attempt included."""
+
+    requests: int = 0
+    responses: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Outcome:
+    """What the model produced for one article.
+
+    ``draft`` passed grounding validation when ``grounded`` is true; otherwise it is the last answer,
+    parsed for shape only, after every re-ask failed (``reask_error`` says why).
+    """
+
+    draft: ArticleDraft
+    grounded: bool
+    meter: Meter
+    reask_error: str | None = None
+
+
+def bounded_schema(schema: dict[str, Any], cap: int = STRING_CAP) -> dict[str, Any]:
+    """A copy of a JSON Schema with ``maxLength`` added to every string that has none."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {key: walk(value) for key, value in node.items()}
+            if out.get("type") == "string" and "enum" not in out and "maxLength" not in out:
+                out["maxLength"] = cap
+            return out
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code == 429 or exc.status_code >= 500
+    return False
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
+    if isinstance(exc, openai.APIStatusError):
+        value = exc.response.headers.get("retry-after")
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def _json_text(content: str) -> str:
+    """The JSON object inside a message that may wrap it in prose or a code fence."""
+    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", content, re.DOTALL)
+    if fenced:
+        return fenced.group(1)
+    start, end = content.find("{"), content.rfind("}")
+    return content[start : end + 1] if 0 <= start < end else content
+
+
+def _last_content(exc: InstructorRetryException) -> str | None:
+    completion = exc.last_completion
+    if completion is None:
+        return None
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError):
+        return None
+    if getattr(message, "tool_calls", None):
+        arguments: str = message.tool_calls[0].function.arguments
+        return arguments
+    content: str | None = message.content
+    return content
+
+
+class Engine:
+    """Sends extraction requests to one OpenAI-compatible server under the retry policy."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx2.Client | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if settings.base_url is None:
+            raise ConfigError("no server to talk to: start the embedded server or give --base-url")
+        self.settings = settings
+        self.mode: Mode = settings.resolved_mode()
+        self._openai = openai.OpenAI(
+            base_url=settings.base_url,
+            # Local servers ignore the key, but the SDK insists on one.
+            api_key=settings.api_key or "not-needed",
+            max_retries=0,
+            timeout=settings.timeout,
+            http_client=http_client,
+        )
+        self._sleep = sleep
+        self._meter = Meter()
+        self._create = instructor.patch(
+            create=self._send, mode=_INSTRUCTOR_MODES[self.mode]
+        )
+
+    def close(self) -> None:
+        self._openai.close()
+
+    @property
+    def last_meter(self) -> Meter:
+        """Requests and tokens of the latest ``extract`` call, failed ones included."""
+        return self._meter
+
+    def _wait(self, state: RetryCallState) -> float:
+        policy = self.settings.retry
+        backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max)
+        hinted = _retry_after(state.outcome.exception() if state.outcome else None)
+        return min(hinted, policy.backoff_max) if hinted is not None else backoff(state)
+
+    def _send(self, **kwargs: Any) -> Any:
+        """One chat completion, retried on transport failures; counts requests and tokens."""
+        retrying = Retrying(
+            stop=stop_after_attempt(1 + self.settings.retry.transport_retries),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            reraise=True,
+            **({"sleep": self._sleep} if self._sleep is not None else {}),
+        )
+        for attempt in retrying:
+            with attempt:
+                self._meter.requests += 1
+                response = self._openai.chat.completions.create(**kwargs)
+        self._meter.responses += 1
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            self._meter.prompt_tokens += usage.prompt_tokens or 0
+            self._meter.completion_tokens += usage.completion_tokens or 0
+        return response
+
+    def request_options(self) -> dict[str, Any]:
+        """The generation parameters sent with every request (part of what a cassette matches)."""
+        options: dict[str, Any] = {
+            "model": self.settings.model,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+            "seed": self.settings.seed,
+        }
+        if self.mode == "llamacpp":
+            schema = bounded_schema(ArticleDraft.model_json_schema())
+            options["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
+        return options
+
+    def extract(self, messages: list[Message], text: str) -> Outcome:
+        """Ask for an ``ArticleDraft`` of ``text`` and validate that its quotes are in ``text``.
+
+        Raises:
+            BackendError: the server failed past the transport retries.
+            ConfigError: the server refused the request for a reason the user must fix
+                (authentication, unknown model, bad request).
+            OutputError: no answer could even be parsed for shape.
+        """
+        self._meter = Meter()
+        try:
+            draft = self._create(
+                response_model=ArticleDraft,
+                messages=messages,
+                max_retries=self.settings.retry.max_reasks,
+                context={"text": text},
+                strict=False,
+                **self.request_options(),
+            )
+        except IncompleteOutputException:
+            raise OutputError(
+                f"the answer was cut off at max_tokens={self.settings.max_tokens}; "
+                "raise EXTRACTOR_MAX_TOKENS or use a model that answers more briefly"
+            ) from None
+        except InstructorRetryException as exc:
+            cause = exc.__cause__
+            if isinstance(cause, openai.OpenAIError):
+                raise self._backend_error(cause) from cause
+            return self._salvage(exc)
+        return Outcome(draft=draft, grounded=True, meter=self._meter)
+
+    def _salvage(self, exc: InstructorRetryException) -> Outcome:
+        """Parse the last answer for shape only, so that grounding can drop what it must."""
+        content = _last_content(exc)
+        reason = str(exc.__cause__ or exc)
+        if content is None:
+            raise OutputError(f"no usable answer after {exc.n_attempts} attempt(s): {reason}")
+        try:
+            draft = ArticleDraft.model_validate_json(
+                _json_text(content), context={"ground": False}, strict=False
+            )
+        except ValidationError as invalid:
+            first = invalid.errors()[0]
+            raise OutputError(
+                f"the answer did not match the schema after {exc.n_attempts} attempt(s): "
+                f"{first['msg']} at {'.'.join(map(str, first['loc'])) or 'top level'}"
+            ) from None
+        return Outcome(draft=draft, grounded=False, meter=self._meter, reask_error=reason)
+
+    def _backend_error(self, exc: openai.OpenAIError) -> BackendError | ConfigError:
+        url = self.settings.base_url
+        if isinstance(exc, openai.APITimeoutError):
+            return BackendError(
+                f"{url} did not answer within {self.settings.timeout:g}s "
+                f"({1 + self.settings.retry.transport_retries} tries); raise EXTRACTOR_TIMEOUT "
+                "or use a faster model"
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return BackendError(
+                f"cannot reach {url} ({1 + self.settings.retry.transport_retries} tries): is the "
+                "server running? Check --base-url / OPENAI_BASE_URL"
+            )
+        if isinstance(exc, openai.AuthenticationError):
+            return ConfigError(f"{url} refused the API key (HTTP 401); set OPENAI_API_KEY")
+        if isinstance(exc, openai.NotFoundError):
+            return ConfigError(
+                f"{url} does not know model {self.settings.model!r} (HTTP 404); pick one with --model"
+            )
+        if isinstance(exc, openai.APIStatusError):
+            detail = exc.response.text[:300].replace("\n", " ")
+            if exc.status_code < 500 and exc.status_code != 429:
+                return ConfigError(
+                    f"{url} rejected the request (HTTP {exc.status_code}): {detail}; "
+                    f"check --model and --mode (now {self.mode})"
+                )
+            return BackendError(
+                f"{url} kept failing (HTTP {exc.status_code}) after "
+                f"{1 + self.settings.retry.transport_retries} tries: {detail}"
+            )
+        return BackendError(f"{url}: {exc}")
+
+
+def describe_usage(meter: Meter) -> dict[str, int]:
+    """The usage block of a record."""
+    return {
+        "prompt_tokens": meter.prompt_tokens,
+        "completion_tokens": meter.completion_tokens,
+        "total_tokens": meter.total_tokens,
+        "requests": meter.requests,
+    }
+
+
+__all__ = ["Engine", "Meter", "Outcome", "bounded_schema", "describe_usage"]

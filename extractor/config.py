@@ -1,0 +1,167 @@
+"""Resolve settings once, flag > environment variable > default, into one frozen object.
+
+Environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, and ``EXTRACTOR_MODEL``,
+``EXTRACTOR_MODE``, ``EXTRACTOR_PROMPT``, ``EXTRACTOR_MAX_REASKS``, ``EXTRACTOR_TRANSPORT_RETRIES``,
+``EXTRACTOR_TIMEOUT``, ``EXTRACTOR_MAX_TOKENS``, ``EXTRACTOR_GGUF``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal, get_args
+from urllib.parse import urlparse
+
+from .errors import ConfigError
+
+Mode = Literal["auto", "json_schema", "llamacpp", "json", "tools"]
+MODES: tuple[str, ...] = get_args(Mode)
+
+EMBEDDED_MODEL = "smollm2-135m-instruct"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+DEFAULT_PROMPT = "extract-v1"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """The one retry policy: how many requests a failure may cost, stated in one place.
+
+    The OpenAI SDK's own retries are off (``max_retries=0`` on the client). A request that fails
+    in transport (connection error, timeout, HTTP 429 or 5xx) is retried up to
+    ``transport_retries`` times with exponential backoff and jitter (tenacity); an answer that
+    does not validate is re-asked up to ``max_reasks`` times (instructor), the validation error
+    fed back to the model. Each re-ask is itself subject to the transport retries, so the worst
+    case for one article is ``(1 + max_reasks) * (1 + transport_retries)`` requests.
+    """
+
+    max_reasks: int = 1
+    transport_retries: int = 2
+    backoff_initial: float = 1.0
+    backoff_max: float = 20.0
+
+    @property
+    def max_requests(self) -> int:
+        return (1 + self.max_reasks) * (1 + self.transport_retries)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know, resolved once.
+
+    ``base_url`` None means: start the embedded server and use it.
+    """
+
+    base_url: str | None
+    api_key: str | None
+    model: str
+    mode: Mode
+    prompt_version: str = DEFAULT_PROMPT
+    retry: RetryPolicy = RetryPolicy()
+    timeout: float = 300.0
+    max_tokens: int = 1536
+    temperature: float = 0.0
+    seed: int = 0
+    gguf: str | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    def with_base_url(self, base_url: str) -> Settings:
+        """The same settings pointed at a server that was started for this run."""
+        return replace(self, base_url=base_url)
+
+    def resolved_mode(self) -> Mode:
+        """The structured-output mode to use with this backend when ``mode`` is ``auto``.
+
+        The embedded llama-cpp-python server gets ``json_object`` with a schema (it answers
+        ``json_schema`` with HTTP 500); any other server gets strict ``json_schema`` structured
+        output, which OpenAI, vLLM, Ollama and llama.cpp's own server accept. A
+        llama-cpp-python server started by hand needs ``--mode llamacpp``.
+        """
+        if self.mode != "auto":
+            return self.mode
+        return "llamacpp" if self.base_url is None else "json_schema"
+
+
+def _int(value: str, name: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number; set it to e.g. 1") from None
+    if number < 0:
+        raise ConfigError(f"{name}={value!r} must not be negative")
+    return number
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number; set it to e.g. 300") from None
+    if number <= 0:
+        raise ConfigError(f"{name}={value!r} must be positive")
+    return number
+
+
+def resolve(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    model: str | None = None,
+    mode: str | None = None,
+    prompt_version: str | None = None,
+    max_reasks: int | None = None,
+    timeout: float | None = None,
+    gguf: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from command-line flags (None when not given) and the environment.
+
+    Raises:
+        ConfigError: a value is malformed, e.g. a base URL without http(s) scheme or an unknown mode.
+    """
+    env = os.environ if env is None else env
+    url = base_url or env.get("OPENAI_BASE_URL") or None
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(
+                f"base URL {url!r} is not an http(s) URL; give e.g. http://127.0.0.1:8000/v1"
+            )
+        url = url.rstrip("/")
+    key = api_key or env.get("OPENAI_API_KEY") or None
+    chosen_mode = mode or env.get("EXTRACTOR_MODE") or "auto"
+    if chosen_mode not in MODES:
+        raise ConfigError(f"unknown mode {chosen_mode!r}; choose one of {', '.join(MODES)}")
+    default_model = EMBEDDED_MODEL if url is None else DEFAULT_OPENAI_MODEL
+    reasks_env = env.get("EXTRACTOR_MAX_REASKS")
+    reasks = (
+        max_reasks
+        if max_reasks is not None
+        else (_int(reasks_env, "EXTRACTOR_MAX_REASKS") if reasks_env else RetryPolicy.max_reasks)
+    )
+    retries_env = env.get("EXTRACTOR_TRANSPORT_RETRIES")
+    retries = (
+        _int(retries_env, "EXTRACTOR_TRANSPORT_RETRIES")
+        if retries_env
+        else RetryPolicy.transport_retries
+    )
+    timeout_env = env.get("EXTRACTOR_TIMEOUT")
+    max_tokens_env = env.get("EXTRACTOR_MAX_TOKENS")
+    return Settings(
+        base_url=url,
+        api_key=key,
+        model=model or env.get("EXTRACTOR_MODEL") or default_model,
+        mode=chosen_mode,  # type: ignore[arg-type]  # checked against MODES above
+        prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT,
+        retry=RetryPolicy(max_reasks=reasks, transport_retries=retries),
+        timeout=timeout
+        if timeout is not None
+        else (_float(timeout_env, "EXTRACTOR_TIMEOUT") if timeout_env else Settings.timeout),
+        max_tokens=_int(max_tokens_env, "EXTRACTOR_MAX_TOKENS")
+        if max_tokens_env
+        else Settings.max_tokens,
+        gguf=gguf or env.get("EXTRACTOR_GGUF") or None,
+    )

@@ -1,0 +1,108 @@
+"""Extract one article into one record: prompt, model call, grounding, provenance, error capture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from . import __version__
+from .articles import Article as InputArticle
+from .articles import Unreadable
+from .build import build
+from .client import Engine, Meter, describe_usage
+from .config import Settings
+from .errors import ConfigError, ExtractorError
+from .prompting import render
+from .schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Provenance, Usage
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _provenance(settings: Settings, mode: str, meter: Meter, clock: Clock) -> Provenance:
+    return Provenance(
+        model=settings.model,
+        base_url=settings.base_url or "",
+        mode=mode,
+        prompt_version=settings.prompt_version,
+        extractor_version=__version__,
+        extracted_at=clock().isoformat(timespec="seconds"),
+        attempts=meter.responses,
+        usage=Usage(**describe_usage(meter)),
+    )
+
+
+def _article(article: InputArticle) -> Article:
+    return Article(
+        id=article.id,
+        source=article.source,
+        title=article.title,
+        published=article.published,
+        language=article.language,
+        text=article.text,
+    )
+
+
+def extract(
+    article: InputArticle, engine: Engine, *, clock: Clock = _utc_now
+) -> ExtractionRecord:
+    """The record of one article; a failure of the model is captured in ``error``.
+
+    Raises:
+        ConfigError: the backend refused the request for a reason no other article would escape
+            (bad key, unknown model); the caller should stop the batch.
+    """
+    settings = engine.settings
+    messages = render(settings.prompt_version, article.text)
+    try:
+        outcome = engine.extract(messages, article.text)
+    except ConfigError:
+        raise
+    except ExtractorError as exc:
+        return ExtractionRecord(
+            article=_article(article),
+            proposals=[],
+            dropped=[],
+            provenance=_provenance(settings, engine.mode, engine.last_meter, clock),
+            error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
+        )
+    proposals, dropped = build(outcome.draft, article.text)
+    if not outcome.grounded and outcome.reask_error:
+        # Say once why grounding had to drop values even after the re-asks.
+        dropped.insert(
+            0,
+            Dropped(
+                field="",
+                value=None,
+                reason=f"re-asks exhausted ({outcome.meter.responses} answers); last error: "
+                f"{outcome.reask_error[:500]}",
+            ),
+        )
+    return ExtractionRecord(
+        article=_article(article),
+        proposals=proposals,
+        dropped=dropped,
+        provenance=_provenance(settings, engine.mode, outcome.meter, clock),
+        error=None,
+    )
+
+
+def unreadable(item: Unreadable, settings: Settings, mode: str, *, clock: Clock = _utc_now) -> ExtractionRecord:
+    """The record of an input that could not be read: no text, no model call, the error."""
+    return ExtractionRecord(
+        article=Article(
+            id=InputArticle(item.source, "", None, None, "und").id,
+            source=item.source,
+            title=None,
+            published=None,
+            language="und",
+            text="",
+        ),
+        proposals=[],
+        dropped=[],
+        provenance=_provenance(settings, mode, Meter(), clock),
+        error=ErrorInfo(type=type(item.error).__name__, message=str(item.error)),
+    )

@@ -1,0 +1,44 @@
+"""Render the versioned prompt templates in prompts/ into chat messages (pure: text in, messages out)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from string import Template
+
+from .errors import ConfigError
+
+Message = dict[str, str]
+
+
+@cache
+def _template(version: str, part: str) -> Template:
+    folder = resources.files("extractor.prompts") / version
+    if not folder.is_dir():
+        available = sorted(
+            entry.name for entry in resources.files("extractor.prompts").iterdir() if entry.is_dir()
+        )
+        available = [name for name in available if not name.startswith("__")]
+        raise ConfigError(
+            f"unknown prompt version {version!r}; available: {', '.join(available) or 'none'}"
+        )
+    return Template((folder / f"{part}.txt").read_text(encoding="utf-8"))
+
+
+def render(version: str, text: str) -> list[Message]:
+    """Chat messages asking the model to extract proposals from one article.
+
+    Args:
+        version: a folder name under prompts/, e.g. ``extract-v1``.
+        text: the article text, inserted verbatim.
+
+    Returns:
+        A system and a user message.
+
+    Raises:
+        ConfigError: no prompt of that version exists.
+    """
+    return [
+        {"role": "system", "content": _template(version, "system").substitute().strip()},
+        {"role": "user", "content": _template(version, "user").substitute(text=text).strip()},
+    ]

@@ -1,0 +1,118 @@
+"""What the model is asked to fill: surface strings and verbatim quotes, nothing computed.
+
+Codes, hours, canonical names and offsets are derived from these drafts in code (see
+``extractor.build``), so the model never has to know an ISO code or count characters. The
+``Field`` descriptions are the per-field instructions the model sees in the JSON Schema.
+
+Validation with the context ``{"text": <article>}`` checks that every quote can be located in
+the article; the error names each missing quote so that a re-ask tells the model what to fix.
+Without that context (or with ``{"ground": False}``) only the shape is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from .record import GuaranteeType, Position, StanceKind
+
+QUOTE = (
+    "A short passage copied word for word from the article that shows this; "
+    "never paraphrase, never translate."
+)
+
+
+class _Draft(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GuarantorDraft(_Draft):
+    name: str = Field(description="State or organisation that would guarantee, as the article names it.")
+    position: Position = Field(
+        default="unknown", description="Where this guarantor stands on giving the guarantee."
+    )
+    quote: str = Field(description=QUOTE)
+
+
+class ResponseTimeDraft(_Draft):
+    text: str = Field(description="How fast guarantors must respond, e.g. '72 hours'.")
+    quote: str = Field(description=QUOTE)
+
+
+class TerritoryDraft(_Draft):
+    name: str = Field(description="Territory left out of the guarantee, as the article names it.")
+    quote: str = Field(description=QUOTE)
+
+
+class ConditionDraft(_Draft):
+    text: str = Field(description="A condition attached to the proposal, in a few words.")
+    bound_party: str | None = Field(default=None, description="Who must meet the condition.")
+    quote: str = Field(description=QUOTE)
+
+
+class StanceDraft(_Draft):
+    speaker: str = Field(description="Person or body who commented on the proposal.")
+    actor: str | None = Field(
+        default=None, description="State or organisation the speaker speaks for."
+    )
+    stance: StanceKind = Field(description="The speaker's attitude to the proposal.")
+    quote: str = Field(description=QUOTE)
+
+
+class ProposalDraft(_Draft):
+    summary: str = Field(description="One sentence: who proposes what guarantee for whom.")
+    proposer: str | None = Field(default=None, description="Who puts the proposal forward.")
+    beneficiary: str | None = Field(default=None, description="Whose security is guaranteed.")
+    guarantee_type: GuaranteeType = Field(default="other", description="The kind of guarantee.")
+    legally_binding: bool | None = Field(
+        default=None, description="True if described as legally binding, null if not said."
+    )
+    guarantors: list[GuarantorDraft] = Field(default_factory=list, max_length=12)
+    response_time: ResponseTimeDraft | None = Field(
+        default=None, description="Only if the article gives a deadline for the guarantors."
+    )
+    excluded_territories: list[TerritoryDraft] = Field(default_factory=list, max_length=8)
+    conditions: list[ConditionDraft] = Field(default_factory=list, max_length=8)
+    stances: list[StanceDraft] = Field(default_factory=list, max_length=8)
+    quote: str = Field(description=QUOTE)
+
+
+class ArticleDraft(_Draft):
+    """Security-guarantee proposals reported in a news article (an empty list when there are none)."""
+
+    proposals: list[ProposalDraft] = Field(default_factory=list, max_length=4)
+
+    def quotes(self) -> Iterator[tuple[str, str]]:
+        """Yield ``(field path, quote)`` for every quote in the draft, in document order."""
+        for i, proposal in enumerate(self.proposals):
+            base = f"proposals[{i}]"
+            yield f"{base}.quote", proposal.quote
+            for j, guarantor in enumerate(proposal.guarantors):
+                yield f"{base}.guarantors[{j}].quote", guarantor.quote
+            if proposal.response_time is not None:
+                yield f"{base}.response_time.quote", proposal.response_time.quote
+            for j, territory in enumerate(proposal.excluded_territories):
+                yield f"{base}.excluded_territories[{j}].quote", territory.quote
+            for j, condition in enumerate(proposal.conditions):
+                yield f"{base}.conditions[{j}].quote", condition.quote
+            for j, stance in enumerate(proposal.stances):
+                yield f"{base}.stances[{j}].quote", stance.quote
+
+    @model_validator(mode="after")
+    def _quotes_are_in_the_article(self, info: ValidationInfo) -> ArticleDraft:
+        context = info.context if isinstance(info.context, dict) else {}
+        text = context.get("text")
+        if not isinstance(text, str) or context.get("ground") is False:
+            return self
+        # Imported here so that the schema package stays importable on its own for export.
+        from extractor.grounding import locate
+
+        missing = [(path, quote) for path, quote in self.quotes() if locate(quote, text) is None]
+        if missing:
+            listed = "; ".join(f"{path}: {quote[:120]!r}" for path, quote in missing)
+            raise ValueError(
+                f"{len(missing)} quote(s) are not in the article. Copy each quote word for word "
+                f"from the article, or leave that item out: {listed}"
+            )
+        return self

@@ -1,0 +1,71 @@
+"""Inputs to articles: text kept exactly, HTML made text, bad files named with the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractor.articles import Unreadable, expand, html_to_text, parse, read
+from extractor.errors import InputError
+
+
+def test_text_is_kept_exactly_and_hashed() -> None:
+    raw = "Title line\r\n\r\nBody  with  spaces\n".encode()
+    article = parse("x.txt", raw)
+    assert article.text == raw.decode()
+    assert article.title == "Title line"
+    assert article.id.startswith("sha256:") and len(article.id) == 7 + 64
+    assert article.language == "en"
+
+
+def test_russian_article_is_detected() -> None:
+    assert parse("r.txt", "Гарантии безопасности для Украины".encode()).language == "ru"
+
+
+def test_iso_date_near_the_top_is_the_published_date() -> None:
+    assert parse("d.txt", b"Headline\n2022-03-30\nBody").published == "2022-03-30"
+    assert parse("d.txt", b"Headline\nBody").published is None
+
+
+def test_html_becomes_visible_text_with_its_title() -> None:
+    html = (
+        "<html><head><title>Talks &amp; guarantees</title><style>p{}</style></head>"
+        "<body><script>alert(1)</script><p>First&nbsp;para.</p><p>Second <b>para</b>.</p></body></html>"
+    )
+    text, title = html_to_text(html)
+    assert title == "Talks & guarantees"
+    assert text == "First\xa0para.\n\nSecond para."
+    assert parse("page.html", html.encode()).text == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "holds no text"),
+        (b"  \n\t ", "holds no text"),
+        (b"\x00\x01\x02binary", "looks binary"),
+        ("Привет".encode("cp1251"), "not valid UTF-8.*iconv"),
+    ],
+)
+def test_bad_input_names_the_file_and_the_fix(raw: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=f"^bad.txt: .*{message}"):
+        parse("bad.txt", raw)
+
+
+def test_directories_expand_to_sorted_article_files(tmp_path: Path) -> None:
+    for name in ("b.txt", "a.md", "c.html", "skip.json"):
+        (tmp_path / name).write_text("x")
+    assert [Path(p).name for p in expand([str(tmp_path)])] == ["a.md", "b.txt", "c.html"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no article files"):
+        expand([str(empty)])
+
+
+def test_unreadable_files_do_not_stop_the_others(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("fine")
+    (tmp_path / "bad.txt").write_bytes(b"")
+    items = list(read([str(tmp_path / "bad.txt"), str(tmp_path / "good.txt")]))
+    assert isinstance(items[0], Unreadable)
+    assert not isinstance(items[1], Unreadable) and items[1].text == "fine"

@@ -1,0 +1,126 @@
+"""The command line: exact exit codes, output files and messages, against a loopback server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from extractor.cli import cli, schema_text
+from handbuilt import LoopbackServer, Script, draft_json, ok, status
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def article(tmp_path: Path) -> Path:
+    path = tmp_path / "a.txt"
+    path.write_text("Kyiv asked Washington to guarantee its security within 72 hours.\n")
+    return path
+
+
+def test_schema_command_prints_the_checked_in_schema() -> None:
+    code, out, _ = run("schema")
+    assert code == 0
+    assert out == (ROOT / "schemas" / "record.schema.json").read_text(encoding="utf-8")
+    assert out == schema_text()
+
+
+def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_path: Path) -> None:
+    answer = draft_json(
+        summary="Kyiv asks for a US guarantee.",
+        proposer="Kyiv",
+        guarantors=[{"name": "Washington", "quote": "asked Washington"}],
+        response_time={"text": "72 hours", "quote": "within 72 hours"},
+        quote="Kyiv asked Washington to guarantee its security",
+    )
+    out = tmp_path / "out.jsonl"
+    with LoopbackServer(Script([ok(answer)])) as server:
+        code, _, err = run("extract", str(article), "-o", str(out), "--base-url", server.base_url)
+    assert code == 0, err
+    assert "1 articles, 1 ok, 0 failed, 120 tokens" in err
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    proposal = record["proposals"][0]
+    assert proposal["proposer"] == {"name": "Kyiv", "kind": "state", "code": "UKR"}
+    assert proposal["guarantors"][0]["actor"]["code"] == "USA"
+    assert proposal["response_time"]["hours"] == 72
+    assert record["provenance"]["usage"] == {
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "total_tokens": 120,
+        "requests": 1,
+    }
+    assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+def test_a_failing_article_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "1.txt").write_text("First article.")
+    (tmp_path / "in" / "2.txt").write_bytes(b"\xff\xfe not utf-8 \xff")
+    (tmp_path / "in" / "3.txt").write_text("Third article.")
+    out = tmp_path / "out.jsonl"
+    script = Script([ok(draft_json()), status(500), status(500), status(500)])
+    with LoopbackServer(script) as server:
+        code, _, err = run(
+            "extract", str(tmp_path / "in"), "-o", str(out), "--base-url", server.base_url, "-q"
+        )
+    assert code == 1
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(r["article"]["source"]).name for r in records] == ["1.txt", "2.txt", "3.txt"]
+    assert [r["error"] and r["error"]["type"] for r in records] == [
+        None,
+        "InputError",
+        "BackendError",
+    ]
+    assert "iconv" in records[1]["error"]["message"]
+    assert records[2]["provenance"]["usage"]["requests"] == 3
+    assert len(script.requests) == 4
+
+
+def test_stdin_is_read_with_a_dash() -> None:
+    with LoopbackServer(Script([ok(draft_json())])) as server:
+        code, out, _ = run("extract", "-", "--base-url", server.base_url, "-q", input="Some text.")
+    assert code == 0
+    record = json.loads(out)
+    assert record["article"]["source"] == "-"
+    assert record["article"]["text"] == "Some text."
+    assert record["proposals"] == []
+
+
+def test_missing_input_is_a_usage_error() -> None:
+    code, _, err = run("extract", "no/such/file.txt", "--base-url", "http://127.0.0.1:9/v1")
+    assert code == 2
+    assert err == "error: no/such/file.txt: no such file or directory\n"
+
+
+def test_bad_base_url_is_a_usage_error(article: Path) -> None:
+    code, _, err = run("extract", str(article), "--base-url", "localhost:8000")
+    assert code == 2
+    assert "is not an http(s) URL" in err
+
+
+def test_rejected_key_stops_the_batch_and_keeps_the_old_output(
+    article: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous run\n")
+    with LoopbackServer(Script([status(401)])) as server:
+        code, _, err = run("extract", str(article), "-o", str(out), "--base-url", server.base_url)
+    assert code == 2
+    assert "OPENAI_API_KEY" in err
+    assert out.read_text() == "previous run\n"
+
+
+def test_unknown_prompt_version_is_a_usage_error(article: Path) -> None:
+    code, _, err = run(
+        "extract", str(article), "--base-url", "http://127.0.0.1:9/v1", "--prompt", "nope"
+    )
+    assert code == 2
+    assert "unknown prompt version 'nope'; available: extract-v1" in err

@@ -1,0 +1,154 @@
+"""Re-ask, retry and failure paths against hand-built completions, counting every request."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractor.build import build
+from extractor.errors import BackendError, ConfigError, OutputError
+from extractor.prompting import render
+from handbuilt import Script, draft_json, engine, ok, status
+
+ARTICLE = (
+    "Ukraine proposed that the US, UK and France guarantee its security. "
+    "Guarantors would have to respond within 72 hours."
+)
+MESSAGES = render("extract-v1", ARTICLE)
+
+GOOD = draft_json(
+    summary="Ukraine asks the US, UK and France for guarantees.",
+    proposer="Ukraine",
+    guarantors=[{"name": "the US", "position": "proposed", "quote": "the US, UK and France"}],
+    response_time={"text": "72 hours", "quote": "respond within 72 hours"},
+    quote="Ukraine proposed that the US, UK and France guarantee its security.",
+)
+INVENTED = draft_json(
+    summary="Made up.",
+    guarantors=[{"name": "Japan", "quote": "Japan would also guarantee it"}],
+    quote="Ukraine proposed that the US, UK and France guarantee its security.",
+)
+
+
+def test_grounded_answer_costs_one_request_and_counts_its_tokens() -> None:
+    script = Script([ok(GOOD, prompt_tokens=300, completion_tokens=40)])
+    outcome = engine(script).extract(MESSAGES, ARTICLE)
+    assert outcome.grounded
+    assert len(script.requests) == 1
+    assert (outcome.meter.requests, outcome.meter.responses) == (1, 1)
+    assert (outcome.meter.prompt_tokens, outcome.meter.completion_tokens) == (300, 40)
+
+
+def test_missing_quote_is_reasked_naming_the_quote() -> None:
+    script = Script([ok(INVENTED), ok(GOOD)])
+    outcome = engine(script).extract(MESSAGES, ARTICLE)
+    assert outcome.grounded
+    assert len(script.requests) == 2
+    reask = script.bodies()[1]["messages"]
+    feedback = " ".join(str(message.get("content")) for message in reask[len(MESSAGES) :])
+    assert "Japan would also guarantee it" in feedback
+    assert "not in the article" in feedback
+    assert outcome.meter.total_tokens == 2 * 120
+
+
+def test_after_the_last_reask_ungrounded_values_are_dropped_not_kept() -> None:
+    script = Script([ok(INVENTED), ok(INVENTED)])
+    outcome = engine(script).extract(MESSAGES, ARTICLE)
+    assert not outcome.grounded
+    assert len(script.requests) == 2
+    assert outcome.reask_error is not None and "Japan" in outcome.reask_error
+    proposals, dropped = build(outcome.draft, ARTICLE)
+    assert [g.actor.code for g in proposals[0].guarantors] == []
+    assert [d.field for d in dropped] == ["proposals[0].guarantors[0]"]
+    assert dropped[0].reason == "quote not found in the article"
+
+
+def test_zero_reasks_means_one_request() -> None:
+    script = Script([ok(INVENTED)])
+    outcome = engine(script, retry=_policy(max_reasks=0)).extract(MESSAGES, ARTICLE)
+    assert not outcome.grounded
+    assert len(script.requests) == 1
+
+
+def test_server_error_is_retried_with_backoff() -> None:
+    sleeps: list[float] = []
+    script = Script([status(500), ok(GOOD)])
+    outcome = engine(script, sleeps).extract(MESSAGES, ARTICLE)
+    assert outcome.grounded
+    assert len(script.requests) == 2
+    assert (outcome.meter.requests, outcome.meter.responses) == (2, 1)
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= 20
+
+
+def test_rate_limit_honours_retry_after() -> None:
+    sleeps: list[float] = []
+    script = Script([status(429, {"retry-after": "3"}), ok(GOOD)])
+    engine(script, sleeps).extract(MESSAGES, ARTICLE)
+    assert sleeps == [3.0]
+    assert len(script.requests) == 2
+
+
+def test_persistent_server_error_costs_exactly_the_transport_budget() -> None:
+    script = Script([status(503), status(503), status(503)])
+    eng = engine(script)
+    with pytest.raises(BackendError, match="kept failing \\(HTTP 503\\) after 3 tries"):
+        eng.extract(MESSAGES, ARTICLE)
+    assert len(script.requests) == 3
+    assert eng.last_meter.requests == 3
+
+
+def test_connection_failure_names_the_server() -> None:
+    import httpx2
+
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
+
+    script = Script([refuse, refuse, refuse])
+    with pytest.raises(BackendError, match="cannot reach http://handbuilt.invalid/v1"):
+        engine(script).extract(MESSAGES, ARTICLE)
+    assert len(script.requests) == 3
+
+
+def test_bad_key_is_a_configuration_error_after_one_request() -> None:
+    script = Script([status(401)])
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        engine(script).extract(MESSAGES, ARTICLE)
+    assert len(script.requests) == 1
+
+
+def test_unparseable_answers_end_in_output_error() -> None:
+    script = Script([ok("I cannot answer that."), ok('{"proposals": [{"summary": 3')])
+    with pytest.raises(OutputError, match="after 2 attempt"):
+        engine(script).extract(MESSAGES, ARTICLE)
+    assert len(script.requests) == 2
+
+
+def test_truncated_answer_is_reported_with_the_fix() -> None:
+    script = Script([ok('{"proposals": [', finish_reason="length")])
+    with pytest.raises(OutputError, match="EXTRACTOR_MAX_TOKENS"):
+        engine(script).extract(MESSAGES, ARTICLE)
+    assert len(script.requests) == 1
+
+
+def test_llamacpp_mode_sends_json_object_with_a_bounded_schema() -> None:
+    script = Script([ok(GOOD)])
+    engine(script, mode="llamacpp").extract(MESSAGES, ARTICLE)
+    body = script.bodies()[0]
+    assert body["response_format"]["type"] == "json_object"
+    schema = body["response_format"]["schema"]
+    assert schema["properties"]["proposals"]["maxItems"] == 4
+    quote = schema["$defs"]["GuarantorDraft"]["properties"]["quote"]
+    assert quote["maxLength"] == 400
+    assert body["temperature"] == 0.0 and body["seed"] == 0
+
+
+def test_json_schema_mode_asks_for_strict_structured_output() -> None:
+    script = Script([ok(GOOD)])
+    engine(script, mode="json_schema").extract(MESSAGES, ARTICLE)
+    body = script.bodies()[0]
+    assert body["response_format"]["type"] == "json_schema"
+
+
+def _policy(**kwargs: int):  # type: ignore[no-untyped-def]
+    from extractor.config import RetryPolicy
+
+    return RetryPolicy(**kwargs)

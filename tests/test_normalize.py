@@ -1,0 +1,474 @@
+"""Tests for extractor.normalize: canonical actors, durations, territories and languages."""
+
+# Russian and Ukrainian inputs are the point of these tests, so Cyrillic letters that look
+# Latin are expected in the strings.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import pytest
+
+from extractor.normalize import (
+    actor_code,
+    actor_kind,
+    canonical_territory,
+    detect_language,
+    parse_hours,
+)
+
+# ---------------------------------------------------------------------------------------------
+# actor_code
+# ---------------------------------------------------------------------------------------------
+
+ENGLISH_ACTORS = [
+    ("Ukraine", "UKR"),
+    ("Ukrainian", "UKR"),
+    ("Ukraine's", "UKR"),
+    ("Kyiv", "UKR"),
+    ("Kiev", "UKR"),
+    ("the Ukrainian side", "UKR"),
+    ("Russia", "RUS"),
+    ("Russia’s", "RUS"),
+    ("russian", "RUS"),
+    ("the Kremlin", "RUS"),
+    ("Moscow", "RUS"),
+    ("Russian Federation", "RUS"),
+    ("United States", "USA"),
+    ("the United States", "USA"),
+    ("United States of America", "USA"),
+    ("US", "USA"),
+    ("U.S.", "USA"),
+    ("USA", "USA"),
+    ("America", "USA"),
+    ("American", "USA"),
+    ("Washington", "USA"),
+    ("the White House", "USA"),
+    ("the Pentagon", "USA"),
+    ("US officials", "USA"),
+    ("the US administration", "USA"),
+    ("United Kingdom", "GBR"),
+    ("UK", "GBR"),
+    ("U.K.", "GBR"),
+    ("Britain", "GBR"),
+    ("Great Britain", "GBR"),
+    ("British", "GBR"),
+    ("London", "GBR"),
+    ("Downing Street", "GBR"),
+    ("France", "FRA"),
+    ("French", "FRA"),
+    ("Paris", "FRA"),
+    ("the Elysee", "FRA"),
+    ("Élysée", "FRA"),
+    ("Germany", "DEU"),
+    ("German", "DEU"),
+    ("Berlin", "DEU"),
+    ("Turkey", "TUR"),
+    ("Türkiye", "TUR"),
+    ("Turkish", "TUR"),
+    ("Ankara", "TUR"),
+    ("Canada", "CAN"),
+    ("Canadian", "CAN"),
+    ("Ottawa", "CAN"),
+    ("Poland", "POL"),
+    ("Polish", "POL"),
+    ("Warsaw", "POL"),
+    ("Israel", "ISR"),
+    ("Israeli", "ISR"),
+    ("Tel Aviv", "ISR"),
+    ("Jerusalem", "ISR"),
+    ("Italy", "ITA"),
+    ("Rome", "ITA"),
+    ("Spain", "ESP"),
+    ("China", "CHN"),
+    ("Chinese", "CHN"),
+    ("Beijing", "CHN"),
+    ("India", "IND"),
+    ("Belarus", "BLR"),
+    ("Belarusian", "BLR"),
+    ("Minsk", "BLR"),
+    ("Moldova", "MDA"),
+    ("Chisinau", "MDA"),
+    ("Chișinău", "MDA"),
+    ("Georgia", "GEO"),
+    ("Kazakhstan", "KAZ"),
+    ("Japan", "JPN"),
+    ("Tokyo", "JPN"),
+    ("the Netherlands", "NLD"),
+    ("Dutch", "NLD"),
+    ("Belgium", "BEL"),
+    ("Denmark", "DNK"),
+    ("Sweden", "SWE"),
+    ("Finland", "FIN"),
+    ("Norway", "NOR"),
+    ("Estonia", "EST"),
+    ("Latvia", "LVA"),
+    ("Lithuania", "LTU"),
+    ("Romania", "ROU"),
+    ("Hungary", "HUN"),
+    ("Slovakia", "SVK"),
+    ("Czech Republic", "CZE"),
+    ("Czechia", "CZE"),
+    ("Austria", "AUT"),
+    ("Switzerland", "CHE"),
+    ("Swiss", "CHE"),
+    ("Bulgaria", "BGR"),
+    ("Greece", "GRC"),
+    ("Portugal", "PRT"),
+    ("Ireland", "IRL"),
+    ("Australia", "AUS"),
+    ("New Zealand", "NZL"),
+    ("South Korea", "KOR"),
+    ("Saudi Arabia", "SAU"),
+    ("Qatar", "QAT"),
+    ("UAE", "ARE"),
+    ("United Arab Emirates", "ARE"),
+    ("Iran", "IRN"),
+    ("North Korea", "PRK"),
+    ("Brazil", "BRA"),
+    ("South Africa", "ZAF"),
+    ("Azerbaijan", "AZE"),
+    ("Armenia", "ARM"),
+    ("the Vatican", "VAT"),
+    ("Holy See", "VAT"),
+    ("Slovenia", "SVN"),
+    ("Croatia", "HRV"),
+    ("Serbia", "SRB"),
+]
+
+ORGANISATIONS = [
+    ("NATO", "NATO"),
+    ("North Atlantic Treaty Organization", "NATO"),
+    ("NATO's", "NATO"),
+    ("EU", "EU"),
+    ("the European Union", "EU"),
+    ("UN", "UN"),
+    ("the United Nations", "UN"),
+    ("UN Security Council", "UN"),
+    ("G7", "G7"),
+    ("G-7", "G7"),
+    ("Group of Seven", "G7"),
+    ("OSCE", "OSCE"),
+]
+
+RUSSIAN_ACTORS = [
+    ("Украина", "UKR"),
+    ("Украины", "UKR"),
+    ("Украине", "UKR"),
+    ("украинская сторона", "UKR"),
+    ("правительство Украины", "UKR"),
+    ("Россия", "RUS"),
+    ("России", "RUS"),
+    ("РФ", "RUS"),
+    ("российские власти", "RUS"),
+    ("США", "USA"),
+    ("Соединённые Штаты", "USA"),
+    ("Соединенных Штатов", "USA"),
+    ("Великобритания", "GBR"),
+    ("Британия", "GBR"),
+    ("Франция", "FRA"),
+    ("Франции", "FRA"),
+    ("Германия", "DEU"),
+    ("Германии", "DEU"),
+    ("Турция", "TUR"),
+    ("Турции", "TUR"),
+    ("Канада", "CAN"),
+    ("Канады", "CAN"),
+    ("Польша", "POL"),
+    ("Польши", "POL"),
+    ("Израиль", "ISR"),
+    ("Израиля", "ISR"),
+    ("Китай", "CHN"),
+    ("Китая", "CHN"),
+    ("Молдова", "MDA"),
+    ("Молдавия", "MDA"),
+    ("Беларусь", "BLR"),
+    ("Белоруссия", "BLR"),
+    ("Киев", "UKR"),
+    ("Киеве", "UKR"),
+    ("Москва", "RUS"),
+    ("Кремль", "RUS"),
+    ("Кремля", "RUS"),
+    ("Вашингтон", "USA"),
+    ("Лондон", "GBR"),
+    ("Париж", "FRA"),
+    ("Берлин", "DEU"),
+    ("НАТО", "NATO"),
+    ("ЕС", "EU"),
+    ("Евросоюз", "EU"),
+    ("Евросоюза", "EU"),
+    ("ООН", "UN"),
+    ("Совет безопасности ООН", "UN"),
+    ("ОБСЕ", "OSCE"),
+    ("Большая семерка", "G7"),
+    ("Большой семёрки", "G7"),
+]
+
+
+@pytest.mark.parametrize(("name", "code"), ENGLISH_ACTORS + ORGANISATIONS + RUSSIAN_ACTORS)
+def test_actor_code_resolves_known_names(name: str, code: str) -> None:
+    assert actor_code(name) == code
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "  Ukraine  ",
+        "UKRAINE",
+        '"Ukraine"',
+        "Ukraine,",
+        "(Ukraine)",
+        "The Ukraine",
+        "Ukraine’s",
+    ],
+)
+def test_actor_code_ignores_case_whitespace_punctuation_and_possessives(name: str) -> None:
+    assert actor_code(name) == "UKR"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "us",  # the English pronoun
+        "Us",
+        "us officials",
+        "the alliance",  # too vague: NATO, a coalition or a bilateral pact
+        "Alliance",
+        "альянс",
+        "Zelensky",  # people stand for states but are not states
+        "Putin",
+        "Путин",
+        "Зеленский",
+        "Korea",  # which one?
+        "Latin America",
+        "совет безопасности",  # without "UN" it may be Russia's own council
+        "",
+        "   ",
+    ],
+)
+def test_actor_code_returns_none_for_vague_or_personal_names(name: str) -> None:
+    assert actor_code(name) is None
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["польза", "дань", "дани", "кит", "Индиана", "франк", "Москвич", "грузить", "Ирак"],
+)
+def test_actor_code_russian_stems_do_not_match_unrelated_words(word: str) -> None:
+    assert actor_code(word) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# actor_kind
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("Ukraine", "state"),
+        ("the United States", "state"),
+        ("Кремль", "state"),
+        ("NATO", "organization"),
+        ("Евросоюз", "organization"),
+        ("United Nations", "organization"),
+        ("G7", "organization"),
+        ("OSCE", "organization"),
+        ("Zelensky", None),
+        ("the alliance", None),
+        ("us", None),
+    ],
+)
+def test_actor_kind(name: str, kind: str | None) -> None:
+    assert actor_kind(name) == kind
+
+
+def test_every_state_code_is_iso_alpha3() -> None:
+    names = [name for name, _ in ENGLISH_ACTORS + RUSSIAN_ACTORS]
+    for name in names:
+        code = actor_code(name)
+        assert code is not None
+        if actor_kind(name) == "state":
+            assert len(code) == 3
+            assert code.isascii()
+            assert code.isupper()
+
+
+# ---------------------------------------------------------------------------------------------
+# parse_hours
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("72 hours", 72.0),
+        ("within 72 hours", 72.0),
+        ("72-hour", 72.0),
+        ("a 72-hour deadline", 72.0),
+        ("72h", 72.0),
+        ("48 hrs", 48.0),
+        ("within three days", 72.0),
+        ("three-day", 72.0),
+        ("forty-eight hours", 48.0),
+        ("seventy-two hours", 72.0),
+        ("twenty four hours", 24.0),
+        ("a hundred hours", 100.0),
+        ("within a day", 24.0),
+        ("within an hour", 1.0),
+        ("within the hour", 1.0),
+        ("a week", 168.0),
+        ("two weeks", 336.0),
+        ("one month", 720.0),
+        ("Twelve Hours", 12.0),
+        ("1.5 hours", 1.5),
+        ("30 minutes", 0.5),
+        ("half an hour", 0.5),
+        ("two and a half days", 60.0),
+        ("24-48 hours", 48.0),  # a range counts up to its upper bound
+        ("within 24 hours, then 7 days", 24.0),  # the first duration wins
+        ("в течение 3 дней", 72.0),
+        ("24 часа", 24.0),
+        ("в течение 72 часов", 72.0),
+        ("1,5 часа", 1.5),
+        ("один день", 24.0),
+        ("одного месяца", 720.0),
+        ("два месяца", 1440.0),
+        ("трёх суток", 72.0),
+        ("трое суток", 72.0),
+        ("в течение суток", 24.0),
+        ("семь дней", 168.0),
+        ("десять дней", 240.0),
+        ("семьдесят два часа", 72.0),
+        ("2 недели", 336.0),
+        ("в течение недели", 168.0),
+        ("через месяц", 720.0),
+        ("72-часовой срок", 72.0),
+        ("трехдневный срок", 72.0),
+        ("двухнедельный", 336.0),
+        ("полчаса", 0.5),
+    ],
+)
+def test_parse_hours(text: str, hours: float) -> None:
+    result = parse_hours(text)
+    assert isinstance(result, float)
+    assert result == hours
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "immediately",
+        "as soon as possible",
+        "within a few days",
+        "a few hours",
+        "within hours",
+        "hourly",
+        "немедленно",
+        "в кратчайшие сроки",
+        "in 2022",
+        "",
+    ],
+)
+def test_parse_hours_returns_none_without_a_definite_duration(text: str) -> None:
+    assert parse_hours(text) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# canonical_territory
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Crimea", "Crimea"),
+        ("the Crimean peninsula", "Crimea"),
+        ("Krym", "Crimea"),
+        ("Крым", "Crimea"),
+        ("Крыма", "Crimea"),
+        ("Крыму", "Crimea"),
+        ("Республика Крым", "Crimea"),
+        ("Sevastopol", "Sevastopol"),
+        ("Севастополь", "Sevastopol"),
+        ("Donbas", "Donbas"),
+        ("Donbass", "Donbas"),
+        ("the Donbas region", "Donbas"),
+        ("Донбасс", "Donbas"),
+        ("Донбасса", "Donbas"),
+        ("Donetsk region", "Donetsk"),
+        ("Donetsk oblast", "Donetsk"),
+        ("Донецк", "Donetsk"),
+        ("Донецкая область", "Donetsk"),
+        ("Донецкой области", "Donetsk"),
+        ("ДНР", "Donetsk"),
+        ("Donetsk People's Republic", "Donetsk"),
+        ("DPR", "Donetsk"),
+        ("Luhansk", "Luhansk"),
+        ("Lugansk", "Luhansk"),
+        ("LPR", "Luhansk"),
+        ("Луганск", "Luhansk"),
+        ("Луганская область", "Luhansk"),
+        ("ЛНР", "Luhansk"),
+        ("Zaporizhzhia", "Zaporizhzhia"),
+        ("Zaporizhia", "Zaporizhzhia"),
+        ("Zaporozhye", "Zaporizhzhia"),
+        ("Запорожье", "Zaporizhzhia"),
+        ("Запорожская область", "Zaporizhzhia"),
+        ("Kherson oblast", "Kherson"),
+        ("Херсон", "Kherson"),
+        ("Херсонская область", "Kherson"),
+        ("Transnistria", "Transnistria"),
+        ("Приднестровье", "Transnistria"),
+        ("Abkhazia", "Abkhazia"),
+        ("South Ossetia", "South Ossetia"),
+    ],
+)
+def test_canonical_territory_known(text: str, name: str) -> None:
+    assert canonical_territory(text) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Odesa oblast", "Odesa"),
+        ("sumy region", "Sumy"),
+        ("  the Poltava region  ", "Poltava"),
+        ("nagorno-karabakh", "Nagorno-Karabakh"),
+        ("the occupied territories", "Occupied Territories"),
+        ("left bank of the Dnipro", "Left Bank of the Dnipro"),
+        ("ZNPP", "ZNPP"),
+        ("", ""),
+    ],
+)
+def test_canonical_territory_falls_back_to_tidied_input(text: str, name: str) -> None:
+    assert canonical_territory(text) == name
+
+
+# ---------------------------------------------------------------------------------------------
+# detect_language
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Ukraine demands security guarantees.", "en"),
+        ("Россия и Украина обсудили гарантии безопасности.", "ru"),
+        ("Україна і партнери обговорили гарантії безпеки.", "uk"),
+        ("Kyiv said the talks in Москва were useful for everyone involved.", "en"),
+        ("Президент заявил, что переговоры с NATO продолжатся.", "ru"),
+        ("", "en"),
+        ("12:30 — 72 %", "en"),
+    ],
+)
+def test_detect_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_detect_language_russian_text_quoting_a_ukrainian_name_stays_russian() -> None:
+    text = (
+        "Министр иностранных дел заявил журналистам, что гарантии безопасности должны быть "
+        "юридически обязывающими и ратифицированы парламентами. По его словам, переговоры "
+        "продолжатся на следующей неделе, а издание «Українська правда» сообщило подробности."
+    )
+    assert detect_language(text) == "ru"

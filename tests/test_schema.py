@@ -1,0 +1,64 @@
+"""The exported JSON Schema, the draft's grounding validator, and the contract's field names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from extractor.cli import record_schema
+from extractor.schemas import ArticleDraft, ExtractionRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_checked_in_schema_equals_the_generated_one() -> None:
+    checked_in = json.loads((ROOT / "schemas" / "record.schema.json").read_text(encoding="utf-8"))
+    assert checked_in == record_schema(), "regenerate: extractor schema > schemas/record.schema.json"
+
+
+def test_record_field_names_are_the_contract() -> None:
+    schema = ExtractionRecord.model_json_schema()
+    assert list(schema["properties"]) == [
+        "schema_version", "article", "proposals", "dropped", "provenance", "error",
+    ]  # fmt: skip
+    defs = schema["$defs"]
+    assert list(defs["Proposal"]["properties"]) == [
+        "summary", "proposer", "beneficiary", "guarantee_type", "legally_binding", "guarantors",
+        "response_time", "excluded_territories", "conditions", "stances", "evidence",
+    ]  # fmt: skip
+    assert list(defs["Evidence"]["properties"]) == ["quote", "start", "end", "match"]
+    assert list(defs["Usage"]["properties"]) == [
+        "prompt_tokens", "completion_tokens", "total_tokens", "requests",
+    ]  # fmt: skip
+    assert set(defs["Provenance"]["properties"]) >= {
+        "model", "base_url", "prompt_version", "extractor_version", "extracted_at", "attempts",
+        "usage",
+    }  # fmt: skip
+
+
+def test_draft_validation_names_every_missing_quote() -> None:
+    answer = {
+        "proposals": [
+            {
+                "summary": "s",
+                "quote": "in the text",
+                "guarantors": [{"name": "X", "quote": "nowhere to be seen"}],
+            }
+        ]
+    }
+    with pytest.raises(ValidationError) as raised:
+        ArticleDraft.model_validate(answer, context={"text": "a quote that is in the text"})
+    message = str(raised.value)
+    assert "1 quote(s) are not in the article" in message
+    assert "proposals[0].guarantors[0].quote: 'nowhere to be seen'" in message
+    assert ArticleDraft.model_validate(answer, context={"ground": False}).proposals
+
+
+def test_schema_package_ships_inside_extractor() -> None:
+    import extractor.schemas as schemas
+
+    assert schemas.__name__ == "extractor.schemas"
+    assert Path(schemas.__file__).parent.name == "schemas"
