@@ -1,4 +1,4 @@
-"""Turn command-line inputs (files, directories, stdin) into articles: text, title, date, language."""
+"""Turn command-line inputs (files, directories, stdin) into articles with title, date, language."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ class Unreadable:
 
 class _TextOfHtml(HTMLParser):
     _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
-    _BLOCK = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article"})
+    _BLOCK = frozenset(
+        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article"}
+    )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -77,7 +79,9 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     parser = _TextOfHtml()
     parser.feed(html)
     parser.close()
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    lines = (
+        re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n")
+    )
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     title = " ".join("".join(parser.title).split()) or None
     return text, title
@@ -112,7 +116,9 @@ def parse(source: str, raw: bytes) -> Article:
             "split it into articles or pass only the article text"
         )
     if b"\x00" in raw[:8192]:
-        raise InputError(f"{source}: looks binary (NUL bytes); pass a UTF-8 text, Markdown or HTML file")
+        raise InputError(
+            f"{source}: looks binary (NUL bytes); pass a UTF-8 text, Markdown or HTML file"
+        )
     try:
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

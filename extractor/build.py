@@ -1,4 +1,4 @@
-"""Turn a model's draft into grounded proposals (pure): locate quotes, derive codes, hours and names.
+"""Turn a model's draft into grounded proposals (pure): locate quotes, derive codes, hours, names.
 
 A value whose quote cannot be located in the article goes to ``dropped`` with the reason; so does
 a proposal whose own quote cannot be located, together with everything in it. Nothing is dropped
@@ -104,7 +104,9 @@ class _Builder:
 
         conditions: list[Condition] = []
         for j, condition in enumerate(draft.conditions):
-            found = self.evidence(f"{base}.conditions[{j}]", condition.quote, condition.model_dump())
+            found = self.evidence(
+                f"{base}.conditions[{j}]", condition.quote, condition.model_dump()
+            )
             if found is not None and condition.text.strip():
                 conditions.append(
                     Condition(

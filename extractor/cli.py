@@ -1,4 +1,4 @@
-"""The command line: a thin click layer over articles, pipeline, embedded server and schema export."""
+"""The command line: a thin click layer over articles, pipeline, embedded server, schema export."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__, articles, config, embedded, pipeline
 from .client import Engine
-from .errors import ConfigError, ExtractorError
+from .errors import ConfigError, ExtractorError, InputError
 from .schemas import ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -25,7 +25,7 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 def record_schema() -> dict[str, object]:
     """The JSON Schema of one output record (what ``extractor schema`` prints)."""
-    schema = ExtractionRecord.model_json_schema()
+    schema: dict[str, object] = ExtractionRecord.model_json_schema()
     schema["$id"] = "https://example.invalid/guarantee-extractor/record-v1.schema.json"
     return schema
 
@@ -64,7 +64,9 @@ def _backend(settings: config.Settings, console: Console) -> Iterator[config.Set
     console.print("[dim]starting the embedded model server…[/dim]")
     started = time.monotonic()
     with embedded.serve(settings.gguf) as base_url:
-        console.print(f"[dim]embedded server ready at {base_url} in {time.monotonic() - started:.1f}s[/dim]")
+        console.print(
+            f"[dim]embedded server ready at {base_url} in {time.monotonic() - started:.1f}s[/dim]"
+        )
         yield settings.with_base_url(base_url)
 
 
@@ -80,16 +82,40 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout.")
-@click.option("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 [env OPENAI_BASE_URL; none: start the embedded model].")
+@click.option(
+    "-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout."
+)
+@click.option(
+    "--base-url",
+    help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 "
+    "[env OPENAI_BASE_URL; none: start the embedded model].",
+)
 @click.option("--model", help="Model name [env EXTRACTOR_MODEL].")
-@click.option("--mode", type=click.Choice(config.MODES), help="How to ask for structured output [env EXTRACTOR_MODE; default auto].")
-@click.option("--prompt", "prompt_version", help="Prompt version, a folder of prompts/ [env EXTRACTOR_PROMPT].")
-@click.option("--max-reasks", type=click.IntRange(min=0), help="Re-asks when quotes are not found [env EXTRACTOR_MAX_REASKS; default 1].")
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds per request [env EXTRACTOR_TIMEOUT; default 300].")
+@click.option(
+    "--mode",
+    type=click.Choice(config.MODES),
+    help="How to ask for structured output [env EXTRACTOR_MODE; default auto].",
+)
+@click.option(
+    "--prompt",
+    "prompt_version",
+    help="Prompt version, a folder of prompts/ [env EXTRACTOR_PROMPT].",
+)
+@click.option(
+    "--max-reasks",
+    type=click.IntRange(min=0),
+    help="Re-asks when quotes are not found [env EXTRACTOR_MAX_REASKS; default 1].",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="Seconds per request [env EXTRACTOR_TIMEOUT; default 300].",
+)
 @click.option("--gguf", help="Model file for the embedded server [env EXTRACTOR_GGUF].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-@click.option("--traceback", is_flag=True, help="Show the traceback of an error instead of one line.")
+@click.option(
+    "--traceback", is_flag=True, help="Show the traceback of an error instead of one line."
+)
 def extract(
     paths: tuple[str, ...],
     output: str,
@@ -125,7 +151,7 @@ def extract(
         if traceback:
             raise
         _fail(str(exc))
-        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | articles.InputError) else EXIT_SOME_FAILED)
+        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | InputError) else EXIT_SOME_FAILED)
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
@@ -181,7 +207,9 @@ def serve(port: int, host: str, gguf: str | None) -> None:
     try:
         with embedded.serve(gguf or os.environ.get("EXTRACTOR_GGUF"), port=port, host=host) as url:
             click.echo(f"serving {config.EMBEDDED_MODEL} at {url} (Ctrl-C stops)", err=True)
-            click.echo(f"use it with: extractor extract --base-url {url} --mode llamacpp ...", err=True)
+            click.echo(
+                f"use it with: extractor extract --base-url {url} --mode llamacpp ...", err=True
+            )
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

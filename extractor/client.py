@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
 import instructor
+import jiter
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from pydantic import ValidationError
@@ -37,14 +39,17 @@ logging.getLogger("instructor").addHandler(logging.NullHandler())
 
 _INSTRUCTOR_MODES: dict[str, instructor.Mode] = {
     "json_schema": instructor.Mode.JSON_SCHEMA,
-    "llamacpp": instructor.Mode.JSON,
+    # JSON_SCHEMA keeps the schema out of the prompt (the server's grammar enforces it, and the
+    # prompt is most of this small model's time); its response_format is replaced, see
+    # request_options().
+    "llamacpp": instructor.Mode.JSON_SCHEMA,
     "json": instructor.Mode.JSON,
     "tools": instructor.Mode.TOOLS_STRICT,
 }
 
 # Strings the model writes are capped in the grammar the embedded server decodes with, so a small
 # model that starts repeating itself stops at a bounded length instead of at max_tokens.
-STRING_CAP = 400
+STRING_CAP = 300
 
 
 @dataclass
@@ -65,14 +70,17 @@ class Meter:
 class Outcome:
     """What the model produced for one article.
 
-    ``draft`` passed grounding validation when ``grounded`` is true; otherwise it is the last answer,
-    parsed for shape only, after every re-ask failed (``reask_error`` says why).
+    ``draft`` passed grounding validation when ``grounded`` is true. Otherwise it is the last
+    answer, parsed for shape only (``problem`` says why it was not accepted as it stood: re-asks
+    exhausted, or cut off at max_tokens), and ``pruned`` lists the items of that answer that did
+    not even have the schema's shape, as (path in the answer, value).
     """
 
     draft: ArticleDraft
     grounded: bool
     meter: Meter
-    reask_error: str | None = None
+    problem: str | None = None
+    pruned: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def bounded_schema(schema: dict[str, Any], cap: int = STRING_CAP) -> dict[str, Any]:
@@ -113,26 +121,80 @@ def _retry_after(exc: BaseException | None) -> float | None:
 
 def _json_text(content: str) -> str:
     """The JSON object inside a message that may wrap it in prose or a code fence."""
-    fenced = re.search(r"```(?:json)?\s*(\{.*\})\s*```", content, re.DOTALL)
+    stripped = content.strip()
+    if stripped.startswith("{"):
+        return stripped
+    fenced = re.search(r"```(?:json)?\s*(\{.*?)(?:```|$)", content, re.DOTALL)
     if fenced:
         return fenced.group(1)
-    start, end = content.find("{"), content.rfind("}")
-    return content[start : end + 1] if 0 <= start < end else content
+    start = content.find("{")
+    return content[start:] if start >= 0 else content
 
 
-def _last_content(exc: InstructorRetryException) -> str | None:
-    completion = exc.last_completion
-    if completion is None:
-        return None
+def _message_content(completion: Any) -> str | None:
     try:
         message = completion.choices[0].message
-    except (AttributeError, IndexError):
+    except (AttributeError, IndexError, TypeError):
         return None
     if getattr(message, "tool_calls", None):
         arguments: str = message.tool_calls[0].function.arguments
         return arguments
     content: str | None = message.content
     return content
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# Optional objects of the draft that can be emptied instead of dropping what holds them.
+_NULLABLE = frozenset({"response_time"})
+
+
+def salvage(content: str) -> tuple[ArticleDraft, list[tuple[str, Any]]]:
+    """Parse an answer for shape only, tolerating a cut-off end and pruning malformed items.
+
+    A truncated JSON document is completed as far as it goes; every list item that does not
+    validate is removed and returned with its path, so the rest of the answer can still be
+    grounded.
+
+    Raises:
+        OutputError: nothing with the shape of the schema could be recovered.
+    """
+    try:
+        data = jiter.from_json(_json_text(content).encode(), partial_mode="trailing-strings")
+    except ValueError as exc:
+        raise OutputError(f"the answer is not JSON: {exc}") from None
+    pruned: list[tuple[str, Any]] = []
+    for _ in range(200):  # each round removes at least one item; answers are far smaller
+        try:
+            return ArticleDraft.model_validate(data, context={"ground": False}), pruned
+        except ValidationError as invalid:
+            error = invalid.errors()[0]
+            loc = tuple(error["loc"])
+            # The deepest list item, or optional object, that holds the error goes.
+            cut = max(
+                (i for i, part in enumerate(loc) if isinstance(part, int) or part in _NULLABLE),
+                default=None,
+            )
+            if cut is None:
+                raise OutputError(
+                    f"the answer does not match the schema: {error['msg']} at "
+                    f"{_path(loc) or 'top level'}"
+                ) from None
+            parent = data
+            for part in loc[:cut]:
+                parent = parent[part]
+            key = loc[cut]
+            if isinstance(key, int):
+                removed = parent.pop(key)
+            else:
+                removed, parent[key] = parent[key], None
+            pruned.append((_path(loc[: cut + 1]), removed))
+    raise OutputError("the answer has too many malformed items to salvage")
 
 
 class Engine:
@@ -159,9 +221,7 @@ class Engine:
         )
         self._sleep = sleep
         self._meter = Meter()
-        self._create = instructor.patch(
-            create=self._send, mode=_INSTRUCTOR_MODES[self.mode]
-        )
+        self._create = instructor.patch(create=self._send, mode=_INSTRUCTOR_MODES[self.mode])
 
     def close(self) -> None:
         self._openai.close()
@@ -184,7 +244,7 @@ class Engine:
             wait=self._wait,
             retry=retry_if_exception(_is_transient),
             reraise=True,
-            **({"sleep": self._sleep} if self._sleep is not None else {}),
+            sleep=self._sleep or time.sleep,
         )
         for attempt in retrying:
             with attempt:
@@ -218,6 +278,9 @@ class Engine:
             ConfigError: the server refused the request for a reason the user must fix
                 (authentication, unknown model, bad request).
             OutputError: no answer could even be parsed for shape.
+
+        An answer cut off at ``max_tokens`` is not re-asked (it would be cut off again); what
+        it holds is salvaged and grounded like any other.
         """
         self._meter = Meter()
         try:
@@ -229,35 +292,32 @@ class Engine:
                 strict=False,
                 **self.request_options(),
             )
-        except IncompleteOutputException:
-            raise OutputError(
-                f"the answer was cut off at max_tokens={self.settings.max_tokens}; "
-                "raise EXTRACTOR_MAX_TOKENS or use a model that answers more briefly"
-            ) from None
+        except IncompleteOutputException as exc:
+            content = _message_content(exc.last_completion)
+            problem = f"the answer was cut off at max_tokens={self.settings.max_tokens}"
+            if not content:
+                raise OutputError(f"{problem} before it said anything") from None
+            return self._salvaged(content, problem)
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, openai.OpenAIError):
                 raise self._backend_error(cause) from cause
-            return self._salvage(exc)
+            content = _message_content(exc.last_completion)
+            if content is None:
+                raise OutputError(f"no usable answer after {exc.n_attempts} attempt(s)") from None
+            return self._salvaged(
+                content, f"re-asks exhausted after {exc.n_attempts} answer(s): {cause or exc}"
+            )
         return Outcome(draft=draft, grounded=True, meter=self._meter)
 
-    def _salvage(self, exc: InstructorRetryException) -> Outcome:
-        """Parse the last answer for shape only, so that grounding can drop what it must."""
-        content = _last_content(exc)
-        reason = str(exc.__cause__ or exc)
-        if content is None:
-            raise OutputError(f"no usable answer after {exc.n_attempts} attempt(s): {reason}")
+    def _salvaged(self, content: str, problem: str) -> Outcome:
         try:
-            draft = ArticleDraft.model_validate_json(
-                _json_text(content), context={"ground": False}, strict=False
-            )
-        except ValidationError as invalid:
-            first = invalid.errors()[0]
-            raise OutputError(
-                f"the answer did not match the schema after {exc.n_attempts} attempt(s): "
-                f"{first['msg']} at {'.'.join(map(str, first['loc'])) or 'top level'}"
-            ) from None
-        return Outcome(draft=draft, grounded=False, meter=self._meter, reask_error=reason)
+            draft, pruned = salvage(content)
+        except OutputError as exc:
+            raise OutputError(f"{problem}, and {exc}") from None
+        return Outcome(
+            draft=draft, grounded=False, meter=self._meter, problem=problem, pruned=pruned
+        )
 
     def _backend_error(self, exc: openai.OpenAIError) -> BackendError | ConfigError:
         url = self.settings.base_url
@@ -276,7 +336,8 @@ class Engine:
             return ConfigError(f"{url} refused the API key (HTTP 401); set OPENAI_API_KEY")
         if isinstance(exc, openai.NotFoundError):
             return ConfigError(
-                f"{url} does not know model {self.settings.model!r} (HTTP 404); pick one with --model"
+                f"{url} does not know model {self.settings.model!r} (HTTP 404); "
+                "pick one with --model"
             )
         if isinstance(exc, openai.APIStatusError):
             detail = exc.response.text[:300].replace("\n", " ")

@@ -59,7 +59,7 @@ class Settings:
     prompt_version: str = DEFAULT_PROMPT
     retry: RetryPolicy = RetryPolicy()
     timeout: float = 300.0
-    max_tokens: int = 1536
+    max_tokens: int = 1024
     temperature: float = 0.0
     seed: int = 0
     gguf: str | None = None
@@ -69,8 +69,9 @@ class Settings:
         return self.base_url is None
 
     def with_base_url(self, base_url: str) -> Settings:
-        """The same settings pointed at a server that was started for this run."""
-        return replace(self, base_url=base_url)
+        """The same settings pointed at a server started for this run, keeping the mode chosen
+        for the embedded backend."""
+        return replace(self, base_url=base_url, mode=self.resolved_mode())
 
     def resolved_mode(self) -> Mode:
         """The structured-output mode to use with this backend when ``mode`` is ``auto``.
@@ -120,7 +121,7 @@ def resolve(
     """Build the settings from command-line flags (None when not given) and the environment.
 
     Raises:
-        ConfigError: a value is malformed, e.g. a base URL without http(s) scheme or an unknown mode.
+        ConfigError: a value is malformed, e.g. a base URL that is not http(s), an unknown mode.
     """
     env = os.environ if env is None else env
     url = base_url or env.get("OPENAI_BASE_URL") or None

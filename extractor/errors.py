@@ -4,7 +4,7 @@
     ├── ConfigError          the user must change a flag, a variable or an install: no retry helps
     ├── InputError           an input file cannot be read as an article (names the file and the fix)
     └── ModelError           the model server failed at run time
-        ├── BackendError     server down, refused, timed out or answered HTTP errors past the retries
+        ├── BackendError     server down, refused, timed out, or HTTP errors past the retries
         └── OutputError      the model's output stayed invalid after every re-ask
 
 The CLI prints ``str(error)`` as one line and exits 2 for ConfigError; per-article errors are

@@ -46,9 +46,7 @@ def _article(article: InputArticle) -> Article:
     )
 
 
-def extract(
-    article: InputArticle, engine: Engine, *, clock: Clock = _utc_now
-) -> ExtractionRecord:
+def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -> ExtractionRecord:
     """The record of one article; a failure of the model is captured in ``error``.
 
     Raises:
@@ -70,17 +68,14 @@ def extract(
             error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
         )
     proposals, dropped = build(outcome.draft, article.text)
-    if not outcome.grounded and outcome.reask_error:
-        # Say once why grounding had to drop values even after the re-asks.
-        dropped.insert(
-            0,
-            Dropped(
-                field="",
-                value=None,
-                reason=f"re-asks exhausted ({outcome.meter.responses} answers); last error: "
-                f"{outcome.reask_error[:500]}",
-            ),
-        )
+    if outcome.problem is not None:
+        # Say once why the answer was taken apart rather than accepted as it stood.
+        notes = [Dropped(field="", value=None, reason=outcome.problem[:1000])]
+        notes += [
+            Dropped(field=path, value=value, reason="does not match the schema")
+            for path, value in outcome.pruned
+        ]
+        dropped = notes + dropped
     return ExtractionRecord(
         article=_article(article),
         proposals=proposals,
@@ -90,7 +85,9 @@ def extract(
     )
 
 
-def unreadable(item: Unreadable, settings: Settings, mode: str, *, clock: Clock = _utc_now) -> ExtractionRecord:
+def unreadable(
+    item: Unreadable, settings: Settings, mode: str, *, clock: Clock = _utc_now
+) -> ExtractionRecord:
     """The record of an input that could not be read: no text, no model call, the error."""
     return ExtractionRecord(
         article=Article(

@@ -1,4 +1,4 @@
-"""Render the versioned prompt templates in prompts/ into chat messages (pure: text in, messages out)."""
+"""Render the versioned prompt templates in prompts/ into chat messages (pure: text in, out)."""
 
 from __future__ import annotations
 

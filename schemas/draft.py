@@ -28,7 +28,9 @@ class _Draft(BaseModel):
 
 
 class GuarantorDraft(_Draft):
-    name: str = Field(description="State or organisation that would guarantee, as the article names it.")
+    name: str = Field(
+        description="State or organisation that would guarantee, as the article names it."
+    )
     position: Position = Field(
         default="unknown", description="Where this guarantor stands on giving the guarantee."
     )
@@ -61,6 +63,8 @@ class StanceDraft(_Draft):
 
 
 class ProposalDraft(_Draft):
+    # The quote comes first: an answer cut off at max_tokens still grounds what it got to.
+    quote: str = Field(description=QUOTE)
     summary: str = Field(description="One sentence: who proposes what guarantee for whom.")
     proposer: str | None = Field(default=None, description="Who puts the proposal forward.")
     beneficiary: str | None = Field(default=None, description="Whose security is guaranteed.")
@@ -75,11 +79,10 @@ class ProposalDraft(_Draft):
     excluded_territories: list[TerritoryDraft] = Field(default_factory=list, max_length=8)
     conditions: list[ConditionDraft] = Field(default_factory=list, max_length=8)
     stances: list[StanceDraft] = Field(default_factory=list, max_length=8)
-    quote: str = Field(description=QUOTE)
 
 
 class ArticleDraft(_Draft):
-    """Security-guarantee proposals reported in a news article (an empty list when there are none)."""
+    """Security-guarantee proposals reported in a news article (an empty list if there are none)."""
 
     proposals: list[ProposalDraft] = Field(default_factory=list, max_length=4)
 

@@ -24,7 +24,9 @@ GuaranteeType = Literal[
     "assurances",
     "other",
 ]
-Position = Literal["proposed", "willing", "conditional", "undecided", "opposed", "declined", "unknown"]
+Position = Literal[
+    "proposed", "willing", "conditional", "undecided", "opposed", "declined", "unknown"
+]
 StanceKind = Literal["supports", "opposes", "skeptical", "conditional", "neutral", "no_comment"]
 MatchKind = Literal["exact", "normalized", "fuzzy"]
 
@@ -107,7 +109,9 @@ class Proposal(_Model):
 class Dropped(_Model):
     """A value the model gave that could not be kept, and why."""
 
-    field: str = Field(description="Where the value would have gone, e.g. proposals[0].guarantors[2].")
+    field: str = Field(
+        description="Where the value would have gone, e.g. proposals[0].guarantors[2]."
+    )
     value: object = Field(description="The value as the model gave it.")
     reason: str
 
@@ -125,7 +129,9 @@ class Usage(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-    requests: int = Field(default=0, description="HTTP requests made, retries and re-asks included.")
+    requests: int = Field(
+        default=0, description="HTTP requests made, retries and re-asks included."
+    )
 
 
 class Provenance(_Model):

@@ -113,7 +113,7 @@ class LoopbackServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 request = httpx2.Request("POST", f"http://127.0.0.1{self.path}", content=body)
                 response = outer.script(request)

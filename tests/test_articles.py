@@ -11,7 +11,7 @@ from extractor.errors import InputError
 
 
 def test_text_is_kept_exactly_and_hashed() -> None:
-    raw = "Title line\r\n\r\nBody  with  spaces\n".encode()
+    raw = b"Title line\r\n\r\nBody  with  spaces\n"
     article = parse("x.txt", raw)
     assert article.text == raw.decode()
     assert article.title == "Title line"
@@ -31,7 +31,8 @@ def test_iso_date_near_the_top_is_the_published_date() -> None:
 def test_html_becomes_visible_text_with_its_title() -> None:
     html = (
         "<html><head><title>Talks &amp; guarantees</title><style>p{}</style></head>"
-        "<body><script>alert(1)</script><p>First&nbsp;para.</p><p>Second <b>para</b>.</p></body></html>"
+        "<body><script>alert(1)</script><p>First&nbsp;para.</p>"
+        "<p>Second <b>para</b>.</p></body></html>"
     )
     text, title = html_to_text(html)
     assert title == "Talks & guarantees"

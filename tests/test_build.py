@@ -73,7 +73,11 @@ def test_ungrounded_and_duplicate_values_are_dropped_with_reasons() -> None:
         ("proposals[0].guarantors[2]", "quote not found in the article"),
         ("proposals[0].guarantors[3]", "no quote was given"),
     ]
-    assert dropped[1].value == {"name": "Japan", "position": "unknown", "quote": "Japan will guarantee"}
+    assert dropped[1].value == {
+        "name": "Japan",
+        "position": "unknown",
+        "quote": "Japan will guarantee",
+    }
 
 
 def test_a_proposal_without_grounded_quote_is_dropped_whole() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from handbuilt import LoopbackServer, Script, draft_json, ok, status
 
 from extractor.cli import cli, schema_text
-from handbuilt import LoopbackServer, Script, draft_json, ok, status
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def test_a_failing_article_is_recorded_and_the_batch_goes_on(tmp_path: Path) -> 
     out = tmp_path / "out.jsonl"
     script = Script([ok(draft_json()), status(500), status(500), status(500)])
     with LoopbackServer(script) as server:
-        code, _, err = run(
+        code, _, _ = run(
             "extract", str(tmp_path / "in"), "-o", str(out), "--base-url", server.base_url, "-q"
         )
     assert code == 1

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from handbuilt import Script, draft_json, engine, ok, status
 
 from extractor.build import build
+from extractor.client import salvage
 from extractor.errors import BackendError, ConfigError, OutputError
 from extractor.prompting import render
-from handbuilt import Script, draft_json, engine, ok, status
 
 ARTICLE = (
     "Ukraine proposed that the US, UK and France guarantee its security. "
@@ -16,11 +17,11 @@ ARTICLE = (
 MESSAGES = render("extract-v1", ARTICLE)
 
 GOOD = draft_json(
+    quote="Ukraine proposed that the US, UK and France guarantee its security.",
     summary="Ukraine asks the US, UK and France for guarantees.",
     proposer="Ukraine",
     guarantors=[{"name": "the US", "position": "proposed", "quote": "the US, UK and France"}],
     response_time={"text": "72 hours", "quote": "respond within 72 hours"},
-    quote="Ukraine proposed that the US, UK and France guarantee its security.",
 )
 INVENTED = draft_json(
     summary="Made up.",
@@ -55,7 +56,7 @@ def test_after_the_last_reask_ungrounded_values_are_dropped_not_kept() -> None:
     outcome = engine(script).extract(MESSAGES, ARTICLE)
     assert not outcome.grounded
     assert len(script.requests) == 2
-    assert outcome.reask_error is not None and "Japan" in outcome.reask_error
+    assert outcome.problem is not None and "Japan" in outcome.problem
     proposals, dropped = build(outcome.draft, ARTICLE)
     assert [g.actor.code for g in proposals[0].guarantors] == []
     assert [d.field for d in dropped] == ["proposals[0].guarantors[0]"]
@@ -103,7 +104,7 @@ def test_connection_failure_names_the_server() -> None:
         raise httpx2.ConnectError("refused", request=request)
 
     script = Script([refuse, refuse, refuse])
-    with pytest.raises(BackendError, match="cannot reach http://handbuilt.invalid/v1"):
+    with pytest.raises(BackendError, match=r"cannot reach http://handbuilt\.invalid/v1"):
         engine(script).extract(MESSAGES, ARTICLE)
     assert len(script.requests) == 3
 
@@ -116,17 +117,49 @@ def test_bad_key_is_a_configuration_error_after_one_request() -> None:
 
 
 def test_unparseable_answers_end_in_output_error() -> None:
-    script = Script([ok("I cannot answer that."), ok('{"proposals": [{"summary": 3')])
-    with pytest.raises(OutputError, match="after 2 attempt"):
+    script = Script([ok("I cannot answer that."), ok('{"proposals": "none"}')])
+    with pytest.raises(OutputError, match="after 2 answer"):
         engine(script).extract(MESSAGES, ARTICLE)
     assert len(script.requests) == 2
 
 
-def test_truncated_answer_is_reported_with_the_fix() -> None:
-    script = Script([ok('{"proposals": [', finish_reason="length")])
-    with pytest.raises(OutputError, match="EXTRACTOR_MAX_TOKENS"):
-        engine(script).extract(MESSAGES, ARTICLE)
+def test_truncated_answer_is_not_reasked_and_what_it_holds_is_kept() -> None:
+    cut = GOOD[: GOOD.index('"response_time"')] + '"response_time": {"text": "72 h'
+    script = Script([ok(cut, finish_reason="length")])
+    outcome = engine(script).extract(MESSAGES, ARTICLE)
     assert len(script.requests) == 1
+    assert not outcome.grounded
+    assert outcome.problem == "the answer was cut off at max_tokens=1024"
+    [proposal] = outcome.draft.proposals
+    assert [g.name for g in proposal.guarantors] == ["the US"]
+    # The cut-off response time lacks its quote: pruned, not invented.
+    assert proposal.response_time is None
+
+
+def test_truncated_answer_with_nothing_in_it_is_an_output_error() -> None:
+    script = Script([ok("", finish_reason="length")])
+    with pytest.raises(OutputError, match="cut off at max_tokens=1024 before it said anything"):
+        engine(script).extract(MESSAGES, ARTICLE)
+
+
+@pytest.mark.parametrize(
+    ("content", "kept", "pruned"),
+    [
+        ('{"proposals": [{"summary": "a", "quote": "q"}, {"summary": "b"}]}', 1, ["proposals[1]"]),
+        (
+            '{"proposals": [{"summary": "a", "quote": "q", "guarantors": [{"name": "X"}, '
+            '{"name": "Y", "quote": "y"}]}]}',
+            1,
+            ["proposals[0].guarantors[0]"],
+        ),
+        ('```json\n{"proposals": [{"summary": "a", "quote": "q"}]}\n```', 1, []),
+        ('{"proposals": [{"summary": "a", "quote": "q"}, {"summ', 1, ["proposals[1]"]),
+    ],
+)
+def test_salvage_prunes_malformed_items(content: str, kept: int, pruned: list[str]) -> None:
+    draft, removed = salvage(content)
+    assert len(draft.proposals) == kept
+    assert [path for path, _ in removed] == pruned
 
 
 def test_llamacpp_mode_sends_json_object_with_a_bounded_schema() -> None:
@@ -134,10 +167,12 @@ def test_llamacpp_mode_sends_json_object_with_a_bounded_schema() -> None:
     engine(script, mode="llamacpp").extract(MESSAGES, ARTICLE)
     body = script.bodies()[0]
     assert body["response_format"]["type"] == "json_object"
+    # The grammar enforces the schema; it is not repeated in the prompt.
+    assert body["messages"] == MESSAGES
     schema = body["response_format"]["schema"]
     assert schema["properties"]["proposals"]["maxItems"] == 4
     quote = schema["$defs"]["GuarantorDraft"]["properties"]["quote"]
-    assert quote["maxLength"] == 400
+    assert quote["maxLength"] == 300
     assert body["temperature"] == 0.0 and body["seed"] == 0
 
 

@@ -18,7 +18,11 @@ def test_nothing_configured_means_the_embedded_model() -> None:
 def test_environment_selects_a_server_and_flags_win() -> None:
     env = {"OPENAI_BASE_URL": "http://env:1/v1/", "EXTRACTOR_MODEL": "m-env", "OPENAI_API_KEY": "k"}
     settings = resolve(env=env)
-    assert (settings.base_url, settings.model, settings.api_key) == ("http://env:1/v1", "m-env", "k")
+    assert (settings.base_url, settings.model, settings.api_key) == (
+        "http://env:1/v1",
+        "m-env",
+        "k",
+    )
     assert settings.resolved_mode() == "json_schema"
     flagged = resolve(base_url="http://flag:2/v1", model="m-flag", mode="llamacpp", env=env)
     assert (flagged.base_url, flagged.model, flagged.resolved_mode()) == (
@@ -49,3 +53,9 @@ def test_malformed_settings_say_what_to_fix(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         resolve(env=env, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_started_embedded_server_keeps_the_embedded_mode() -> None:
+    started = resolve(env={}).with_base_url("http://127.0.0.1:5555/v1")
+    assert not started.embedded
+    assert started.resolved_mode() == "llamacpp"

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_checked_in_schema_equals_the_generated_one() -> None:
     checked_in = json.loads((ROOT / "schemas" / "record.schema.json").read_text(encoding="utf-8"))
-    assert checked_in == record_schema(), "regenerate: extractor schema > schemas/record.schema.json"
+    assert checked_in == record_schema(), (
+        "regenerate: extractor schema > schemas/record.schema.json"
+    )
 
 
 def test_record_field_names_are_the_contract() -> None:

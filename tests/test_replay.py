@@ -1,0 +1,127 @@
+"""Each seed extracted end to end through the OpenAI client, replayed from recorded cassettes.
+
+Cassettes were recorded from the embedded model over real HTTP; ``make record`` re-records them
+and rewrites the goldens in tests/golden/ from the same run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extractor import config, pipeline
+from extractor.articles import parse
+from extractor.client import Engine
+from extractor.grounding import locate
+from extractor.schemas import ExtractionRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+GOLDEN = Path(__file__).resolve().parent / "golden"
+# Fields that describe the run, not the extraction: left out of goldens.
+VOLATILE = {
+    ("provenance", "base_url"),
+    ("provenance", "extracted_at"),
+    ("provenance", "extractor_version"),
+}
+
+
+def fixed_clock() -> datetime:
+    return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def comparable(record: ExtractionRecord) -> dict[str, Any]:
+    data = record.model_dump(mode="json")
+    for section, key in VOLATILE:
+        data[section].pop(key, None)
+    return data
+
+
+def flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{path}.{key}" if path else key))
+        return out or {path: {}}
+    if isinstance(value, list):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(flatten(item, f"{path}[{index}]"))
+        return out or {path: []}
+    return {path: value}
+
+
+def differences(golden: Any, actual: Any, limit: int = 30) -> list[str]:
+    """Readable field-by-field differences between two records."""
+    left, right = flatten(golden), flatten(actual)
+    lines = []
+    for path in sorted(set(left) | set(right)):
+        if path == "article.text":
+            if left.get(path) != right.get(path):
+                lines.append("article.text: differs")
+            continue
+        if left.get(path, "<absent>") != right.get(path, "<absent>"):
+            before, after = left.get(path, "<absent>"), right.get(path, "<absent>")
+            lines.append(f"{path}: golden {before!r} != now {after!r}")
+    return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+def assert_grounded(record: ExtractionRecord) -> None:
+    text = record.article.text
+    spans = 0
+    for proposal in record.proposals:
+        items = [proposal, *proposal.guarantors, *proposal.excluded_territories]
+        items += [*proposal.conditions, *proposal.stances]
+        if proposal.response_time is not None:
+            items.append(proposal.response_time)
+        for item in items:
+            assert item.evidence, f"no evidence for {item!r}"
+            for evidence in item.evidence:
+                span = locate(evidence.quote, text)
+                assert span is not None
+                assert (span.start, span.end, span.match) == (
+                    evidence.start,
+                    evidence.end,
+                    evidence.match,
+                )
+                spans += 1
+    assert spans >= 0
+
+
+@pytest.fixture
+def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    return f"seed-{request.node.callspec.params['seed'].stem}"
+
+
+@pytest.mark.vcr
+@pytest.mark.parametrize("seed", SEEDS, ids=[seed.stem for seed in SEEDS])
+def test_seed_matches_its_golden(seed: Path, model_url: str, update_goldens: bool) -> None:
+    article = parse(str(seed.relative_to(ROOT)), seed.read_bytes())
+    settings = config.resolve(env={}).with_base_url(model_url)
+    engine = Engine(settings)
+    try:
+        record = pipeline.extract(article, engine, clock=fixed_clock)
+    finally:
+        engine.close()
+
+    assert record.error is None, record.error
+    assert record.provenance.mode == "llamacpp"
+    assert record.provenance.usage.requests == record.provenance.attempts >= 1
+    assert record.provenance.usage.total_tokens > 0
+    assert_grounded(record)
+
+    golden_path = GOLDEN / f"{seed.stem}.json"
+    actual = comparable(record)
+    if update_goldens:
+        GOLDEN.mkdir(exist_ok=True)
+        golden_path.write_text(
+            json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        return
+    golden = json.loads(golden_path.read_text(encoding="utf-8"))
+    diff = differences(golden, actual)
+    assert not diff, f"{seed.name} differs from {golden_path.name}:\n  " + "\n  ".join(diff)
