@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__, articles, config, embedded, pipeline
+from . import __version__, articles, config, embedded, evaluate, pipeline
 from .client import Engine
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import ExtractionRecord
@@ -190,6 +190,33 @@ def _run(sources: list[str], settings: config.Settings, output: str, console: Co
         f"{elapsed:.1f}s" + ("" if output == "-" else f" -> {output}")
     )
     return failed
+
+
+@cli.command(name="eval")
+@click.option(
+    "--gold",
+    "gold_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of gold annotations, one JSON file per article (see tests/gold/).",
+)
+@click.argument("predictions", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def eval_command(gold_dir: Path, predictions: Path, as_json: bool) -> None:
+    """Score PREDICTIONS (JSONL records) against gold annotations.
+
+    Records are matched to gold files by the article's file name; records with no gold file are
+    listed, not scored.
+    """
+    try:
+        report = evaluate.score(evaluate.load_records(predictions), evaluate.load_gold(gold_dir))
+    except InputError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(evaluate.render_table(report), nl=False)
 
 
 @cli.command()

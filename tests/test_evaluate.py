@@ -1,0 +1,619 @@
+"""Tests for the scorer: hand-made records and gold annotations, no model involved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extractor.errors import InputError
+from extractor.evaluate import (
+    FIELDS,
+    FieldScore,
+    Report,
+    load_gold,
+    load_records,
+    render_table,
+    score,
+)
+
+GOLD_DIR = Path(__file__).resolve().parent / "gold"
+
+ARTICLE = "a.txt"
+TEXT = (
+    "Kyiv demands guarantees from its allies. "
+    "The \u201cguarantors\u201d would respond within 72 hours. "
+    "Crimea is left out."
+)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def actor(code: str | None, name: str = "X", kind: str = "state") -> dict[str, Any]:
+    return {"name": name, "kind": kind, "code": code}
+
+
+def proposal(
+    *,
+    proposer: str | None = None,
+    guarantors: tuple[str | None, ...] = (),
+    hours: float | None = None,
+    territories: tuple[str, ...] = (),
+    conditions: tuple[str, ...] = (),
+    evidence: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """A hand-made proposal holding exactly the given values (nested evidence left empty)."""
+    return {
+        "summary": "made up",
+        "proposer": None if proposer is None else actor(proposer),
+        "beneficiary": None,
+        "guarantee_type": "other",
+        "legally_binding": None,
+        "guarantors": [
+            {"actor": actor(code), "position": "proposed", "evidence": []} for code in guarantors
+        ],
+        "response_time": None
+        if hours is None
+        else {"text": f"within {hours} hours", "hours": hours, "evidence": []},
+        "excluded_territories": [
+            {"name": name, "text": name, "evidence": []} for name in territories
+        ],
+        "conditions": [{"text": t, "bound_party": None, "evidence": []} for t in conditions],
+        "stances": [],
+        "evidence": list(evidence),
+    }
+
+
+def record(
+    *proposals: dict[str, Any],
+    source: str = ARTICLE,
+    text: str = TEXT,
+    error: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A hand-made extraction record for the article ``source``."""
+    return {
+        "schema_version": "1",
+        "article": {
+            "id": "sha256:0",
+            "source": source,
+            "title": None,
+            "published": None,
+            "language": "en",
+            "text": text,
+        },
+        "proposals": list(proposals),
+        "dropped": [],
+        "provenance": {},
+        "error": error,
+    }
+
+
+def gold(
+    article: str = ARTICLE,
+    *,
+    has_proposal: bool | None = True,
+    proposers: tuple[list[str], list[str]] = ([], []),
+    guarantors: tuple[list[str], list[str]] = ([], []),
+    hours: tuple[list[float], list[float]] = ([], []),
+    territories: tuple[list[str], list[str]] = ([], []),
+    conditions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A hand-made gold annotation; each set field is (required, optional)."""
+
+    def entry(pair: tuple[list[Any], list[Any]]) -> dict[str, list[Any]]:
+        return {"required": list(pair[0]), "optional": list(pair[1])}
+
+    return {
+        "article": article,
+        "has_proposal": has_proposal,
+        "proposers": entry(proposers),
+        "guarantors": entry(guarantors),
+        "response_time_hours": entry(hours),
+        "excluded_territories": entry(territories),
+        "conditions": conditions or [],
+        "notes": "",
+    }
+
+
+def cond(cid: str, keywords: list[str], *, required: bool = True) -> dict[str, Any]:
+    return {"id": cid, "required": required, "keywords": keywords}
+
+
+def evidence(quote: str, start: int, end: int, match: str) -> dict[str, Any]:
+    return {"quote": quote, "start": start, "end": end, "match": match}
+
+
+def field(report: Report, name: str) -> FieldScore:
+    return next(s for s in report.fields if s.field == name)
+
+
+def counts(report: Report, name: str) -> tuple[int, int, int, int]:
+    s = field(report, name)
+    return s.tp_precision, s.n_pred, s.tp_recall, s.n_required
+
+
+def by_article(*golds: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {g["article"]: g for g in golds}
+
+
+# ------------------------------------------------------------------------------ set fields
+
+
+def test_perfect_article_scores_one_everywhere() -> None:
+    g = gold(
+        proposers=(["UKR"], []),
+        guarantors=(["USA", "GBR"], []),
+        hours=([72], []),
+        territories=(["Crimea"], []),
+        conditions=[cond("neutrality", ["neutral"])],
+    )
+    r = record(
+        proposal(
+            proposer="UKR",
+            guarantors=("USA", "GBR"),
+            hours=72,
+            territories=("Crimea",),
+            conditions=("Ukraine stays neutral",),
+        )
+    )
+    report = score([r], by_article(g))
+    for s in report.fields:
+        assert (s.precision, s.recall, s.f1) == (1.0, 1.0, 1.0), s.field
+    assert report.has_proposal_accuracy == 1.0
+    (article,) = report.articles
+    assert article.scored and article.perfect
+    assert not any(article.false_positives.values()) and not any(article.misses.values())
+
+
+def test_optional_values_are_neither_penalised_nor_required() -> None:
+    g = gold(guarantors=(["USA"], ["RUS", "NATO"]))
+    with_optional = score([record(proposal(guarantors=("USA", "RUS")))], by_article(g))
+    assert counts(with_optional, "guarantors") == (2, 2, 1, 1)
+    assert field(with_optional, "guarantors").f1 == 1.0
+    without_optional = score([record(proposal(guarantors=("USA",)))], by_article(g))
+    assert counts(without_optional, "guarantors") == (1, 1, 1, 1)
+
+
+def test_false_positive_lowers_precision_and_is_listed() -> None:
+    g = gold(guarantors=(["USA", "GBR"], []))
+    report = score([record(proposal(guarantors=("USA", "GBR", "CHN")))], by_article(g))
+    s = field(report, "guarantors")
+    assert (s.tp_precision, s.n_pred) == (2, 3)
+    assert s.precision == pytest.approx(2 / 3)
+    assert s.recall == 1.0
+    assert s.f1 == pytest.approx(0.8)
+    assert report.articles[0].false_positives["guarantors"] == ["CHN"]
+
+
+def test_miss_lowers_recall_and_is_listed() -> None:
+    g = gold(guarantors=(["USA", "GBR", "FRA", "DEU"], []))
+    report = score([record(proposal(guarantors=("USA",)))], by_article(g))
+    s = field(report, "guarantors")
+    assert s.precision == 1.0
+    assert (s.tp_recall, s.n_required, s.support) == (1, 4, 4)
+    assert s.recall == 0.25
+    assert report.articles[0].misses["guarantors"] == ["DEU", "FRA", "GBR"]
+
+
+def test_micro_average_sums_counts_over_articles() -> None:
+    g1 = gold("one.txt", guarantors=(["USA", "GBR"], ["RUS"]))
+    g2 = gold("two.txt", guarantors=(["FRA", "DEU", "POL"], []))
+    r1 = record(proposal(guarantors=("USA", "RUS", "CHN")), source="one.txt")
+    r2 = record(proposal(guarantors=("FRA",)), source="two.txt")
+    report = score([r1, r2], by_article(g1, g2))
+    # one: pred {USA, RUS, CHN} -> 2 allowed of 3, 1 required of 2
+    # two: pred {FRA}           -> 1 allowed of 1, 1 required of 3
+    assert counts(report, "guarantors") == (3, 4, 2, 5)
+    s = field(report, "guarantors")
+    assert s.precision == 0.75
+    assert s.recall == 0.4
+    # Micro, not macro: the macro recall would be (0.5 + 1/3) / 2.
+    assert s.f1 == pytest.approx(2 * 0.75 * 0.4 / 1.15)
+
+
+def test_values_are_unioned_over_proposals_and_null_codes_skipped() -> None:
+    g = gold(proposers=(["UKR", "RUS"], []), guarantors=(["USA"], []))
+    r = record(
+        proposal(proposer="UKR", guarantors=("USA", None)),
+        proposal(proposer="RUS", guarantors=("USA",)),
+        proposal(proposer=None),
+    )
+    report = score([r], by_article(g))
+    assert counts(report, "proposers") == (2, 2, 2, 2)
+    # USA twice over two proposals is one predicted value; the null code is no value.
+    assert counts(report, "guarantors") == (1, 1, 1, 1)
+
+
+def test_response_hours_compare_numerically() -> None:
+    g = gold(hours=([72], []))
+    report = score([record(proposal(hours=72.0))], by_article(g))
+    assert counts(report, "response_time_hours") == (1, 1, 1, 1)
+    wrong = score([record(proposal(hours=48.0))], by_article(g))
+    assert wrong.articles[0].false_positives["response_time_hours"] == ["48"]
+    assert wrong.articles[0].misses["response_time_hours"] == ["72"]
+
+
+def test_territories_compare_case_insensitively() -> None:
+    g = gold(territories=(["Crimea", "Donbas"], ["Donetsk"]))
+    r = record(proposal(territories=("CRIMEA", "donbas")), proposal(territories=("DONETSK",)))
+    report = score([r], by_article(g))
+    assert counts(report, "excluded_territories") == (3, 3, 2, 2)
+
+
+def test_record_matched_by_file_name_not_path() -> None:
+    g = gold(proposers=(["UKR"], []))
+    r = record(proposal(proposer="UKR"), source="some/dir/a.txt")
+    report = score([r], by_article(g))
+    assert report.unscored == []
+    assert counts(report, "proposers") == (1, 1, 1, 1)
+
+
+def test_field_score_undefined_and_zero_cases() -> None:
+    nothing = FieldScore("guarantors", 0, 0, 0, 0)
+    assert (nothing.precision, nothing.recall, nothing.f1) == (None, None, None)
+    # Predicting nothing while something is required is a total miss, not a blank.
+    silent = FieldScore("guarantors", 0, 0, 0, 2)
+    assert (silent.precision, silent.recall, silent.f1) == (None, 0.0, 0.0)
+    all_wrong = FieldScore("guarantors", 0, 3, 0, 2)
+    assert (all_wrong.precision, all_wrong.recall, all_wrong.f1) == (0.0, 0.0, 0.0)
+    # Nothing to find: recall, hence F1, is undefined; precision still tells about the noise.
+    unasked = FieldScore("guarantors", 1, 2, 0, 0)
+    assert (unasked.precision, unasked.recall, unasked.f1) == (0.5, None, None)
+
+
+# ------------------------------------------------------------------------------ conditions
+
+
+def test_condition_keywords_match_as_case_insensitive_substrings() -> None:
+    g = gold(conditions=[cond("neutrality", ["Neutral", "non-bloc"]), cond("bases", ["bases"])])
+    r = record(proposal(conditions=("Ukraine becomes NEUTRAL", "No foreign BASES on its soil")))
+    report = score([r], by_article(g))
+    assert counts(report, "conditions") == (2, 2, 2, 2)
+
+
+def test_optional_conditions_count_for_precision_not_recall() -> None:
+    g = gold(
+        conditions=[
+            cond("neutrality", ["neutral"]),
+            cond("ceasefire", ["ceasefire"], required=False),
+        ]
+    )
+    only_optional = score([record(proposal(conditions=("after a ceasefire",)))], by_article(g))
+    assert counts(only_optional, "conditions") == (1, 1, 0, 1)
+    assert only_optional.articles[0].misses["conditions"] == ["neutrality"]
+    assert only_optional.articles[0].false_positives["conditions"] == []
+    both = score(
+        [record(proposal(conditions=("after a ceasefire", "neutral status")))], by_article(g)
+    )
+    assert counts(both, "conditions") == (2, 2, 1, 1)
+
+
+def test_condition_false_positives_and_duplicate_texts() -> None:
+    g = gold(conditions=[cond("neutrality", ["neutral"])])
+    r = record(
+        proposal(conditions=("Neutral status", "Pay reparations")),
+        proposal(conditions=("neutral STATUS", "pay reparations", "Pay reparations")),
+    )
+    report = score([r], by_article(g))
+    # Texts identical up to case are one predicted condition for the article.
+    assert counts(report, "conditions") == (1, 2, 1, 1)
+    assert report.articles[0].false_positives["conditions"] == ["Pay reparations"]
+    assert report.articles[0].misses["conditions"] == []
+
+
+# ------------------------------------------------------------------------------ has_proposal
+
+
+def test_null_has_proposal_is_excluded_from_accuracy() -> None:
+    g1 = gold("one.txt", has_proposal=None)
+    g2 = gold("two.txt", has_proposal=True)
+    report = score(
+        [record(source="one.txt"), record(proposal(), source="two.txt")], by_article(g1, g2)
+    )
+    assert (report.has_proposal_correct, report.has_proposal_total) == (1, 1)
+    assert report.has_proposal_accuracy == 1.0
+
+
+def test_has_proposal_false_with_no_proposals_is_correct() -> None:
+    g1 = gold("one.txt", has_proposal=False)
+    g2 = gold("two.txt", has_proposal=False)
+    report = score(
+        [record(source="one.txt"), record(proposal(), source="two.txt")], by_article(g1, g2)
+    )
+    assert (report.has_proposal_correct, report.has_proposal_total) == (1, 2)
+    assert [a.predicted_has_proposal for a in report.articles] == [False, True]
+    assert report.articles[0].perfect and not report.articles[1].perfect
+
+
+# ------------------------------------------------------------------------------ bookkeeping
+
+
+def test_record_without_gold_is_unscored_and_counts_for_nothing() -> None:
+    g = gold(guarantors=(["USA"], []))
+    stray = record(
+        proposal(guarantors=("CHN",), evidence=(evidence("Kyiv", 0, 4, "exact"),)),
+        source="stray.txt",
+    )
+    report = score([stray, record(proposal(guarantors=("USA",)))], by_article(g))
+    assert report.unscored == ["stray.txt"]
+    assert counts(report, "guarantors") == (1, 1, 1, 1)
+    assert report.grounding_total == 0
+    assert report.has_proposal_total == 1
+    assert [(a.article, a.scored) for a in report.articles] == [
+        ("stray.txt", False),
+        (ARTICLE, True),
+    ]
+
+
+def test_record_with_error_predicts_nothing_and_shows_its_type() -> None:
+    g = gold(guarantors=(["USA"], []))
+    failed = record(
+        # Partial output on a failed record must not count.
+        proposal(guarantors=("USA",), evidence=(evidence("Kyiv", 0, 4, "exact"),)),
+        error={"type": "OutputError", "message": "still invalid after 3 re-asks"},
+    )
+    report = score([failed], by_article(g))
+    assert counts(report, "guarantors") == (0, 0, 0, 1)
+    assert (report.has_proposal_correct, report.has_proposal_total) == (0, 1)
+    assert report.grounding_total == 0
+    (article,) = report.articles
+    assert article.error == "OutputError"
+    assert not article.predicted_has_proposal
+    assert article.misses["guarantors"] == ["USA"]
+    assert "error: OutputError" in render_table(report)
+
+
+def test_duplicate_record_scores_only_the_first() -> None:
+    g = gold(guarantors=(["USA"], []))
+    first = record(proposal(guarantors=("USA",)))
+    again = record(proposal(guarantors=("CHN",)), source="elsewhere/a.txt")
+    report = score([first, again], by_article(g))
+    assert counts(report, "guarantors") == (1, 1, 1, 1)
+    assert report.unscored == ["a.txt (duplicate)"]
+    assert [a.scored for a in report.articles] == [True, False]
+    assert report.has_proposal_total == 1
+
+
+# ------------------------------------------------------------------------------ grounding
+
+
+def test_grounding_share_over_exact_normalised_fuzzy_and_wrong_spans() -> None:
+    exact_quote = "Kyiv demands guarantees"
+    assert TEXT.startswith(exact_quote)
+    start = TEXT.index("The \u201cguarantors\u201d")
+    end = start + len("The \u201cguarantors\u201d would respond")
+    items = (
+        # exact: the span is the quote, give or take surrounding whitespace
+        evidence(f"  {exact_quote} ", 0, len(exact_quote), "exact"),
+        # normalised: straight quotes, other case, trailing full stop
+        evidence('the "guarantors" would respond.', start, end, "normalized"),
+        # fuzzy: one letter dropped, a ratio well above 90
+        evidence("Kyiv demand guarantees", 0, len(exact_quote), "fuzzy"),
+        # wrong: the offsets point somewhere else
+        evidence("Crimea is left out", 0, 18, "exact"),
+    )
+    report = score([record(proposal(evidence=items))], by_article(gold()))
+    assert (report.grounding_matched, report.grounding_total) == (3, 4)
+    assert report.grounding_share == 0.75
+
+
+def test_grounding_reads_nested_evidence_and_rejects_bad_spans() -> None:
+    p = proposal(guarantors=("USA",))
+    p["guarantors"][0]["evidence"] = [evidence("Kyiv", 0, 4, "exact")]
+    p["conditions"] = [
+        {
+            "text": "t",
+            "bound_party": None,
+            # out of range, then an exact label on a span that only fuzzily resembles the quote
+            "evidence": [
+                evidence("Kyiv", 0, 10_000, "exact"),
+                evidence("Kyiv demand guarantees", 0, 23, "exact"),
+            ],
+        }
+    ]
+    report = score([record(p)], by_article(gold()))
+    assert (report.grounding_matched, report.grounding_total) == (1, 3)
+
+
+def test_grounding_share_is_none_without_evidence() -> None:
+    report = score([record(proposal())], by_article(gold()))
+    assert (report.grounding_matched, report.grounding_total) == (0, 0)
+    assert report.grounding_share is None
+
+
+# ------------------------------------------------------------------------------ loading
+
+
+def test_load_records_reads_jsonl_and_skips_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    lines = [json.dumps(record(proposal(proposer="UKR"))), "", "   ", json.dumps(record())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = load_records(path)
+    assert len(records) == 2
+    assert records[0]["proposals"][0]["proposer"]["code"] == "UKR"
+
+
+def test_load_records_keeps_line_separators_inside_strings(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    text = "one\u2028two\u0085three"
+    path.write_text(json.dumps(record(text=text), ensure_ascii=False) + "\n", encoding="utf-8")
+    assert load_records(path)[0]["article"]["text"] == text
+
+
+def test_load_records_names_the_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text(json.dumps(record()) + "\n\n{not json\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"out\.jsonl:3: invalid JSON"):
+        load_records(path)
+
+
+def test_load_records_rejects_a_line_that_is_no_record(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text(json.dumps(record()) + "\n" + json.dumps({"article": {}}) + "\n")
+    with pytest.raises(InputError, match=r"out\.jsonl:2: missing article\.source"):
+        load_records(path)
+
+
+def test_load_records_missing_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"nowhere\.jsonl"):
+        load_records(tmp_path / "nowhere.jsonl")
+
+
+def test_load_gold_reads_the_copied_gold() -> None:
+    loaded = load_gold(GOLD_DIR)
+    assert len(loaded) == 5
+    for name, entry in loaded.items():
+        assert entry["article"] == name
+        assert (GOLD_DIR / name).with_suffix(".json").is_file()
+
+
+def test_load_gold_invalid_json_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "good.json").write_text(json.dumps(gold("good.txt")), encoding="utf-8")
+    (tmp_path / "broken.json").write_text('{"article": "b.txt",', encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken\.json: invalid JSON at line 1.*gold/README"):
+        load_gold(tmp_path)
+
+
+def test_load_gold_missing_keys_names_the_file_and_keys(tmp_path: Path) -> None:
+    entry = gold("x.txt")
+    del entry["guarantors"], entry["conditions"]
+    (tmp_path / "x.json").write_text(json.dumps(entry), encoding="utf-8")
+    with pytest.raises(InputError, match=r"x\.json: missing key\(s\) guarantors, conditions"):
+        load_gold(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"has_proposal": "yes"}, "has_proposal"),
+        ({"guarantors": ["USA"]}, "'guarantors' must be"),
+        ({"response_time_hours": {"required": ["72"], "optional": []}}, "holding numbers"),
+        ({"conditions": [{"id": "c", "required": True, "keywords": [""]}]}, r"conditions\[0\]"),
+    ],
+)
+def test_load_gold_rejects_malformed_values(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    (tmp_path / "x.json").write_text(json.dumps({**gold("x.txt"), **change}), encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_gold(tmp_path)
+
+
+def test_load_gold_rejects_missing_or_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such gold directory"):
+        load_gold(tmp_path / "absent")
+    with pytest.raises(InputError, match=r"no \*\.json gold files"):
+        load_gold(tmp_path)
+
+
+def test_load_gold_rejects_two_files_for_one_article(tmp_path: Path) -> None:
+    for name in ("one.json", "two.json"):
+        (tmp_path / name).write_text(json.dumps(gold("same.txt")), encoding="utf-8")
+    with pytest.raises(InputError, match=r"two\.json: article 'same\.txt' is already annotated"):
+        load_gold(tmp_path)
+
+
+# ------------------------------------------------------------------------------ output
+
+
+def _mixed_report() -> Report:
+    g1 = gold("one.txt", guarantors=(["USA", "GBR"], []), hours=([72], []))
+    g2 = gold("two.txt", has_proposal=False)
+    records = [
+        record(proposal(guarantors=("USA", "CHN"), hours=72), source="one.txt"),
+        record(source="two.txt"),
+        record(proposal(), source="stray.txt"),
+        record(source="one.txt"),
+    ]
+    return score(records, by_article(g1, g2))
+
+
+def test_to_json_round_trips_through_json_dumps() -> None:
+    report = _mixed_report()
+    data = json.loads(json.dumps(report.to_json()))
+    assert list(data["fields"]) == list(FIELDS)
+    assert data["fields"]["guarantors"] == {
+        "precision": 0.5,
+        "recall": 0.5,
+        "f1": 0.5,
+        "support": 2,
+        "tp_precision": 1,
+        "n_pred": 2,
+        "tp_recall": 1,
+        "n_required": 2,
+    }
+    assert data["fields"]["proposers"]["precision"] is None
+    assert data["has_proposal"] == {"accuracy": 1.0, "correct": 2, "total": 2}
+    assert data["grounding"] == {"matched": 0, "total": 0, "share": None}
+    assert data["unscored"] == ["stray.txt", "one.txt (duplicate)"]
+    first = data["articles"][0]
+    assert first["article"] == "one.txt"
+    assert first["false_positives"]["guarantors"] == ["CHN"]
+    assert first["misses"]["guarantors"] == ["GBR"]
+
+
+def test_render_table_rows_in_order_with_three_decimals() -> None:
+    table = render_table(_mixed_report())
+    assert "\x1b" not in table
+    lines = table.splitlines()
+    names = [*FIELDS, "has_proposal", "grounding"]
+    row_index = [next(i for i, line in enumerate(lines) if line.startswith(n)) for n in names]
+    assert row_index == sorted(row_index)
+    assert row_index == list(range(1, len(names) + 1))
+    guarantors_row = lines[row_index[1]].split()
+    assert guarantors_row == ["guarantors", "0.500", "0.500", "0.500", "2"]
+    assert lines[row_index[0]].split() == ["proposers", "-", "-", "-", "0"]
+    assert "accuracy 1.000" in lines[row_index[5]] and "n=2" in lines[row_index[5]]
+    assert "share -" in lines[row_index[6]] and "0/0" in lines[row_index[6]]
+
+
+def test_render_table_lists_article_errors_and_unscored_records() -> None:
+    table = render_table(_mixed_report())
+    assert "  one.txt:\n    guarantors: false positives: CHN; misses: GBR\n" in table
+    assert "  two.txt: none\n" in table
+    assert "stray.txt:" not in table.split("not scored")[0]
+    assert table.rstrip("\n").splitlines()[-1] == (
+        "not scored (no gold file): stray.txt, one.txt (duplicate)"
+    )
+
+
+def test_render_table_reports_a_wrong_has_proposal() -> None:
+    report = score([record(proposal())], by_article(gold(has_proposal=False)))
+    assert "has_proposal: expected false, predicted true" in render_table(report)
+
+
+# ------------------------------------------------------------------------------ real gold
+
+
+def _perfect_record(entry: dict[str, Any]) -> dict[str, Any]:
+    """A record whose proposals hold exactly the gold's required values."""
+    if entry["has_proposal"] is False:
+        return record(source=f"seeds/{entry['article']}")
+    proposers = entry["proposers"]["required"]
+    hours = entry["response_time_hours"]["required"]
+    first = proposal(
+        proposer=proposers[0] if proposers else None,
+        guarantors=tuple(entry["guarantors"]["required"]),
+        hours=hours[0] if hours else None,
+        territories=tuple(entry["excluded_territories"]["required"]),
+        conditions=tuple(c["keywords"][0] for c in entry["conditions"] if c["required"]),
+    )
+    # One proposer and one response time per proposal: extra ones need extra proposals.
+    extra = [proposal(proposer=code) for code in proposers[1:]]
+    extra += [proposal(hours=h) for h in hours[1:]]
+    return record(first, *extra, source=f"seeds/{entry['article']}")
+
+
+def test_real_gold_scores_perfect_against_its_own_required_values() -> None:
+    loaded = load_gold(GOLD_DIR)
+    report = score([_perfect_record(entry) for entry in loaded.values()], loaded)
+    assert report.unscored == []
+    assert len(report.articles) == len(loaded)
+    for s in report.fields:
+        assert s.n_required > 0, s.field
+        assert s.f1 == 1.0, s.field
+    assert report.has_proposal_accuracy == 1.0
+    assert all(a.perfect for a in report.articles)
