@@ -102,6 +102,12 @@ def cli() -> None:
     help="Prompt version, a folder of prompts/ [env EXTRACTOR_PROMPT].",
 )
 @click.option(
+    "--strategy",
+    type=click.Choice(config.STRATEGIES),
+    help="How the article is put to the model [env EXTRACTOR_STRATEGY; default "
+    f"{config.DEFAULT_STRATEGY}].",
+)
+@click.option(
     "--max-reasks",
     type=click.IntRange(min=0),
     help="Re-asks when quotes are not found [env EXTRACTOR_MAX_REASKS; default 1].",
@@ -123,6 +129,7 @@ def extract(
     model: str | None,
     mode: str | None,
     prompt_version: str | None,
+    strategy: str | None,
     max_reasks: int | None,
     timeout: float | None,
     gguf: str | None,
@@ -141,6 +148,7 @@ def extract(
             model=model,
             mode=mode,
             prompt_version=prompt_version,
+            strategy=strategy,
             max_reasks=max_reasks,
             timeout=timeout,
             gguf=gguf,

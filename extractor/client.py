@@ -12,14 +12,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx2
 import instructor
 import jiter
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -66,8 +66,11 @@ class Meter:
         return self.prompt_tokens + self.completion_tokens
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 @dataclass
-class Outcome:
+class Outcome(Generic[M]):
     """What the model produced for one article.
 
     ``draft`` passed grounding validation when ``grounded`` is true. Otherwise it is the last
@@ -76,7 +79,7 @@ class Outcome:
     not even have the schema's shape, as (path in the answer, value).
     """
 
-    draft: ArticleDraft
+    draft: M
     grounded: bool
     meter: Meter
     problem: str | None = None
@@ -150,11 +153,16 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
 # Optional objects of the draft that can be emptied instead of dropping what holds them.
 _NULLABLE = frozenset({"response_time"})
 
 
-def salvage(content: str) -> tuple[ArticleDraft, list[tuple[str, Any]]]:
+def salvage(
+    content: str,
+    model: type[M] = ArticleDraft,  # type: ignore[assignment]
+) -> tuple[M, list[tuple[str, Any]]]:
     """Parse an answer for shape only, tolerating a cut-off end and pruning malformed items.
 
     A truncated JSON document is completed as far as it goes; every list item that does not
@@ -171,7 +179,7 @@ def salvage(content: str) -> tuple[ArticleDraft, list[tuple[str, Any]]]:
     pruned: list[tuple[str, Any]] = []
     for _ in range(200):  # each round removes at least one item; answers are far smaller
         try:
-            return ArticleDraft.model_validate(data, context={"ground": False}), pruned
+            return model.model_validate(data, context={"ground": False}), pruned
         except ValidationError as invalid:
             error = invalid.errors()[0]
             loc = tuple(error["loc"])
@@ -228,8 +236,12 @@ class Engine:
 
     @property
     def last_meter(self) -> Meter:
-        """Requests and tokens of the latest ``extract`` call, failed ones included."""
+        """Requests and tokens since ``start_article()``, failed ones included."""
         return self._meter
+
+    def start_article(self) -> None:
+        """Start counting requests and tokens for a new article."""
+        self._meter = Meter()
 
     def _wait(self, state: RetryCallState) -> float:
         policy = self.settings.retry
@@ -251,26 +263,34 @@ class Engine:
                 self._meter.requests += 1
                 response = self._openai.chat.completions.create(**kwargs)
         self._meter.responses += 1
+        for choice in getattr(response, "choices", None) or []:
+            content = getattr(choice.message, "content", None)
+            if isinstance(content, str):
+                # A grammar-constrained server can put raw newlines or tabs inside JSON strings,
+                # which strict JSON parsers reject; between tokens they are plain whitespace.
+                choice.message.content = _CONTROL.sub(" ", content)
         usage = getattr(response, "usage", None)
         if usage is not None:
             self._meter.prompt_tokens += usage.prompt_tokens or 0
             self._meter.completion_tokens += usage.completion_tokens or 0
         return response
 
-    def request_options(self) -> dict[str, Any]:
-        """The generation parameters sent with every request (part of what a cassette matches)."""
+    def request_options(
+        self, response_model: type[BaseModel] = ArticleDraft, max_tokens: int | None = None
+    ) -> dict[str, Any]:
+        """The generation parameters sent with a request (part of what a cassette matches)."""
         options: dict[str, Any] = {
             "model": self.settings.model,
             "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_tokens,
+            "max_tokens": max_tokens or self.settings.max_tokens,
             "seed": self.settings.seed,
         }
         if self.mode == "llamacpp":
-            schema = bounded_schema(ArticleDraft.model_json_schema())
+            schema = bounded_schema(response_model.model_json_schema())
             options["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
         return options
 
-    def extract(self, messages: list[Message], text: str) -> Outcome:
+    def extract(self, messages: list[Message], text: str) -> Outcome[ArticleDraft]:
         """Ask for an ``ArticleDraft`` of ``text`` and validate that its quotes are in ``text``.
 
         Raises:
@@ -278,26 +298,42 @@ class Engine:
             ConfigError: the server refused the request for a reason the user must fix
                 (authentication, unknown model, bad request).
             OutputError: no answer could even be parsed for shape.
-
-        An answer cut off at ``max_tokens`` is not re-asked (it would be cut off again); what
-        it holds is salvaged and grounded like any other.
         """
-        self._meter = Meter()
+        return self.ask(ArticleDraft, messages, context={"text": text})
+
+    def ask(
+        self,
+        response_model: type[M],
+        messages: list[Message],
+        *,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> Outcome[M]:
+        """Ask for one ``response_model``, validated with ``context``, under the retry policy.
+
+        An answer that fails validation is re-asked up to ``max_reasks`` times; after the last,
+        it is parsed for shape only (``Outcome.grounded`` false). An answer cut off at
+        ``max_tokens`` is not re-asked (it would be cut off again): what it holds is salvaged.
+
+        Raises:
+            BackendError, ConfigError, OutputError: as for ``extract``.
+        """
+        limit = max_tokens or self.settings.max_tokens
         try:
             draft = self._create(
-                response_model=ArticleDraft,
+                response_model=response_model,
                 messages=messages,
                 max_retries=self.settings.retry.max_reasks,
-                context={"text": text},
+                context=context,
                 strict=False,
-                **self.request_options(),
+                **self.request_options(response_model, limit),
             )
         except IncompleteOutputException as exc:
             content = _message_content(exc.last_completion)
-            problem = f"the answer was cut off at max_tokens={self.settings.max_tokens}"
+            problem = f"the answer was cut off at max_tokens={limit}"
             if not content:
                 raise OutputError(f"{problem} before it said anything") from None
-            return self._salvaged(content, problem)
+            return self._salvaged(response_model, content, problem)
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, openai.OpenAIError):
@@ -306,13 +342,15 @@ class Engine:
             if content is None:
                 raise OutputError(f"no usable answer after {exc.n_attempts} attempt(s)") from None
             return self._salvaged(
-                content, f"re-asks exhausted after {exc.n_attempts} answer(s): {cause or exc}"
+                response_model,
+                content,
+                f"re-asks exhausted after {exc.n_attempts} answer(s): {cause or exc}",
             )
         return Outcome(draft=draft, grounded=True, meter=self._meter)
 
-    def _salvaged(self, content: str, problem: str) -> Outcome:
+    def _salvaged(self, model: type[M], content: str, problem: str) -> Outcome[M]:
         try:
-            draft, pruned = salvage(content)
+            draft, pruned = salvage(content, model)
         except OutputError as exc:
             raise OutputError(f"{problem}, and {exc}") from None
         return Outcome(

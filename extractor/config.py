@@ -1,8 +1,9 @@
 """Resolve settings once, flag > environment variable > default, into one frozen object.
 
 Environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, and ``EXTRACTOR_MODEL``,
-``EXTRACTOR_MODE``, ``EXTRACTOR_PROMPT``, ``EXTRACTOR_MAX_REASKS``, ``EXTRACTOR_TRANSPORT_RETRIES``,
-``EXTRACTOR_TIMEOUT``, ``EXTRACTOR_MAX_TOKENS``, ``EXTRACTOR_GGUF``.
+``EXTRACTOR_MODE``, ``EXTRACTOR_PROMPT``, ``EXTRACTOR_STRATEGY``, ``EXTRACTOR_MAX_REASKS``,
+``EXTRACTOR_TRANSPORT_RETRIES``, ``EXTRACTOR_TIMEOUT``, ``EXTRACTOR_MAX_TOKENS``,
+``EXTRACTOR_GGUF``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ MODES: tuple[str, ...] = get_args(Mode)
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_PROMPT = "extract-v1"
+STRATEGIES: tuple[str, ...] = ("single", "decomposed", "chunked")
+DEFAULT_STRATEGY = "single"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Settings:
     model: str
     mode: Mode
     prompt_version: str = DEFAULT_PROMPT
+    strategy: str = DEFAULT_STRATEGY
     retry: RetryPolicy = RetryPolicy()
     timeout: float = 300.0
     max_tokens: int = 1024
@@ -113,6 +117,7 @@ def resolve(
     model: str | None = None,
     mode: str | None = None,
     prompt_version: str | None = None,
+    strategy: str | None = None,
     max_reasks: int | None = None,
     timeout: float | None = None,
     gguf: str | None = None,
@@ -136,6 +141,11 @@ def resolve(
     chosen_mode = mode or env.get("EXTRACTOR_MODE") or "auto"
     if chosen_mode not in MODES:
         raise ConfigError(f"unknown mode {chosen_mode!r}; choose one of {', '.join(MODES)}")
+    chosen_strategy = strategy or env.get("EXTRACTOR_STRATEGY") or DEFAULT_STRATEGY
+    if chosen_strategy not in STRATEGIES:
+        raise ConfigError(
+            f"unknown strategy {chosen_strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
     default_model = EMBEDDED_MODEL if url is None else DEFAULT_OPENAI_MODEL
     reasks_env = env.get("EXTRACTOR_MAX_REASKS")
     reasks = (
@@ -157,6 +167,7 @@ def resolve(
         model=model or env.get("EXTRACTOR_MODEL") or default_model,
         mode=chosen_mode,  # type: ignore[arg-type]  # checked against MODES above
         prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT,
+        strategy=chosen_strategy,
         retry=RetryPolicy(max_reasks=reasks, transport_retries=retries),
         timeout=timeout
         if timeout is not None

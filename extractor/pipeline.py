@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from . import __version__
+from . import __version__, strategies
 from .articles import Article as InputArticle
 from .articles import Unreadable
-from .build import build
 from .client import Engine, Meter, describe_usage
 from .config import Settings
 from .errors import ConfigError, ExtractorError
-from .prompting import render
-from .schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Provenance, Usage
+from .schemas import Article, ErrorInfo, ExtractionRecord, Provenance, Usage
 
 Clock = Callable[[], datetime]
 
@@ -27,7 +25,8 @@ def _provenance(settings: Settings, mode: str, meter: Meter, clock: Clock) -> Pr
         model=settings.model,
         base_url=settings.base_url or "",
         mode=mode,
-        prompt_version=settings.prompt_version,
+        strategy=settings.strategy,
+        prompt_version=strategies.prompt_of(settings.strategy, settings.prompt_version),
         extractor_version=__version__,
         extracted_at=clock().isoformat(timespec="seconds"),
         attempts=meter.responses,
@@ -54,9 +53,11 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
             (bad key, unknown model); the caller should stop the batch.
     """
     settings = engine.settings
-    messages = render(settings.prompt_version, article.text)
+    engine.start_article()
     try:
-        outcome = engine.extract(messages, article.text)
+        proposals, dropped = strategies.run(
+            settings.strategy, engine, article.text, settings.prompt_version
+        )
     except ConfigError:
         raise
     except ExtractorError as exc:
@@ -67,20 +68,11 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
             provenance=_provenance(settings, engine.mode, engine.last_meter, clock),
             error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
         )
-    proposals, dropped = build(outcome.draft, article.text)
-    if outcome.problem is not None:
-        # Say once why the answer was taken apart rather than accepted as it stood.
-        notes = [Dropped(field="", value=None, reason=outcome.problem[:1000])]
-        notes += [
-            Dropped(field=path, value=value, reason="does not match the schema")
-            for path, value in outcome.pruned
-        ]
-        dropped = notes + dropped
     return ExtractionRecord(
         article=_article(article),
         proposals=proposals,
         dropped=dropped,
-        provenance=_provenance(settings, engine.mode, outcome.meter, clock),
+        provenance=_provenance(settings, engine.mode, engine.last_meter, clock),
         error=None,
     )
 

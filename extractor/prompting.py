@@ -42,3 +42,15 @@ def render(version: str, text: str) -> list[Message]:
         {"role": "system", "content": _template(version, "system").substitute().strip()},
         {"role": "user", "content": _template(version, "user").substitute(text=text).strip()},
     ]
+
+
+def render_part(version: str, part: str, text: str) -> list[Message]:
+    """Chat messages asking one focused question (``prompts/<version>/<part>.txt``) about ``text``.
+
+    Raises:
+        ConfigError: no prompt of that version exists.
+    """
+    return [
+        {"role": "system", "content": _template(version, "system").substitute().strip()},
+        {"role": "user", "content": _template(version, part).substitute(text=text).strip()},
+    ]

@@ -138,6 +138,9 @@ class Provenance(_Model):
     model: str
     base_url: str
     mode: str = Field(description="How structured output was requested from the backend.")
+    strategy: str = Field(
+        description="How the article was put to the model: single, decomposed, chunked."
+    )
     prompt_version: str
     extractor_version: str
     extracted_at: str = Field(description="UTC time the extraction finished, ISO 8601.")

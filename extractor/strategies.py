@@ -1,0 +1,350 @@
+"""How an article is put to the model: one call for all, or small focused calls merged in code.
+
+Three strategies, named in ``provenance.strategy``:
+
+``single``
+    The whole article and the whole draft schema (``schemas.ArticleDraft``) in one constrained
+    call; quotes are validated and re-asked (prompt ``extract-v1``).
+``decomposed``
+    One short call per field (guarantors, proposer, response time, excluded territories,
+    conditions) over the whole article, each with a small schema asking for the values as the
+    article writes them (prompts ``fields-v1``). Each value must be found in the text it was
+    asked about; code derives codes, hours and canonical names and merges the answers into one
+    proposal.
+``chunked``
+    The same field calls, asked per chunk: the article split on paragraph boundaries into chunks
+    of at most ``CHUNK_CHARS`` characters, each overlapping the previous by one paragraph. A field
+    is asked about a chunk only when code sees something to find there (a guarantee word, a
+    duration, a territory); answers from every chunk are merged and de-duplicated by normalised
+    value. Long articles are always within the model's context this way.
+
+The field strategies do not extract stances, and their summary is composed in code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, Field
+
+from .build import build, make_actor
+from .client import Engine, Outcome
+from .config import STRATEGIES
+from .errors import OutputError
+from .grounding import locate
+from .normalize import actor_code, canonical_territory, parse_hours
+from .prompting import render, render_part
+from .schemas import (
+    Condition,
+    Dropped,
+    Evidence,
+    ExcludedTerritory,
+    Guarantor,
+    Proposal,
+    ResponseTime,
+)
+
+FIELDS_PROMPT = "fields-v1"
+CHUNK_CHARS = 700
+ANSWER_TOKENS = 160
+
+Result = tuple[list[Proposal], list[Dropped]]
+
+
+class Names(BaseModel):
+    """Answer to a question whose answer is a list of names or short phrases."""
+
+    values: list[str] = Field(default_factory=list, max_length=10)
+
+
+class Phrase(BaseModel):
+    """Answer to a question whose answer is one short phrase, or null."""
+
+    value: str | None = None
+
+
+# Code decides whether a chunk can hold the answer before the model is asked about it.
+_GUARANTEE = re.compile(
+    r"guarant|safeguard|security|article\s*5|defen[cs]e pact|гарант|безопасност", re.IGNORECASE
+)
+_CONDITION = re.compile(
+    r"\bif\b|\bonly\b|provided|condition|in exchange|would have to|must|\bunless\b|"
+    r"при условии|если|только|должн",
+    re.IGNORECASE,
+)
+_TERRITORY = re.compile(
+    r"crimea|krym|крым|donbas|донбас|donetsk|донецк|luhansk|lugansk|луганск|zaporiz|zaporoz|"
+    r"запорож|kherson|херсон|sevastopol|севастопол|transnistri|приднестров|occupied|оккупир",
+    re.IGNORECASE,
+)
+
+
+def _has_duration(text: str) -> bool:
+    return parse_hours(text) is not None
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    answer: type[Names] | type[Phrase]
+    gate: Callable[[str], bool]
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("guarantors", Names, lambda text: bool(_GUARANTEE.search(text))),
+    Question("proposer", Phrase, lambda text: bool(_GUARANTEE.search(text))),
+    Question("response_time", Phrase, _has_duration),
+    Question("excluded_territories", Names, lambda text: bool(_TERRITORY.search(text))),
+    Question(
+        "conditions",
+        Names,
+        lambda text: bool(_GUARANTEE.search(text)) and bool(_CONDITION.search(text)),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int
+    text: str
+
+
+def whole(text: str) -> list[Chunk]:
+    return [Chunk(0, text)]
+
+
+def paragraphs(text: str) -> list[Chunk]:
+    """Non-empty paragraphs of ``text`` (split on blank lines, else line breaks), with offsets."""
+    separator = r"\n\s*\n" if re.search(r"\n\s*\n", text) else r"\n"
+    out: list[Chunk] = []
+    position = 0
+    for match in re.finditer(separator, text + "\n\n"):
+        piece = text[position : match.start()]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            out.append(Chunk(position + lead, piece.strip()))
+        position = match.end()
+    return out
+
+
+def chunks(text: str, limit: int = CHUNK_CHARS) -> list[Chunk]:
+    """Paragraph-aligned chunks of at most ``limit`` characters (a longer paragraph stays whole),
+    each starting with the last paragraph of the previous chunk, so that a statement that runs
+    across a paragraph break is seen whole at least once."""
+    paras = paragraphs(text)
+    out: list[Chunk] = []
+    i = 0
+    while i < len(paras):
+        j = i + 1
+        while j < len(paras) and paras[j].start + len(paras[j].text) - paras[i].start <= limit:
+            j += 1
+        end = paras[j - 1].start + len(paras[j - 1].text)
+        out.append(Chunk(paras[i].start, text[paras[i].start : end]))
+        if j >= len(paras):
+            break
+        i = j - 1 if j - 1 > i else j
+    return out
+
+
+@dataclass
+class Found:
+    """A value the model gave, located in the article."""
+
+    value: str
+    evidence: Evidence
+
+
+@dataclass
+class Findings:
+    values: dict[str, list[Found]] = field(default_factory=dict)
+    dropped: list[Dropped] = field(default_factory=list)
+
+    def add(self, field_name: str, found: Found) -> None:
+        self.values.setdefault(field_name, []).append(found)
+
+    def of(self, field_name: str) -> list[Found]:
+        return self.values.get(field_name, [])
+
+
+def _answers(outcome: Outcome[Names | Phrase]) -> list[str]:
+    draft = outcome.draft
+    raw = draft.values if isinstance(draft, Names) else [draft.value] if draft.value else []
+    return [value.strip() for value in raw if value and value.strip()]
+
+
+def ask_fields(engine: Engine, text: str, pieces: list[Chunk], *, gate: bool) -> Findings:
+    """Ask every field question about every piece (when code sees something to find) and locate
+    each answer in the piece it was asked about."""
+    findings = Findings()
+    for index, piece in enumerate(pieces):
+        for question in QUESTIONS:
+            if gate and not question.gate(piece.text):
+                continue
+            messages = render_part(FIELDS_PROMPT, question.field, piece.text)
+            try:
+                outcome = engine.ask(question.answer, messages, max_tokens=ANSWER_TOKENS)
+            except OutputError as exc:
+                # One unusable answer costs that answer, not the article.
+                findings.dropped.append(
+                    Dropped(field=question.field, value=None, reason=f"chunk {index}: {exc}")
+                )
+                continue
+            for value in _answers(outcome):
+                span = locate(value, piece.text)
+                if span is None:
+                    findings.dropped.append(
+                        Dropped(
+                            field=question.field,
+                            value=value,
+                            reason=f"not in the text it was asked about (chunk {index})",
+                        )
+                    )
+                    continue
+                evidence = Evidence(
+                    quote=value,
+                    start=piece.start + span.start,
+                    end=piece.start + span.end,
+                    match=span.match,
+                )
+                findings.add(question.field, Found(value, evidence))
+    return findings
+
+
+def _folded(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def _first_by_key(items: list[Found], key: Callable[[str], str]) -> Iterator[Found]:
+    seen: set[str] = set()
+    for item in items:
+        k = key(item.value)
+        if k and k not in seen:
+            seen.add(k)
+            yield item
+
+
+def merge(findings: Findings) -> Result:
+    """One proposal from located field answers; values that cannot stand go to ``dropped``."""
+    dropped = list(findings.dropped)
+
+    def drop(field_name: str, value: str, reason: str) -> None:
+        dropped.append(Dropped(field=field_name, value=value, reason=reason))
+
+    proposer_codes = Counter(
+        code for found in findings.of("proposer") if (code := actor_code(found.value))
+    )
+    proposer = None
+    if proposer_codes:
+        best = proposer_codes.most_common(1)[0][0]
+        first = next(f for f in findings.of("proposer") if actor_code(f.value) == best)
+        proposer = make_actor(first.value)
+
+    guarantors: list[Guarantor] = []
+    for found in _first_by_key(findings.of("guarantors"), lambda v: actor_code(v) or v.casefold()):
+        actor = make_actor(found.value)
+        if actor is None:
+            continue
+        if actor.code is None:
+            drop("guarantors", found.value, "not a state or organisation")
+        elif proposer is not None and actor.code == proposer.code:
+            drop("guarantors", found.value, "the proposer itself")
+        else:
+            guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
+
+    response_time = None
+    for found in findings.of("response_time"):
+        hours = parse_hours(found.value)
+        if hours is None:
+            drop("response_time", found.value, "no duration in the answer")
+        elif response_time is None:
+            response_time = ResponseTime(text=found.value, hours=hours, evidence=[found.evidence])
+
+    territories: list[ExcludedTerritory] = []
+    for found in _first_by_key(
+        findings.of("excluded_territories"), lambda v: canonical_territory(v).casefold()
+    ):
+        if actor_code(found.value) is not None:
+            drop("excluded_territories", found.value, "a state or organisation, not a territory")
+            continue
+        territories.append(
+            ExcludedTerritory(
+                name=canonical_territory(found.value), text=found.value, evidence=[found.evidence]
+            )
+        )
+
+    conditions = [
+        Condition(text=found.value, bound_party=None, evidence=[found.evidence])
+        for found in _first_by_key(findings.of("conditions"), _folded)
+    ]
+
+    if not (guarantors or response_time or territories):
+        for name in ("proposer", "conditions"):
+            for found in findings.of(name):
+                drop(name, found.value, "no guarantor, response time or territory to attach it to")
+        return [], dropped
+
+    evidence = sorted(
+        [e for g in guarantors for e in g.evidence]
+        + (response_time.evidence if response_time else [])
+        + [e for t in territories for e in t.evidence],
+        key=lambda e: e.start,
+    )
+    names = ", ".join(g.actor.name for g in guarantors) or "unnamed guarantors"
+    summary = f"{proposer.name if proposer else 'A proposal'}: security guarantees by {names}"
+    if response_time:
+        summary += f", response within {response_time.text}"
+    if territories:
+        summary += f", excluding {', '.join(t.name for t in territories)}"
+    proposal = Proposal(
+        summary=summary + ".",
+        proposer=proposer,
+        beneficiary=None,
+        guarantee_type="other",
+        legally_binding=None,
+        guarantors=guarantors,
+        response_time=response_time,
+        excluded_territories=territories,
+        conditions=conditions,
+        stances=[],
+        evidence=evidence,
+    )
+    return [proposal], dropped
+
+
+def single(engine: Engine, text: str, prompt_version: str) -> Result:
+    """The whole article and the whole draft schema in one call, then grounding."""
+    outcome = engine.extract(render(prompt_version, text), text)
+    proposals, dropped = build(outcome.draft, text)
+    if outcome.problem is not None:
+        # Say once why the answer was taken apart rather than accepted as it stood.
+        notes = [Dropped(field="", value=None, reason=outcome.problem[:1000])]
+        notes += [
+            Dropped(field=path, value=value, reason="does not match the schema")
+            for path, value in outcome.pruned
+        ]
+        dropped = notes + dropped
+    return proposals, dropped
+
+
+def run(strategy: str, engine: Engine, text: str, prompt_version: str) -> Result:
+    """Proposals of ``text`` and what was dropped, by the named strategy.
+
+    Raises:
+        ValueError: unknown strategy (the CLI checks names before it gets here).
+        BackendError, ConfigError, OutputError: from the model calls.
+    """
+    if strategy == "single":
+        return single(engine, text, prompt_version)
+    if strategy == "decomposed":
+        return merge(ask_fields(engine, text, whole(text), gate=False))
+    if strategy == "chunked":
+        return merge(ask_fields(engine, text, chunks(text), gate=True))
+    raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def prompt_of(strategy: str, prompt_version: str) -> str:
+    """The prompt version a strategy uses (recorded in provenance)."""
+    return prompt_version if strategy == "single" else FIELDS_PROMPT

@@ -1,0 +1,143 @@
+"""Strategies: chunking on paragraph boundaries, merging located field answers, request counts."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from handbuilt import Script, engine, ok
+
+from extractor.schemas import Evidence
+from extractor.strategies import Findings, Found, chunks, merge, paragraphs, run
+
+TEXT = (
+    "Talks in Istanbul.\n\n"
+    "Ukraine proposed that the US, UK and Turkey guarantee its security.\n\n"
+    "Guarantors must respond within 72 hours.\n\n"
+    "Crimea and Donbas would be excluded.\n\n"
+    "Weather was fine."
+)
+
+
+def test_paragraphs_keep_their_offsets() -> None:
+    for piece in paragraphs(TEXT):
+        assert TEXT[piece.start : piece.start + len(piece.text)] == piece.text
+    assert [p.text for p in paragraphs(TEXT)][:2] == [
+        "Talks in Istanbul.",
+        "Ukraine proposed that the US, UK and Turkey guarantee its security.",
+    ]
+    assert [p.text for p in paragraphs("one\ntwo\n")] == ["one", "two"]
+
+
+def test_chunks_respect_the_limit_and_overlap_by_one_paragraph() -> None:
+    pieces = chunks(TEXT, limit=110)
+    for piece in pieces:
+        assert TEXT[piece.start : piece.start + len(piece.text)] == piece.text
+        assert len(piece.text) <= 110
+    texts = [p.text for p in pieces]
+    assert len(texts) >= 2
+    for before, after in itertools.pairwise(texts):
+        assert after.split("\n\n")[0] == before.split("\n\n")[-1]
+    assert texts[-1].endswith("Weather was fine.")
+
+
+def test_a_paragraph_longer_than_the_limit_stays_whole() -> None:
+    long = "word " * 100
+    assert [p.text for p in chunks(long.strip(), limit=50)] == [long.strip()]
+
+
+def _found(value: str) -> Found:
+    start = TEXT.index(value)
+    return Found(value, Evidence(quote=value, start=start, end=start + len(value), match="exact"))
+
+
+def test_merge_derives_codes_and_drops_what_cannot_stand() -> None:
+    findings = Findings()
+    for field, value in [
+        ("proposer", "Ukraine"),
+        ("guarantors", "US"),
+        ("guarantors", "UK"),
+        ("guarantors", "Turkey"),
+        ("guarantors", "US"),
+        ("guarantors", "Ukraine"),
+        ("guarantors", "Istanbul"),
+        ("response_time", "72 hours"),
+        ("excluded_territories", "Crimea"),
+        ("excluded_territories", "Donbas"),
+        ("excluded_territories", "Turkey"),
+    ]:
+        findings.add(field, _found(value))
+    [proposal], dropped = merge(findings)
+    assert proposal.proposer is not None and proposal.proposer.code == "UKR"
+    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
+    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
+    assert [(d.value, d.reason) for d in dropped] == [
+        ("Ukraine", "the proposer itself"),
+        ("Istanbul", "not a state or organisation"),
+        ("Turkey", "a state or organisation, not a territory"),
+    ]
+    assert proposal.summary == (
+        "Ukraine: security guarantees by US, UK, Turkey, response within 72 hours, "
+        "excluding Crimea, Donbas."
+    )
+    starts = [e.start for e in proposal.evidence]
+    assert starts == sorted(starts)
+
+
+def test_no_guarantor_time_or_territory_means_no_proposal() -> None:
+    findings = Findings()
+    findings.add("proposer", _found("Ukraine"))
+    proposals, dropped = merge(findings)
+    assert proposals == []
+    assert [d.field for d in dropped] == ["proposer"]
+
+
+def test_decomposed_asks_each_field_once_and_locates_answers() -> None:
+    answers = [
+        ok(json.dumps({"values": ["the US", "Japan"]})),  # guarantors
+        ok(json.dumps({"value": "Ukraine"})),  # proposer
+        ok(json.dumps({"value": "within 72 hours"})),  # response time
+        ok(json.dumps({"values": ["Crimea"]})),  # excluded territories
+        ok(json.dumps({"values": []})),  # conditions
+    ]
+    script = Script(answers)
+    eng = engine(script, mode="llamacpp")
+    proposals, dropped = run("decomposed", eng, TEXT, "extract-v1")
+    assert len(script.requests) == 5
+    [proposal] = proposals
+    assert [g.actor.code for g in proposal.guarantors] == ["USA"]
+    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [(d.field, d.value) for d in dropped] == [("guarantors", "Japan")]
+    evidence = proposal.guarantors[0].evidence[0]
+    assert TEXT[evidence.start : evidence.end] == "the US"
+
+
+def test_chunked_asks_only_where_code_sees_something_to_find() -> None:
+    text = "Weather was fine.\n\nCrimea would be excluded."
+    script = Script([ok(json.dumps({"values": ["Crimea"]}))])
+    proposals, _ = run("chunked", engine(script, mode="llamacpp"), text, "extract-v1")
+    # One chunk holds both paragraphs; only the territory question is gated in.
+    assert len(script.requests) == 1
+    assert (
+        "excluded from the security guarantees"
+        in json.loads(script.requests[0].content)["messages"][1]["content"]
+    )
+    assert [t.name for t in proposals[0].excluded_territories] == ["Crimea"]
+
+
+def test_an_unusable_field_answer_costs_that_answer_not_the_article() -> None:
+    script = Script(
+        [
+            ok("not json at all"),
+            ok("still not json"),  # guarantors, after one re-ask
+            ok(json.dumps({"value": None})),
+            ok(json.dumps({"value": "72 hours"})),
+            ok(json.dumps({"values": []})),
+            ok(json.dumps({"values": []})),
+        ]
+    )
+    proposals, dropped = run("decomposed", engine(script, mode="llamacpp"), TEXT, "extract-v1")
+    assert len(script.requests) == 6
+    assert proposals[0].response_time is not None
+    assert dropped[0].field == "guarantors" and "not JSON" in dropped[0].reason
