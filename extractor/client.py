@@ -92,7 +92,8 @@ def bounded_schema(schema: dict[str, Any], cap: int = STRING_CAP) -> dict[str, A
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             out = {key: walk(value) for key, value in node.items()}
-            if out.get("type") == "string" and "enum" not in out and "maxLength" not in out:
+            closed = "enum" in out or "const" in out
+            if out.get("type") == "string" and not closed and "maxLength" not in out:
                 out["maxLength"] = cap
             return out
         if isinstance(node, list):

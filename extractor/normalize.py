@@ -17,6 +17,7 @@ __all__ = [
     "actor_kind",
     "canonical_territory",
     "detect_language",
+    "find_durations",
     "parse_hours",
 ]
 
@@ -715,6 +716,24 @@ def _durations(folded: str) -> Iterator[tuple[int, float]]:
         yield m.start(), 0.5 * _unit_hours(m["unit"])
     for m in _BARE_UNIT_RE.finditer(folded):
         yield m.start("unit"), _unit_hours(m["unit"])
+
+
+def find_durations(text: str) -> list[str]:
+    """Duration phrases as ``text`` writes them ("72 hours", "трое суток"), in order, once each.
+
+    Args:
+        text: any text.
+
+    Returns:
+        The phrases ``parse_hours`` would read, verbatim; empty when the text's folded form does
+        not keep its length (its offsets would not line up).
+    """
+    folded = _fold(text)
+    if len(folded) != len(text):
+        return []
+    patterns = (_DURATION_RE, _COMPOUND_RE, _HALF_UNIT_RE, _BARE_UNIT_RE)
+    spans = sorted({m.span() for pattern in patterns for m in pattern.finditer(folded)})
+    return list(dict.fromkeys(text[start:end] for start, end in spans))
 
 
 def parse_hours(text: str) -> float | None:

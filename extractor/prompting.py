@@ -44,13 +44,17 @@ def render(version: str, text: str) -> list[Message]:
     ]
 
 
-def render_part(version: str, part: str, text: str) -> list[Message]:
-    """Chat messages asking one focused question (``prompts/<version>/<part>.txt``) about ``text``.
+def render_part(version: str, part: str, text: str, **extra: str) -> list[Message]:
+    """Chat messages asking one focused question (``prompts/<version>/<part>.txt``) about ``text``;
+    ``extra`` fills the template's other placeholders (``$options``).
 
     Raises:
         ConfigError: no prompt of that version exists.
     """
     return [
         {"role": "system", "content": _template(version, "system").substitute().strip()},
-        {"role": "user", "content": _template(version, part).substitute(text=text).strip()},
+        {
+            "role": "user",
+            "content": _template(version, part).substitute(extra, text=text).strip(),
+        },
     ]

@@ -27,15 +27,16 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from .build import build, make_actor
-from .client import Engine, Outcome
+from .client import Engine
 from .config import STRATEGIES
 from .errors import OutputError
 from .grounding import locate
-from .normalize import actor_code, canonical_territory, parse_hours
+from .normalize import actor_code, canonical_territory, find_durations, parse_hours
 from .prompting import render, render_part
 from .schemas import (
     Condition,
@@ -54,16 +55,42 @@ ANSWER_TOKENS = 160
 Result = tuple[list[Proposal], list[Dropped]]
 
 
-class Names(BaseModel):
-    """Answer to a question whose answer is a list of names or short phrases."""
+Short = Annotated[str, StringConstraints(max_length=60)]
+Sentence = Annotated[str, StringConstraints(max_length=200)]
 
-    values: list[str] = Field(default_factory=list, max_length=10)
+
+class Names(BaseModel):
+    """Answer to a question whose answer is a list of names."""
+
+    values: list[Short] = Field(default_factory=list, max_length=10)
+
+
+class Phrases(BaseModel):
+    """Answer to a question whose answer is a list of short phrases."""
+
+    values: list[Sentence] = Field(default_factory=list, max_length=6)
 
 
 class Phrase(BaseModel):
-    """Answer to a question whose answer is one short phrase, or null."""
+    """Answer to a question whose answer is one name or phrase, or null."""
 
-    value: str | None = None
+    value: Short | None = None
+
+
+def choice_model(options: list[str], many: bool) -> type[BaseModel]:
+    """An answer schema whose values can only be ``options`` (candidates code found in the text).
+
+    A small model picks far better among a few given phrases than it writes one itself, and
+    the server's grammar keeps it to them.
+    """
+    option: Any = Literal.__getitem__(tuple(options))
+    fields: dict[str, Any] = (
+        {"values": (list[option], Field(default_factory=list, max_length=len(options)))}
+        if many
+        else {"value": (Optional[option], None)}  # noqa: UP045 (a runtime type, not an annotation)
+    )
+    model: type[BaseModel] = create_model("Choices" if many else "Choice", **fields)
+    return model
 
 
 # Code decides whether a chunk can hold the answer before the model is asked about it.
@@ -82,26 +109,37 @@ _TERRITORY = re.compile(
 )
 
 
-def _has_duration(text: str) -> bool:
-    return parse_hours(text) is not None
+_TERRITORY_MENTION = re.compile(
+    rf"[\w'\u2019-]*(?:{_TERRITORY.pattern})[\w'\u2019-]*", re.IGNORECASE
+)
+
+
+def territory_mentions(text: str) -> list[str]:
+    """Words naming a territory of interest, as the text writes them, once each."""
+    return list(dict.fromkeys(m.group(0) for m in _TERRITORY_MENTION.finditer(text)))
 
 
 @dataclass(frozen=True)
 class Question:
+    """One focused question: its answer schema, or the code that finds the candidates to choose
+    from (then the question is asked only where there are some)."""
+
     field: str
-    answer: type[Names] | type[Phrase]
-    gate: Callable[[str], bool]
+    answer: type[BaseModel] | None = None
+    options: Callable[[str], list[str]] | None = None
+    many: bool = True
+    gate: Callable[[str], bool] = lambda text: bool(_GUARANTEE.search(text))
 
 
 QUESTIONS: tuple[Question, ...] = (
-    Question("guarantors", Names, lambda text: bool(_GUARANTEE.search(text))),
-    Question("proposer", Phrase, lambda text: bool(_GUARANTEE.search(text))),
-    Question("response_time", Phrase, _has_duration),
-    Question("excluded_territories", Names, lambda text: bool(_TERRITORY.search(text))),
+    Question("guarantors", Names),
+    Question("proposer", Phrase, many=False),
+    Question("response_time", options=find_durations, many=False),
+    Question("excluded_territories", options=territory_mentions),
     Question(
         "conditions",
-        Names,
-        lambda text: bool(_GUARANTEE.search(text)) and bool(_CONDITION.search(text)),
+        Phrases,
+        gate=lambda text: bool(_GUARANTEE.search(text)) and bool(_CONDITION.search(text)),
     ),
 )
 
@@ -169,10 +207,10 @@ class Findings:
         return self.values.get(field_name, [])
 
 
-def _answers(outcome: Outcome[Names | Phrase]) -> list[str]:
-    draft = outcome.draft
-    raw = draft.values if isinstance(draft, Names) else [draft.value] if draft.value else []
-    return [value.strip() for value in raw if value and value.strip()]
+def _answers(draft: BaseModel) -> list[str]:
+    raw = getattr(draft, "values", None)
+    values: list[str | None] = list(raw) if raw is not None else [getattr(draft, "value", None)]
+    return [value.strip() for value in values if isinstance(value, str) and value.strip()]
 
 
 def ask_fields(engine: Engine, text: str, pieces: list[Chunk], *, gate: bool) -> Findings:
@@ -181,18 +219,24 @@ def ask_fields(engine: Engine, text: str, pieces: list[Chunk], *, gate: bool) ->
     findings = Findings()
     for index, piece in enumerate(pieces):
         for question in QUESTIONS:
-            if gate and not question.gate(piece.text):
+            options = question.options(piece.text) if question.options else []
+            if question.options and not options:
+                continue  # nothing there to choose from
+            if gate and not question.options and not question.gate(piece.text):
                 continue
-            messages = render_part(FIELDS_PROMPT, question.field, piece.text)
+            answer = question.answer or choice_model(options, question.many)
+            messages = render_part(
+                FIELDS_PROMPT, question.field, piece.text, options="; ".join(options)
+            )
             try:
-                outcome = engine.ask(question.answer, messages, max_tokens=ANSWER_TOKENS)
+                outcome = engine.ask(answer, messages, max_tokens=ANSWER_TOKENS)
             except OutputError as exc:
                 # One unusable answer costs that answer, not the article.
                 findings.dropped.append(
                     Dropped(field=question.field, value=None, reason=f"chunk {index}: {exc}")
                 )
                 continue
-            for value in _answers(outcome):
+            for value in _answers(outcome.draft):
                 span = locate(value, piece.text)
                 if span is None:
                     findings.dropped.append(

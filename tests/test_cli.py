@@ -124,3 +124,51 @@ def test_unknown_prompt_version_is_a_usage_error(article: Path) -> None:
     )
     assert code == 2
     assert "unknown prompt version 'nope'; available: extract-v1" in err
+
+
+def test_eval_prints_the_table_and_json(tmp_path: Path) -> None:
+    gold = ROOT / "tests" / "gold"
+    record = {
+        "schema_version": "1",
+        "article": {
+            "id": "sha256:x",
+            "source": "seeds/003_3e415fc9002eb665.txt",
+            "title": None,
+            "published": None,
+            "language": "en",
+            "text": "NATO",
+        },
+        "proposals": [
+            {
+                "proposer": {"name": "Russia", "kind": "state", "code": "RUS"},
+                "guarantors": [{"actor": {"name": "NATO", "kind": "organization", "code": "NATO"}}],
+                "response_time": None,
+                "excluded_territories": [],
+                "conditions": [{"text": "Ukraine will not join NATO"}],
+                "evidence": [{"quote": "NATO", "start": 0, "end": 4, "match": "exact"}],
+            }
+        ],
+        "dropped": [],
+        "provenance": {},
+        "error": None,
+    }
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps(record) + "\n")
+    code, out, _ = run("eval", "--gold", str(gold), str(predictions))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["field", "precision", "recall", "F1", "support"]
+    assert lines[1].split() == ["proposers", "1.000", "1.000", "1.000", "1"]
+    assert lines[2].split() == ["guarantors", "1.000", "1.000", "1.000", "1"]
+    code, out, _ = run("eval", "--gold", str(gold), str(predictions), "--json")
+    figures = json.loads(out)
+    assert figures["fields"]["conditions"]["recall"] == 1.0
+    assert figures["grounding"] == {"matched": 1, "total": 1, "share": 1.0}
+
+
+def test_eval_names_a_bad_line(tmp_path: Path) -> None:
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("{}\nnot json\n")
+    code, _, err = run("eval", "--gold", str(ROOT / "tests" / "gold"), str(predictions))
+    assert code == 2
+    assert err.startswith(f"error: {predictions}:1")

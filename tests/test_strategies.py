@@ -97,8 +97,8 @@ def test_decomposed_asks_each_field_once_and_locates_answers() -> None:
     answers = [
         ok(json.dumps({"values": ["the US", "Japan"]})),  # guarantors
         ok(json.dumps({"value": "Ukraine"})),  # proposer
-        ok(json.dumps({"value": "within 72 hours"})),  # response time
-        ok(json.dumps({"values": ["Crimea"]})),  # excluded territories
+        ok(json.dumps({"value": "72 hours"})),  # response time, chosen from the durations found
+        ok(json.dumps({"values": ["Crimea"]})),  # excluded territories, chosen likewise
         ok(json.dumps({"values": []})),  # conditions
     ]
     script = Script(answers)
@@ -108,6 +108,9 @@ def test_decomposed_asks_each_field_once_and_locates_answers() -> None:
     [proposal] = proposals
     assert [g.actor.code for g in proposal.guarantors] == ["USA"]
     assert proposal.response_time is not None and proposal.response_time.hours == 72
+    schema = json.loads(script.requests[2].content)["response_format"]["schema"]
+    assert schema["properties"]["value"]["anyOf"][0]["const"] == "72 hours"
+    assert "72 hours?" in json.loads(script.requests[2].content)["messages"][1]["content"]
     assert [(d.field, d.value) for d in dropped] == [("guarantors", "Japan")]
     evidence = proposal.guarantors[0].evidence[0]
     assert TEXT[evidence.start : evidence.end] == "the US"
