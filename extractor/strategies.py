@@ -77,7 +77,7 @@ class Phrase(BaseModel):
     value: Short | None = None
 
 
-def choice_model(options: list[str], many: bool) -> type[BaseModel]:
+def choice_model(options: list[str], many: bool, at_least: int = 0) -> type[BaseModel]:
     """An answer schema whose values can only be ``options`` (candidates code found in the text).
 
     A small model picks far better among a few given phrases than it writes one itself, and
@@ -85,7 +85,12 @@ def choice_model(options: list[str], many: bool) -> type[BaseModel]:
     """
     option: Any = Literal.__getitem__(tuple(options))
     fields: dict[str, Any] = (
-        {"values": (list[option], Field(default_factory=list, max_length=len(options)))}
+        {
+            "values": (
+                list[option],
+                Field(default_factory=list, min_length=at_least, max_length=len(options)),
+            )
+        }
         if many
         else {"value": (Optional[option], None)}  # noqa: UP045 (a runtime type, not an annotation)
     )
@@ -114,9 +119,43 @@ _TERRITORY_MENTION = re.compile(
 )
 
 
+_EXCLUSION = re.compile(
+    r"exclu|not be (?:part|covered|included)|not cover|except|outside|apart from|"
+    r"исключ|кроме|за исключением|не распростран|не входи",
+    re.IGNORECASE,
+)
+_DEADLINE_BEFORE = re.compile(
+    r"(?:within|respond|react|no later than|deadline|в течение|за|через|не позднее)\W*(?:\w+\W+)?$",
+    re.IGNORECASE,
+)
+_DEADLINE_AFTER = re.compile(
+    r"^\W*(?:max|maximum|at most|deadline|to respond|to react)", re.IGNORECASE
+)
+
+
 def territory_mentions(text: str) -> list[str]:
-    """Words naming a territory of interest, as the text writes them, once each."""
+    """Territories named in a text that speaks of leaving something out, once each."""
+    if not _EXCLUSION.search(text):
+        return []
     return list(dict.fromkeys(m.group(0) for m in _TERRITORY_MENTION.finditer(text)))
+
+
+def deadlines(text: str) -> list[str]:
+    """Durations written as a deadline ("within 72 hours", "72 hours max"), not as an idiom
+    ("would one day join")."""
+    found: list[str] = []
+    for phrase in find_durations(text):
+        start = 0
+        while (at := text.find(phrase, start)) >= 0:
+            before, after = (
+                text[max(0, at - 30) : at],
+                text[at + len(phrase) : at + len(phrase) + 20],
+            )
+            if _DEADLINE_BEFORE.search(before) or _DEADLINE_AFTER.search(after):
+                found.append(phrase)
+                break
+            start = at + 1
+    return found
 
 
 @dataclass(frozen=True)
@@ -128,14 +167,16 @@ class Question:
     answer: type[BaseModel] | None = None
     options: Callable[[str], list[str]] | None = None
     many: bool = True
+    at_least: int = 0
     gate: Callable[[str], bool] = lambda text: bool(_GUARANTEE.search(text))
 
 
 QUESTIONS: tuple[Question, ...] = (
     Question("guarantors", Names),
     Question("proposer", Phrase, many=False),
-    Question("response_time", options=find_durations, many=False),
-    Question("excluded_territories", options=territory_mentions),
+    Question("response_time", options=deadlines, many=False),
+    # Asked only where the text speaks of leaving something out, so one must be picked.
+    Question("excluded_territories", options=territory_mentions, at_least=1),
     Question(
         "conditions",
         Phrases,
@@ -224,7 +265,7 @@ def ask_fields(engine: Engine, text: str, pieces: list[Chunk], *, gate: bool) ->
                 continue  # nothing there to choose from
             if gate and not question.options and not question.gate(piece.text):
                 continue
-            answer = question.answer or choice_model(options, question.many)
+            answer = question.answer or choice_model(options, question.many, question.at_least)
             messages = render_part(
                 FIELDS_PROMPT, question.field, piece.text, options="; ".join(options)
             )

@@ -136,7 +136,7 @@ def test_an_unusable_field_answer_costs_that_answer_not_the_article() -> None:
             ok("still not json"),  # guarantors, after one re-ask
             ok(json.dumps({"value": None})),
             ok(json.dumps({"value": "72 hours"})),
-            ok(json.dumps({"values": []})),
+            ok(json.dumps({"values": ["Crimea"]})),
             ok(json.dumps({"values": []})),
         ]
     )
@@ -144,3 +144,13 @@ def test_an_unusable_field_answer_costs_that_answer_not_the_article() -> None:
     assert len(script.requests) == 6
     assert proposals[0].response_time is not None
     assert dropped[0].field == "guarantors" and "not JSON" in dropped[0].reason
+
+
+def test_deadlines_are_durations_written_as_deadlines() -> None:
+    from extractor.strategies import deadlines, territory_mentions
+
+    assert deadlines("we put 72 hours max. So within 72 hours, all") == ["72 hours"]
+    assert deadlines("Ukraine would one day join its ranks") == []
+    assert deadlines("ответить в течение трёх дней") == ["трёх дней"]
+    assert territory_mentions("Crimea and Donbass would not be part of it") == ["Crimea", "Donbass"]
+    assert territory_mentions("Fighting in Donbass went on") == []
