@@ -23,7 +23,7 @@ EMBEDDED_MODEL = "smollm2-135m-instruct"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_PROMPT = "extract-v1"
 STRATEGIES: tuple[str, ...] = ("single", "decomposed", "chunked")
-DEFAULT_STRATEGY = "single"
+DEFAULT_STRATEGY = "chunked"
 
 
 @dataclass(frozen=True)

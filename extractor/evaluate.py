@@ -520,7 +520,7 @@ def _evidence(value: object) -> Iterator[object]:
             yield from _evidence(item)
 
 
-def _span_matches(evidence: object, text: str) -> bool:
+def span_matches(evidence: object, text: str) -> bool:
     """Whether ``text[start:end]`` matches the evidence's quote (malformed evidence does not)."""
     if not isinstance(evidence, dict):
         return False
@@ -660,7 +660,7 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
         text = article_text if isinstance(article_text, str) else ""
         for evidence in _evidence(proposals):
             evidence_total += 1
-            grounded += _span_matches(evidence, text)
+            grounded += span_matches(evidence, text)
 
         articles.append(
             ArticleReport(

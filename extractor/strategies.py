@@ -6,17 +6,18 @@ Three strategies, named in ``provenance.strategy``:
     The whole article and the whole draft schema (``schemas.ArticleDraft``) in one constrained
     call; quotes are validated and re-asked (prompt ``extract-v1``).
 ``decomposed``
-    One short call per field (guarantors, proposer, response time, excluded territories,
-    conditions) over the whole article, each with a small schema asking for the values as the
-    article writes them (prompts ``fields-v1``). Each value must be found in the text it was
-    asked about; code derives codes, hours and canonical names and merges the answers into one
-    proposal.
+    One short call per field over the whole article, each with a small schema (prompts
+    ``fields-v1``): guarantors and proposer as names the article writes, conditions as short
+    phrases, response time and excluded territories chosen from candidates code found in the text
+    (durations written as deadlines, territories named where the text speaks of an exclusion).
+    Each value must be found in the text it was asked about; code derives codes, hours and
+    canonical names and merges the answers into one proposal.
 ``chunked``
     The same field calls, asked per chunk: the article split on paragraph boundaries into chunks
     of at most ``CHUNK_CHARS`` characters, each overlapping the previous by one paragraph. A field
     is asked about a chunk only when code sees something to find there (a guarantee word, a
-    duration, a territory); answers from every chunk are merged and de-duplicated by normalised
-    value. Long articles are always within the model's context this way.
+    deadline, an excluded territory); answers from every chunk are merged and de-duplicated by
+    normalised value. Long articles stay within the model's context this way.
 
 The field strategies do not extract stances, and their summary is composed in code.
 """
