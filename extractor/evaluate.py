@@ -12,7 +12,7 @@ from typing import Any, Final
 from rapidfuzz import fuzz
 
 from .errors import InputError
-from .grounding import FUZZY_THRESHOLD, normalize_for_match
+from .grounding import FUZZY_THRESHOLD, normalize_for_match, strip_marks
 
 __all__ = [
     "FIELDS",
@@ -39,8 +39,6 @@ _GOLD_FIX: Final[str] = "fix the file to follow the format in gold/README.md"
 
 # Marks a quote may be wrapped in or end with that the span need not contain (the same marks the
 # grounding step ignores when it locates a quote).
-_SURROUNDING_QUOTES: Final[str] = "\"'"
-_TRAILING_PUNCT: Final[str] = ".,;:"
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,25 +497,20 @@ def _condition_matches(condition: dict[str, Any], text: str) -> bool:
 
 def _normalized(s: str) -> str:
     """Normalise like the grounding step, then strip surrounding quotes and trailing .,;:."""
-    s = normalize_for_match(s)
-    previous = None
-    while s != previous:
-        previous = s
-        s = s.strip(" ").strip(_SURROUNDING_QUOTES).rstrip(_TRAILING_PUNCT)
-    return s
+    return strip_marks(normalize_for_match(s))
 
 
-def _evidence(value: object) -> Iterator[object]:
+def iter_evidence(value: object) -> Iterator[object]:
     """Every evidence object anywhere under ``value`` (proposals nest them at several levels)."""
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "evidence" and isinstance(item, list):
                 yield from item
             else:
-                yield from _evidence(item)
+                yield from iter_evidence(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _evidence(item)
+            yield from iter_evidence(item)
 
 
 def span_matches(evidence: object, text: str) -> bool:
@@ -658,7 +651,7 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
 
         article_text = _get(record.get("article"), "text")
         text = article_text if isinstance(article_text, str) else ""
-        for evidence in _evidence(proposals):
+        for evidence in iter_evidence(proposals):
             evidence_total += 1
             grounded += span_matches(evidence, text)
 

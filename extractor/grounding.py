@@ -17,6 +17,7 @@ __all__ = [
     "Span",
     "locate",
     "normalize_for_match",
+    "strip_marks",
 ]
 
 MatchKind = Literal["exact", "normalized", "fuzzy"]
@@ -190,7 +191,7 @@ def normalize_for_match(s: str) -> str:
     return _normalize_with_map(s).text
 
 
-def _strip_marks(s: str) -> str:
+def strip_marks(s: str) -> str:
     """Strip surrounding quote marks, trailing sentence punctuation and spaces, to a fixpoint."""
     previous = None
     while s != previous:
@@ -201,7 +202,7 @@ def _strip_marks(s: str) -> str:
 
 def _quote_parts(quote: str) -> list[str]:
     """Normalise ``quote`` and split it at ellipses into the parts that must appear in order."""
-    parts = (_strip_marks(p) for p in _ELLIPSIS_RE.split(_strip_marks(normalize_for_match(quote))))
+    parts = (strip_marks(p) for p in _ELLIPSIS_RE.split(strip_marks(normalize_for_match(quote))))
     return [p for p in parts if p]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.evaluate import span_matches
+from extractor.evaluate import iter_evidence, span_matches
 from extractor.schemas import ExtractionRecord
 
 pytestmark = pytest.mark.live
@@ -47,19 +47,5 @@ def test_cli_extracts_a_valid_fully_grounded_record_on_the_embedded_model(tmp_pa
     assert record.provenance.model == "smollm2-135m-instruct"
     assert record.provenance.usage.requests >= 1
     assert record.provenance.usage.total_tokens > 0
-    for evidence in _all_evidence(json.loads(line)):
+    for evidence in iter_evidence(json.loads(line)):
         assert span_matches(evidence, TEXT), evidence
-
-
-def _all_evidence(node: object) -> list[dict[str, object]]:
-    found: list[dict[str, object]] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "evidence" and isinstance(value, list):
-                found.extend(value)
-            else:
-                found.extend(_all_evidence(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_all_evidence(item))
-    return found
