@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import IO
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__, articles, config, embedded, evaluate, pipeline
+from . import __version__, articles, config, embedded, evaluate, pipeline, sink
 from .client import Engine
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import ExtractionRecord
@@ -118,6 +119,15 @@ def cli() -> None:
     help="Seconds per request [env EXTRACTOR_TIMEOUT; default 300].",
 )
 @click.option("--gguf", help="Model file for the embedded server [env EXTRACTOR_GGUF].")
+@click.option(
+    "--db",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[URL]",
+    help="Also load the records into this database (SQLAlchemy URL); --db alone: a SQLite file "
+    "next to the output.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option(
     "--traceback", is_flag=True, help="Show the traceback of an error instead of one line."
@@ -133,6 +143,7 @@ def extract(
     max_reasks: int | None,
     timeout: float | None,
     gguf: str | None,
+    db: str | None,
     quiet: bool,
     traceback: bool,
 ) -> None:
@@ -154,7 +165,13 @@ def extract(
             gguf=gguf,
         )
         sources = articles.expand(list(paths))
-        failed = _run(sources, settings, output, console)
+        db_url = (db or sink.default_url(output)) if db is not None else None
+        if db_url is not None:
+            sink.connect(db_url).dispose()  # a bad URL is a usage error before any model call
+        records: list[ExtractionRecord] = []
+        failed = _run(sources, settings, output, console, records)
+        if db_url is not None:
+            _print_load(sink.load(records, db_url), db_url, console)
     except ExtractorError as exc:
         if traceback:
             raise
@@ -163,7 +180,13 @@ def extract(
     sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
 
 
-def _run(sources: list[str], settings: config.Settings, output: str, console: Console) -> int:
+def _run(
+    sources: list[str],
+    settings: config.Settings,
+    output: str,
+    console: Console,
+    records: list[ExtractionRecord],
+) -> int:
     started = time.monotonic()
     done = failed = tokens = 0
     progress = Progress(
@@ -175,7 +198,7 @@ def _run(sources: list[str], settings: config.Settings, output: str, console: Co
         console=console,
         transient=False,
     )
-    with _backend(settings, console) as live, _output(output) as sink, progress:
+    with _backend(settings, console) as live, _output(output) as out, progress:
         engine = Engine(live)
         task = progress.add_task("extract", total=len(sources), tokens=0, errors=0)
         try:
@@ -184,8 +207,9 @@ def _run(sources: list[str], settings: config.Settings, output: str, console: Co
                     record = pipeline.unreadable(item, live, engine.mode)
                 else:
                     record = pipeline.extract(item, engine)
-                sink.write(record.model_dump_json() + "\n")
-                sink.flush()
+                out.write(record.model_dump_json() + "\n")
+                out.flush()
+                records.append(record)
                 done += 1
                 failed += record.error is not None
                 tokens += record.provenance.usage.total_tokens
@@ -225,6 +249,62 @@ def eval_command(gold_dir: Path, predictions: Path, as_json: bool) -> None:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         click.echo(evaluate.render_table(report), nl=False)
+
+
+def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
+    console.print(
+        f"loaded into {sink.display_url(url)}: {report.added['extractions']} new extractions, "
+        f"{report.skipped} already there",
+        soft_wrap=True,
+    )
+    width = max(len(name) for name in report.totals)
+    console.print(f"{'table':<{width}}  {'added':>7}  {'rows':>7}", highlight=False)
+    for name, rows in report.totals.items():
+        console.print(f"{name:<{width}}  {report.added[name]:>7}  {rows:>7}", highlight=False)
+
+
+@cli.command()
+@click.argument("jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--db",
+    is_flag=False,
+    flag_value="",
+    default="",
+    metavar="[URL]",
+    help="SQLAlchemy URL; default: a SQLite file next to JSONL.",
+)
+def load(jsonl: Path, db: str) -> None:
+    """Load extraction records (JSONL) into a database, idempotently, in one transaction."""
+    url = db or sink.default_url(str(jsonl))
+    try:
+        records = [ExtractionRecord.model_validate(raw) for raw in evaluate.load_records(jsonl)]
+        report = sink.load(records, url)
+    except (ExtractorError, ValidationError) as exc:
+        _fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
+        sys.exit(EXIT_USAGE)
+    _print_load(report, url, Console())
+
+
+@cli.group(name="db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command(name="upgrade")
+@click.option("--db", required=True, metavar="URL", help="SQLAlchemy URL.")
+def db_upgrade(db: str) -> None:
+    """Create or migrate the database schema to the latest version."""
+    try:
+        engine = sink.connect(db)
+        with engine.begin() as connection:
+            before = sink.current_revision(connection)
+            sink.upgrade(connection)
+            after = sink.current_revision(connection)
+        engine.dispose()
+    except ExtractorError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{sink.display_url(db)}: schema {before or 'none'} -> {after}")
 
 
 @cli.command()

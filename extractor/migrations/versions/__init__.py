@@ -1,0 +1,1 @@
+"""Ordered schema revisions; each file records one step and its way back."""

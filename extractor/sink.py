@@ -1,0 +1,352 @@
+"""The one module that writes to databases: load extraction records, migrate the schema.
+
+Any SQLAlchemy URL works; SQLite (``sqlite:///out/seeds.sqlite``) and PostgreSQL
+(``postgresql+psycopg://user@host/db``) are tested. Loads are idempotent and transactional:
+
+- an article is keyed by its content hash, a run by what makes its output what it is (model,
+  mode, strategy, prompt version, schema version, extractor version), an extraction by article and
+  run. Loading a record whose article and run are already there adds nothing; the same article
+  from another model, strategy or prompt version is a new run beside the old one.
+- one load is one transaction: if anything fails, the database is left as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from . import tables as t
+from .errors import ConfigError
+from .schemas import Actor, Evidence, ExtractionRecord
+
+RUN_FIELDS = ("model", "mode", "strategy", "prompt_version", "extractor_version")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load did: rows added per table, extractions already present, rows now per table."""
+
+    added: dict[str, int]
+    skipped: int
+    totals: dict[str, int]
+
+
+def default_url(output: str | None) -> str:
+    """The SQLite database beside ``output`` (``out/seeds.jsonl`` -> ``out/seeds.sqlite``)."""
+    if output is None or output == "-":
+        return "sqlite:///extractions.sqlite"
+    return f"sqlite:///{Path(output).with_suffix('.sqlite')}"
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password masked, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url``.
+
+    Raises:
+        ConfigError: the URL is malformed or its driver is not installed.
+    """
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"cannot use database URL {display_url(url)!r} ({exc}); give e.g. "
+            "sqlite:///out/seeds.sqlite or "
+            "postgresql+psycopg://user@127.0.0.1:5432/dbname"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not Path(database).parent.is_dir():
+            raise ConfigError(f"cannot create {database}: its directory does not exist")
+        _transactional_sqlite(engine)
+    return engine
+
+
+def _transactional_sqlite(engine: Engine) -> None:
+    """Make SQLite roll back schema changes too, and enforce foreign keys.
+
+    Python's sqlite3 driver commits DDL on its own, so a failed first load would leave tables
+    behind; SQLAlchemy's documented remedy is to let the driver autocommit and emit BEGIN itself.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _alembic(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("extractor") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(connection: Connection, revision: str = "head") -> None:
+    """Migrate the schema reached through ``connection`` to ``revision`` (creating it if new)."""
+    command.upgrade(_alembic(connection), revision)
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    script = ScriptDirectory(str(resources.files("extractor") / "migrations"))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def counts(connection: Connection) -> dict[str, int]:
+    """Rows per table."""
+    return {
+        table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+        for table in t.TABLES
+    }
+
+
+def run_key(record: ExtractionRecord) -> str:
+    """What makes a run's output what it is; base_url is left out (a local port changes)."""
+    provenance = record.provenance.model_dump()
+    parts = [provenance[name] for name in RUN_FIELDS] + [record.schema_version]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _actor(prefix: str, actor: Actor | None) -> dict[str, Any]:
+    return {
+        f"{prefix}_name": actor.name if actor else None,
+        f"{prefix}_kind": actor.kind if actor else None,
+        f"{prefix}_code": actor.code if actor else None,
+    }
+
+
+class _Writer:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.added: Counter[str] = Counter()
+
+    def insert(self, table: Any, **values: Any) -> Any:
+        """Insert one row and return its primary key."""
+        result = self.connection.execute(table.insert().values(**values))
+        self.added[table.name] += 1
+        key = result.inserted_primary_key
+        return key[0] if key is not None else None
+
+    def evidence(self, proposal_id: int, field: str, items: list[Evidence]) -> None:
+        for item in items:
+            self.insert(
+                t.evidence,
+                proposal_id=proposal_id,
+                field=field,
+                quote=item.quote,
+                start=item.start,
+                end=item.end,
+                match=item.match,
+            )
+
+    def article(self, record: ExtractionRecord) -> None:
+        article = record.article
+        found = self.connection.execute(
+            select(t.articles.c.id).where(t.articles.c.id == article.id)
+        ).first()
+        if found is None:
+            self.insert(t.articles, **article.model_dump())
+
+    def run(self, record: ExtractionRecord) -> int:
+        key = run_key(record)
+        row = self.connection.execute(
+            select(t.extraction_runs).where(t.extraction_runs.c.run_key == key)
+        ).first()
+        if row is not None:
+            return int(row.id)
+        provenance = record.provenance
+        run_id: int = self.insert(
+            t.extraction_runs,
+            run_key=key,
+            model=provenance.model,
+            base_url=provenance.base_url,
+            mode=provenance.mode,
+            strategy=provenance.strategy,
+            prompt_version=provenance.prompt_version,
+            schema_version=record.schema_version,
+            extractor_version=provenance.extractor_version,
+            started_at=provenance.extracted_at,
+            finished_at=provenance.extracted_at,
+            prompt_tokens=0,
+            completion_tokens=0,
+            total_tokens=0,
+            requests=0,
+        )
+        return run_id
+
+    def account(self, run_id: int, record: ExtractionRecord) -> None:
+        """Add an extraction's time and usage to its run."""
+        runs = t.extraction_runs
+        usage = record.provenance.usage
+        at = record.provenance.extracted_at
+        row = self.connection.execute(select(runs).where(runs.c.id == run_id)).one()
+        self.connection.execute(
+            runs.update()
+            .where(runs.c.id == run_id)
+            .values(
+                started_at=min(row.started_at, at),
+                finished_at=max(row.finished_at, at),
+                prompt_tokens=row.prompt_tokens + usage.prompt_tokens,
+                completion_tokens=row.completion_tokens + usage.completion_tokens,
+                total_tokens=row.total_tokens + usage.total_tokens,
+                requests=row.requests + usage.requests,
+            )
+        )
+
+    def record(self, record: ExtractionRecord) -> bool:
+        """Write one record; False when its extraction is already in the database."""
+        self.article(record)
+        run_id = self.run(record)
+        exists = self.connection.execute(
+            select(t.extractions.c.id).where(
+                t.extractions.c.article_id == record.article.id,
+                t.extractions.c.run_id == run_id,
+            )
+        ).first()
+        if exists is not None:
+            return False
+        usage = record.provenance.usage
+        extraction_id = self.insert(
+            t.extractions,
+            article_id=record.article.id,
+            run_id=run_id,
+            extracted_at=record.provenance.extracted_at,
+            attempts=record.provenance.attempts,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=usage.total_tokens,
+            requests=usage.requests,
+            error_type=record.error.type if record.error else None,
+            error_message=record.error.message if record.error else None,
+        )
+        self.account(run_id, record)
+        for index, proposal in enumerate(record.proposals):
+            self.proposal(extraction_id, index, proposal)
+        for index, item in enumerate(record.dropped):
+            self.insert(
+                t.dropped,
+                extraction_id=extraction_id,
+                position=index,
+                field=item.field,
+                value=json.dumps(item.value, ensure_ascii=False),
+                reason=item.reason,
+            )
+        return True
+
+    def proposal(self, extraction_id: int, index: int, proposal: Any) -> None:
+        rt = proposal.response_time
+        proposal_id = self.insert(
+            t.proposals,
+            extraction_id=extraction_id,
+            position=index,
+            summary=proposal.summary,
+            **_actor("proposer", proposal.proposer),
+            **_actor("beneficiary", proposal.beneficiary),
+            guarantee_type=proposal.guarantee_type,
+            legally_binding=proposal.legally_binding,
+            response_time_text=rt.text if rt else None,
+            response_time_hours=rt.hours if rt else None,
+        )
+        self.evidence(proposal_id, "proposal", proposal.evidence)
+        if rt is not None:
+            self.evidence(proposal_id, "response_time", rt.evidence)
+        for j, guarantor in enumerate(proposal.guarantors):
+            self.insert(
+                t.guarantors,
+                proposal_id=proposal_id,
+                position=j,
+                **_actor("actor", guarantor.actor),
+                stand=guarantor.position,
+            )
+            self.evidence(proposal_id, f"guarantors[{j}]", guarantor.evidence)
+        for j, condition in enumerate(proposal.conditions):
+            self.insert(
+                t.conditions,
+                proposal_id=proposal_id,
+                position=j,
+                text=condition.text,
+                **_actor("bound_party", condition.bound_party),
+            )
+            self.evidence(proposal_id, f"conditions[{j}]", condition.evidence)
+        for j, territory in enumerate(proposal.excluded_territories):
+            self.insert(
+                t.excluded_territories,
+                proposal_id=proposal_id,
+                position=j,
+                name=territory.name,
+                text=territory.text,
+            )
+            self.evidence(proposal_id, f"excluded_territories[{j}]", territory.evidence)
+        for j, stance in enumerate(proposal.stances):
+            self.insert(
+                t.stances,
+                proposal_id=proposal_id,
+                position=j,
+                **_actor("speaker", stance.speaker),
+                **_actor("actor", stance.actor),
+                stance=stance.stance,
+            )
+            self.evidence(proposal_id, f"stances[{j}]", stance.evidence)
+
+
+def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
+    """Write ``records`` to the database at ``url`` in one transaction, migrating it first.
+
+    Raises:
+        ConfigError: the URL is unusable or the database cannot be reached.
+    """
+    engine = connect(url)
+    try:
+        with engine.begin() as connection:
+            upgrade(connection)
+            writer = _Writer(connection)
+            skipped = sum(not writer.record(record) for record in records)
+            totals = counts(connection)
+    except OperationalError as exc:
+        raise ConfigError(f"cannot write to {engine.url!r}: {exc.orig or exc}") from None
+    finally:
+        engine.dispose()
+    return LoadReport(
+        added={table.name: writer.added[table.name] for table in t.TABLES},
+        skipped=skipped,
+        totals=totals,
+    )
+
+
+def query(url: str, sql: str) -> list[dict[str, Any]]:
+    """Rows of a read-only query, e.g. one of the views (for the CLI and tests)."""
+    engine = connect(url)
+    try:
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
