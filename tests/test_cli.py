@@ -15,9 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    if args[0] == "extract":
+    if args[0] == "extract" and "--db" not in args:
         # The hand-built answers below are whole-article drafts: the single-call strategy.
         args = (*args, "--strategy", "single")
+    elif args[0] == "extract":
+        args = (args[0], "--strategy", "single", *args[1:])
     result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
@@ -175,3 +177,54 @@ def test_eval_names_a_bad_line(tmp_path: Path) -> None:
     code, _, err = run("eval", "--gold", str(ROOT / "tests" / "gold"), str(predictions))
     assert code == 2
     assert err.startswith(f"error: {predictions}:1")
+
+
+def test_load_prints_row_counts_and_is_idempotent(tmp_path: Path) -> None:
+    golden = sorted((ROOT / "tests" / "golden").glob("*.json"))[:2]
+    lines = []
+    for path in golden:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["provenance"].update(
+            base_url="http://x/v1", extracted_at="2026-01-01T00:00:00+00:00", extractor_version="1"
+        )
+        lines.append(json.dumps(data))
+    records = tmp_path / "out.jsonl"
+    records.write_text("\n".join(lines) + "\n")
+    code, out, _ = run("load", str(records), "--db")
+    assert code == 0
+    assert (tmp_path / "out.sqlite").is_file()
+    assert out.splitlines()[0] == (
+        f"loaded into sqlite:///{tmp_path / 'out.sqlite'}: 2 new extractions, 0 already there"
+    )
+    assert out.splitlines()[1].split() == ["table", "added", "rows"]
+    assert out.splitlines()[2].split() == ["articles", "2", "2"]
+    code, out, _ = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'out.sqlite'}")
+    assert code == 0
+    assert "0 new extractions, 2 already there" in out.splitlines()[0]
+
+
+def test_extract_with_db_loads_what_it_wrote(article: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with LoopbackServer(Script([ok(draft_json())])) as server:
+        code, _, err = run(
+            "extract", str(article), "-o", str(out), "--base-url", server.base_url, "--db"
+        )
+    assert code == 0, err
+    assert "1 new extractions, 0 already there" in err
+    assert (tmp_path / "out.sqlite").is_file()
+
+
+def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    code, out, _ = run("db", "upgrade", "--db", url)
+    assert (code, out) == (0, f"{url}: schema none -> 0002\n")
+    code, out, _ = run("db", "upgrade", "--db", url)
+    assert (code, out) == (0, f"{url}: schema 0002 -> 0002\n")
+
+
+def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
+    records = tmp_path / "bad.jsonl"
+    records.write_text("not json\n")
+    code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    assert code == 2
+    assert err.startswith(f"error: {records}:1")

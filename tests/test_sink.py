@@ -1,0 +1,296 @@
+"""The database sink, against SQLite and the real PostgreSQL server alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from extractor import sink
+from extractor import tables as t
+from extractor.schemas import ExtractionRecord
+
+HERE = Path(__file__).resolve().parent
+PG_ADMIN = os.environ.get(
+    "EXTRACTOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def seed_records(**provenance: Any) -> list[ExtractionRecord]:
+    """The golden records of the five seeds, with the run fields goldens leave out."""
+    records = []
+    for path in sorted((HERE / "golden").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["provenance"].update(
+            base_url="http://127.0.0.1:8089/v1",
+            extracted_at="2026-01-01T00:00:00+00:00",
+            extractor_version="0.1.0",
+            **provenance,
+        )
+        records.append(ExtractionRecord.model_validate(data))
+    return records
+
+
+def _postgres() -> Iterator[str]:
+    try:
+        admin = sink.connect(PG_ADMIN).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise AssertionError(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}") from exc
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}")
+    name = f"extractor_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+    else:
+        yield from _postgres()
+
+
+def table_counts(url: str) -> dict[str, int]:
+    engine = sink.connect(url)
+    try:
+        with engine.connect() as connection:
+            names = {table.name for table in t.TABLES}
+            existing = set(engine.dialect.get_table_names(connection))
+            if not names <= existing:
+                return {}
+            return sink.counts(connection)
+    finally:
+        engine.dispose()
+
+
+def _actor(row: Any, prefix: str) -> dict[str, Any] | None:
+    name = getattr(row, f"{prefix}_name")
+    if name is None:
+        return None
+    return {
+        "name": name,
+        "kind": getattr(row, f"{prefix}_kind"),
+        "code": getattr(row, f"{prefix}_code"),
+    }
+
+
+def read_back(url: str) -> dict[str, dict[str, Any]]:
+    """Each stored extraction rebuilt as record fields, keyed by article source."""
+    engine = sink.connect(url)
+    out: dict[str, dict[str, Any]] = {}
+    with engine.connect() as c:
+
+        def rows(table: Any, key: Any, value: Any) -> list[Any]:
+            return list(c.execute(select(table).where(key == value).order_by(table.c.id)))
+
+        def evidence(proposal_id: int, field: str) -> list[dict[str, Any]]:
+            return [
+                {"quote": e.quote, "start": e.start, "end": e.end, "match": e.match}
+                for e in rows(t.evidence, t.evidence.c.proposal_id, proposal_id)
+                if e.field == field
+            ]
+
+        for ex in c.execute(select(t.extractions, t.articles).join(t.articles)):
+            proposals = []
+            for p in rows(t.proposals, t.proposals.c.extraction_id, ex.id):
+                rt = None
+                if p.response_time_text is not None:
+                    rt = {
+                        "text": p.response_time_text,
+                        "hours": p.response_time_hours,
+                        "evidence": evidence(p.id, "response_time"),
+                    }
+                guarantors = rows(t.guarantors, t.guarantors.c.proposal_id, p.id)
+                conditions = rows(t.conditions, t.conditions.c.proposal_id, p.id)
+                territories = rows(
+                    t.excluded_territories, t.excluded_territories.c.proposal_id, p.id
+                )
+                stances = rows(t.stances, t.stances.c.proposal_id, p.id)
+                proposals.append(
+                    {
+                        "summary": p.summary,
+                        "proposer": _actor(p, "proposer"),
+                        "beneficiary": _actor(p, "beneficiary"),
+                        "guarantee_type": p.guarantee_type,
+                        "legally_binding": p.legally_binding,
+                        "guarantors": [
+                            {
+                                "actor": _actor(g, "actor"),
+                                "position": g.stand,
+                                "evidence": evidence(p.id, f"guarantors[{g.position}]"),
+                            }
+                            for g in guarantors
+                        ],
+                        "response_time": rt,
+                        "excluded_territories": [
+                            {
+                                "name": x.name,
+                                "text": x.text,
+                                "evidence": evidence(p.id, f"excluded_territories[{x.position}]"),
+                            }
+                            for x in territories
+                        ],
+                        "conditions": [
+                            {
+                                "text": x.text,
+                                "bound_party": _actor(x, "bound_party"),
+                                "evidence": evidence(p.id, f"conditions[{x.position}]"),
+                            }
+                            for x in conditions
+                        ],
+                        "stances": [
+                            {
+                                "speaker": _actor(x, "speaker"),
+                                "actor": _actor(x, "actor"),
+                                "stance": x.stance,
+                                "evidence": evidence(p.id, f"stances[{x.position}]"),
+                            }
+                            for x in stances
+                        ],
+                        "evidence": evidence(p.id, "proposal"),
+                    }
+                )
+            dropped = [
+                {"field": d.field, "value": json.loads(d.value), "reason": d.reason}
+                for d in rows(t.dropped, t.dropped.c.extraction_id, ex.id)
+            ]
+            out[ex.source] = {
+                "article": {
+                    "id": ex.article_id,
+                    "source": ex.source,
+                    "title": ex.title,
+                    "published": ex.published,
+                    "language": ex.language,
+                    "text": ex.text,
+                },
+                "proposals": proposals,
+                "dropped": dropped,
+            }
+    engine.dispose()
+    return out
+
+
+def test_every_field_of_the_seed_goldens_round_trips(db_url: str) -> None:
+    records = seed_records()
+    report = sink.load(records, db_url)
+    assert report.added["extractions"] == 5 and report.skipped == 0
+    stored = read_back(db_url)
+    for record in records:
+        expected = record.model_dump(mode="json")
+        assert stored[record.article.source] == {
+            "article": expected["article"],
+            "proposals": expected["proposals"],
+            "dropped": expected["dropped"],
+        }
+
+
+def test_loading_the_same_file_twice_adds_nothing(db_url: str) -> None:
+    first = sink.load(seed_records(), db_url)
+    second = sink.load(seed_records(), db_url)
+    assert second.skipped == 5
+    assert set(second.added.values()) == {0}
+    assert second.totals == first.totals
+
+
+def test_another_strategy_is_a_new_run_beside_the_old_one(db_url: str) -> None:
+    sink.load(seed_records(), db_url)
+    report = sink.load(seed_records(strategy="single", prompt_version="extract-v1"), db_url)
+    assert report.added["extraction_runs"] == 1
+    assert report.added["articles"] == 0
+    assert report.totals["extractions"] == 10
+    assert report.totals["articles"] == 5
+    runs = sink.query(db_url, "SELECT strategy, requests FROM extraction_runs ORDER BY id")
+    assert [r["strategy"] for r in runs] == ["chunked", "single"]
+    assert runs[0]["requests"] == sum(r.provenance.usage.requests for r in seed_records())
+
+
+def test_a_failure_mid_load_leaves_the_database_as_it_was(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert table_counts(db_url) == {}
+    calls = {"n": 0}
+    original = sink._Writer.proposal
+
+    def failing(self: Any, *args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("injected failure")
+        original(self, *args)
+
+    monkeypatch.setattr(sink._Writer, "proposal", failing)
+    with pytest.raises(RuntimeError, match="injected"):
+        sink.load(seed_records(), db_url)
+    assert table_counts(db_url) == {}  # not even the tables of a new database remain
+
+    monkeypatch.setattr(sink._Writer, "proposal", original)
+    before = sink.load(seed_records()[:2], db_url).totals
+    calls["n"] = 0
+    monkeypatch.setattr(sink._Writer, "proposal", failing)
+    with pytest.raises(RuntimeError, match="injected"):
+        sink.load(seed_records(strategy="single"), db_url)
+    assert table_counts(db_url) == before
+
+
+def test_upgrade_from_the_first_migration_keeps_the_data_and_adds_the_views(db_url: str) -> None:
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        sink.upgrade(connection, "0001")
+        writer = sink._Writer(connection)
+        for record in seed_records():
+            writer.record(record)
+    with engine.begin() as connection:
+        assert sink.current_revision(connection) == "0001"
+        before = sink.counts(connection)
+        sink.upgrade(connection)
+        assert sink.current_revision(connection) == sink.head_revision()
+        assert sink.counts(connection) == before
+    engine.dispose()
+    assert sink.query(db_url, "SELECT COUNT(*) AS n FROM guarantor_counts")[0]["n"] > 0
+
+
+def test_views_answer_the_first_questions(db_url: str) -> None:
+    sink.load(seed_records(), db_url)
+    counts = {
+        (row["code"], row["position"]): row["articles"]
+        for row in sink.query(db_url, "SELECT * FROM guarantor_counts")
+    }
+    assert counts[("FRA", "unknown")] == 2
+    assert counts[("TUR", "unknown")] == 2
+    times = sink.query(
+        db_url, "SELECT source, response_time_hours FROM proposals_with_response_time"
+    )
+    assert times == [{"source": "seeds/002_54d6a3d48c9ecc01.txt", "response_time_hours": 72.0}]
+    territories = sink.query(
+        db_url, "SELECT source, territory FROM excluded_territories_by_article ORDER BY territory"
+    )
+    assert [(r["source"][-24:], r["territory"]) for r in territories] == [
+        ("002_54d6a3d48c9ecc01.txt", "Crimea"),
+        ("002_54d6a3d48c9ecc01.txt", "Donbas"),
+    ]
+
+
+def test_bad_urls_are_configuration_errors() -> None:
+    from extractor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot use database URL"):
+        sink.connect("nosuchdb://x")
+    with pytest.raises(ConfigError, match="directory does not exist"):
+        sink.connect("sqlite:////no/such/dir/x.sqlite")
+    assert (
+        sink.display_url("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
+    )
