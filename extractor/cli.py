@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__, articles, config, embedded, evaluate, pipeline, sink
+from . import __version__, articles, config, embedded, evaluate, pipeline, report, sink
 from .client import Engine
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import ExtractionRecord
@@ -283,6 +283,31 @@ def load(jsonl: Path, db: str) -> None:
         _fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
         sys.exit(EXIT_USAGE)
     _print_load(report, url, Console())
+
+
+@cli.command(name="report")
+@click.argument("jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write.",
+)
+def report_command(jsonl: Path, output: Path) -> None:
+    """Write one self-contained HTML page showing every record with its evidence highlighted."""
+    try:
+        records = [ExtractionRecord.model_validate(raw) for raw in evaluate.load_records(jsonl)]
+    except (ExtractorError, ValidationError) as exc:
+        _fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
+        sys.exit(EXIT_USAGE)
+    if not output.parent.is_dir():
+        _fail(f"cannot write {output}: directory {output.parent} does not exist")
+        sys.exit(EXIT_USAGE)
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(report.render(records, title=f"Extractions: {jsonl.name}"), encoding="utf-8")
+    partial.replace(output)
+    click.echo(f"{len(records)} articles -> {output}")
 
 
 @cli.group(name="db")

@@ -1,0 +1,137 @@
+"""The HTML report: span rendering, escaping, self-containment (pure, no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from extractor.report import Highlight, highlights, render, render_text
+from extractor.schemas import ExtractionRecord
+
+HERE = Path(__file__).resolve().parent
+
+
+def golden_records() -> list[ExtractionRecord]:
+    records = []
+    for path in sorted((HERE / "golden").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["provenance"].update(
+            base_url="http://x/v1", extracted_at="2026-01-01T00:00:00+00:00", extractor_version="1"
+        )
+        records.append(ExtractionRecord.model_validate(data))
+    return records
+
+
+def h(id: str, start: int, end: int, field: str = "guarantor", label: str = "v") -> Highlight:
+    return Highlight(id, start, end, field, label)
+
+
+class _Marks(HTMLParser):
+    """Collects (data-ev ids, text) of every <mark> and all text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list[tuple[str, str]] = []
+        self.text: list[str] = []
+        self._ids: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "mark":
+            self._ids = dict(attrs)["data-ev"]
+            self.marks.append((self._ids or "", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "mark":
+            self._ids = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._ids is not None:
+            ids, before = self.marks[-1]
+            self.marks[-1] = (ids, before + data)
+
+
+def parse(html: str) -> _Marks:
+    parser = _Marks()
+    parser.feed(html)
+    return parser
+
+
+def test_plain_span_is_marked_and_text_kept() -> None:
+    out = parse(render_text("the US and UK", [h("e0", 4, 6)]))
+    assert out.marks == [("e0", "US")]
+    assert "".join(out.text) == "the US and UK"
+
+
+def test_nested_spans_split_into_segments_listing_every_span() -> None:
+    text = "security guaranteed by the US"
+    out = parse(render_text(text, [h("e0", 0, len(text), "proposal"), h("e1", 27, 29)]))
+    assert out.marks == [("e0", "security guaranteed by the "), ("e0 e1", "US")]
+    assert "".join(out.text) == text
+    assert 'class="ev f-guarantor" data-ev="e0 e1"' in render_text(
+        text, [h("e0", 0, len(text), "proposal"), h("e1", 27, 29)]
+    )
+
+
+def test_overlapping_spans() -> None:
+    out = parse(render_text("abcdef", [h("e0", 0, 4), h("e1", 2, 6)]))
+    assert out.marks == [("e0", "ab"), ("e0 e1", "cd"), ("e1", "ef")]
+
+
+def test_spans_at_the_ends_and_invalid_spans() -> None:
+    out = parse(render_text("abc", [h("e0", 0, 1), h("e1", 2, 3), h("e2", 2, 2), h("e3", 1, 9)]))
+    assert out.marks == [("e0", "a"), ("e1", "c")]
+
+
+def test_non_ascii_text() -> None:
+    text = "Крым и Донбасс — «исключены»"
+    out = parse(render_text(text, [h("e0", 0, 4, "territory"), h("e1", 7, 14, "territory")]))
+    assert out.marks == [("e0", "Крым"), ("e1", "Донбасс")]
+    assert "".join(out.text) == text
+
+
+def test_hostile_html_in_the_article_and_the_label_renders_as_text() -> None:
+    text = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    html = render_text(text, [h("e0", 8, 18, label='"><script>alert(2)</script>')])
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html
+    assert "".join(parse(html).text) == text
+
+
+def test_every_evidence_of_the_seed_records_gets_a_highlight() -> None:
+    for record in golden_records():
+        spans = highlights(record)
+        evidence = sum(
+            len(item.evidence)
+            for p in record.proposals
+            for item in [
+                p,
+                *p.guarantors,
+                *p.excluded_territories,
+                *p.conditions,
+                *p.stances,
+                *([p.response_time] if p.response_time else []),
+            ]
+        )
+        assert len(spans) == evidence
+        marked = {
+            i
+            for ids, _ in parse(render_text(record.article.text, spans)).marks
+            for i in ids.split()
+        }
+        assert marked == {s.id for s in spans}
+
+
+def test_report_is_self_contained_and_escapes_records() -> None:
+    records = golden_records()
+    data = records[0].model_dump()
+    data["article"]["title"] = "<b>bold</b> & </template><script>alert(3)</script>"
+    records[0] = ExtractionRecord.model_validate(data)
+    html = render(records)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert html.count("<script>") == 1  # the report's own
+    assert "&lt;/template&gt;&lt;script&gt;" in html
+    assert html.count("<template id=") == len(records)
