@@ -251,6 +251,27 @@ def eval_command(gold_dir: Path, predictions: Path, as_json: bool) -> None:
         click.echo(evaluate.render_table(report), nl=False)
 
 
+def _read_records(path: Path) -> list[ExtractionRecord]:
+    """The records of a JSONL file, or exit 2 with a message naming the file and the record."""
+    try:
+        raw = evaluate.load_records(path)
+        records = []
+        for number, data in enumerate(raw, start=1):
+            try:
+                records.append(ExtractionRecord.model_validate(data))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(map(str, first["loc"]))
+                raise InputError(
+                    f"{path}: record {number} is not an extraction record of schema version 1 "
+                    f"({first['msg']} at {where}); re-extract it with this version"
+                ) from None
+    except InputError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE)
+    return records
+
+
 def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
     console.print(
         f"loaded into {sink.display_url(url)}: {report.added['extractions']} new extractions, "
@@ -276,11 +297,11 @@ def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
 def load(jsonl: Path, db: str) -> None:
     """Load extraction records (JSONL) into a database, idempotently, in one transaction."""
     url = db or sink.default_url(str(jsonl))
+    records = _read_records(jsonl)
     try:
-        records = [ExtractionRecord.model_validate(raw) for raw in evaluate.load_records(jsonl)]
         report = sink.load(records, url)
-    except (ExtractorError, ValidationError) as exc:
-        _fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
+    except ExtractorError as exc:
+        _fail(str(exc))
         sys.exit(EXIT_USAGE)
     _print_load(report, url, Console())
 
@@ -296,11 +317,7 @@ def load(jsonl: Path, db: str) -> None:
 )
 def report_command(jsonl: Path, output: Path) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
-    try:
-        records = [ExtractionRecord.model_validate(raw) for raw in evaluate.load_records(jsonl)]
-    except (ExtractorError, ValidationError) as exc:
-        _fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc))
-        sys.exit(EXIT_USAGE)
+    records = _read_records(jsonl)
     if not output.parent.is_dir():
         _fail(f"cannot write {output}: directory {output.parent} does not exist")
         sys.exit(EXIT_USAGE)

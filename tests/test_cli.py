@@ -228,3 +228,16 @@ def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
     code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert code == 2
     assert err.startswith(f"error: {records}:1")
+
+
+def test_load_of_a_record_of_another_schema_names_it(tmp_path: Path) -> None:
+    data = json.loads(sorted((ROOT / "tests" / "golden").glob("*.json"))[0].read_text())
+    data["schema_version"] = "2"
+    records = tmp_path / "future.jsonl"
+    records.write_text(json.dumps(data) + "\n")
+    code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    assert code == 2
+    assert err.startswith(
+        f"error: {records}: record 1 is not an extraction record of schema version 1"
+    )
+    assert not (tmp_path / "x.sqlite").exists()
