@@ -135,3 +135,12 @@ def test_report_is_self_contained_and_escapes_records() -> None:
     assert html.count("<script>") == 1  # the report's own
     assert "&lt;/template&gt;&lt;script&gt;" in html
     assert html.count("<template id=") == len(records)
+
+
+def test_a_hundred_articles_stay_lazy() -> None:
+    records = golden_records() * 20
+    html = render(records)
+    assert html.count("<template id=") == 100
+    # Only the chosen article is put into the page; the others wait in their templates.
+    assert "<main></main>" in html
+    assert len(html) < 2_000_000
