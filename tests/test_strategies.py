@@ -154,3 +154,27 @@ def test_deadlines_are_durations_written_as_deadlines() -> None:
     assert deadlines("ответить в течение трёх дней") == ["трёх дней"]
     assert territory_mentions("Crimea and Donbass would not be part of it") == ["Crimea", "Donbass"]
     assert territory_mentions("Fighting in Donbass went on") == []
+
+
+def test_russian_answers_get_the_same_codes_and_canonical_names() -> None:
+    text = "Турция и Франция гарантируют безопасность. Крым исключён. Ответ в течение трёх дней."
+
+    def found(value: str) -> Found:
+        start = text.index(value)
+        return Found(
+            value, Evidence(quote=value, start=start, end=start + len(value), match="exact")
+        )
+
+    findings = Findings()
+    findings.add("guarantors", found("Турция"))
+    findings.add("guarantors", found("Франция"))
+    findings.add("excluded_territories", found("Крым"))
+    findings.add("response_time", found("трёх дней"))
+    [proposal], _ = merge(findings)
+    assert [(g.actor.name, g.actor.code) for g in proposal.guarantors] == [
+        ("Турция", "TUR"),
+        ("Франция", "FRA"),
+    ]
+    assert [(t.name, t.text) for t in proposal.excluded_territories] == [("Crimea", "Крым")]
+    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert proposal.guarantors[0].evidence[0].quote == "Турция"
