@@ -6,6 +6,7 @@ Everything here is made up by the tests; nothing in it came from a model.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,24 @@ def engine(script: Script, sleeps: list[float] | None = None, **overrides: Any) 
     )
 
 
+class ResetConnection(Exception):
+    """Raised by a scripted answer to make the loopback server drop the connection."""
+
+
+def reset(request: httpx2.Request) -> httpx2.Response:
+    raise ResetConnection
+
+
+def slow(seconds: float, then: httpx2.Response) -> Callable[[httpx2.Request], httpx2.Response]:
+    """An answer that arrives only after ``seconds``."""
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        time.sleep(seconds)
+        return then
+
+    return answer
+
+
 class LoopbackServer:
     """A real HTTP server on 127.0.0.1 answering chat completions from a ``Script``.
 
@@ -116,7 +135,13 @@ class LoopbackServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 request = httpx2.Request("POST", f"http://127.0.0.1{self.path}", content=body)
-                response = outer.script(request)
+                try:
+                    response = outer.script(request)
+                except ResetConnection:
+                    # Close the socket without a word: the client sees a reset connection.
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 payload = response.read()
                 self.send_response(response.status_code)
                 for name, value in response.headers.items():
