@@ -7,9 +7,10 @@ Three strategies, named in ``provenance.strategy``:
     call; quotes are validated and re-asked (prompt ``extract-v1``).
 ``decomposed``
     One short call per field over the whole article, each with a small schema (prompts
-    ``fields-v1``): guarantors and proposer as names the article writes, conditions as short
-    phrases, response time and excluded territories chosen from candidates code found in the text
-    (durations written as deadlines, territories named where the text speaks of an exclusion).
+    ``fields-v1``): guarantors as names the article writes, conditions as short phrases, and the
+    proposer, response time and excluded territories chosen from candidates code found in the
+    text (states and organisations named, durations written as deadlines, territories named where
+    the text speaks of an exclusion).
     Each value must be found in the text it was asked about; code derives codes, hours and
     canonical names and merges the answers into one proposal.
 ``chunked``
@@ -141,6 +142,33 @@ def territory_mentions(text: str) -> list[str]:
     return list(dict.fromkeys(m.group(0) for m in _TERRITORY_MENTION.finditer(text)))
 
 
+_WORD = re.compile(r"[\w'\u2019.-]+")
+
+
+def actor_mentions(text: str) -> list[str]:
+    """States and organisations named in a text, as it writes them, first mention of each code.
+
+    Word runs of three, two and one words are tried at each word, longest first, so that
+    "the United States" wins over "States".
+    """
+    words = list(_WORD.finditer(text))
+    found: dict[str, str] = {}
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            if i + n > len(words):
+                continue
+            phrase = text[words[i].start() : words[i + n - 1].end()].strip(".-'\u2019")
+            code = actor_code(phrase)
+            if code is not None:
+                found.setdefault(code, phrase)
+                break
+    return list(found.values())
+
+
+def _guarantee_actors(text: str) -> list[str]:
+    return actor_mentions(text) if _GUARANTEE.search(text) else []
+
+
 def deadlines(text: str) -> list[str]:
     """Durations written as a deadline ("within 72 hours", "72 hours max"), not as an idiom
     ("would one day join")."""
@@ -174,7 +202,7 @@ class Question:
 
 QUESTIONS: tuple[Question, ...] = (
     Question("guarantors", Names),
-    Question("proposer", Phrase, many=False),
+    Question("proposer", options=_guarantee_actors, many=False),
     Question("response_time", options=deadlines, many=False),
     # Asked only where the text speaks of leaving something out, so one must be picked.
     Question("excluded_territories", options=territory_mentions, at_least=1),
