@@ -143,6 +143,7 @@ def territory_mentions(text: str) -> list[str]:
 
 
 _WORD = re.compile(r"[\w'\u2019.-]+")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 
 
 def actor_mentions(text: str) -> list[str]:
@@ -157,7 +158,8 @@ def actor_mentions(text: str) -> list[str]:
         for n in (3, 2, 1):
             if i + n > len(words):
                 continue
-            phrase = text[words[i].start() : words[i + n - 1].end()].strip(".-'\u2019")
+            phrase = _POSSESSIVE.sub("", text[words[i].start() : words[i + n - 1].end()])
+            phrase = phrase.strip(".-'\u2019")
             code = actor_code(phrase)
             if code is not None:
                 found.setdefault(code, phrase)

@@ -178,3 +178,11 @@ def test_russian_answers_get_the_same_codes_and_canonical_names() -> None:
     assert [(t.name, t.text) for t in proposal.excluded_territories] == [("Crimea", "Крым")]
     assert proposal.response_time is not None and proposal.response_time.hours == 72
     assert proposal.guarantors[0].evidence[0].quote == "Турция"
+
+
+def test_actor_mentions_are_verbatim_first_mentions_without_possessives() -> None:
+    from extractor.strategies import actor_mentions
+
+    text = "Ukraine\u2019s plan: the United States, Kyiv and Russia's envoy; Washington agreed."
+    assert actor_mentions(text) == ["Ukraine", "the United States", "Russia"]
+    assert all(mention in text for mention in actor_mentions(text))
