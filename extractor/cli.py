@@ -168,9 +168,10 @@ def extract(
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.connect(db_url).dispose()  # a bad URL is a usage error before any model call
-        records: list[ExtractionRecord] = []
+        # Records are kept for the database only when one is named.
+        records: list[ExtractionRecord] | None = [] if db_url is not None else None
         failed = _run(sources, settings, output, console, records)
-        if db_url is not None:
+        if db_url is not None and records is not None:
             _print_load(sink.load(records, db_url), db_url, console)
     except ExtractorError as exc:
         if traceback:
@@ -185,7 +186,7 @@ def _run(
     settings: config.Settings,
     output: str,
     console: Console,
-    records: list[ExtractionRecord],
+    records: list[ExtractionRecord] | None,
 ) -> int:
     started = time.monotonic()
     done = failed = tokens = 0
@@ -209,7 +210,8 @@ def _run(
                     record = pipeline.extract(item, engine)
                 out.write(record.model_dump_json() + "\n")
                 out.flush()
-                records.append(record)
+                if records is not None:
+                    records.append(record)
                 done += 1
                 failed += record.error is not None
                 tokens += record.provenance.usage.total_tokens

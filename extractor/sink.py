@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -279,43 +279,51 @@ class _Writer:
         self.evidence(proposal_id, "proposal", proposal.evidence)
         if rt is not None:
             self.evidence(proposal_id, "response_time", rt.evidence)
-        for j, guarantor in enumerate(proposal.guarantors):
-            self.insert(
-                t.guarantors,
-                proposal_id=proposal_id,
-                position=j,
-                **_actor("actor", guarantor.actor),
-                stand=guarantor.position,
-            )
-            self.evidence(proposal_id, f"guarantors[{j}]", guarantor.evidence)
-        for j, condition in enumerate(proposal.conditions):
-            self.insert(
-                t.conditions,
-                proposal_id=proposal_id,
-                position=j,
-                text=condition.text,
-                **_actor("bound_party", condition.bound_party),
-            )
-            self.evidence(proposal_id, f"conditions[{j}]", condition.evidence)
-        for j, territory in enumerate(proposal.excluded_territories):
-            self.insert(
-                t.excluded_territories,
-                proposal_id=proposal_id,
-                position=j,
-                name=territory.name,
-                text=territory.text,
-            )
-            self.evidence(proposal_id, f"excluded_territories[{j}]", territory.evidence)
-        for j, stance in enumerate(proposal.stances):
-            self.insert(
-                t.stances,
-                proposal_id=proposal_id,
-                position=j,
-                **_actor("speaker", stance.speaker),
-                **_actor("actor", stance.actor),
-                stance=stance.stance,
-            )
-            self.evidence(proposal_id, f"stances[{j}]", stance.evidence)
+        self.children(
+            proposal_id,
+            t.guarantors,
+            "guarantors",
+            proposal.guarantors,
+            lambda g: {**_actor("actor", g.actor), "stand": g.position},
+        )
+        self.children(
+            proposal_id,
+            t.conditions,
+            "conditions",
+            proposal.conditions,
+            lambda c: {"text": c.text, **_actor("bound_party", c.bound_party)},
+        )
+        self.children(
+            proposal_id,
+            t.excluded_territories,
+            "excluded_territories",
+            proposal.excluded_territories,
+            lambda x: {"name": x.name, "text": x.text},
+        )
+        self.children(
+            proposal_id,
+            t.stances,
+            "stances",
+            proposal.stances,
+            lambda x: {
+                **_actor("speaker", x.speaker),
+                **_actor("actor", x.actor),
+                "stance": x.stance,
+            },
+        )
+
+    def children(
+        self,
+        proposal_id: int,
+        table: Any,
+        field: str,
+        items: list[Any],
+        values: Callable[[Any], dict[str, Any]],
+    ) -> None:
+        """One row per item of a proposal's list, with its evidence filed under ``field[j]``."""
+        for j, item in enumerate(items):
+            self.insert(table, proposal_id=proposal_id, position=j, **values(item))
+            self.evidence(proposal_id, f"{field}[{j}]", item.evidence)
 
 
 def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
