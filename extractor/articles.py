@@ -146,22 +146,42 @@ def parse(source: str, raw: bytes) -> Article:
     )
 
 
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
 def expand(paths: list[str]) -> list[str]:
     """The input files named by ``paths``: files as given, directories' article files sorted.
 
     Raises:
         InputError: a path does not exist, or a directory holds no article files.
     """
+    return expand_reporting(paths)[0]
+
+
+def expand_reporting(paths: list[str]) -> tuple[list[str], list[str]]:
+    """``expand``, and the files inside the directories that were passed over because they are
+    not articles by their suffix (hidden files are passed over without a word).
+
+    Raises:
+        InputError: a path does not exist, or a directory holds no article files.
+    """
     found: list[str] = []
+    skipped: list[str] = []
     for given in paths:
         if given == "-":
             found.append(given)
             continue
         path = Path(given)
         if path.is_dir():
-            inside = sorted(
-                str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
+            inside = [str(p) for p in files if p.suffix.lower() in SUFFIXES]
+            skipped.extend(str(p) for p in files if p.suffix.lower() not in SUFFIXES)
             if not inside:
                 raise InputError(
                     f"{given}: no article files ({', '.join(SUFFIXES)}) in this directory"
@@ -171,7 +191,7 @@ def expand(paths: list[str]) -> list[str]:
             found.append(given)
         else:
             raise InputError(f"{given}: no such file or directory")
-    return found
+    return found, skipped
 
 
 def read(sources: list[str]) -> Iterator[Article | Unreadable]:

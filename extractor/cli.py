@@ -9,19 +9,28 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__, articles, config, embedded, evaluate, pipeline, report, sink
-from .client import Engine
+from . import (
+    __version__,
+    articles,
+    cache,
+    config,
+    embedded,
+    evaluate,
+    report,
+    runner,
+    sink,
+    spending,
+)
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import ExtractionRecord
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def record_schema() -> dict[str, object]:
@@ -33,28 +42,6 @@ def record_schema() -> dict[str, object]:
 
 def schema_text() -> str:
     return json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n"
-
-
-@contextmanager
-def _output(path: str) -> Iterator[IO[str]]:
-    """Stdout for '-'; otherwise FILE.partial, renamed over FILE only when the batch ends.
-
-    A crash or a stopped batch leaves the previous FILE untouched and the records written so far
-    in FILE.partial.
-    """
-    if path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    target = Path(path)
-    if target.parent != Path() and not target.parent.is_dir():
-        raise ConfigError(f"cannot write {path}: directory {target.parent} does not exist")
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("w", encoding="utf-8") as handle:
-        yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(target)
 
 
 @contextmanager
@@ -120,6 +107,52 @@ def cli() -> None:
 )
 @click.option("--gguf", help="Model file for the embedded server [env EXTRACTOR_GGUF].")
 @click.option(
+    "-j",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Articles extracted at once (for servers that take parallel requests).",
+)
+@click.option("--rpm", type=click.IntRange(min=1), help="At most this many requests per minute.")
+@click.option("--tpm", type=click.IntRange(min=1), help="At most this many tokens per minute.")
+@click.option(
+    "--retry-budget",
+    type=click.IntRange(min=0),
+    help="Extra requests (transport retries and re-asks together) one article may make "
+    "[env EXTRACTOR_RETRY_BUDGET; default 8].",
+)
+@click.option(
+    "--max-tokens-per-article",
+    type=click.IntRange(min=1),
+    help="Stop an article once it has used this many tokens (its record says so; a re-run "
+    "with a higher limit finishes it).",
+)
+@click.option(
+    "--budget",
+    help="Stop the run once it has spent this many tokens (e.g. 200000) or dollars (e.g. "
+    "'$2.50', needs --prices); a re-run resumes.",
+)
+@click.option(
+    "--prices",
+    help="JSON price table, model -> USD per million prompt/completion tokens "
+    "[env EXTRACTOR_PRICES].",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Neither read nor write the record cache; ask the model."
+)
+@click.option(
+    "--cache-dir",
+    help="Where cached records live [env EXTRACTOR_CACHE_DIR; default "
+    "~/.cache/guarantee-extractor/records].",
+)
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the run summary, per article and in total, to this JSON file.",
+)
+@click.option(
     "--db",
     is_flag=False,
     flag_value="",
@@ -143,14 +176,26 @@ def extract(
     max_reasks: int | None,
     timeout: float | None,
     gguf: str | None,
+    concurrency: int,
+    rpm: int | None,
+    tpm: int | None,
+    retry_budget: int | None,
+    max_tokens_per_article: int | None,
+    budget: str | None,
+    prices: str | None,
+    no_cache: bool,
+    cache_dir: str | None,
+    summary_path: Path | None,
     db: str | None,
     quiet: bool,
     traceback: bool,
 ) -> None:
     """Extract every article in PATHS (files, directories, or - for stdin) to JSONL.
 
-    Exit status: 0 when every article was extracted, 1 when some failed (their records carry
-    the error), 2 on a usage or configuration error.
+    Re-running the same command after an interruption keeps the finished records and extracts
+    the rest. Exit status: 0 when every article was extracted, 1 when some failed (their
+    records carry the error) or the budget stopped the run, 2 on a usage or configuration
+    error, 130 when interrupted.
     """
     console = Console(stderr=True, quiet=quiet)
     try:
@@ -163,33 +208,60 @@ def extract(
             max_reasks=max_reasks,
             timeout=timeout,
             gguf=gguf,
+            retry_budget=retry_budget,
+            max_tokens_per_article=max_tokens_per_article,
         )
-        sources = articles.expand(list(paths))
+        table = (
+            spending.load_prices(prices or os.environ["EXTRACTOR_PRICES"])
+            if (prices or os.environ.get("EXTRACTOR_PRICES"))
+            else {}
+        )
+        options = runner.RunOptions(
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            cache=None
+            if no_cache
+            else cache.RecordCache(Path(cache_dir) if cache_dir else cache.default_dir()),
+            budget=spending.parse_budget(budget) if budget is not None else None,
+            price=spending.price_of(table, settings.model),
+        )
+        sources, skipped = articles.expand_reporting(list(paths))
+        if skipped:
+            click.echo(
+                f"note: skipped {len(skipped)} files that are not articles "
+                f"({', '.join(articles.SUFFIXES)}): {', '.join(skipped[:5])}"
+                + (" …" if len(skipped) > 5 else ""),
+                err=True,
+            )
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.connect(db_url).dispose()  # a bad URL is a usage error before any model call
-        # Records are kept for the database only when one is named.
-        records: list[ExtractionRecord] | None = [] if db_url is not None else None
-        failed = _run(sources, settings, output, console, records)
-        if db_url is not None and records is not None:
+        summary = _run(sources, settings, runner.Output(output), options, console)
+        if summary_path is not None:
+            summary_path.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+        if db_url is not None:
+            records = [o.record for o in summary.outcomes if o.record is not None]
             _print_load(sink.load(records, db_url), db_url, console)
     except ExtractorError as exc:
         if traceback:
             raise
         _fail(str(exc))
         sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | InputError) else EXIT_SOME_FAILED)
-    sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    except KeyboardInterrupt:
+        where = "" if output == "-" else f"; finished records are in {output}.partial"
+        _fail(f"interrupted{where}: re-run the same command to finish")
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
 
 
 def _run(
     sources: list[str],
     settings: config.Settings,
-    output: str,
+    output: runner.Output,
+    options: runner.RunOptions,
     console: Console,
-    records: list[ExtractionRecord] | None,
-) -> int:
-    started = time.monotonic()
-    done = failed = tokens = 0
+) -> runner.Summary:
     progress = Progress(
         TextColumn("[bold]extracting"),
         BarColumn(),
@@ -199,31 +271,28 @@ def _run(
         console=console,
         transient=False,
     )
-    with _backend(settings, console) as live, _output(output) as out, progress:
-        engine = Engine(live)
+    spent = errors = 0
+
+    def advance(outcome: runner.Outcome) -> None:
+        nonlocal spent, errors
+        spent += outcome.meter.total_tokens
+        errors += outcome.record is not None and outcome.record.error is not None
+        progress.update(task, advance=1, tokens=spent, errors=errors)
+
+    with progress:
         task = progress.add_task("extract", total=len(sources), tokens=0, errors=0)
-        try:
-            for item in articles.read(sources):
-                if isinstance(item, articles.Unreadable):
-                    record = pipeline.unreadable(item, live, engine.mode)
-                else:
-                    record = pipeline.extract(item, engine)
-                out.write(record.model_dump_json() + "\n")
-                out.flush()
-                if records is not None:
-                    records.append(record)
-                done += 1
-                failed += record.error is not None
-                tokens += record.provenance.usage.total_tokens
-                progress.update(task, advance=1, tokens=tokens, errors=failed)
-        finally:
-            engine.close()
-    elapsed = time.monotonic() - started
-    console.print(
-        f"{done} articles, {done - failed} ok, {failed} failed, {tokens:,} tokens, "
-        f"{elapsed:.1f}s" + ("" if output == "-" else f" -> {output}")
-    )
-    return failed
+        summary = runner.run(
+            sources,
+            settings,
+            output,
+            options,
+            backend=lambda s: _backend(s, console),
+            on_progress=advance,
+            log=console.print,
+        )
+    for line in summary.lines():
+        console.print(line, soft_wrap=True, highlight=False)
+    return summary
 
 
 @cli.command(name="eval")

@@ -25,13 +25,16 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
+    stop_any,
     wait_exponential_jitter,
 )
+from tenacity.stop import stop_base
 
 from .config import Mode, Settings
-from .errors import BackendError, ConfigError, OutputError
+from .errors import BackendError, BudgetError, ConfigError, OutputError, RunStopped
 from .prompting import Message
 from .schemas import ArticleDraft
+from .spending import RateLimiter, Spend
 
 # instructor logs every failed attempt at ERROR; this module reports failures itself (records and
 # exceptions), so keep those lines off stderr unless the application configures logging.
@@ -54,16 +57,38 @@ STRING_CAP = 300
 
 @dataclass
 class Meter:
-    """Requests and tokens spent on one article, every attempt included."""
+    """Requests and tokens spent on one article, every attempt included.
+
+    ``retries`` (transport) and ``reasks`` (validation) both draw on ``retry_budget``, the
+    extra requests the article may still make; ``seconds`` is the time spent waiting on HTTP.
+    """
 
     requests: int = 0
     responses: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    retries: int = 0
+    reasks: int = 0
+    retry_budget: int = 0
+    seconds: float = 0.0
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+class _StopWhen(stop_base):
+    """A tenacity stop condition from a predicate (tenacity types only its own classes)."""
+
+    def __init__(self, predicate: Callable[[RetryCallState], bool]) -> None:
+        self._predicate = predicate
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._predicate(retry_state)
+
+
+class _RetryBudgetSpent(Exception):
+    """Raised in place of a re-ask when the article's retry budget is spent."""
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -215,7 +240,17 @@ class Engine:
         *,
         http_client: httpx2.Client | None = None,
         sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
+        spend: Spend | None = None,
     ) -> None:
+        """
+        Args:
+            settings: the run's settings; ``base_url`` must be set.
+            http_client: the transport seam (tests pass a mock transport).
+            sleep: what backoff waits with (tests record the waits instead).
+            limiter: request and token rate limits shared by every engine of the run.
+            spend: the run's token account and budget, shared by every engine of the run.
+        """
         if settings.base_url is None:
             raise ConfigError("no server to talk to: start the embedded server or give --base-url")
         self.settings = settings
@@ -229,7 +264,10 @@ class Engine:
             http_client=http_client,
         )
         self._sleep = sleep
-        self._meter = Meter()
+        self._limiter = limiter
+        self._spend = spend
+        self._meter = Meter(retry_budget=settings.retry.budget)
+        self._sends_in_ask = 0
         self._create = instructor.patch(create=self._send, mode=_INSTRUCTOR_MODES[self.mode])
 
     def close(self) -> None:
@@ -241,8 +279,8 @@ class Engine:
         return self._meter
 
     def start_article(self) -> None:
-        """Start counting requests and tokens for a new article."""
-        self._meter = Meter()
+        """Start counting requests, tokens and the retry budget for a new article."""
+        self._meter = Meter(retry_budget=self.settings.retry.budget)
 
     def _wait(self, state: RetryCallState) -> float:
         policy = self.settings.retry
@@ -250,19 +288,73 @@ class Engine:
         hinted = _retry_after(state.outcome.exception() if state.outcome else None)
         return min(hinted, policy.backoff_max) if hinted is not None else backoff(state)
 
+    def _budget_spent(self, state: RetryCallState) -> bool:
+        return self._meter.retry_budget <= 0
+
+    def _spend_retry(self, state: RetryCallState) -> None:
+        self._meter.retry_budget -= 1
+        self._meter.retries += 1
+
+    def _check_spending(self) -> None:
+        """Raises BudgetError before a request the article's or the run's budget cannot pay."""
+        cap = self.settings.max_tokens_per_article
+        if cap is not None and self._meter.total_tokens >= cap:
+            raise BudgetError(
+                f"the article used {self._meter.total_tokens:,} tokens, reaching "
+                f"--max-tokens-per-article {cap:,}; raise it and re-run the same command to "
+                "finish this article"
+            )
+        if self._spend is not None:
+            self._spend.check()
+
+    def _post(self, kwargs: dict[str, Any]) -> Any:
+        """One HTTP request under the rate limits, timed and charged."""
+        self._check_spending()
+        self._meter.requests += 1
+        ticket = None
+        if self._limiter is not None:
+            words = sum(len(str(m.get("content", ""))) for m in kwargs.get("messages", []))
+            ticket = self._limiter.acquire(words // 3 + int(kwargs.get("max_tokens") or 0))
+        started = time.monotonic()
+        try:
+            response = self._openai.chat.completions.create(**kwargs)
+        finally:
+            self._meter.seconds += time.monotonic() - started
+        usage = getattr(response, "usage", None)
+        prompt = (usage.prompt_tokens or 0) if usage is not None else 0
+        completion = (usage.completion_tokens or 0) if usage is not None else 0
+        if ticket is not None and self._limiter is not None:
+            self._limiter.settle(ticket, prompt + completion)
+        if self._spend is not None:
+            self._spend.charge(prompt, completion)
+        return response
+
     def _send(self, **kwargs: Any) -> Any:
-        """One chat completion, retried on transport failures; counts requests and tokens."""
+        """One chat completion, retried on transport failures; counts requests and tokens.
+
+        Every call after the first within one ``ask`` is a re-ask; it and every transport retry
+        draw on the article's retry budget.
+        """
+        if self._sends_in_ask > 0:
+            if self._meter.retry_budget <= 0:
+                raise _RetryBudgetSpent
+            self._meter.retry_budget -= 1
+            self._meter.reasks += 1
+        self._sends_in_ask += 1
         retrying = Retrying(
-            stop=stop_after_attempt(1 + self.settings.retry.transport_retries),
+            stop=stop_any(
+                stop_after_attempt(1 + self.settings.retry.transport_retries),
+                _StopWhen(self._budget_spent),
+            ),
             wait=self._wait,
             retry=retry_if_exception(_is_transient),
+            before_sleep=self._spend_retry,
             reraise=True,
-            sleep=self._sleep or time.sleep,
+            sleep=self._sleep or (self._spend.sleep if self._spend else time.sleep),
         )
         for attempt in retrying:
             with attempt:
-                self._meter.requests += 1
-                response = self._openai.chat.completions.create(**kwargs)
+                response = self._post(kwargs)
         self._meter.responses += 1
         for choice in getattr(response, "choices", None) or []:
             content = getattr(choice.message, "content", None)
@@ -320,6 +412,7 @@ class Engine:
             BackendError, ConfigError, OutputError: as for ``extract``.
         """
         limit = max_tokens or self.settings.max_tokens
+        self._sends_in_ask = 0
         try:
             draft = self._create(
                 response_model=response_model,
@@ -339,14 +432,19 @@ class Engine:
             cause = exc.__cause__
             if isinstance(cause, openai.OpenAIError):
                 raise self._backend_error(cause) from cause
+            if isinstance(cause, BudgetError | RunStopped):
+                raise cause from None
             content = _message_content(exc.last_completion)
             if content is None:
                 raise OutputError(f"no usable answer after {exc.n_attempts} attempt(s)") from None
-            return self._salvaged(
-                response_model,
-                content,
-                f"re-asks exhausted after {exc.n_attempts} answer(s): {cause or exc}",
-            )
+            if isinstance(cause, _RetryBudgetSpent):
+                problem = (
+                    f"the article's retry budget ({self.settings.retry.budget}) was spent; "
+                    "the last answer is kept as it stands"
+                )
+            else:
+                problem = f"re-asks exhausted after {exc.n_attempts} answer(s): {cause or exc}"
+            return self._salvaged(response_model, content, problem)
         return Outcome(draft=draft, grounded=True, meter=self._meter)
 
     def _salvaged(self, model: type[M], content: str, problem: str) -> Outcome[M]:

@@ -2,8 +2,8 @@
 
 Environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, and ``EXTRACTOR_MODEL``,
 ``EXTRACTOR_MODE``, ``EXTRACTOR_PROMPT``, ``EXTRACTOR_STRATEGY``, ``EXTRACTOR_MAX_REASKS``,
-``EXTRACTOR_TRANSPORT_RETRIES``, ``EXTRACTOR_TIMEOUT``, ``EXTRACTOR_MAX_TOKENS``,
-``EXTRACTOR_GGUF``.
+``EXTRACTOR_TRANSPORT_RETRIES``, ``EXTRACTOR_RETRY_BUDGET``, ``EXTRACTOR_TIMEOUT``,
+``EXTRACTOR_MAX_TOKENS``, ``EXTRACTOR_GGUF``.
 """
 
 from __future__ import annotations
@@ -34,12 +34,18 @@ class RetryPolicy:
     in transport (connection error, timeout, HTTP 429 or 5xx) is retried up to
     ``transport_retries`` times with exponential backoff and jitter (tenacity); an answer that
     does not validate is re-asked up to ``max_reasks`` times (instructor), the validation error
-    fed back to the model. Each re-ask is itself subject to the transport retries, so the worst
-    case for one article is ``(1 + max_reasks) * (1 + transport_retries)`` requests.
+    fed back to the model. Each re-ask is itself subject to the transport retries.
+
+    Retries and re-asks draw on one shared ``budget`` per article: the extra requests an article
+    may make beyond one per question, whatever caused them. Once it is spent, a transport
+    failure fails the request and an invalid answer is kept as it stands (salvaged). A single
+    request therefore costs at most ``(1 + max_reasks) * (1 + transport_retries)`` requests and
+    an article at most its questions plus ``budget``.
     """
 
     max_reasks: int = 1
     transport_retries: int = 2
+    budget: int = 8
     backoff_initial: float = 1.0
     backoff_max: float = 20.0
 
@@ -67,6 +73,7 @@ class Settings:
     temperature: float = 0.0
     seed: int = 0
     gguf: str | None = None
+    max_tokens_per_article: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -121,6 +128,8 @@ def resolve(
     max_reasks: int | None = None,
     timeout: float | None = None,
     gguf: str | None = None,
+    retry_budget: int | None = None,
+    max_tokens_per_article: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build the settings from command-line flags (None when not given) and the environment.
@@ -159,6 +168,12 @@ def resolve(
         if retries_env
         else RetryPolicy.transport_retries
     )
+    budget_env = env.get("EXTRACTOR_RETRY_BUDGET")
+    budget = (
+        retry_budget
+        if retry_budget is not None
+        else (_int(budget_env, "EXTRACTOR_RETRY_BUDGET") if budget_env else RetryPolicy.budget)
+    )
     timeout_env = env.get("EXTRACTOR_TIMEOUT")
     max_tokens_env = env.get("EXTRACTOR_MAX_TOKENS")
     return Settings(
@@ -168,7 +183,7 @@ def resolve(
         mode=chosen_mode,  # type: ignore[arg-type]  # checked against MODES above
         prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT,
         strategy=chosen_strategy,
-        retry=RetryPolicy(max_reasks=reasks, transport_retries=retries),
+        retry=RetryPolicy(max_reasks=reasks, transport_retries=retries, budget=budget),
         timeout=timeout
         if timeout is not None
         else (_float(timeout_env, "EXTRACTOR_TIMEOUT") if timeout_env else Settings.timeout),
@@ -176,4 +191,5 @@ def resolve(
         if max_tokens_env
         else Settings.max_tokens,
         gguf=gguf or env.get("EXTRACTOR_GGUF") or None,
+        max_tokens_per_article=max_tokens_per_article,
     )

@@ -3,9 +3,13 @@
     ExtractorError
     ├── ConfigError          the user must change a flag, a variable or an install: no retry helps
     ├── InputError           an input file cannot be read as an article (names the file and the fix)
-    └── ModelError           the model server failed at run time
-        ├── BackendError     server down, refused, timed out, or HTTP errors past the retries
-        └── OutputError      the model's output stayed invalid after every re-ask
+    ├── ModelError           the model server failed at run time
+    │   ├── BackendError     server down, refused, timed out, or HTTP errors past the retries
+    │   └── OutputError      the model's output stayed invalid after every re-ask
+    ├── BudgetError          an article reached --max-tokens-per-article (recorded, resumable)
+    └── RunStopped           the run's --budget is spent, or it was interrupted: nothing more is
+                             sent, and the articles it stopped get no record (a re-run finishes
+                             them)
 
 The CLI prints ``str(error)`` as one line and exits 2 for ConfigError; per-article errors are
 recorded in that article's ``error`` field and the batch goes on.
@@ -36,3 +40,11 @@ class BackendError(ModelError):
 
 class OutputError(ModelError):
     """The model's output could not be parsed into the schema after every re-ask."""
+
+
+class BudgetError(ExtractorError):
+    """A spending limit was reached; the message names the limit and how to go on."""
+
+
+class RunStopped(ExtractorError):
+    """The run's budget is spent or it was interrupted: the batch stops and can be resumed."""

@@ -10,7 +10,7 @@ from .articles import Article as InputArticle
 from .articles import Unreadable
 from .client import Engine, Meter, describe_usage
 from .config import Settings
-from .errors import ConfigError, ExtractorError
+from .errors import ConfigError, ExtractorError, RunStopped
 from .schemas import Article, ErrorInfo, ExtractionRecord, Provenance, Usage
 
 Clock = Callable[[], datetime]
@@ -51,6 +51,7 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
     Raises:
         ConfigError: the backend refused the request for a reason no other article would escape
             (bad key, unknown model); the caller should stop the batch.
+        RunStopped: the run's budget is spent or the run was halted; the article has no record.
     """
     settings = engine.settings
     engine.start_article()
@@ -58,7 +59,7 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
         proposals, dropped = strategies.run(
             settings.strategy, engine, article.text, settings.prompt_version
         )
-    except ConfigError:
+    except (ConfigError, RunStopped):
         raise
     except ExtractorError as exc:
         return ExtractionRecord(

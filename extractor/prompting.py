@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from importlib import resources
 from string import Template
@@ -58,3 +59,20 @@ def render_part(version: str, part: str, text: str, **extra: str) -> list[Messag
             "content": _template(version, part).substitute(extra, text=text).strip(),
         },
     ]
+
+
+@cache
+def digest(version: str) -> str:
+    """A hash of every template of a prompt version, so an edited prompt is a different prompt
+    even when its version name stays.
+
+    Raises:
+        ConfigError: no prompt of that version exists.
+    """
+    _template(version, "system")  # the error for an unknown version
+    folder = resources.files("extractor.prompts") / version
+    h = hashlib.sha256()
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".txt"):
+            h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    return h.hexdigest()[:16]

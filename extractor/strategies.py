@@ -34,13 +34,14 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, Field, StringConstraints, create_model
 
 from .build import build, make_actor
-from .client import Engine
+from .client import Engine, Outcome
 from .config import STRATEGIES
 from .errors import OutputError
 from .grounding import locate
 from .normalize import actor_code, canonical_territory, find_durations, parse_hours
-from .prompting import render, render_part
+from .prompting import Message, render, render_part
 from .schemas import (
+    ArticleDraft,
     Condition,
     Dropped,
     Evidence,
@@ -285,10 +286,28 @@ def _answers(draft: BaseModel) -> list[str]:
     return [value.strip() for value in values if isinstance(value, str) and value.strip()]
 
 
-def ask_fields(engine: Engine, text: str, pieces: list[Chunk], *, gate: bool) -> Findings:
-    """Ask every field question about every piece (when code sees something to find) and locate
-    each answer in the piece it was asked about."""
-    findings = Findings()
+@dataclass(frozen=True)
+class Ask:
+    """One request of a plan: the messages, the answer schema, and the piece of the article it
+    is about (offset ``start``). ``field`` is empty for the whole-draft request of ``single``."""
+
+    field: str
+    chunk: int
+    start: int
+    piece: str
+    answer: type[BaseModel]
+    messages: list[Message]
+    max_tokens: int | None = None
+    context: dict[str, Any] | None = None
+
+
+# What came back for one request: the answer, or why there is none to use.
+Answer = Outcome[Any] | OutputError
+
+
+def field_asks(pieces: list[Chunk], *, gate: bool) -> list[Ask]:
+    """Every field question about every piece (when code sees something to find there)."""
+    asks: list[Ask] = []
     for index, piece in enumerate(pieces):
         for question in QUESTIONS:
             options = question.options(piece.text) if question.options else []
@@ -300,32 +319,40 @@ def ask_fields(engine: Engine, text: str, pieces: list[Chunk], *, gate: bool) ->
             messages = render_part(
                 FIELDS_PROMPT, question.field, piece.text, options="; ".join(options)
             )
-            try:
-                outcome = engine.ask(answer, messages, max_tokens=ANSWER_TOKENS)
-            except OutputError as exc:
-                # One unusable answer costs that answer, not the article.
+            asks.append(
+                Ask(question.field, index, piece.start, piece.text, answer, messages, ANSWER_TOKENS)
+            )
+    return asks
+
+
+def locate_answers(asks: list[Ask], answers: list[Answer]) -> Findings:
+    """Locate each field answer in the piece it was asked about."""
+    findings = Findings()
+    for ask, outcome in zip(asks, answers, strict=True):
+        if isinstance(outcome, OutputError):
+            # One unusable answer costs that answer, not the article.
+            findings.dropped.append(
+                Dropped(field=ask.field, value=None, reason=f"chunk {ask.chunk}: {outcome}")
+            )
+            continue
+        for value in _answers(outcome.draft):
+            span = locate(value, ask.piece)
+            if span is None:
                 findings.dropped.append(
-                    Dropped(field=question.field, value=None, reason=f"chunk {index}: {exc}")
+                    Dropped(
+                        field=ask.field,
+                        value=value,
+                        reason=f"not in the text it was asked about (chunk {ask.chunk})",
+                    )
                 )
                 continue
-            for value in _answers(outcome.draft):
-                span = locate(value, piece.text)
-                if span is None:
-                    findings.dropped.append(
-                        Dropped(
-                            field=question.field,
-                            value=value,
-                            reason=f"not in the text it was asked about (chunk {index})",
-                        )
-                    )
-                    continue
-                evidence = Evidence(
-                    quote=value,
-                    start=piece.start + span.start,
-                    end=piece.start + span.end,
-                    match=span.match,
-                )
-                findings.add(question.field, Found(value, evidence))
+            evidence = Evidence(
+                quote=value,
+                start=ask.start + span.start,
+                end=ask.start + span.end,
+                match=span.match,
+            )
+            findings.add(ask.field, Found(value, evidence))
     return findings
 
 
@@ -430,9 +457,8 @@ def merge(findings: Findings) -> Result:
     return [proposal], dropped
 
 
-def single(engine: Engine, text: str, prompt_version: str) -> Result:
-    """The whole article and the whole draft schema in one call, then grounding."""
-    outcome = engine.extract(render(prompt_version, text), text)
+def built(text: str, outcome: Outcome[ArticleDraft]) -> Result:
+    """Ground the whole-article draft of ``single``; say why an answer was taken apart."""
     proposals, dropped = build(outcome.draft, text)
     if outcome.problem is not None:
         # Say once why the answer was taken apart rather than accepted as it stood.
@@ -445,20 +471,56 @@ def single(engine: Engine, text: str, prompt_version: str) -> Result:
     return proposals, dropped
 
 
-def run(strategy: str, engine: Engine, text: str, prompt_version: str) -> Result:
-    """Proposals of ``text`` and what was dropped, by the named strategy.
+def plan(strategy: str, text: str, prompt_version: str) -> list[Ask]:
+    """Every request the strategy makes about ``text``, in order. No request depends on the
+    answer to another, so a plan can be sent as one batch file.
 
     Raises:
         ValueError: unknown strategy (the CLI checks names before it gets here).
-        BackendError, ConfigError, OutputError: from the model calls.
     """
     if strategy == "single":
-        return single(engine, text, prompt_version)
+        messages = render(prompt_version, text)
+        return [Ask("", 0, 0, text, ArticleDraft, messages, None, {"text": text})]
     if strategy == "decomposed":
-        return merge(ask_fields(engine, text, whole(text), gate=False))
+        return field_asks(whole(text), gate=False)
     if strategy == "chunked":
-        return merge(ask_fields(engine, text, chunks(text), gate=True))
+        return field_asks(chunks(text), gate=True)
     raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def conclude(strategy: str, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
+    """Proposals and dropped values from the answers to a plan.
+
+    Raises:
+        OutputError: the one answer of ``single`` is unusable.
+    """
+    if strategy == "single":
+        (answer,) = answers
+        if isinstance(answer, OutputError):
+            raise answer
+        return built(text, answer)
+    return merge(locate_answers(asks, answers))
+
+
+def run(strategy: str, engine: Engine, text: str, prompt_version: str) -> Result:
+    """Proposals of ``text`` and what was dropped, by the named strategy, asked online.
+
+    Raises:
+        ValueError: unknown strategy.
+        BackendError, BudgetError, ConfigError, OutputError: from the model calls.
+    """
+    asks = plan(strategy, text, prompt_version)
+    answers: list[Answer] = []
+    for ask in asks:
+        try:
+            answers.append(
+                engine.ask(ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens)
+            )
+        except OutputError as exc:
+            if strategy == "single":
+                raise
+            answers.append(exc)
+    return conclude(strategy, text, asks, answers)
 
 
 def prompt_of(strategy: str, prompt_version: str) -> str:

@@ -83,3 +83,14 @@ def model_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test gets its own record cache, so no test is answered by another's records (or by
+    the user's cache)."""
+    directory = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(directory))
+    return directory

@@ -1,0 +1,95 @@
+"""The record cache: one finished record per article and extraction settings, on disk, so a
+re-run, a resumed run or a second sink costs no tokens.
+
+An entry is a JSON file named by the hash of its key, written to a temporary name and renamed,
+so concurrent writers and a killed process never leave a half-written entry. Only records
+without an error are stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from . import __version__, prompting, strategies
+from .config import Settings
+from .schemas import SCHEMA_VERSION, ExtractionRecord
+
+
+def default_dir() -> Path:
+    """``EXTRACTOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/guarantee-extractor/records``, else
+    ``~/.cache/guarantee-extractor/records``."""
+    chosen = os.environ.get("EXTRACTOR_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "guarantee-extractor" / "records"
+
+
+def key(article_id: str, settings: Settings) -> str:
+    """What makes two extractions of an article the same: its text's hash, the schema, prompt
+    (name and content), strategy, model, mode, generation parameters, re-asks and the code."""
+    prompt = strategies.prompt_of(settings.strategy, settings.prompt_version)
+    parts = {
+        "article": article_id,
+        "schema": SCHEMA_VERSION,
+        "prompt": prompt,
+        "prompt_digest": prompting.digest(prompt),
+        "strategy": settings.strategy,
+        "model": settings.model,
+        "mode": settings.resolved_mode(),
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "seed": settings.seed,
+        "max_reasks": settings.retry.max_reasks,
+        "extractor": __version__,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+class RecordCache:
+    """Records by key under ``directory`` (created on first write)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.hits = 0
+        self.writes = 0
+        self.write_error: str | None = None
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> ExtractionRecord | None:
+        """The stored record, or None; an unreadable or outdated entry counts as absent."""
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            return None
+        try:
+            record = ExtractionRecord.model_validate_json(raw)
+        except ValidationError:
+            return None
+        self.hits += 1
+        return record
+
+    def put(self, key: str, record: ExtractionRecord) -> None:
+        """Store an error-free record. A cache that cannot be written does not stop the run:
+        the reason is kept in ``write_error`` for the run summary."""
+        if record.error is not None:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(record.model_dump_json())
+            os.replace(temporary, path)
+        except OSError as exc:
+            self.write_error = f"{self.directory}: {exc.strerror or exc}"
+            return
+        self.writes += 1

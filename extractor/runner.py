@@ -1,0 +1,468 @@
+"""One batch run: every input gets one record, extracted concurrently, resumably, from the cache
+when it can be, within the run's budget, and a summary of what it cost.
+
+Output to a file goes first to ``FILE.partial``, one whole line per record, flushed and fsynced
+as each article finishes, so a killed run loses at most the article in flight. Re-running the
+same command reads ``FILE.partial`` (and ``FILE``), drops a line cut short by the kill, keeps
+every finished record and extracts only the rest; when every input has its record, the records
+are written to ``FILE`` in input order and ``FILE.partial`` is removed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from . import __version__, articles, cache, pipeline, strategies
+from .client import Engine, Meter
+from .config import Settings
+from .errors import ConfigError, RunStopped
+from .schemas import ExtractionRecord
+from .spending import Budget, Price, RateLimiter, Spend
+
+# A record is finished work for an input when these match the run's: the same source and text,
+# asked of the same model, the same way, with the same prompt and code.
+Fingerprint = tuple[str, str, str, str, str, str, str]
+
+
+def fingerprint_of(record: ExtractionRecord) -> Fingerprint:
+    p = record.provenance
+    return (
+        record.article.source,
+        record.article.id,
+        p.model,
+        p.mode,
+        p.strategy,
+        p.prompt_version,
+        p.extractor_version,
+    )
+
+
+def expected_fingerprint(source: str, article_id: str, settings: Settings) -> Fingerprint:
+    return (
+        source,
+        article_id,
+        settings.model,
+        settings.resolved_mode(),
+        settings.strategy,
+        strategies.prompt_of(settings.strategy, settings.prompt_version),
+        __version__,
+    )
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run may spend: workers, rate limits, cache, budget and price."""
+
+    concurrency: int = 1
+    rpm: int | None = None
+    tpm: int | None = None
+    cache: cache.RecordCache | None = None
+    budget: Budget | None = None
+    price: Price | None = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one input in this run."""
+
+    index: int
+    source: str
+    status: str  # extracted | failed | cached | resumed | unreadable | not started
+    record: ExtractionRecord | None
+    meter: Meter = field(default_factory=Meter)
+    seconds: float = 0.0
+
+
+@dataclass
+class Summary:
+    """What one run did and spent. Tokens, requests and dollars count this run's requests only
+    (every attempt included); records from the cache or a previous run cost nothing now."""
+
+    outcomes: list[Outcome]
+    wall_seconds: float
+    price: Price | None
+    stopped: str | None = None
+    output: str = "-"
+    cache_error: str | None = None
+
+    def count(self, *statuses: str) -> int:
+        return sum(o.status in statuses for o in self.outcomes)
+
+    def _sum(self, name: str) -> int:
+        return sum(int(getattr(o.meter, name)) for o in self.outcomes)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self._sum("prompt_tokens")
+
+    @property
+    def completion_tokens(self) -> int:
+        return self._sum("completion_tokens")
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def model_seconds(self) -> float:
+        return sum(o.meter.seconds for o in self.outcomes)
+
+    @property
+    def usd(self) -> float | None:
+        if self.price is None:
+            return None
+        return self.price.cost(self.prompt_tokens, self.completion_tokens)
+
+    @property
+    def failed(self) -> int:
+        return sum(o.record is not None and o.record.error is not None for o in self.outcomes)
+
+    def lines(self) -> list[str]:
+        done = self.count("extracted", "failed")
+        rate = done / self.wall_seconds * 60 if self.wall_seconds > 0 else 0.0
+        articles_line = (
+            f"{len(self.outcomes)} articles: {done} extracted, {self.count('cached')} from the "
+            f"cache, {self.count('resumed')} already done, {self.count('unreadable')} unreadable"
+            f", {self.count('not started')} not started; {self.failed} with an error"
+        )
+        cost = f", ${self.usd:.4f}" if self.usd is not None else ""
+        tokens_line = (
+            f"{self.total_tokens:,} tokens spent (prompt {self.prompt_tokens:,}, completion "
+            f"{self.completion_tokens:,}) in {self._sum('requests')} requests "
+            f"({self._sum('retries')} retries, {self._sum('reasks')} re-asks){cost}"
+        )
+        time_line = (
+            f"{self.wall_seconds:.1f}s, {self.model_seconds:.1f}s of it waiting on the model; "
+            f"{rate:.1f} articles/min" + ("" if self.output == "-" else f" -> {self.output}")
+        )
+        lines = [articles_line, tokens_line, time_line]
+        if self.cache_error:
+            lines.append(f"warning: the cache could not be written ({self.cache_error})")
+        if self.stopped:
+            lines.append(self.stopped)
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "articles": len(self.outcomes),
+            "extracted": self.count("extracted", "failed"),
+            "cached": self.count("cached"),
+            "resumed": self.count("resumed"),
+            "unreadable": self.count("unreadable"),
+            "not_started": self.count("not started"),
+            "failed": self.failed,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "requests": self._sum("requests"),
+            "retries": self._sum("retries"),
+            "reasks": self._sum("reasks"),
+            "usd": self.usd,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "model_seconds": round(self.model_seconds, 3),
+            "stopped": self.stopped,
+            "per_article": [
+                {
+                    "source": o.source,
+                    "status": o.status,
+                    "error": o.record.error.type if o.record and o.record.error else None,
+                    "prompt_tokens": o.meter.prompt_tokens,
+                    "completion_tokens": o.meter.completion_tokens,
+                    "requests": o.meter.requests,
+                    "retries": o.meter.retries,
+                    "reasks": o.meter.reasks,
+                    "model_seconds": round(o.meter.seconds, 3),
+                    "seconds": round(o.seconds, 3),
+                    "usd": self.price.cost(o.meter.prompt_tokens, o.meter.completion_tokens)
+                    if self.price
+                    else None,
+                }
+                for o in self.outcomes
+            ],
+        }
+
+
+class Output:
+    """Where records go: standard output in input order, or a file written resumably."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+        self._pending: dict[int, str] = {}  # standard output: finished out of order
+        self._next = 0
+        if path != "-":
+            target = Path(path)
+            if target.parent != Path() and not target.parent.is_dir():
+                raise ConfigError(f"cannot write {path}: directory {target.parent} does not exist")
+            if target.is_dir():
+                raise ConfigError(f"cannot write {path}: it is a directory; name a .jsonl file")
+            self.target = target
+            self.partial = target.with_name(target.name + ".partial")
+
+    @property
+    def resumable(self) -> bool:
+        return self.path != "-"
+
+    def finished(self) -> list[ExtractionRecord]:
+        """Records of earlier runs (``FILE``, then ``FILE.partial``), without the error-free
+        tail a kill can leave: a line cut short, or one that is not a record, is dropped and
+        ``FILE.partial`` rewritten without it."""
+        if not self.resumable:
+            return []
+        records = _read_lenient(self.target)[0] if self.target.is_file() else []
+        if self.partial.is_file():
+            kept, lines, bad = _read_lenient(self.partial)
+            if bad:
+                _write_atomic(self.partial, lines)
+            records += kept
+        return records
+
+    def __enter__(self) -> Output:
+        if self.resumable:
+            self._handle = self.partial.open("a", encoding="utf-8")
+        return self
+
+    def append(self, index: int, record: ExtractionRecord) -> None:
+        """The record of input ``index``: to a file one whole line at once, on disk before the
+        next article is counted done; to standard output as soon as every earlier input's
+        record has been written."""
+        line = record.model_dump_json() + "\n"
+        if self._handle is None:
+            self._pending[index] = line
+            while self._next in self._pending:
+                sys.stdout.write(self._pending.pop(self._next))
+                self._next += 1
+            sys.stdout.flush()
+            return
+        self._handle.write(line)
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def complete(self, records: list[ExtractionRecord]) -> None:
+        """Every input has its record: ``FILE`` gets them in input order, atomically."""
+        if not self.resumable:
+            return
+        _write_atomic(self.target, [r.model_dump_json() + "\n" for r in records])
+        self.partial.unlink(missing_ok=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def _read_lenient(path: Path) -> tuple[list[ExtractionRecord], list[str], int]:
+    """The records of a JSONL file, the lines that hold them, and how many lines did not."""
+    records: list[ExtractionRecord] = []
+    lines: list[str] = []
+    bad = 0
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.endswith("\n"):
+                bad += 1  # cut short by a kill: the article is extracted again
+                continue
+            try:
+                records.append(ExtractionRecord.model_validate_json(line))
+            except ValidationError:
+                bad += 1
+                continue
+            lines.append(line)
+    return records, lines, bad
+
+
+def _write_atomic(path: Path, lines: list[str]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+Backend = Callable[[Settings], AbstractContextManager[Settings]]
+
+
+def _no_backend(settings: Settings) -> AbstractContextManager[Settings]:
+    return nullcontext(settings)
+
+
+class _Engines:
+    """One engine per worker thread (an engine counts one article at a time)."""
+
+    def __init__(self, settings: Settings, limiter: RateLimiter | None, spend: Spend) -> None:
+        self._settings, self._limiter, self._spend = settings, limiter, spend
+        self._local = threading.local()
+        self._all: list[Engine] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> Engine:
+        engine: Engine | None = getattr(self._local, "engine", None)
+        if engine is None:
+            engine = Engine(self._settings, limiter=self._limiter, spend=self._spend)
+            self._local.engine = engine
+            with self._lock:
+                self._all.append(engine)
+        return engine
+
+    def close(self) -> None:
+        with self._lock:
+            for engine in self._all:
+                engine.close()
+
+
+def run(
+    sources: list[str],
+    settings: Settings,
+    output: Output,
+    options: RunOptions,
+    *,
+    backend: Backend = _no_backend,
+    on_progress: Callable[[Outcome], None] | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> Summary:
+    """Extract every source into ``output``; returns what was done and spent.
+
+    ``backend`` starts the model server for the run when one is needed (never when every
+    record comes from the cache or an earlier run) and yields the settings to use with it.
+
+    Raises:
+        ConfigError: the server refused the requests for a reason no article escapes (bad key,
+            unknown model). Records finished before it are kept in ``FILE.partial``.
+        KeyboardInterrupt: the run was interrupted; finished records are kept likewise.
+    """
+    started = time.monotonic()
+    spend = Spend(options.budget, options.price)
+    done: dict[Fingerprint, ExtractionRecord] = {
+        fingerprint_of(r): r for r in output.finished() if r.error is None
+    }
+    outcomes: list[Outcome] = []
+    todo: list[tuple[int, articles.Article]] = []
+    for index, (source, item) in enumerate(zip(sources, articles.read(sources), strict=True)):
+        if isinstance(item, articles.Unreadable):
+            record = pipeline.unreadable(item, settings, settings.resolved_mode())
+            outcomes.append(Outcome(index, source, "unreadable", record))
+            continue
+        earlier = done.get(expected_fingerprint(source, item.id, settings))
+        if earlier is not None:
+            outcomes.append(Outcome(index, source, "resumed", earlier))
+            continue
+        hit = options.cache.get(cache.key(item.id, settings)) if options.cache else None
+        if hit is not None:
+            record = hit.model_copy(
+                update={"article": hit.article.model_copy(update={"source": source})}
+            )
+            outcomes.append(Outcome(index, source, "cached", record))
+            continue
+        outcomes.append(Outcome(index, source, "not started", None))
+        todo.append((index, item))
+    with output:
+        for outcome in outcomes:
+            if outcome.record is not None:
+                if outcome.status != "resumed":
+                    output.append(outcome.index, outcome.record)
+                if on_progress:
+                    on_progress(outcome)
+        stopped = None
+        if todo:
+            stopped = _extract_all(
+                todo, outcomes, settings, output, options, spend, backend, on_progress, log
+            )
+    summary = Summary(
+        outcomes=outcomes,
+        wall_seconds=time.monotonic() - started,
+        price=options.price,
+        stopped=stopped,
+        output=output.path,
+        cache_error=options.cache.write_error if options.cache else None,
+    )
+    if stopped is None:
+        output.complete([o.record for o in outcomes if o.record is not None])
+    return summary
+
+
+def _extract_all(
+    todo: list[tuple[int, articles.Article]],
+    outcomes: list[Outcome],
+    settings: Settings,
+    output: Output,
+    options: RunOptions,
+    spend: Spend,
+    backend: Backend,
+    on_progress: Callable[[Outcome], None] | None,
+    log: Callable[[str], None],
+) -> str | None:
+    """Extract ``todo`` on ``options.concurrency`` threads; returns why the run stopped early,
+    or None when every article got its record."""
+    limiter = RateLimiter(options.rpm, options.tpm) if (options.rpm or options.tpm) else None
+    fatal: list[ConfigError] = []
+    with backend(settings) as live:
+        engines = _Engines(live, limiter, spend)
+
+        def work(index: int, article: articles.Article) -> Outcome:
+            began = time.monotonic()
+            if spend.halted.is_set():
+                return outcomes[index]
+            engine = engines.get()
+            try:
+                record = pipeline.extract(article, engine)
+            except RunStopped:
+                return Outcome(index, article.source, "not started", None, engine.last_meter)
+            except ConfigError as exc:
+                fatal.append(exc)
+                spend.halt(str(exc))
+                return Outcome(index, article.source, "not started", None, engine.last_meter)
+            status = "failed" if record.error is not None else "extracted"
+            return Outcome(
+                index, article.source, status, record, engine.last_meter, time.monotonic() - began
+            )
+
+        pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
+        futures: list[Future[Outcome]] = [pool.submit(work, i, a) for i, a in todo]
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.index] = outcome
+                if outcome.record is None:
+                    continue
+                output.append(outcome.index, outcome.record)
+                if options.cache is not None and outcome.record.error is None:
+                    options.cache.put(cache.key(outcome.record.article.id, live), outcome.record)
+                if on_progress:
+                    on_progress(outcome)
+        except KeyboardInterrupt:
+            spend.halt("the run was interrupted")
+            log("interrupted: finishing the records in flight is abandoned")
+            raise
+        finally:
+            if spend.halted.is_set():
+                engines.close()  # ends the requests in flight
+            pool.shutdown(wait=True, cancel_futures=True)
+            engines.close()
+    if fatal:
+        raise fatal[0]
+    left = sum(o.status == "not started" for o in outcomes)
+    if left:
+        where = (
+            f"{output.partial} keeps the finished records" if output.resumable else "nothing kept"
+        )
+        why = "the run stopped"
+        try:
+            spend.check()
+        except RunStopped as exc:
+            why = str(exc)
+        return f"stopped: {why}. {left} articles have no record yet; {where}."
+    return None
+
+
+__all__ = ["Output", "RunOptions", "Summary", "run"]
