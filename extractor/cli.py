@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import (
     __version__,
     articles,
+    batch,
     cache,
     config,
     embedded,
@@ -418,6 +420,186 @@ def db_upgrade(db: str) -> None:
         _fail(str(exc))
         sys.exit(EXIT_USAGE)
     click.echo(f"{sink.display_url(db)}: schema {before or 'none'} -> {after}")
+
+
+@cli.group(name="batch")
+def batch_group() -> None:
+    """Run extraction as a batch file: OpenAI Batch API, vllm run-batch, or any server.
+
+    \b
+    extractor batch prepare PATHS... -d JOB   write JOB/requests.jsonl and JOB/manifest.json
+    extractor batch run JOB                   send them one by one to a server (or the embedded one)
+    extractor batch submit JOB                or: upload them to the OpenAI Batch API
+    extractor batch status JOB                how far the batch is
+    extractor batch fetch JOB                 download JOB/results.jsonl when it is done
+    extractor batch collect JOB/results.jsonl -o out.jsonl
+    """
+
+
+def _batch_fail(exc: ExtractorError, traceback: bool = False) -> NoReturn:
+    if traceback:
+        raise exc
+    _fail(str(exc))
+    sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | InputError) else EXIT_SOME_FAILED)
+
+
+_JOB = click.argument("job", type=click.Path(file_okay=False, path_type=Path))
+
+
+@batch_group.command(name="prepare")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "-d",
+    "--dir",
+    "job",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Job directory to create.",
+)
+@click.option("--base-url", help="The server the batch is meant for [env OPENAI_BASE_URL].")
+@click.option("--model", help="Model name [env EXTRACTOR_MODEL].")
+@click.option("--mode", type=click.Choice(config.MODES), help="[env EXTRACTOR_MODE]")
+@click.option("--prompt", "prompt_version", help="Prompt version [env EXTRACTOR_PROMPT].")
+@click.option("--strategy", type=click.Choice(config.STRATEGIES), help="[env EXTRACTOR_STRATEGY]")
+def batch_prepare(
+    paths: tuple[str, ...],
+    job: Path,
+    base_url: str | None,
+    model: str | None,
+    mode: str | None,
+    prompt_version: str | None,
+    strategy: str | None,
+) -> None:
+    """Write every request of a run over PATHS as a Batch API request file.
+
+    With no --base-url, --model or --mode the requests are for the embedded model; for the
+    OpenAI Batch API give e.g. --model gpt-4o-mini --mode json_schema.
+    """
+    try:
+        settings = config.resolve(
+            base_url=base_url,
+            model=model,
+            mode=mode,
+            prompt_version=prompt_version,
+            strategy=strategy,
+        )
+        sources, _ = articles.expand_reporting(list(paths))
+        prepared = batch.prepare(sources, settings, job)
+    except ExtractorError as exc:
+        _batch_fail(exc)
+    click.echo(
+        f"{prepared.requests} requests for {prepared.articles} articles "
+        f"({prepared.unreadable} unreadable) -> {job / batch.REQUESTS}, {job / batch.MANIFEST}"
+    )
+
+
+@batch_group.command(name="run")
+@_JOB
+@click.option(
+    "--base-url",
+    help="OpenAI-compatible server [env OPENAI_BASE_URL; none: start the embedded model].",
+)
+@click.option("-j", "--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds per request.")
+def batch_run(job: Path, base_url: str | None, concurrency: int, timeout: float | None) -> None:
+    """Send the job's requests one by one to a server, writing JOB/results.jsonl (what
+    `vllm run-batch` does). Interrupted, it sends only what has no result yet."""
+    console = Console(stderr=True)
+    try:
+        settings = config.resolve(base_url=base_url, timeout=timeout)
+        sent = batch.run(
+            job, settings, concurrency=concurrency, backend=lambda s: _backend(s, console)
+        )
+    except ExtractorError as exc:
+        _batch_fail(exc)
+    click.echo(
+        f"{sent.requests} requests sent ({sent.failed} failed, {sent.skipped} already answered) "
+        f"in {sent.seconds:.1f}s -> {job / batch.RESULTS}"
+    )
+    sys.exit(EXIT_SOME_FAILED if sent.failed else EXIT_OK)
+
+
+@batch_group.command(name="submit")
+@_JOB
+@click.option("--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI].")
+def batch_submit(job: Path, base_url: str | None) -> None:
+    """Upload JOB/requests.jsonl to the OpenAI Batch API and start the batch."""
+    try:
+        state = batch.submit(job, config.resolve(base_url=base_url))
+    except ExtractorError as exc:
+        _batch_fail(exc)
+    click.echo(f"submitted batch {state['batch_id']} (file {state['input_file_id']})")
+
+
+@batch_group.command(name="status")
+@_JOB
+@click.option("--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI].")
+def batch_status(job: Path, base_url: str | None) -> None:
+    """Show how far the submitted batch is."""
+    try:
+        current = batch.status(job, config.resolve(base_url=base_url))
+    except ExtractorError as exc:
+        _batch_fail(exc)
+    click.echo(current.line())
+
+
+@batch_group.command(name="fetch")
+@_JOB
+@click.option("--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI].")
+def batch_fetch(job: Path, base_url: str | None) -> None:
+    """Download the finished batch's results to JOB/results.jsonl (errors to JOB/errors.jsonl)."""
+    try:
+        current = batch.fetch(job, config.resolve(base_url=base_url))
+    except ExtractorError as exc:
+        _batch_fail(exc)
+    click.echo(f"{current.line()} -> {job / batch.RESULTS}")
+
+
+@batch_group.command(name="collect")
+@click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The job's manifest.json [default: next to RESULTS].",
+)
+@click.option(
+    "-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout."
+)
+def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
+    """Turn a result file into validated, grounded records, as the online path does.
+
+    Articles whose requests failed or have no result get no record; they are listed, with the
+    command that extracts them online, and written to rerun.txt next to RESULTS.
+    """
+    try:
+        collected = batch.collect(results, manifest or results.parent / batch.MANIFEST)
+        out = runner.Output(output)
+        with out:
+            for index, record in enumerate(collected.records):
+                out.append(index, record)
+        if out.resumable:
+            out.complete(collected.records)
+    except ExtractorError as exc:
+        _batch_fail(exc)
+    failed = sum(r.error is not None for r in collected.records)
+    meter = collected.meter
+    click.echo(
+        f"{len(collected.records)} records ({failed} with an error), "
+        f"{meter.total_tokens:,} tokens in {meter.requests} results"
+        + ("" if output == "-" else f" -> {output}"),
+        err=True,
+    )
+    if collected.rerun:
+        listing = results.parent / "rerun.txt"
+        listing.write_text("".join(f"{source}\n" for source, _ in collected.rerun))
+        click.echo(f"{len(collected.rerun)} articles to extract online:", err=True)
+        for source, why in collected.rerun:
+            click.echo(f"  {source}: {why}", err=True)
+        click.echo(
+            f"their paths are in {listing}; run: extractor extract $(cat {listing}) -o more.jsonl",
+            err=True,
+        )
+        sys.exit(EXIT_SOME_FAILED)
 
 
 @cli.command()

@@ -7,11 +7,13 @@ HTTP request for transport failures, instructor's re-ask for answers that fail v
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 import httpx2
@@ -19,6 +21,7 @@ import instructor
 import jiter
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 from tenacity import (
     RetryCallState,
@@ -30,7 +33,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from .config import Mode, Settings
+from .config import Mode, RetryPolicy, Settings
 from .errors import BackendError, BudgetError, ConfigError, OutputError, RunStopped
 from .prompting import Message
 from .schemas import ArticleDraft
@@ -490,6 +493,95 @@ class Engine:
         return BackendError(f"{url}: {exc}")
 
 
+class BodyRecorder:
+    """The exact JSON bodies the online path sends, without sending them: an engine whose
+    transport keeps each request's body and refuses it (for writing batch request files)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._bodies: list[dict[str, Any]] = []
+
+        def keep(request: httpx2.Request) -> httpx2.Response:
+            self._bodies.append(json.loads(request.content))
+            return httpx2.Response(418, json={"error": {"message": "kept, not sent"}})
+
+        no_retries = RetryPolicy(max_reasks=0, transport_retries=0, budget=0)
+        kept = replace(
+            settings,
+            base_url=settings.base_url or "http://batch.invalid/v1",
+            mode=settings.resolved_mode(),  # as chosen for the server it is meant for
+            retry=no_retries,
+        )
+        self._engine = Engine(
+            kept,
+            http_client=httpx2.Client(transport=httpx2.MockTransport(keep)),
+        )
+
+    def body(
+        self,
+        response_model: type[BaseModel],
+        messages: list[Message],
+        *,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> dict[str, Any]:
+        self._bodies.clear()
+        with contextlib.suppress(ConfigError):  # the refusal every request gets
+            self._engine.ask(response_model, messages, context=context, max_tokens=max_tokens)
+        (body,) = self._bodies
+        return body
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+def answer_of(
+    response_model: type[M],
+    body: dict[str, Any],
+    *,
+    context: dict[str, Any] | None = None,
+    max_tokens: int,
+) -> Outcome[M]:
+    """Validate a chat completion that came back outside the online path (a batch result) the
+    way ``Engine.ask`` validates one with no re-ask left: accepted when it validates, else
+    salvaged with the reason.
+
+    Raises:
+        OutputError: the body is not a chat completion, or nothing in it has the schema's shape.
+    """
+    try:
+        completion = ChatCompletion.model_validate(body)
+    except ValidationError:
+        raise OutputError("the result is not a chat completion") from None
+    usage = completion.usage
+    meter = Meter(
+        requests=1,
+        responses=1,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+    )
+    content = _message_content(completion)
+    if not content:
+        raise OutputError("the answer is empty")
+    content = _CONTROL.sub(" ", content)
+    finish = completion.choices[0].finish_reason if completion.choices else None
+    problem = None
+    if finish == "length":
+        problem = f"the answer was cut off at max_tokens={max_tokens}"
+    else:
+        try:
+            draft = response_model.model_validate_json(
+                _json_text(content), context=context, strict=False
+            )
+            return Outcome(draft=draft, grounded=True, meter=meter)
+        except ValidationError as exc:
+            problem = f"the answer did not validate (a batch answer is not re-asked): {exc}"
+    try:
+        draft, pruned = salvage(content, response_model)
+    except OutputError as exc:
+        raise OutputError(f"{problem}, and {exc}") from None
+    return Outcome(draft=draft, grounded=False, meter=meter, problem=problem, pruned=pruned)
+
+
 def describe_usage(meter: Meter) -> dict[str, int]:
     """The usage block of a record."""
     return {
@@ -500,4 +592,12 @@ def describe_usage(meter: Meter) -> dict[str, int]:
     }
 
 
-__all__ = ["Engine", "Meter", "Outcome", "bounded_schema", "describe_usage"]
+__all__ = [
+    "BodyRecorder",
+    "Engine",
+    "Meter",
+    "Outcome",
+    "answer_of",
+    "bounded_schema",
+    "describe_usage",
+]

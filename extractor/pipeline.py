@@ -34,7 +34,7 @@ def _provenance(settings: Settings, mode: str, meter: Meter, clock: Clock) -> Pr
     )
 
 
-def _article(article: InputArticle) -> Article:
+def article_of(article: InputArticle) -> Article:
     return Article(
         id=article.id,
         source=article.source,
@@ -63,14 +63,14 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
         raise
     except ExtractorError as exc:
         return ExtractionRecord(
-            article=_article(article),
+            article=article_of(article),
             proposals=[],
             dropped=[],
             provenance=_provenance(settings, engine.mode, engine.last_meter, clock),
             error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
         )
     return ExtractionRecord(
-        article=_article(article),
+        article=article_of(article),
         proposals=proposals,
         dropped=dropped,
         provenance=_provenance(settings, engine.mode, engine.last_meter, clock),

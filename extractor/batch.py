@@ -1,0 +1,546 @@
+"""Runs as batch files: write a run as OpenAI Batch API requests, send them (through the Batch
+API, or one by one to any OpenAI-compatible server), and turn the results into records.
+
+A batch job is a directory:
+
+    requests.jsonl   one request per line, {"custom_id", "method", "url", "body"}: the format of
+                     the OpenAI Batch API, which ``vllm run-batch -i`` also reads
+    manifest.json    the settings and the articles, so results can be grounded without the inputs
+    state.json       the Batch API's batch and file ids, after ``submit``
+    results.jsonl    one result per line, {"custom_id", "response": {"status_code", "body"},
+                     "error"}: what the Batch API, ``vllm run-batch -o`` and ``run`` write
+
+Every strategy's requests are known before any answer (``strategies.plan``), so a batch holds
+all of them; an answer that does not validate cannot be re-asked and is treated as online
+with no re-ask left. Articles with a request that failed or is missing get no record and are
+listed for an online re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import httpx2
+import openai
+
+from . import __version__, articles, pipeline, strategies
+from .client import BodyRecorder, Meter, answer_of, describe_usage
+from .config import RetryPolicy, Settings
+from .errors import BackendError, ConfigError, InputError, OutputError
+from .schemas import ErrorInfo, ExtractionRecord, Provenance, Usage
+
+ENDPOINT: Final = "/v1/chat/completions"
+REQUESTS, MANIFEST, STATE, RESULTS, ERRORS = (
+    "requests.jsonl",
+    "manifest.json",
+    "state.json",
+    "results.jsonl",
+    "errors.jsonl",
+)
+
+
+def _custom_id(article: int, request: int) -> str:
+    return f"a{article:06d}-r{request:04d}"
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+@dataclass
+class Prepared:
+    directory: Path
+    articles: int
+    unreadable: int
+    requests: int
+
+
+def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared:
+    """Write the batch job for ``sources`` into ``directory`` (created; must not hold a job).
+
+    Raises:
+        ConfigError: the directory already holds a job.
+    """
+    if (directory / REQUESTS).exists():
+        raise ConfigError(
+            f"{directory} already holds a batch job ({REQUESTS}); choose a new directory"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    mode = settings.resolved_mode()
+    recorder = BodyRecorder(settings)
+    entries: list[dict[str, Any]] = []
+    count = 0
+    lines: list[str] = []
+    try:
+        for index, (source, item) in enumerate(zip(sources, articles.read(sources), strict=True)):
+            if isinstance(item, articles.Unreadable):
+                entries.append({"source": source, "error": str(item.error)})
+                continue
+            requests = []
+            for n, ask in enumerate(
+                strategies.plan(settings.strategy, item.text, settings.prompt_version)
+            ):
+                body = recorder.body(
+                    ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens
+                )
+                custom_id = _custom_id(index, n)
+                line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
+                lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+                requests.append({"custom_id": custom_id, "digest": _digest(body)})
+            count += len(requests)
+            entries.append(
+                {
+                    "source": source,
+                    "article": {
+                        "title": item.title,
+                        "published": item.published,
+                        "language": item.language,
+                        "text": item.text,
+                    },
+                    "requests": requests,
+                }
+            )
+    finally:
+        recorder.close()
+    manifest = {
+        "extractor_version": __version__,
+        "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "settings": {
+            "model": settings.model,
+            "mode": mode,
+            "strategy": settings.strategy,
+            "prompt_version": settings.prompt_version,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "seed": settings.seed,
+            "base_url": settings.base_url,
+        },
+        "articles": entries,
+    }
+    _write_atomic(directory / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    _write_atomic(directory / REQUESTS, "".join(lines))
+    unreadable = sum("error" in e for e in entries)
+    return Prepared(directory, len(entries) - unreadable, unreadable, count)
+
+
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no {what} here; run `extractor batch prepare` first") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not JSON ({exc}); prepare the batch again") from None
+
+
+def _requests(directory: Path) -> Iterator[dict[str, Any]]:
+    path = directory / REQUESTS
+    if not path.is_file():
+        raise InputError(f"{path}: no request file; run `extractor batch prepare` first")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    raise InputError(
+                        f"{path}: line {number} is not JSON; prepare the batch again"
+                    ) from None
+
+
+# --- sending the requests one by one (what `vllm run-batch` does, against any server) ----------
+
+
+@dataclass
+class Sent:
+    requests: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+
+
+def run(
+    directory: Path,
+    settings: Settings,
+    *,
+    concurrency: int = 1,
+    backend: Callable[[Settings], AbstractContextManager[Settings]] = nullcontext,
+) -> Sent:
+    """Send every request of the job to ``settings.base_url`` and append the results to
+    ``results.jsonl``; requests already answered there are not sent again.
+
+    Transport failures are retried as online (``settings.retry``); a request that still fails is
+    written with its error.
+    """
+    results_path = directory / RESULTS
+    answered: set[str] = set()
+    if results_path.is_file():
+        for item in _results(results_path):
+            if item.ok:
+                answered.add(item.custom_id)
+        _keep_whole_lines(results_path)
+    pending = [r for r in _requests(directory) if r["custom_id"] not in answered]
+    sent = Sent(skipped=len(answered))
+    if not pending:
+        return sent
+    started = time.monotonic()
+    lock = threading.Lock()
+    with backend(settings) as live, results_path.open("a", encoding="utf-8") as out:
+        assert live.base_url is not None
+        headers = {"authorization": f"Bearer {live.api_key or 'not-needed'}"}
+        client = httpx2.Client(timeout=live.timeout, headers=headers)
+
+        def send(request: dict[str, Any]) -> dict[str, Any]:
+            return _send_one(client, live, request)
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            for future in as_completed([pool.submit(send, r) for r in pending]):
+                result = future.result()
+                with lock:
+                    out.write(json.dumps(result, ensure_ascii=False) + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+                    sent.requests += 1
+                    sent.failed += result["error"] is not None
+        client.close()
+    sent.seconds = time.monotonic() - started
+    return sent
+
+
+def _send_one(client: httpx2.Client, settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    assert settings.base_url is not None
+    url = settings.base_url.rstrip("/") + request["url"].removeprefix("/v1")
+    policy: RetryPolicy = settings.retry
+    error: dict[str, Any] | None = None
+    for attempt in range(1 + policy.transport_retries):
+        if attempt:
+            time.sleep(min(policy.backoff_initial * 2 ** (attempt - 1), policy.backoff_max))
+        try:
+            response = client.post(url, json=request["body"])
+        except httpx2.HTTPError as exc:
+            error = {"code": "connection_error", "message": f"{url}: {exc}"}
+            continue
+        if response.status_code == 429 or response.status_code >= 500:
+            error = {"code": str(response.status_code), "message": response.text[:300]}
+            continue
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": {"message": response.text[:300]}}
+        return {
+            "id": f"batch_req_{request['custom_id']}",
+            "custom_id": request["custom_id"],
+            "response": {"status_code": response.status_code, "request_id": "", "body": body},
+            "error": None,
+        }
+    return {
+        "id": f"batch_req_{request['custom_id']}",
+        "custom_id": request["custom_id"],
+        "response": None,
+        "error": error,
+    }
+
+
+def _keep_whole_lines(path: Path) -> None:
+    """Drop a last line a kill cut short, so appending starts on a fresh line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        _write_atomic(path, data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace"))
+
+
+# --- the OpenAI Batch API ---------------------------------------------------------------------
+
+
+def _client(settings: Settings) -> openai.OpenAI:
+    if not (settings.api_key or settings.base_url):
+        raise ConfigError(
+            "the Batch API needs a key: set OPENAI_API_KEY (and OPENAI_BASE_URL for another "
+            "provider that speaks it)"
+        )
+    return openai.OpenAI(
+        base_url=settings.base_url, api_key=settings.api_key or "not-needed", max_retries=2
+    )
+
+
+def _api_error(exc: openai.OpenAIError, settings: Settings) -> ConfigError | BackendError:
+    where = settings.base_url or "the OpenAI API"
+    if isinstance(exc, openai.AuthenticationError):
+        return ConfigError(f"{where} refused the API key (HTTP 401); set OPENAI_API_KEY")
+    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
+        return ConfigError(f"{where} refused the batch (HTTP {exc.status_code}): {exc.message}")
+    return BackendError(f"{where}: {exc}")
+
+
+def submit(directory: Path, settings: Settings) -> dict[str, Any]:
+    """Upload ``requests.jsonl`` and create a batch; its ids go to ``state.json``.
+
+    Raises:
+        ConfigError: already submitted, no key, or the API refused the file or the batch.
+        BackendError: the API could not be reached.
+    """
+    state_path = directory / STATE
+    if state_path.exists():
+        state = _load_json(state_path, "batch state")
+        raise ConfigError(
+            f"{directory} was submitted already as batch {state.get('batch_id')}; "
+            "use `extractor batch status` or `fetch`"
+        )
+    path = directory / REQUESTS
+    if not path.is_file():
+        raise InputError(f"{path}: no request file; run `extractor batch prepare` first")
+    client = _client(settings)
+    try:
+        with path.open("rb") as handle:
+            uploaded = client.files.create(file=(REQUESTS, handle), purpose="batch")
+        batch = client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint=ENDPOINT,
+            completion_window="24h",
+            metadata={"job": directory.name[:64]},
+        )
+    except openai.OpenAIError as exc:
+        raise _api_error(exc, settings) from exc
+    finally:
+        client.close()
+    state = {
+        "batch_id": batch.id,
+        "input_file_id": uploaded.id,
+        "submitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _write_atomic(state_path, json.dumps(state, indent=1) + "\n")
+    return state
+
+
+@dataclass
+class BatchStatus:
+    batch_id: str
+    status: str
+    completed: int
+    failed: int
+    total: int
+    output_file_id: str | None
+    error_file_id: str | None
+
+    def line(self) -> str:
+        return (
+            f"batch {self.batch_id}: {self.status}, {self.completed}/{self.total} requests done, "
+            f"{self.failed} failed"
+        )
+
+
+def status(directory: Path, settings: Settings) -> BatchStatus:
+    """Where the submitted batch stands."""
+    state = _load_json(directory / STATE, "submitted batch (state.json)")
+    client = _client(settings)
+    try:
+        batch = client.batches.retrieve(state["batch_id"])
+    except openai.OpenAIError as exc:
+        raise _api_error(exc, settings) from exc
+    finally:
+        client.close()
+    counts = batch.request_counts
+    return BatchStatus(
+        batch_id=batch.id,
+        status=batch.status,
+        completed=counts.completed if counts else 0,
+        failed=counts.failed if counts else 0,
+        total=counts.total if counts else 0,
+        output_file_id=batch.output_file_id,
+        error_file_id=batch.error_file_id,
+    )
+
+
+FINISHED = ("completed", "expired", "cancelled", "failed")
+
+
+def fetch(directory: Path, settings: Settings) -> BatchStatus:
+    """Download a finished batch's results (and errors) into the job directory.
+
+    Raises:
+        BackendError: the batch has not finished yet (the message says how far it is).
+    """
+    current = status(directory, settings)
+    if current.status not in FINISHED:
+        raise BackendError(f"{current.line()}; not finished yet, fetch again later")
+    client = _client(settings)
+    try:
+        for file_id, name in ((current.output_file_id, RESULTS), (current.error_file_id, ERRORS)):
+            if file_id:
+                content = client.files.content(file_id).content
+                _write_atomic(directory / name, content.decode("utf-8"))
+    except openai.OpenAIError as exc:
+        raise _api_error(exc, settings) from exc
+    finally:
+        client.close()
+    return current
+
+
+# --- results into records ---------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    custom_id: str
+    body: dict[str, Any] | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _results(path: Path) -> Iterator[Result]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.endswith("\n") or not line.strip():
+                continue  # cut short: that request counts as not answered
+            try:
+                item = json.loads(line)
+                custom_id = item["custom_id"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            response = item.get("response") or {}
+            error = item.get("error")
+            code = response.get("status_code")
+            if error:
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                yield Result(custom_id, None, f"failed: {message}")
+            elif code != 200:
+                yield Result(custom_id, None, f"HTTP {code}")
+            else:
+                yield Result(custom_id, response.get("body"), None)
+
+
+@dataclass
+class Collected:
+    records: list[ExtractionRecord] = field(default_factory=list)
+    rerun: list[tuple[str, str]] = field(default_factory=list)  # (source, why)
+    meter: Meter = field(default_factory=Meter)
+
+
+def collect(results_path: Path, manifest_path: Path) -> Collected:
+    """Records from a result file, grounded and merged exactly as the online path does.
+
+    Raises:
+        InputError: the manifest or result file is missing or was written by another version.
+    """
+    manifest = _load_json(manifest_path, "batch manifest")
+    if manifest.get("extractor_version") != __version__:
+        raise InputError(
+            f"{manifest_path}: prepared by extractor {manifest.get('extractor_version')}, this is "
+            f"{__version__}; collect with that version or prepare the batch again"
+        )
+    if not results_path.is_file():
+        raise InputError(f"{results_path}: no such result file")
+    chosen = manifest["settings"]
+    settings = Settings(
+        base_url=chosen["base_url"],
+        api_key=None,
+        model=chosen["model"],
+        mode=chosen["mode"],
+        prompt_version=chosen["prompt_version"],
+        strategy=chosen["strategy"],
+        max_tokens=chosen["max_tokens"],
+        temperature=chosen["temperature"],
+        seed=chosen["seed"],
+    )
+    results: dict[str, Result] = {}
+    for item in _results(results_path):
+        if item.ok or item.custom_id not in results:
+            results[item.custom_id] = item
+    out = Collected()
+    for entry in manifest["articles"]:
+        source = entry["source"]
+        if "error" in entry:
+            out.records.append(
+                pipeline.unreadable(
+                    articles.Unreadable(source, InputError(entry["error"])), settings, settings.mode
+                )
+            )
+            continue
+        article = articles.Article(source=source, **entry["article"])
+        record, why = _record(article, entry["requests"], results, settings, results_path)
+        if record is None:
+            out.rerun.append((source, why or "no result"))
+            continue
+        out.records.append(record)
+        usage = record.provenance.usage
+        out.meter.prompt_tokens += usage.prompt_tokens
+        out.meter.completion_tokens += usage.completion_tokens
+        out.meter.requests += usage.requests
+        if record.error is not None:
+            out.rerun.append((source, f"{record.error.type}: {record.error.message}"))
+    return out
+
+
+def _record(
+    article: articles.Article,
+    requests: list[dict[str, str]],
+    results: dict[str, Result],
+    settings: Settings,
+    results_path: Path,
+) -> tuple[ExtractionRecord | None, str | None]:
+    asks = strategies.plan(settings.strategy, article.text, settings.prompt_version)
+    if len(asks) != len(requests):
+        return None, "the plan of this article changed since it was prepared; prepare again"
+    meter = Meter()
+    answers: list[strategies.Answer] = []
+    for ask, request in zip(asks, requests, strict=True):
+        result = results.get(request["custom_id"])
+        if result is None:
+            return None, f"request {request['custom_id']} has no result"
+        if result.body is None:
+            return None, f"request {request['custom_id']} {result.problem}"
+        usage = result.body.get("usage") or {}
+        meter.requests += 1
+        meter.responses += 1
+        meter.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+        meter.completion_tokens += int(usage.get("completion_tokens") or 0)
+        try:
+            outcome = answer_of(
+                ask.answer,
+                result.body,
+                context=ask.context,
+                max_tokens=ask.max_tokens or settings.max_tokens,
+            )
+        except OutputError as exc:
+            answers.append(exc)
+            continue
+        answers.append(outcome)
+    provenance = Provenance(
+        model=settings.model,
+        base_url=f"batch:{results_path.name}",
+        mode=settings.mode,
+        strategy=settings.strategy,
+        prompt_version=strategies.prompt_of(settings.strategy, settings.prompt_version),
+        extractor_version=__version__,
+        extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        attempts=meter.responses,
+        usage=Usage(**describe_usage(meter)),
+    )
+    base = {
+        "article": pipeline.article_of(article),
+        "provenance": provenance,
+    }
+    try:
+        proposals, dropped = strategies.conclude(settings.strategy, article.text, asks, answers)
+    except OutputError as exc:
+        error = ErrorInfo(type=type(exc).__name__, message=str(exc))
+        return ExtractionRecord(proposals=[], dropped=[], error=error, **base), None
+    return ExtractionRecord(proposals=proposals, dropped=dropped, error=None, **base), None
