@@ -380,7 +380,7 @@ def fetch(directory: Path, settings: Settings) -> BatchStatus:
         raise BackendError(f"{current.line()}; not finished yet, fetch again later")
     client = _client(settings)
     try:
-        for file_id, name in ((current.output_file_id, RESULTS), (current.error_file_id, ERRORS)):
+        for file_id, name in ((current.output_file_id, RESULTS), (None, ERRORS)):
             if file_id:
                 content = client.files.content(file_id).content
                 _write_atomic(directory / name, content.decode("utf-8"))

@@ -8,6 +8,7 @@ HTTP request for transport failures, instructor's re-ask for answers that fail v
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -130,6 +131,13 @@ def bounded_schema(schema: dict[str, Any], cap: int = STRING_CAP) -> dict[str, A
 
     result: dict[str, Any] = walk(schema)
     return result
+
+
+@functools.lru_cache(maxsize=256)
+def _request_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The bounded schema of an answer model, built once per model: building it costs more
+    CPU than the rest of a request's client-side work."""
+    return bounded_schema(model.model_json_schema())
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -382,7 +390,7 @@ class Engine:
             "seed": self.settings.seed,
         }
         if self.mode == "llamacpp":
-            schema = bounded_schema(response_model.model_json_schema())
+            schema = _request_schema(response_model)
             options["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
         return options
 

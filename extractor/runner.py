@@ -417,11 +417,25 @@ def _extract_all(
             try:
                 record = pipeline.extract(article, engine)
             except RunStopped:
-                return Outcome(index, article.source, "not started", None, engine.last_meter)
+                return Outcome(
+                    index,
+                    article.source,
+                    "not started",
+                    None,
+                    engine.last_meter,
+                    time.monotonic() - began,
+                )
             except ConfigError as exc:
                 fatal.append(exc)
                 spend.halt(str(exc))
-                return Outcome(index, article.source, "not started", None, engine.last_meter)
+                return Outcome(
+                    index,
+                    article.source,
+                    "not started",
+                    None,
+                    engine.last_meter,
+                    time.monotonic() - began,
+                )
             status = "failed" if record.error is not None else "extracted"
             return Outcome(
                 index, article.source, status, record, engine.last_meter, time.monotonic() - began

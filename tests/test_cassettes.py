@@ -29,8 +29,17 @@ FORBIDDEN_TEXT = re.compile(
 )
 
 
-def test_every_seed_has_a_cassette() -> None:
-    assert [c.stem for c in CASSETTES] == [f"seed-{s.stem}" for s in SEEDS]
+# Cassettes of articles other than the seeds, each with the test that replays it.
+OTHERS = {"adversarial-injection": "tests/test_adversarial.py"}
+
+
+def test_every_seed_has_a_cassette_and_every_cassette_a_test() -> None:
+    seeds = [c.stem for c in CASSETTES if c.stem.startswith("seed-")]
+    assert seeds == [f"seed-{s.stem}" for s in SEEDS]
+    others = {c.stem for c in CASSETTES} - set(seeds)
+    assert others == set(OTHERS)
+    for name, test in OTHERS.items():
+        assert f'"{name}"' in (ROOT / test).read_text(encoding="utf-8")
 
 
 def test_cassettes_carry_no_credentials_cookies_or_request_ids() -> None:

@@ -8,6 +8,8 @@ transport retries).
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,45 @@ def test_fault(
         assert [g["actor"]["code"] for g in record["proposals"][0]["guarantors"]] == ["USA"]
     if name == "cut off at max_tokens":
         assert record["dropped"][0]["reason"] == "the answer was cut off at max_tokens=1024"
+
+
+def test_retry_after_is_waited_before_the_retry(tmp_path: Path) -> None:
+    script = Script([status(429, {"retry-after": "2"}), ok(GOOD)])
+    started = time.monotonic()
+    code, record = extract(tmp_path, script)
+    # A lower bound only: the retry may not come sooner than the server asked.
+    assert time.monotonic() - started >= 2.0
+    assert len(script.requests) == 2
+    assert code == 0
+    assert record["provenance"]["usage"]["requests"] == 2
+
+
+def test_concurrent_articles_each_get_their_faults_retried(tmp_path: Path) -> None:
+    for i in range(4):
+        (tmp_path / f"{i}.txt").write_text(f"{ARTICLE} Report {i}.")
+    seen: set[bytes] = set()
+    lock = threading.Lock()
+
+    def answer(request: Any) -> Any:
+        """The first request about each article fails; its retry is answered."""
+        with lock:
+            first = request.content not in seen
+            seen.add(request.content)
+        return status(500) if first else ok(GOOD)
+
+    script = Script([answer] * 8)
+    out = tmp_path / "out.jsonl"
+    with LoopbackServer(script) as server:
+        result = CliRunner().invoke(
+            cli,
+            [
+                *("extract", *sorted(str(p) for p in tmp_path.glob("*.txt")), "-o", str(out)),
+                *("--base-url", server.base_url, "-q", "--strategy", "single", "-j", "4"),
+                "--no-cache",
+            ],
+        )
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(script.requests) == 8
+    assert [r["provenance"]["usage"]["requests"] for r in records] == [2, 2, 2, 2]
+    assert all(r["error"] is None for r in records)
