@@ -22,22 +22,25 @@ TEXT = (
 )
 
 
+def cli_env() -> dict[str, str]:
+    """The environment without a configured server: the embedded model it is."""
+    return {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+
+
+def extractor(*args: str) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).parent / "extractor"
+    return subprocess.run(
+        [str(cli), *args], env=cli_env(), capture_output=True, text=True, timeout=600, check=False
+    )
+
+
 def test_cli_extracts_a_valid_fully_grounded_record_on_the_embedded_model(tmp_path: Path) -> None:
     article = tmp_path / "short.txt"
     article.write_text(TEXT, encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    cli = Path(sys.executable).parent / "extractor"
-    done = subprocess.run(
-        [str(cli), "extract", str(article), "-o", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = extractor("extract", str(article), "-o", str(out))
     assert done.returncode == 0, done.stderr
-    assert "1 articles, 1 ok, 0 failed" in done.stderr
+    assert "1 articles: 1 extracted" in done.stderr
 
     [line] = out.read_text(encoding="utf-8").splitlines()
     record = ExtractionRecord.model_validate_json(line)
@@ -49,3 +52,31 @@ def test_cli_extracts_a_valid_fully_grounded_record_on_the_embedded_model(tmp_pa
     assert record.provenance.usage.total_tokens > 0
     for evidence in iter_evidence(json.loads(line)):
         assert span_matches(evidence, TEXT), evidence
+
+
+def test_a_batch_file_run_on_the_embedded_model_collects_to_the_online_records(
+    tmp_path: Path,
+) -> None:
+    seed = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))[0]
+    job = tmp_path / "job"
+    prepared = extractor("batch", "prepare", str(seed), "-d", str(job))
+    assert prepared.returncode == 0, prepared.stderr
+    requests = (job / "requests.jsonl").read_text().splitlines()
+    assert len(requests) > 1  # the default strategy asks several questions
+
+    ran = extractor("batch", "run", str(job))
+    assert ran.returncode == 0, ran.stderr
+    assert len((job / "results.jsonl").read_text().splitlines()) == len(requests)
+
+    collected = extractor("batch", "collect", str(job / "results.jsonl"), "-o", str(tmp_path / "b"))
+    assert collected.returncode == 0, collected.stderr
+    online = extractor(
+        "extract", str(seed), "-o", str(tmp_path / "o"), "--max-reasks", "0", "--no-cache"
+    )
+    assert online.returncode == 0, online.stderr
+
+    batch = ExtractionRecord.model_validate_json((tmp_path / "b").read_text())
+    direct = ExtractionRecord.model_validate_json((tmp_path / "o").read_text())
+    assert batch.proposals == direct.proposals
+    assert batch.dropped == direct.dropped
+    assert batch.provenance.usage == direct.provenance.usage
