@@ -4,6 +4,7 @@ SIGKILL mid-batch, and the same command finishes the batch. The answers are hand
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -70,3 +71,29 @@ def test_a_batch_killed_with_sigkill_resumes_without_losing_or_repeating_work(
         (article_rows,) = connection.execute("select count(*) from articles").fetchone()
     assert rows == 6
     assert article_rows == 6
+
+
+def test_ctrl_c_stops_the_batch_at_once_and_says_how_to_finish(tmp_path: Path) -> None:
+    articles(tmp_path / "in", 6)
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    server = Server(delay=0.4)
+    with LoopbackServer(server) as loopback:
+        run = command(tmp_path / "in", out, loopback.base_url, tmp_path / "r.db")
+        process = subprocess.Popen(
+            [*run, "-j", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while complete_lines(partial) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        assert "interrupted; finished records are in" in err
+        assert "re-run the same command to finish" in err
+        finished = complete_lines(partial)
+        assert 2 <= finished < 6
+        assert not out.exists()
+        done = subprocess.run(run, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text().splitlines()) == 6
