@@ -217,10 +217,16 @@ def run(
                     out.flush()
                     os.fsync(out.fileno())
                     sent.requests += 1
-                    sent.failed += result["error"] is not None
+                    sent.failed += not _answered(result)
         client.close()
     sent.seconds = time.monotonic() - started
     return sent
+
+
+def _answered(result: dict[str, Any]) -> bool:
+    """A result that holds an answer: no error, and HTTP 200 (a 4xx is written in the Batch API
+    format, as the API does, but it is no answer)."""
+    return result["error"] is None and (result.get("response") or {}).get("status_code") == 200
 
 
 def _send_one(client: httpx2.Client, settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
@@ -380,7 +386,7 @@ def fetch(directory: Path, settings: Settings) -> BatchStatus:
         raise BackendError(f"{current.line()}; not finished yet, fetch again later")
     client = _client(settings)
     try:
-        for file_id, name in ((current.output_file_id, RESULTS), (None, ERRORS)):
+        for file_id, name in ((current.output_file_id, RESULTS), (current.error_file_id, ERRORS)):
             if file_id:
                 content = client.files.content(file_id).content
                 _write_atomic(directory / name, content.decode("utf-8"))

@@ -569,7 +569,8 @@ def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
     """Turn a result file into validated, grounded records, as the online path does.
 
     Articles whose requests failed or have no result get no record; they are listed, with the
-    command that extracts them online, and written to rerun.txt next to RESULTS.
+    command that extracts them online, and written to rerun.txt next to RESULTS. Exit status:
+    0 when every article has an error-free record, 1 otherwise, 2 on a usage error.
     """
     try:
         collected = batch.collect(results, manifest or results.parent / batch.MANIFEST)
@@ -589,17 +590,18 @@ def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
         + ("" if output == "-" else f" -> {output}"),
         err=True,
     )
-    if collected.rerun:
-        listing = results.parent / "rerun.txt"
-        listing.write_text("".join(f"{source}\n" for source, _ in collected.rerun))
-        click.echo(f"{len(collected.rerun)} articles to extract online:", err=True)
-        for source, why in collected.rerun:
-            click.echo(f"  {source}: {why}", err=True)
-        click.echo(
-            f"their paths are in {listing}; run: extractor extract $(cat {listing}) -o more.jsonl",
-            err=True,
-        )
-        sys.exit(EXIT_SOME_FAILED)
+    if not collected.rerun:
+        sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
+    listing = results.parent / "rerun.txt"
+    listing.write_text("".join(f"{source}\n" for source, _ in collected.rerun))
+    click.echo(f"{len(collected.rerun)} articles to extract online:", err=True)
+    for source, why in collected.rerun:
+        click.echo(f"  {source}: {why}", err=True)
+    click.echo(
+        f"their paths are in {listing}; run: extractor extract $(cat {listing}) -o more.jsonl",
+        err=True,
+    )
+    sys.exit(EXIT_SOME_FAILED)
 
 
 @cli.command()
