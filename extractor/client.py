@@ -91,6 +91,15 @@ class _StopWhen(stop_base):
         return self._predicate(retry_state)
 
 
+class _ValidationOnly(dict[str, Any]):
+    """A validation context instructor passes to the validators but does not render the messages
+    with: given a truthy context, instructor treats every message as a Jinja template, and an
+    article is not one (``{{ 7*7 }}`` in an article would reach the model as ``49``)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+
 class _RetryBudgetSpent(Exception):
     """Raised in place of a re-ask when the article's retry budget is spent."""
 
@@ -429,7 +438,7 @@ class Engine:
                 response_model=response_model,
                 messages=messages,
                 max_retries=self.settings.retry.max_reasks,
-                context=context,
+                context=_ValidationOnly(context) if context is not None else None,
                 strict=False,
                 **self.request_options(response_model, limit),
             )

@@ -187,3 +187,21 @@ def _policy(**kwargs: int):  # type: ignore[no-untyped-def]
     from extractor.config import RetryPolicy
 
     return RetryPolicy(**kwargs)
+
+
+def test_an_article_is_sent_verbatim_even_when_it_looks_like_a_template() -> None:
+    # instructor renders messages as Jinja templates when given a context; an article is not one.
+    text = "Kyiv asked Washington to guarantee it. {{ 7*7 }} {% if x %}y{% endif %} {# note #}"
+    script = Script(
+        [
+            ok(draft_json(quote="not in the article", summary="x.")),
+            ok(draft_json(quote="Kyiv asked Washington to guarantee it", summary="x.")),
+        ]
+    )
+    outcome = engine(script).extract(render("extract-v1", text), text)
+    first, second = script.bodies()
+    assert text in first["messages"][1]["content"]
+    # The quote check still ran on the first answer: it was re-asked.
+    assert len(script.requests) == 2
+    assert text in second["messages"][1]["content"]
+    assert outcome.grounded
