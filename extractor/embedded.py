@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -75,6 +76,32 @@ def server_command(gguf: Path, port: int, host: str = "127.0.0.1") -> list[str]:
     ]
 
 
+# Run in front of the server on Linux: ask the kernel to kill it when the process that started it
+# dies, however it dies (kill -9 included), then become the server. A server left behind would
+# hold its memory and port for nothing.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(0)  # the parent is already gone\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def die_with_parent(command: list[str]) -> list[str]:
+    """``command`` run so that it is killed when this process dies (Linux; elsewhere as is).
+
+    The kernel sends the signal when the thread that started the child exits, so start it from
+    the thread that outlives it (the CLI's main thread).
+    """
+    if not sys.platform.startswith("linux"):
+        return command
+    executable = command[0] if os.path.isabs(command[0]) else shutil.which(command[0])
+    if executable is None:
+        return command
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), executable, *command[1:]]
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -131,7 +158,9 @@ def serve(
     log = Path(tempfile.gettempdir()) / f"extractor-server-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            server_command(model, port, host), stdout=sink, stderr=subprocess.STDOUT
+            die_with_parent(server_command(model, port, host)),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     try:
         wait_until_ready(base_url, process, log, timeout)
