@@ -6,10 +6,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -444,6 +444,9 @@ def _batch_fail(exc: ExtractorError, traceback: bool = False) -> NoReturn:
 
 
 _JOB = click.argument("job", type=click.Path(file_okay=False, path_type=Path))
+_API_URL = click.option(
+    "--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI]."
+)
 
 
 @batch_group.command(name="prepare")
@@ -519,39 +522,41 @@ def batch_run(job: Path, base_url: str | None, concurrency: int, timeout: float 
     sys.exit(EXIT_SOME_FAILED if sent.failed else EXIT_OK)
 
 
-@batch_group.command(name="submit")
-@_JOB
-@click.option("--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI].")
-def batch_submit(job: Path, base_url: str | None) -> None:
-    """Upload JOB/requests.jsonl to the OpenAI Batch API and start the batch."""
+T = TypeVar("T")
+
+
+def _on_job(action: Callable[[Path, config.Settings], T], job: Path, base_url: str | None) -> T:
+    """Run a Batch API step on ``job``; an error ends the command with its message."""
     try:
-        state = batch.submit(job, config.resolve(base_url=base_url))
+        return action(job, config.resolve(base_url=base_url))
     except ExtractorError as exc:
         _batch_fail(exc)
+
+
+@batch_group.command(name="submit")
+@_JOB
+@_API_URL
+def batch_submit(job: Path, base_url: str | None) -> None:
+    """Upload JOB/requests.jsonl to the OpenAI Batch API and start the batch."""
+    state = _on_job(batch.submit, job, base_url)
     click.echo(f"submitted batch {state['batch_id']} (file {state['input_file_id']})")
 
 
 @batch_group.command(name="status")
 @_JOB
-@click.option("--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI].")
+@_API_URL
 def batch_status(job: Path, base_url: str | None) -> None:
     """Show how far the submitted batch is."""
-    try:
-        current = batch.status(job, config.resolve(base_url=base_url))
-    except ExtractorError as exc:
-        _batch_fail(exc)
+    current = _on_job(batch.status, job, base_url)
     click.echo(current.line())
 
 
 @batch_group.command(name="fetch")
 @_JOB
-@click.option("--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI].")
+@_API_URL
 def batch_fetch(job: Path, base_url: str | None) -> None:
     """Download the finished batch's results to JOB/results.jsonl (errors to JOB/errors.jsonl)."""
-    try:
-        current = batch.fetch(job, config.resolve(base_url=base_url))
-    except ExtractorError as exc:
-        _batch_fail(exc)
+    current = _on_job(batch.fetch, job, base_url)
     click.echo(f"{current.line()} -> {job / batch.RESULTS}")
 
 

@@ -416,18 +416,10 @@ def _extract_all(
             engine = engines.get()
             try:
                 record = pipeline.extract(article, engine)
-            except RunStopped:
-                return Outcome(
-                    index,
-                    article.source,
-                    "not started",
-                    None,
-                    engine.last_meter,
-                    time.monotonic() - began,
-                )
-            except ConfigError as exc:
-                fatal.append(exc)
-                spend.halt(str(exc))
+            except (RunStopped, ConfigError) as exc:
+                if isinstance(exc, ConfigError):  # no other article would fare better
+                    fatal.append(exc)
+                    spend.halt(str(exc))
                 return Outcome(
                     index,
                     article.source,
