@@ -333,8 +333,9 @@ class Engine:
         self._meter.requests += 1
         ticket = None
         if self._limiter is not None:
-            words = sum(len(str(m.get("content", ""))) for m in kwargs.get("messages", []))
-            ticket = self._limiter.acquire(words // 3 + int(kwargs.get("max_tokens") or 0))
+            # About three characters a token, plus all the answer may use.
+            chars = sum(len(str(m.get("content", ""))) for m in kwargs.get("messages", []))
+            ticket = self._limiter.acquire(chars // 3 + int(kwargs.get("max_tokens") or 0))
         started = time.monotonic()
         try:
             response = self._openai.chat.completions.create(**kwargs)
