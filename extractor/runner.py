@@ -201,6 +201,7 @@ class Output:
         self._handle: IO[str] | None = None
         self._pending: dict[int, str] = {}  # standard output: finished out of order
         self._next = 0
+        self.unfinished: list[ExtractionRecord] = []  # what FILE.partial held at the start
         if path != "-":
             target = Path(path)
             if target.parent != Path() and not target.parent.is_dir():
@@ -225,8 +226,28 @@ class Output:
             kept, lines, bad = _read_lenient(self.partial)
             if bad:
                 _write_atomic(self.partial, lines)
+            self.unfinished = kept
             records += kept
         return records
+
+    def check_unfinished(self, wanted: set[Fingerprint]) -> None:
+        """Refuse to take over a ``FILE.partial`` that holds finished records this run would
+        not keep: they are another command's work, and completing this run would drop them.
+
+        Raises:
+            ConfigError: naming the file, an example record and the way out.
+        """
+        foreign = [
+            r for r in self.unfinished if r.error is None and fingerprint_of(r) not in wanted
+        ]
+        if foreign:
+            first = foreign[0]
+            raise ConfigError(
+                f"{self.partial} holds {len(foreign)} finished records this command would not "
+                f"keep (e.g. {first.article.source} by {first.provenance.model}, strategy "
+                f"{first.provenance.strategy}): they are the work of another command. Finish "
+                "that command first, or move the file away to start afresh"
+            )
 
     def __enter__(self) -> Output:
         if self.resumable:
@@ -348,12 +369,15 @@ def run(
     }
     outcomes: list[Outcome] = []
     todo: list[tuple[int, articles.Article]] = []
+    wanted: set[Fingerprint] = set()
     for index, (source, item) in enumerate(zip(sources, articles.read(sources), strict=True)):
         if isinstance(item, articles.Unreadable):
             record = pipeline.unreadable(item, settings, settings.resolved_mode())
             outcomes.append(Outcome(index, source, "unreadable", record))
             continue
-        earlier = done.get(expected_fingerprint(source, item.id, settings))
+        fingerprint = expected_fingerprint(source, item.id, settings)
+        wanted.add(fingerprint)
+        earlier = done.get(fingerprint)
         if earlier is not None:
             outcomes.append(Outcome(index, source, "resumed", earlier))
             continue
@@ -366,6 +390,7 @@ def run(
             continue
         outcomes.append(Outcome(index, source, "not started", None))
         todo.append((index, item))
+    output.check_unfinished(wanted)
     with output:
         for outcome in outcomes:
             if outcome.record is not None:

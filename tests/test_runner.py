@@ -308,3 +308,28 @@ def test_bad_inputs_each_get_their_own_record_and_the_batch_goes_on(tmp_path: Pa
     assert "var x" not in records["f-page.html"]["article"]["text"]
     assert records["h-ok.md"]["error"] is None
     assert len(server.requests) == 2  # only the two readable articles were sent
+
+
+def test_a_partial_file_of_another_command_is_not_taken_over(tmp_path: Path) -> None:
+    first = articles(tmp_path / "a", 2)
+    other = tmp_path / "b.txt"
+    other.write_text("Article 9 says Ukraine asked the US to guarantee its security.\n")
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    server = Server()
+    with LoopbackServer(server) as loopback:
+        extract(loopback.base_url, *map(str, first), "-o", str(out), "-q")
+        out.rename(partial)  # as if that run had been killed
+        before = partial.read_bytes()
+        code, err = extract(loopback.base_url, str(other), "-o", str(out), "--no-cache")
+        assert code == 2
+        assert f"{partial} holds 2 finished records this command would not keep" in err
+        assert "move the file away" in err
+        assert partial.read_bytes() == before
+        # The same inputs with another model would drop them too.
+        code, _ = extract(loopback.base_url, *map(str, first), "-o", str(out), "--model", "m2")
+        assert code == 2
+        # The command that wrote them finishes.
+        code, _ = extract(loopback.base_url, *map(str, first), "-o", str(out), "--no-cache")
+    assert code == 0
+    assert len(server.requests) == 2
