@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -475,8 +476,9 @@ def batch_prepare(
 ) -> None:
     """Write every request of a run over PATHS as a Batch API request file.
 
-    With no --base-url, --model or --mode the requests are for the embedded model; for the
-    OpenAI Batch API give e.g. --model gpt-4o-mini --mode json_schema.
+    With no --model the requests are for the embedded model (mode llamacpp); with another model
+    they are for the OpenAI Batch API or vllm run-batch (mode json_schema), e.g.
+    --model gpt-4o-mini.
     """
     try:
         settings = config.resolve(
@@ -486,6 +488,13 @@ def batch_prepare(
             prompt_version=prompt_version,
             strategy=strategy,
         )
+        if (
+            settings.embedded
+            and settings.mode == "auto"
+            and settings.model != config.EMBEDDED_MODEL
+        ):
+            # Another model with no server named: a Batch API or vLLM, which take json_schema.
+            settings = dataclasses.replace(settings, mode="json_schema")
         sources, _ = articles.expand_reporting(list(paths))
         prepared = batch.prepare(sources, settings, job)
     except ExtractorError as exc:

@@ -421,3 +421,18 @@ def test_submit_status_fetch_through_the_batch_api(
     assert (job / batch.RESULTS).read_bytes() == api.files["file-out"]
     assert (job / batch.ERRORS).read_bytes() == api.files["file-err"]
     assert set(api.keys) == {"Bearer sk-handbuilt"}
+
+
+def test_prepare_for_another_model_asks_for_json_schema(tmp_path: Path, corpus: Path) -> None:
+    job = tmp_path / "job"
+    result = CliRunner().invoke(
+        cli, ["batch", "prepare", str(corpus), "-d", str(job), "--model", "gpt-4o-mini"]
+    )
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((job / "manifest.json").read_text())
+    assert manifest["settings"]["mode"] == "json_schema"
+    bodies = [
+        json.loads(line)["body"] for line in (job / "requests.jsonl").read_text().splitlines()
+    ]
+    assert {b["response_format"]["type"] for b in bodies} == {"json_schema"}
+    assert {b["model"] for b in bodies} == {"gpt-4o-mini"}
