@@ -237,6 +237,10 @@ def extract(
                 + (" …" if len(skipped) > 5 else ""),
                 err=True,
             )
+        if summary_path is not None and not summary_path.parent.is_dir():
+            raise ConfigError(
+                f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
+            )
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.connect(db_url).dispose()  # a bad URL is a usage error before any model call
