@@ -31,12 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import httpx2
 import openai
 
 from . import __version__, articles, pipeline, strategies
-from .client import BodyRecorder, Meter, answer_of, describe_usage
-from .config import RetryPolicy, Settings
+from .client import BodyRecorder, Engine, Meter, answer_of, describe_usage
+from .config import Settings
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .schemas import ErrorInfo, ExtractionRecord, Provenance, Usage
 
@@ -185,8 +184,10 @@ def run(
     """Send every request of the job to ``settings.base_url`` and append the results to
     ``results.jsonl``; requests already answered there are not sent again.
 
-    Transport failures are retried as online (``settings.retry``); a request that still fails is
-    written with its error.
+    Each request goes through ``Engine.post_body``: the transport retries of the online path
+    (``settings.retry``, Retry-After honoured), each request with the retry budget an article
+    has. A request that still fails is written with its error; a 4xx answer is written as the
+    Batch API writes one, and counts as failed.
     """
     results_path = directory / RESULTS
     answered: set[str] = set()
@@ -200,25 +201,29 @@ def run(
     if not pending:
         return sent
     started = time.monotonic()
-    lock = threading.Lock()
     with backend(settings) as live, results_path.open("a", encoding="utf-8") as out:
-        assert live.base_url is not None
-        headers = {"authorization": f"Bearer {live.api_key or 'not-needed'}"}
-        client = httpx2.Client(timeout=live.timeout, headers=headers)
+        local = threading.local()
+        engines: list[Engine] = []
 
         def send(request: dict[str, Any]) -> dict[str, Any]:
-            return _send_one(client, live, request)
+            engine = getattr(local, "engine", None)
+            if engine is None:
+                engine = local.engine = Engine(live)
+                engines.append(engine)
+            return _send_one(engine, request)
 
-        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            for future in as_completed([pool.submit(send, r) for r in pending]):
-                result = future.result()
-                with lock:
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+                for future in as_completed([pool.submit(send, r) for r in pending]):
+                    result = future.result()
                     out.write(json.dumps(result, ensure_ascii=False) + "\n")
                     out.flush()
                     os.fsync(out.fileno())
                     sent.requests += 1
                     sent.failed += not _answered(result)
-        client.close()
+        finally:
+            for engine in engines:
+                engine.close()
     sent.seconds = time.monotonic() - started
     return sent
 
@@ -229,36 +234,27 @@ def _answered(result: dict[str, Any]) -> bool:
     return result["error"] is None and (result.get("response") or {}).get("status_code") == 200
 
 
-def _send_one(client: httpx2.Client, settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
-    assert settings.base_url is not None
-    url = settings.base_url.rstrip("/") + request["url"].removeprefix("/v1")
-    policy: RetryPolicy = settings.retry
+def _send_one(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    """One request's result line, in the Batch API output format."""
+    custom_id = request["custom_id"]
+    response: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-    for attempt in range(1 + policy.transport_retries):
-        if attempt:
-            time.sleep(min(policy.backoff_initial * 2 ** (attempt - 1), policy.backoff_max))
-        try:
-            response = client.post(url, json=request["body"])
-        except httpx2.HTTPError as exc:
-            error = {"code": "connection_error", "message": f"{url}: {exc}"}
-            continue
-        if response.status_code == 429 or response.status_code >= 500:
-            error = {"code": str(response.status_code), "message": response.text[:300]}
-            continue
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"error": {"message": response.text[:300]}}
-        return {
-            "id": f"batch_req_{request['custom_id']}",
-            "custom_id": request["custom_id"],
-            "response": {"status_code": response.status_code, "request_id": "", "body": body},
-            "error": None,
-        }
+    engine.start_article()  # each request gets the retry budget an article gets
+    try:
+        body = engine.post_body(request["body"])
+        response = {"status_code": 200, "request_id": "", "body": body}
+    except openai.APIStatusError as exc:
+        if exc.status_code == 429 or exc.status_code >= 500:
+            error = {"code": str(exc.status_code), "message": exc.response.text[:300]}
+        else:
+            refusal = exc.body if isinstance(exc.body, dict) else {"error": str(exc.body)}
+            response = {"status_code": exc.status_code, "request_id": "", "body": refusal}
+    except openai.APIConnectionError as exc:
+        error = {"code": "connection_error", "message": f"{engine.settings.base_url}: {exc}"}
     return {
-        "id": f"batch_req_{request['custom_id']}",
-        "custom_id": request["custom_id"],
-        "response": None,
+        "id": f"batch_req_{custom_id}",
+        "custom_id": custom_id,
+        "response": response,
         "error": error,
     }
 

@@ -327,8 +327,9 @@ class Engine:
         if self._spend is not None:
             self._spend.check()
 
-    def _post(self, kwargs: dict[str, Any]) -> Any:
-        """One HTTP request under the rate limits, timed and charged."""
+    def _post(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:
+        """One HTTP request under the rate limits, timed and charged; ``raw`` sends ``kwargs``
+        as the JSON body itself and returns the JSON answer."""
         self._check_spending()
         self._meter.requests += 1
         ticket = None
@@ -338,17 +339,59 @@ class Engine:
             ticket = self._limiter.acquire(chars // 3 + int(kwargs.get("max_tokens") or 0))
         started = time.monotonic()
         try:
-            response = self._openai.chat.completions.create(**kwargs)
+            if raw:
+                response = self._openai.post("/chat/completions", body=kwargs, cast_to=object)
+            else:
+                response = self._openai.chat.completions.create(**kwargs)
         finally:
             self._meter.seconds += time.monotonic() - started
-        usage = getattr(response, "usage", None)
-        prompt = (usage.prompt_tokens or 0) if usage is not None else 0
-        completion = (usage.completion_tokens or 0) if usage is not None else 0
+        if raw:
+            usage = response.get("usage") if isinstance(response, dict) else None
+            prompt = int((usage or {}).get("prompt_tokens") or 0)
+            completion = int((usage or {}).get("completion_tokens") or 0)
+        else:
+            usage = getattr(response, "usage", None)
+            prompt = (usage.prompt_tokens or 0) if usage is not None else 0
+            completion = (usage.completion_tokens or 0) if usage is not None else 0
         if ticket is not None and self._limiter is not None:
             self._limiter.settle(ticket, prompt + completion)
         if self._spend is not None:
             self._spend.charge(prompt, completion)
         return response
+
+    def _retrying(self) -> Retrying:
+        """The transport retries of one request: on connection errors, timeouts, 429 and 5xx,
+        waiting as ``_wait`` says, while the article's retry budget lasts."""
+        return Retrying(
+            stop=stop_any(
+                stop_after_attempt(1 + self.settings.retry.transport_retries),
+                _StopWhen(self._budget_spent),
+            ),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            before_sleep=self._spend_retry,
+            reraise=True,
+            sleep=self._sleep or (self._spend.sleep if self._spend else time.sleep),
+        )
+
+    def post_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send a prepared chat-completion body as it stands (a batch file's request) under the
+        same transport retries, rate limits and budgets as ``ask``; the server's JSON answer.
+
+        Raises:
+            openai.APIStatusError: the server refused it, or kept failing past the retries.
+            openai.APIConnectionError: it could not be reached in time, past the retries.
+            BudgetError, RunStopped: a spending limit was reached.
+        """
+        answer: dict[str, Any] = {}
+        for attempt in self._retrying():
+            with attempt:
+                answer = self._post(body, raw=True)
+        self._meter.responses += 1
+        usage = answer.get("usage") if isinstance(answer, dict) else None
+        self._meter.prompt_tokens += int((usage or {}).get("prompt_tokens") or 0)
+        self._meter.completion_tokens += int((usage or {}).get("completion_tokens") or 0)
+        return answer
 
     def _send(self, **kwargs: Any) -> Any:
         """One chat completion, retried on transport failures; counts requests and tokens.
@@ -362,18 +405,7 @@ class Engine:
             self._meter.retry_budget -= 1
             self._meter.reasks += 1
         self._sends_in_ask += 1
-        retrying = Retrying(
-            stop=stop_any(
-                stop_after_attempt(1 + self.settings.retry.transport_retries),
-                _StopWhen(self._budget_spent),
-            ),
-            wait=self._wait,
-            retry=retry_if_exception(_is_transient),
-            before_sleep=self._spend_retry,
-            reraise=True,
-            sleep=self._sleep or (self._spend.sleep if self._spend else time.sleep),
-        )
-        for attempt in retrying:
+        for attempt in self._retrying():
             with attempt:
                 response = self._post(kwargs)
         self._meter.responses += 1

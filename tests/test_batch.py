@@ -204,12 +204,52 @@ def test_run_writes_a_request_that_keeps_failing_with_its_error(
         result = invoke("batch", "run", str(tmp_path / "job"), "--base-url", server.base_url)
     assert result.exit_code == 1
     assert result.stdout.startswith("1 requests sent (1 failed, 0 already answered)")
-    assert (len(script.requests), waits) == (3, [1.0, 2.0])
+    # The online path's backoff: exponential from 1 s, with up to 1 s of jitter.
+    assert len(script.requests) == 3
+    assert len(waits) == 2
+    assert 1.0 <= waits[0] <= 2.0
+    assert 2.0 <= waits[1] <= 3.0
     [line] = lines_of(tmp_path / "job" / batch.RESULTS)
     assert line["custom_id"] == "a000000-r0000"
     assert line["response"] is None
     assert line["error"]["code"] == "500"
     assert "handbuilt 500" in line["error"]["message"]
+
+
+def test_run_waits_as_retry_after_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(batch.time, "sleep", waits.append)
+    (tmp_path / "b.txt").write_text(SHORT)
+    prepare(tmp_path / "job", tmp_path / "b.txt", strategy="single")
+    script = Script([status(429, {"retry-after": "3"}), answer])
+    with LoopbackServer(script) as server:
+        result = invoke("batch", "run", str(tmp_path / "job"), "--base-url", server.base_url)
+    assert result.exit_code == 0, result.stderr
+    assert (len(script.requests), waits) == (2, [3.0])
+    [line] = lines_of(tmp_path / "job" / batch.RESULTS)
+    assert line["response"]["status_code"] == 200
+
+
+def test_every_request_gets_its_own_retry_budget(
+    tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch.time, "sleep", lambda seconds: None)
+    monkeypatch.setenv("EXTRACTOR_RETRY_BUDGET", "1")
+    prepare(tmp_path / "job", corpus)
+    seen: set[bytes] = set()
+
+    def once_failing(request: httpx2.Request) -> httpx2.Response:
+        first = request.content not in seen
+        seen.add(request.content)
+        return status(500) if first else answer(request)
+
+    script = Script([once_failing] * 18)
+    with LoopbackServer(script) as server:
+        result = invoke("batch", "run", str(tmp_path / "job"), "--base-url", server.base_url)
+    # Nine requests, each retried once: more retries than one article's budget of one.
+    assert result.exit_code == 0, result.stdout
+    assert len(script.requests) == 18
+    assert sorted(r["custom_id"] for r in lines_of(tmp_path / "job" / batch.RESULTS)) == IDS
 
 
 def test_run_counts_a_request_answered_4xx_as_failed(tmp_path: Path) -> None:
