@@ -37,6 +37,7 @@ from . import __version__, articles, pipeline, strategies
 from .client import BodyRecorder, Engine, Meter, answer_of, describe_usage
 from .config import Settings
 from .errors import BackendError, ConfigError, InputError, OutputError
+from .runner import write_atomic
 from .schemas import ErrorInfo, ExtractionRecord, Provenance, Usage
 
 ENDPOINT: Final = "/v1/chat/completions"
@@ -55,12 +56,6 @@ def _custom_id(article: int, request: int) -> str:
 
 def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
 
 
 @dataclass
@@ -133,8 +128,8 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
         },
         "articles": entries,
     }
-    _write_atomic(directory / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-    _write_atomic(directory / REQUESTS, "".join(lines))
+    write_atomic(directory / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
+    write_atomic(directory / REQUESTS, "".join(lines))
     unreadable = sum("error" in e for e in entries)
     return Prepared(directory, len(entries) - unreadable, unreadable, count)
 
@@ -263,7 +258,7 @@ def _keep_whole_lines(path: Path) -> None:
     """Drop a last line a kill cut short, so appending starts on a fresh line."""
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
-        _write_atomic(path, data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace"))
+        write_atomic(path, data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace"))
 
 
 # --- the OpenAI Batch API ---------------------------------------------------------------------
@@ -325,7 +320,7 @@ def submit(directory: Path, settings: Settings) -> dict[str, Any]:
         "input_file_id": uploaded.id,
         "submitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _write_atomic(state_path, json.dumps(state, indent=1) + "\n")
+    write_atomic(state_path, json.dumps(state, indent=1) + "\n")
     return state
 
 
@@ -385,7 +380,7 @@ def fetch(directory: Path, settings: Settings) -> BatchStatus:
         for file_id, name in ((current.output_file_id, RESULTS), (current.error_file_id, ERRORS)):
             if file_id:
                 content = client.files.content(file_id).content
-                _write_atomic(directory / name, content.decode("utf-8"))
+                write_atomic(directory / name, content.decode("utf-8"))
     except openai.OpenAIError as exc:
         raise _api_error(exc, settings) from exc
     finally:

@@ -399,9 +399,7 @@ def report_command(jsonl: Path, output: Path) -> None:
     if not output.parent.is_dir():
         _fail(f"cannot write {output}: directory {output.parent} does not exist")
         sys.exit(EXIT_USAGE)
-    partial = output.with_name(output.name + ".partial")
-    partial.write_text(report.render(records, title=f"Extractions: {jsonl.name}"), encoding="utf-8")
-    partial.replace(output)
+    runner.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
     click.echo(f"{len(records)} articles -> {output}")
 
 

@@ -225,7 +225,7 @@ class Output:
         if self.partial.is_file():
             kept, lines, bad = _read_lenient(self.partial)
             if bad:
-                _write_atomic(self.partial, lines)
+                write_atomic(self.partial, "".join(lines))
             self.unfinished = kept
             records += kept
         return records
@@ -274,7 +274,7 @@ class Output:
         """Every input has its record: ``FILE`` gets them in input order, atomically."""
         if not self.resumable:
             return
-        _write_atomic(self.target, [r.model_dump_json() + "\n" for r in records])
+        write_atomic(self.target, "".join(r.model_dump_json() + "\n" for r in records))
         self.partial.unlink(missing_ok=True)
 
     def __exit__(self, *exc: object) -> None:
@@ -302,10 +302,11 @@ def _read_lenient(path: Path) -> tuple[list[ExtractionRecord], list[str], int]:
     return records, lines, bad
 
 
-def _write_atomic(path: Path, lines: list[str]) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` whole or not at all: written beside it, on disk, renamed."""
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("w", encoding="utf-8") as handle:
-        handle.writelines(lines)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
