@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -34,11 +34,11 @@ from typing import Any, Final
 import openai
 
 from . import __version__, articles, pipeline, strategies
-from .client import BodyRecorder, Engine, Meter, answer_of, describe_usage
+from .client import BodyRecorder, Engine, Meter, answer_of
 from .config import Settings
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .runner import write_atomic
-from .schemas import ErrorInfo, ExtractionRecord, Provenance, Usage
+from .schemas import ErrorInfo, ExtractionRecord
 
 ENDPOINT: Final = "/v1/chat/completions"
 REQUESTS, MANIFEST, STATE, RESULTS, ERRORS = (
@@ -520,16 +520,8 @@ def _record(
             answers.append(exc)
             continue
         answers.append(outcome)
-    provenance = Provenance(
-        model=settings.model,
-        base_url=f"batch:{results_path.name}",
-        mode=settings.mode,
-        strategy=settings.strategy,
-        prompt_version=strategies.prompt_of(settings.strategy, settings.prompt_version),
-        extractor_version=__version__,
-        extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        attempts=meter.responses,
-        usage=Usage(**describe_usage(meter)),
+    provenance = pipeline.provenance_of(
+        replace(settings, base_url=f"batch:{results_path.name}"), settings.mode, meter
     )
     base = {
         "article": pipeline.article_of(article),

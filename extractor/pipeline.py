@@ -20,7 +20,10 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _provenance(settings: Settings, mode: str, meter: Meter, clock: Clock) -> Provenance:
+def provenance_of(
+    settings: Settings, mode: str, meter: Meter, clock: Clock = _utc_now
+) -> Provenance:
+    """Where a record came from and what it cost (``settings.base_url`` names the source)."""
     return Provenance(
         model=settings.model,
         base_url=settings.base_url or "",
@@ -66,14 +69,14 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
             article=article_of(article),
             proposals=[],
             dropped=[],
-            provenance=_provenance(settings, engine.mode, engine.last_meter, clock),
+            provenance=provenance_of(settings, engine.mode, engine.last_meter, clock),
             error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
         )
     return ExtractionRecord(
         article=article_of(article),
         proposals=proposals,
         dropped=dropped,
-        provenance=_provenance(settings, engine.mode, engine.last_meter, clock),
+        provenance=provenance_of(settings, engine.mode, engine.last_meter, clock),
         error=None,
     )
 
@@ -93,6 +96,6 @@ def unreadable(
         ),
         proposals=[],
         dropped=[],
-        provenance=_provenance(settings, mode, Meter(), clock),
+        provenance=provenance_of(settings, mode, Meter(), clock),
         error=ErrorInfo(type=type(item.error).__name__, message=str(item.error)),
     )
