@@ -1,4 +1,15 @@
-"""Extract security-guarantee proposals from news articles as grounded, validated records."""
+"""Extract security-guarantee proposals from news articles as grounded, validated records.
+
+The public interface (see the README's "Python" section)::
+
+    extractor.extract(text_or_path, **settings) -> Record
+    extractor.extract_many(articles, concurrency=4, **settings) -> Iterator[Record]
+    await extractor.aextract(text_or_path, **settings) -> Record
+    extractor.settings(**settings) -> Settings
+    extractor.close()                  stop the embedded server this process started
+
+and the exception tree rooted at :class:`ExtractorError`.
+"""
 
 from __future__ import annotations
 
@@ -8,3 +19,36 @@ try:
     __version__ = metadata.version("guarantee-extractor")
 except metadata.PackageNotFoundError:  # running from a checkout that was never installed
     __version__ = "0.0.0+checkout"
+
+# Imported after __version__: the pipeline records it in every record's provenance.
+from .api import Record, aextract, close, extract, extract_many, settings
+from .config import Settings
+from .errors import (
+    BackendError,
+    BudgetError,
+    ConfigError,
+    ExtractorError,
+    InputError,
+    ModelError,
+    OutputError,
+    RunStopped,
+)
+
+__all__ = [
+    "BackendError",
+    "BudgetError",
+    "ConfigError",
+    "ExtractorError",
+    "InputError",
+    "ModelError",
+    "OutputError",
+    "Record",
+    "RunStopped",
+    "Settings",
+    "__version__",
+    "aextract",
+    "close",
+    "extract",
+    "extract_many",
+    "settings",
+]

@@ -181,6 +181,14 @@ def _article_html(index: int, record: ExtractionRecord) -> str:
     )
 
 
+def fragment(record: ExtractionRecord) -> str:
+    """One record as an HTML fragment (for Jupyter's ``_repr_html_``): the article with its
+    evidence highlighted, the proposals, what was dropped and where it came from. Its styles are
+    scoped to the fragment, so they leave the rest of a notebook alone."""
+    body = _article_html(0, record)
+    return f'<div class="gx-record"><style>{_FRAGMENT_STYLE}</style>{body}</div>'
+
+
 _STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#222}
 header{padding:.6em 1em;background:#223;color:#fff}
@@ -203,6 +211,22 @@ padding:.4em 1em;white-space:pre-wrap;min-height:1.5em}
 """ + "".join(
     f"mark.f-{field},.legend .f-{field}{{background:{color}}}" for field, color in COLORS.items()
 )
+
+
+def _scoped(style: str, scope: str, keep: tuple[str, ...]) -> str:
+    """The rules of ``style`` whose selectors start with one of ``keep``, each selector put under
+    ``scope``."""
+    rules = []
+    for rule in style.split("}"):
+        selectors, _, body = rule.strip().partition("{")
+        kept = [s.strip() for s in selectors.split(",") if s.strip().startswith(keep)]
+        if kept and body:
+            rules.append(",".join(f"{scope} {s}" for s in kept) + "{" + body + "}")
+    return "".join(rules)
+
+
+# The report's styles for one article, scoped to the fragment's own element.
+_FRAGMENT_STYLE = _scoped(_STYLE, ".gx-record", (".cols", ".text", ".side", "mark", ".error"))
 
 _SCRIPT = """
 const main = document.querySelector('main');

@@ -1,0 +1,214 @@
+"""The public Python interface: an article in, a grounded record out, one at a time or many at once.
+
+    >>> import extractor
+    >>> record = extractor.extract("Ukraine asked the US to guarantee its security.")
+    >>> [g.actor.code for p in record.proposals for g in p.guarantors]
+
+With no server configured (no ``base_url`` argument, no ``OPENAI_BASE_URL``), the embedded model
+server is started on first use, reused by every later call in the process, and stopped when the
+process exits (or by :func:`close`). Settings are resolved as on the command line: keyword
+arguments over ``EXTRACTOR_*`` / ``OPENAI_*`` environment variables over defaults.
+
+Errors: :class:`~extractor.errors.ConfigError` (a setting or install is wrong) and
+:class:`~extractor.errors.InputError` (an input cannot be read as an article) are raised; a model
+failure on one article is recorded in that record's ``error`` field, as the command line does, so
+a batch goes on. :class:`~extractor.errors.RunStopped` is raised when a budget stops the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from . import articles, embedded, pipeline
+from .client import Engine
+from .config import Settings, resolve
+from .report import fragment
+from .schemas import ExtractionRecord
+
+__all__ = ["Record", "aextract", "close", "extract", "extract_many", "settings"]
+
+ArticleLike = str | Path | articles.Article
+
+
+class Record(ExtractionRecord):
+    """One extraction record (the JSONL line), shown as highlighted HTML in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        return fragment(self)
+
+
+def settings(**options: Any) -> Settings:
+    """The settings a call with these keyword arguments would use.
+
+    Args:
+        **options: any of ``base_url``, ``api_key``, ``model``, ``mode``, ``prompt_version``,
+            ``strategy``, ``max_reasks``, ``timeout``, ``gguf``, ``retry_budget``,
+            ``max_tokens_per_article``; an omitted one comes from the environment or the default.
+
+    Raises:
+        ConfigError: a value is malformed or unknown.
+    """
+    return resolve(**options)
+
+
+class _Embedded:
+    """The embedded server of this process: started on first use, stopped at exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stack: ExitStack | None = None
+        self._urls: dict[str | None, str] = {}
+
+    def url(self, gguf: str | None) -> str:
+        with self._lock:
+            if gguf not in self._urls:
+                if self._stack is None:
+                    self._stack = ExitStack()
+                    atexit.register(self.close)
+                self._urls[gguf] = self._stack.enter_context(embedded.serve(gguf))
+            return self._urls[gguf]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stack is not None:
+                self._stack.close()
+            self._stack, self._urls = None, {}
+
+
+_EMBEDDED = _Embedded()
+
+
+def close() -> None:
+    """Stop the embedded server if this process started one (a later call starts it again)."""
+    _EMBEDDED.close()
+
+
+def _live(chosen: Settings) -> Settings:
+    if chosen.embedded:
+        return chosen.with_base_url(_EMBEDDED.url(chosen.gguf))
+    return chosen
+
+
+def _settings(given: Settings | None, options: dict[str, Any]) -> Settings:
+    if given is not None and options:
+        raise TypeError("pass either settings= or keyword settings, not both")
+    return given if given is not None else resolve(**options)
+
+
+def _article(item: ArticleLike, source: str | None) -> articles.Article:
+    """An input article from text, a file path, or an article already read."""
+    if isinstance(item, articles.Article):
+        return item
+    if isinstance(item, Path):
+        return articles.parse(source or str(item), item.read_bytes())
+    return articles.parse(source or "-", item.encode("utf-8"))
+
+
+def _record(record: ExtractionRecord) -> Record:
+    return Record.model_construct(**dict(record))
+
+
+def extract(
+    article: ArticleLike,
+    *,
+    source: str | None = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> Record:
+    """Extract one article into one record.
+
+    Args:
+        article: the article's text (a ``str``), a ``pathlib.Path`` to a ``.txt``, ``.md`` or
+            ``.html`` file, or an :class:`extractor.articles.Article`.
+        source: what the record's ``article.source`` says (default: the path, or ``"-"``).
+        settings: settings from :func:`settings`; or give them as keyword arguments instead.
+        **options: keyword settings, as for :func:`settings`.
+
+    Returns:
+        The record; a model failure is in ``record.error``, not raised.
+
+    Raises:
+        ConfigError: a setting is wrong or the server refuses every request (bad key, model).
+        InputError: the input is empty, binary or too large.
+        RunStopped: ``max_tokens_per_article`` or a budget stopped the article.
+    """
+    chosen = _settings(settings, options)
+    item = _article(article, source)
+    engine = Engine(_live(chosen))
+    try:
+        return _record(pipeline.extract(item, engine))
+    finally:
+        engine.close()
+
+
+def extract_many(
+    items: Iterable[ArticleLike],
+    *,
+    concurrency: int = 4,
+    settings: Settings | None = None,
+    **options: Any,
+) -> Iterator[Record]:
+    """Extract many articles, ``concurrency`` at a time, yielding records in input order.
+
+    The input is consumed lazily, at most ``2 * concurrency`` articles ahead of the record
+    yielded last, so a generator over a large corpus does not sit in memory whole.
+
+    Raises:
+        ConfigError, InputError, RunStopped: as :func:`extract`, when the article concerned
+            comes up for its record.
+    """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    chosen = _settings(settings, options)
+    local = threading.local()
+    engines: list[Engine] = []
+    lock = threading.Lock()
+
+    def work(item: ArticleLike, live: Settings) -> Record:
+        engine: Engine | None = getattr(local, "engine", None)
+        if engine is None:
+            engine = local.engine = Engine(live)
+            with lock:
+                engines.append(engine)
+        return _record(pipeline.extract(_article(item, None), engine))
+
+    pending: deque[Future[Record]] = deque()
+    live: Settings | None = None
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        try:
+            for item in items:
+                live = live or _live(chosen)
+                pending.append(pool.submit(work, item, live))
+                if len(pending) >= 2 * concurrency:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
+            for engine in engines:
+                engine.close()
+
+
+async def aextract(
+    article: ArticleLike,
+    *,
+    source: str | None = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> Record:
+    """:func:`extract` for asyncio code: awaits the record without blocking the event loop.
+
+    The requests run on a worker thread (``asyncio.to_thread``), so many ``aextract`` calls
+    gathered together run concurrently up to the default executor's size.
+    """
+    return await asyncio.to_thread(extract, article, source=source, settings=settings, **options)

@@ -1,0 +1,171 @@
+"""The public Python API as users call it: extract, extract_many, aextract, settings, errors.
+
+A loopback server of the tests' own answers with hand-built completions; the embedded model runs
+the README's examples in the live tier (tests/test_readme.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from handbuilt import LoopbackServer, Script, draft_json, ok
+
+import extractor
+
+COUNTRIES = ["France", "Poland", "Canada", "Norway", "Japan", "Italy", "Spain", "Greece"]
+
+
+def article(country: str) -> str:
+    return f"Ukraine asked {country} to guarantee its security within 72 hours."
+
+
+def answer_for(request: httpx2.Request) -> httpx2.Response:
+    """A hand-built answer naming the guarantor the article in the request names; the articles
+    of the first countries are answered slowest, so answers finish out of input order."""
+    body = json.loads(request.content)
+    user = body["messages"][-1]["content"]
+    country = next(c for c in COUNTRIES if f"asked {c} " in user)
+    time.sleep(0.05 * (len(COUNTRIES) - COUNTRIES.index(country)))
+    return ok(
+        draft_json(
+            quote=article(country).rstrip("."),
+            summary=f"Ukraine asks {country}.",
+            guarantors=[{"name": country, "quote": country}],
+        )
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(Script([answer_for] * 40)) as running:
+        yield running
+
+
+def options(server: LoopbackServer) -> dict[str, str]:
+    return {"base_url": server.base_url, "strategy": "single", "model": "handbuilt"}
+
+
+def test_extract_returns_a_grounded_record_of_a_string(server: LoopbackServer) -> None:
+    record = extractor.extract(article("France"), **options(server))
+    assert isinstance(record, extractor.Record)
+    assert record.error is None
+    assert record.article.source == "-"
+    [proposal] = record.proposals
+    [guarantor] = proposal.guarantors
+    assert (guarantor.actor.name, guarantor.actor.code) == ("France", "FRA")
+    evidence = guarantor.evidence[0]
+    assert record.article.text[evidence.start : evidence.end] == "France"
+    assert record.provenance.base_url == server.base_url
+    assert record.provenance.usage.requests == 1
+
+
+def test_extract_reads_a_path_and_names_its_source(server: LoopbackServer, tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_text(article("Poland"), encoding="utf-8")
+    record = extractor.extract(path, **options(server))
+    assert record.article.source == str(path)
+    assert [g.actor.code for g in record.proposals[0].guarantors] == ["POL"]
+
+
+def test_settings_object_is_accepted_and_mixing_it_with_keywords_is_refused(
+    server: LoopbackServer,
+) -> None:
+    chosen = extractor.settings(**options(server))
+    assert isinstance(chosen, extractor.Settings)
+    record = extractor.extract(article("Canada"), settings=chosen)
+    assert record.proposals[0].guarantors[0].actor.code == "CAN"
+    with pytest.raises(TypeError, match="either settings= or keyword settings"):
+        extractor.extract(article("Canada"), settings=chosen, model="other")
+
+
+def test_extract_many_yields_in_input_order_while_answers_finish_out_of_order(
+    server: LoopbackServer,
+) -> None:
+    records = list(
+        extractor.extract_many([article(c) for c in COUNTRIES], concurrency=4, **options(server))
+    )
+    assert [r.proposals[0].guarantors[0].actor.name for r in records] == COUNTRIES
+
+
+def test_extract_many_consumes_its_input_lazily(server: LoopbackServer) -> None:
+    pulled: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for country in COUNTRIES:
+            pulled.append(country)
+            yield article(country)
+
+    records = extractor.extract_many(feed(), concurrency=2, **options(server))
+    first = next(records)
+    assert first.proposals[0].guarantors[0].actor.name == COUNTRIES[0]
+    assert len(pulled) <= 2 * 2  # a window of twice the concurrency, not the whole input
+    assert len(list(records)) == len(COUNTRIES) - 1
+
+
+def test_aextract_runs_many_articles_concurrently(server: LoopbackServer) -> None:
+    async def main() -> list[extractor.Record]:
+        return await asyncio.gather(
+            *(extractor.aextract(article(c), **options(server)) for c in COUNTRIES[:4])
+        )
+
+    started = time.monotonic()
+    records = asyncio.run(main())
+    took = time.monotonic() - started
+    assert [r.proposals[0].guarantors[0].actor.name for r in records] == COUNTRIES[:4]
+    # One at a time the four answers take 0.4 + 0.35 + 0.3 + 0.25 = 1.3 s.
+    assert took < 1.2, took
+
+
+def test_unreadable_input_and_bad_settings_raise_the_documented_errors() -> None:
+    with pytest.raises(extractor.InputError, match="holds no text"):
+        extractor.extract("   \n", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(extractor.ConfigError, match="unknown mode"):
+        extractor.extract("Ukraine.", base_url="http://127.0.0.1:9/v1", mode="telepathy")
+    assert issubclass(extractor.InputError, extractor.ExtractorError)
+
+
+def test_a_server_that_is_down_is_recorded_not_raised() -> None:
+    record = extractor.extract(
+        article("Japan"),
+        base_url="http://127.0.0.1:9/v1",
+        strategy="single",
+        retry_budget=0,
+        timeout=2,
+    )
+    assert record.error is not None
+    assert record.error.type == "BackendError"
+    assert record.proposals == []
+
+
+def test_a_record_shows_as_escaped_highlighted_html(server: LoopbackServer) -> None:
+    record = extractor.extract(article("Norway") + " <script>x</script>", **options(server))
+    html = record._repr_html_()
+    assert '<div class="gx-record">' in html
+    assert "Norway</mark>" in html
+    assert "<script>x" not in html
+    assert "&lt;script&gt;x" in html
+    # Styles are scoped to the fragment: nothing restyles the notebook's own body.
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert all(rule.startswith(".gx-record ") for rule in style.split("}") if rule)
+
+
+def test_records_from_many_threads_share_no_engine_state(server: LoopbackServer) -> None:
+    results: dict[str, str] = {}
+
+    def one(country: str) -> None:
+        record = extractor.extract(article(country), **options(server))
+        results[country] = record.proposals[0].guarantors[0].actor.name
+
+    threads = [threading.Thread(target=one, args=(c,)) for c in COUNTRIES[:3]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {c: c for c in COUNTRIES[:3]}
