@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import sys
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import InputError
 from .normalize import detect_language
@@ -104,28 +106,94 @@ def published_date(text: str) -> str | None:
     return found.group(0) if found else None
 
 
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """``utf-16le`` or ``utf-16be`` when the bytes look like UTF-16 text with no byte-order
+    mark (most of every other byte NUL, as Latin and Cyrillic text has it), else None."""
+    head = raw[:8192]
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    for name, offset in (("utf-16le", 1), ("utf-16be", 0)):
+        nul = head[offset::2][:pairs].count(0)
+        other = head[1 - offset :: 2][:pairs].count(0)
+        if nul >= 0.3 * pairs and other <= 0.05 * pairs:
+            return name
+    return None
+
+
+def _decode(source: str, raw: bytes) -> str:
+    """The text of ``raw``: UTF-8 (a BOM allowed), or UTF-16 with its byte-order mark.
+
+    UTF-16 is taken only when a byte-order mark comes with NUL bytes: every text holds some
+    character of the ASCII range (a space, a line break), which UTF-16 writes with a NUL byte;
+    other bytes that happen to begin like a byte-order mark are not UTF-8 and said so.
+
+    Raises:
+        InputError: not UTF-8, UTF-16 without a byte-order mark, or binary (a NUL anywhere).
+    """
+    decoded: str | None = None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in raw:
+        try:
+            decoded = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{source}: starts as UTF-16 but byte {exc.start} is not; convert it first, "
+                f"e.g. iconv -f utf-16 -t utf-8 {source} > fixed.txt"
+            ) from None
+        position = decoded.find("\x00")
+    else:
+        # The whole input, not only its head: databases such as PostgreSQL cannot store NUL.
+        position = raw.find(b"\x00")
+        utf16 = _utf16_without_bom(raw) if position >= 0 else None
+        if utf16 is not None:
+            raise InputError(
+                f"{source}: looks like {utf16.upper()} without a byte-order mark; convert it "
+                f"first, e.g. iconv -f {utf16} -t utf-8 {source} > fixed.txt"
+            )
+    if position >= 0:
+        raise InputError(
+            f"{source}: looks binary (a NUL byte at {position:,}); pass a UTF-8 text, "
+            "Markdown or HTML file"
+        )
+    if decoded is None:
+        try:
+            decoded = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{source}: not valid UTF-8 (byte {exc.start}); convert it first, "
+                f"e.g. iconv -f cp1251 -t utf-8 {source} > fixed.txt"
+            ) from None
+    return decoded
+
+
+def read_capped(handle: BinaryIO, source: str) -> bytes:
+    """At most ``MAX_BYTES`` of ``handle``; memory stays bounded however long the stream is.
+
+    Raises:
+        InputError: the stream holds more than ``MAX_BYTES``.
+    """
+    raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        raise InputError(
+            f"{source}: more than the {MAX_BYTES:,} bytes an article may have; split it into "
+            "articles or pass only the article text"
+        )
+    return raw
+
+
 def parse(source: str, raw: bytes) -> Article:
     """Decode and parse one input.
 
     Raises:
-        InputError: the bytes are binary, not UTF-8, empty or too large.
+        InputError: the bytes are binary, not UTF-8 or UTF-16 with its byte-order mark, empty
+            or too large.
     """
     if len(raw) > MAX_BYTES:
         raise InputError(
             f"{source}: {len(raw):,} bytes is more than the {MAX_BYTES:,} an article may have; "
             "split it into articles or pass only the article text"
         )
-    if b"\x00" in raw[:8192]:
-        raise InputError(
-            f"{source}: looks binary (NUL bytes); pass a UTF-8 text, Markdown or HTML file"
-        )
-    try:
-        decoded = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{source}: not valid UTF-8 (byte {exc.start}); convert it first, "
-            f"e.g. iconv -f cp1251 -t utf-8 {source} > fixed.txt"
-        ) from None
+    decoded = _decode(source, raw)
     title: str | None
     if source.lower().endswith((".html", ".htm")) or decoded.lstrip()[:15].lower().startswith(
         ("<!doctype html", "<html")
@@ -198,11 +266,13 @@ def read(sources: list[str]) -> Iterator[Article | Unreadable]:
     """Read each source in order; a source that cannot be read yields ``Unreadable``."""
     for source in sources:
         try:
-            raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+            if source == "-":
+                raw = read_capped(sys.stdin.buffer, source)
+            else:
+                with Path(source).open("rb") as handle:
+                    raw = read_capped(handle, source)
+            yield parse(source, raw)
         except OSError as exc:
             yield Unreadable(source, InputError(f"{source}: cannot be read ({exc.strerror})"))
-            continue
-        try:
-            yield parse(source, raw)
         except InputError as exc:
             yield Unreadable(source, exc)

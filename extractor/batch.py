@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +36,7 @@ import openai
 
 from . import __version__, articles, pipeline, strategies
 from .client import BodyRecorder, Engine, Meter, answer_of
-from .config import Settings
+from .config import EMBEDDED_MODEL, Settings, masked
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .runner import write_atomic
 from .schemas import ErrorInfo, ExtractionRecord
@@ -124,7 +125,7 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
             "seed": settings.seed,
-            "base_url": settings.base_url,
+            "base_url": masked(settings.base_url) if settings.base_url else None,
         },
         "articles": entries,
     }
@@ -245,7 +246,10 @@ def _send_one(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
             refusal = exc.body if isinstance(exc.body, dict) else {"error": str(exc.body)}
             response = {"status_code": exc.status_code, "request_id": "", "body": refusal}
     except openai.APIConnectionError as exc:
-        error = {"code": "connection_error", "message": f"{engine.settings.base_url}: {exc}"}
+        error = {
+            "code": "connection_error",
+            "message": masked(f"{engine.settings.base_url}: {exc}"),
+        }
     return {
         "id": f"batch_req_{custom_id}",
         "custom_id": custom_id,
@@ -276,12 +280,12 @@ def _client(settings: Settings) -> openai.OpenAI:
 
 
 def _api_error(exc: openai.OpenAIError, settings: Settings) -> ConfigError | BackendError:
-    where = settings.base_url or "the OpenAI API"
+    where = masked(settings.base_url) if settings.base_url else "the OpenAI API"
     if isinstance(exc, openai.AuthenticationError):
         return ConfigError(f"{where} refused the API key (HTTP 401); set OPENAI_API_KEY")
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return ConfigError(f"{where} refused the batch (HTTP {exc.status_code}): {exc.message}")
-    return BackendError(f"{where}: {exc}")
+    return BackendError(masked(f"{where}: {exc}"))
 
 
 def submit(directory: Path, settings: Settings) -> dict[str, Any]:
@@ -424,11 +428,36 @@ def _results(path: Path) -> Iterator[Result]:
                 yield Result(custom_id, response.get("body"), None)
 
 
+# Where a batch prepared with no server in mind went: the OpenAI Batch API (``batch submit``).
+OPENAI_API_URL: Final = "https://api.openai.com/v1"
+
+
 @dataclass
 class Collected:
+    settings: Settings
     records: list[ExtractionRecord] = field(default_factory=list)
     rerun: list[tuple[str, str]] = field(default_factory=list)  # (source, why)
     meter: Meter = field(default_factory=Meter)
+
+
+def rerun_command(listing: Path, settings: Settings, output: str = "more.jsonl") -> str:
+    """The shell command that extracts the articles listed in ``listing`` online with the
+    batch's settings (server, model, mode, strategy, prompt, max_tokens), quoted to run as
+    printed. A password the server URL had is not kept in the job: the URL shows ``***``."""
+    base_url = settings.base_url
+    if base_url is None and settings.model != EMBEDDED_MODEL:
+        base_url = OPENAI_API_URL
+    command = ["extractor", "extract", "--from-file", str(listing), "-o", output]
+    if base_url is not None:
+        command += ["--base-url", base_url]
+    command += ["--model", settings.model, "--mode", settings.mode]
+    command += ["--strategy", settings.strategy, "--prompt", settings.prompt_version]
+    prefix = (
+        f"EXTRACTOR_MAX_TOKENS={settings.max_tokens} "
+        if settings.max_tokens != Settings.max_tokens
+        else ""
+    )
+    return prefix + shlex.join(command)
 
 
 def collect(results_path: Path, manifest_path: Path) -> Collected:
@@ -461,7 +490,7 @@ def collect(results_path: Path, manifest_path: Path) -> Collected:
     for item in _results(results_path):
         if item.ok or item.custom_id not in results:
             results[item.custom_id] = item
-    out = Collected()
+    out = Collected(settings)
     for entry in manifest["articles"]:
         source = entry["source"]
         if "error" in entry:

@@ -2,8 +2,9 @@
 re-run, a resumed run or a second sink costs no tokens.
 
 An entry is a JSON file named by the hash of its key, written to a temporary name and renamed,
-so concurrent writers and a killed process never leave a half-written entry. Only records
-without an error are stored.
+so concurrent writers and a killed process never leave a half-written entry (and a full disk
+no temporary file). Only records without an error are stored, and an entry is served only for
+the article it was made from.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -64,8 +66,10 @@ class RecordCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> ExtractionRecord | None:
-        """The stored record, or None; an unreadable or outdated entry counts as absent."""
+    def get(self, key: str, article_id: str) -> ExtractionRecord | None:
+        """The stored record of article ``article_id``, or None; an unreadable or outdated
+        entry, or one holding another article's record (a copied or tampered file), counts as
+        absent."""
         try:
             raw = self._path(key).read_bytes()
         except OSError:
@@ -73,6 +77,8 @@ class RecordCache:
         try:
             record = ExtractionRecord.model_validate_json(raw)
         except ValidationError:
+            return None
+        if record.article.id != article_id or record.error is not None:
             return None
         self.hits += 1
         return record
@@ -83,6 +89,7 @@ class RecordCache:
         if record.error is not None:
             return
         path = self._path(key)
+        temporary: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
@@ -91,5 +98,8 @@ class RecordCache:
             os.replace(temporary, path)
         except OSError as exc:
             self.write_error = f"{self.directory}: {exc.strerror or exc}"
+            if temporary is not None:
+                with suppress(OSError):
+                    Path(temporary).unlink(missing_ok=True)
             return
         self.writes += 1

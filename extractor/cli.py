@@ -62,7 +62,7 @@ def _backend(settings: config.Settings, console: Console) -> Iterator[config.Set
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {config.masked(message)}", err=True)
 
 
 @click.group()
@@ -72,7 +72,13 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also extract the paths listed in this file, one per line (e.g. a batch's rerun.txt).",
+)
 @click.option(
     "-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout."
 )
@@ -170,6 +176,7 @@ def cli() -> None:
 )
 def extract(
     paths: tuple[str, ...],
+    from_file: Path | None,
     output: str,
     base_url: str | None,
     model: str | None,
@@ -229,7 +236,10 @@ def extract(
             budget=spending.parse_budget(budget) if budget is not None else None,
             price=spending.price_of(table, settings.model),
         )
-        sources, skipped = articles.expand_reporting(list(paths))
+        listed = _listed(from_file) if from_file is not None else []
+        if not paths and not listed:
+            raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
+        sources, skipped = articles.expand_reporting([*paths, *listed])
         if skipped:
             click.echo(
                 f"note: skipped {len(skipped)} files that are not articles "
@@ -243,10 +253,10 @@ def extract(
             )
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
-            sink.connect(db_url).dispose()  # a bad URL is a usage error before any model call
+            sink.check(db_url)  # a bad URL or a database down: a usage error before any request
         summary = _run(sources, settings, runner.Output(output), options, console)
         if summary_path is not None:
-            summary_path.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+            runner.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
         if db_url is not None:
             records = [o.record for o in summary.outcomes if o.record is not None]
             _print_load(sink.load(records, db_url), db_url, console)
@@ -260,6 +270,19 @@ def extract(
         _fail(f"interrupted{where}: re-run the same command to finish")
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
+
+
+def _listed(path: Path) -> list[str]:
+    """The paths listed in ``path``, one per line (blank lines skipped).
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"--from-file {path}: cannot be read ({exc})") from None
+    return [line for line in lines if line.strip()]
 
 
 def _run(
@@ -295,10 +318,10 @@ def _run(
             options,
             backend=lambda s: _backend(s, console),
             on_progress=advance,
-            log=console.print,
+            log=lambda line: console.print(config.masked(line)),
         )
     for line in summary.lines():
-        console.print(line, soft_wrap=True, highlight=False)
+        console.print(config.masked(line), soft_wrap=True, highlight=False)
     return summary
 
 
@@ -352,7 +375,7 @@ def _read_records(path: Path) -> list[ExtractionRecord]:
 
 def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
     console.print(
-        f"loaded into {sink.display_url(url)}: {report.added['extractions']} new extractions, "
+        f"loaded into {config.masked(url)}: {report.added['extractions']} new extractions, "
         f"{report.skipped} already there",
         soft_wrap=True,
     )
@@ -379,8 +402,7 @@ def load(jsonl: Path, db: str) -> None:
     try:
         report = sink.load(records, url)
     except ExtractorError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE)
+        _error_exit(exc)
     _print_load(report, url, Console())
 
 
@@ -399,7 +421,10 @@ def report_command(jsonl: Path, output: Path) -> None:
     if not output.parent.is_dir():
         _fail(f"cannot write {output}: directory {output.parent} does not exist")
         sys.exit(EXIT_USAGE)
-    runner.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
+    try:
+        runner.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
+    except ExtractorError as exc:
+        _error_exit(exc)
     click.echo(f"{len(records)} articles -> {output}")
 
 
@@ -422,7 +447,7 @@ def db_upgrade(db: str) -> None:
     except ExtractorError as exc:
         _fail(str(exc))
         sys.exit(EXIT_USAGE)
-    click.echo(f"{sink.display_url(db)}: schema {before or 'none'} -> {after}")
+    click.echo(f"{config.masked(db)}: schema {before or 'none'} -> {after}")
 
 
 @cli.group(name="batch")
@@ -439,7 +464,9 @@ def batch_group() -> None:
     """
 
 
-def _batch_fail(exc: ExtractorError, traceback: bool = False) -> NoReturn:
+def _error_exit(exc: ExtractorError, traceback: bool = False) -> NoReturn:
+    """The one way a command ends on an error: its message on one line, exit 2 for what the
+    user must change (a setting, an input, the environment), 1 for a run that failed."""
     if traceback:
         raise exc
     _fail(str(exc))
@@ -500,7 +527,7 @@ def batch_prepare(
         sources, _ = articles.expand_reporting(list(paths))
         prepared = batch.prepare(sources, settings, job)
     except ExtractorError as exc:
-        _batch_fail(exc)
+        _error_exit(exc)
     click.echo(
         f"{prepared.requests} requests for {prepared.articles} articles "
         f"({prepared.unreadable} unreadable) -> {job / batch.REQUESTS}, {job / batch.MANIFEST}"
@@ -525,7 +552,7 @@ def batch_run(job: Path, base_url: str | None, concurrency: int, timeout: float 
             job, settings, concurrency=concurrency, backend=lambda s: _backend(s, console)
         )
     except ExtractorError as exc:
-        _batch_fail(exc)
+        _error_exit(exc)
     click.echo(
         f"{sent.requests} requests sent ({sent.failed} failed, {sent.skipped} already answered) "
         f"in {sent.seconds:.1f}s -> {job / batch.RESULTS}"
@@ -541,7 +568,7 @@ def _on_job(action: Callable[[Path, config.Settings], T], job: Path, base_url: s
     try:
         return action(job, config.resolve(base_url=base_url))
     except ExtractorError as exc:
-        _batch_fail(exc)
+        _error_exit(exc)
 
 
 @batch_group.command(name="submit")
@@ -588,16 +615,19 @@ def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
     command that extracts them online, and written to rerun.txt next to RESULTS. Exit status:
     0 when every article has an error-free record, 1 otherwise, 2 on a usage error.
     """
+    listing = results.parent / "rerun.txt"
     try:
         collected = batch.collect(results, manifest or results.parent / batch.MANIFEST)
         out = runner.Output(output)
-        with out:
-            for index, record in enumerate(collected.records):
-                out.append(index, record)
-        if out.resumable:
+        with out.claimed([str(results)]):
+            with out:
+                for index, record in enumerate(collected.records):
+                    out.append(index, record)
             out.complete(collected.records)
+        if collected.rerun:
+            runner.write_atomic(listing, "".join(f"{s}\n" for s, _ in collected.rerun))
     except ExtractorError as exc:
-        _batch_fail(exc)
+        _error_exit(exc)
     failed = sum(r.error is not None for r in collected.records)
     meter = collected.meter
     click.echo(
@@ -608,15 +638,13 @@ def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
     )
     if not collected.rerun:
         sys.exit(EXIT_SOME_FAILED if failed else EXIT_OK)
-    listing = results.parent / "rerun.txt"
-    listing.write_text("".join(f"{source}\n" for source, _ in collected.rerun))
     click.echo(f"{len(collected.rerun)} articles to extract online:", err=True)
     for source, why in collected.rerun:
         click.echo(f"  {source}: {why}", err=True)
-    click.echo(
-        f"their paths are in {listing}; run: extractor extract $(cat {listing}) -o more.jsonl",
-        err=True,
-    )
+    click.echo(f"their paths are in {listing}; run:", err=True)
+    click.echo(f"  {batch.rerun_command(listing, collected.settings)}", err=True)
+    if ":***@" in (collected.settings.base_url or ""):
+        click.echo("  (the server's password in place of ***: the job does not keep it)", err=True)
     sys.exit(EXIT_SOME_FAILED)
 
 

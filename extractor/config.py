@@ -9,6 +9,7 @@ Environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, and ``EXTRACTOR_
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
@@ -24,6 +25,20 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_PROMPT = "extract-v1"
 STRATEGIES: tuple[str, ...] = ("single", "decomposed", "chunked")
 DEFAULT_STRATEGY = "chunked"
+
+# The password of a URL's user-info, up to the last "@" of the authority ("p@ss" included).
+_PASSWORD_RE = re.compile(r"(?P<user>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\s:]*):[^/?#\s]*@")
+
+
+def masked(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``
+    (``http://alice:***@host/v1``, ``postgresql://user:***@host/db``), for anything shown or
+    stored: provenance, database rows, reports, manifests, messages and logs.
+
+    A regular expression rather than ``urllib.parse``: it must find URLs inside free text (an
+    error message quoting the server), which no URL parser does.
+    """
+    return _PASSWORD_RE.sub(r"\g<user>:***@", text)
 
 
 @dataclass(frozen=True)
@@ -143,7 +158,8 @@ def resolve(
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise ConfigError(
-                f"base URL {url!r} is not an http(s) URL; give e.g. http://127.0.0.1:8000/v1"
+                f"base URL {masked(url)!r} is not an http(s) URL; give e.g. "
+                "http://127.0.0.1:8000/v1"
             )
         url = url.rstrip("/")
     key = api_key or env.get("OPENAI_API_KEY") or None

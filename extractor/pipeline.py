@@ -9,7 +9,7 @@ from . import __version__, strategies
 from .articles import Article as InputArticle
 from .articles import Unreadable
 from .client import Engine, Meter, describe_usage
-from .config import Settings
+from .config import Settings, masked
 from .errors import ConfigError, ExtractorError, RunStopped
 from .schemas import Article, ErrorInfo, ExtractionRecord, Provenance, Usage
 
@@ -23,10 +23,11 @@ def _utc_now() -> datetime:
 def provenance_of(
     settings: Settings, mode: str, meter: Meter, clock: Clock = _utc_now
 ) -> Provenance:
-    """Where a record came from and what it cost (``settings.base_url`` names the source)."""
+    """Where a record came from and what it cost (``settings.base_url`` names the source, its
+    password masked)."""
     return Provenance(
         model=settings.model,
-        base_url=settings.base_url or "",
+        base_url=masked(settings.base_url or ""),
         mode=mode,
         strategy=settings.strategy,
         prompt_version=strategies.prompt_of(settings.strategy, settings.prompt_version),
@@ -70,7 +71,7 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
             proposals=[],
             dropped=[],
             provenance=provenance_of(settings, engine.mode, engine.last_meter, clock),
-            error=ErrorInfo(type=type(exc).__name__, message=str(exc)),
+            error=ErrorInfo(type=type(exc).__name__, message=masked(str(exc))),
         )
     return ExtractionRecord(
         article=article_of(article),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .config import masked
 from .schemas import Actor, Evidence, ExtractionRecord
 
 FIELDS = ("proposal", "guarantor", "response_time", "territory", "condition", "stance")
@@ -144,7 +145,7 @@ def _article_html(index: int, record: ExtractionRecord) -> str:
     article, provenance = record.article, record.provenance
     usage = provenance.usage
     error = (
-        f"<p class=error>{escape(record.error.type)}: {escape(record.error.message)}</p>"
+        f"<p class=error>{escape(record.error.type)}: {escape(masked(record.error.message))}</p>"
         if record.error
         else ""
     )
@@ -161,7 +162,7 @@ def _article_html(index: int, record: ExtractionRecord) -> str:
         [
             ["source", article.source],
             ["language", article.language],
-            ["model", f"{provenance.model} ({provenance.mode}) at {provenance.base_url}"],
+            ["model", f"{provenance.model} ({provenance.mode}) at {masked(provenance.base_url)}"],
             ["strategy", f"{provenance.strategy}, prompt {provenance.prompt_version}"],
             ["extracted", f"{provenance.extracted_at} by extractor {provenance.extractor_version}"],
             [

@@ -6,17 +6,22 @@ as each article finishes, so a killed run loses at most the article in flight. R
 same command reads ``FILE.partial`` (and ``FILE``), drops a line cut short by the kill, keeps
 every finished record and extracts only the rest; when every input has its record, the records
 are written to ``FILE`` in input order and ``FILE.partial`` is removed.
+
+For the whole run the output is locked (``fcntl.flock`` on ``FILE.lock``, which holds the pid):
+a second run on the same ``FILE`` stops before doing anything, naming the first.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -210,10 +215,32 @@ class Output:
                 raise ConfigError(f"cannot write {path}: it is a directory; name a .jsonl file")
             self.target = target
             self.partial = target.with_name(target.name + ".partial")
+            self.lock = target.with_name(target.name + ".lock")
 
     @property
     def resumable(self) -> bool:
         return self.path != "-"
+
+    @contextmanager
+    def claimed(self, sources: list[str]) -> Iterator[None]:
+        """Hold the output for a run: refuse an output that is one of ``sources``, and take an
+        exclusive lock on ``FILE`` and ``FILE.partial`` until the run ends.
+
+        Raises:
+            ConfigError: the output is an input, another process holds it (its pid named), or
+                its directory cannot be written.
+        """
+        if not self.resumable:
+            yield
+            return
+        ours = {self.target, self.partial, self.lock}
+        for source in sources:
+            if source != "-" and any(_same_file(Path(source), path) for path in ours):
+                raise ConfigError(
+                    f"-o {self.path} is also an input ({source}); write the records to another file"
+                )
+        with exclusive(self.lock, self.target):
+            yield
 
     def finished(self) -> list[ExtractionRecord]:
         """Records of earlier runs (``FILE``, then ``FILE.partial``), without the error-free
@@ -251,7 +278,10 @@ class Output:
 
     def __enter__(self) -> Output:
         if self.resumable:
-            self._handle = self.partial.open("a", encoding="utf-8")
+            try:
+                self._handle = self.partial.open("a", encoding="utf-8")
+            except OSError as exc:
+                raise write_error(self.partial, exc) from None
         return self
 
     def append(self, index: int, record: ExtractionRecord) -> None:
@@ -266,15 +296,32 @@ class Output:
                 self._next += 1
             sys.stdout.flush()
             return
-        self._handle.write(line)
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            # A line cut short here is dropped by the re-run, which extracts that article again.
+            raise write_error(self.partial, exc, "the records finished before are kept") from None
 
     def complete(self, records: list[ExtractionRecord]) -> None:
-        """Every input has its record: ``FILE`` gets them in input order, atomically."""
+        """Every input has its record: ``FILE`` gets them in input order, atomically.
+
+        Raises:
+            ConfigError: ``FILE`` cannot be written (disk full, no permission); the records
+                stay in ``FILE.partial`` and the same command writes ``FILE`` once it can.
+        """
         if not self.resumable:
             return
-        write_atomic(self.target, "".join(r.model_dump_json() + "\n" for r in records))
+        try:
+            write_atomic(self.target, "".join(r.model_dump_json() + "\n" for r in records))
+        except ConfigError as exc:
+            if not self.partial.is_file():
+                raise
+            raise ConfigError(
+                f"{exc}; every record is kept in {self.partial}, and the same command writes "
+                f"{self.target} from it"
+            ) from None
         self.partial.unlink(missing_ok=True)
 
     def __exit__(self, *exc: object) -> None:
@@ -302,14 +349,82 @@ def _read_lenient(path: Path) -> tuple[list[ExtractionRecord], list[str], int]:
     return records, lines, bad
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def write_error(path: Path, exc: OSError, kept: str = "") -> ConfigError:
+    """The one-line error for a file that cannot be written, naming what to do about it."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"the disk is full ({exc.strerror}); free space or choose another disk"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = (
+            f"{path.parent} cannot be written ({exc.strerror}); choose a directory you can write to"
+        )
+    else:
+        why = f"{exc.strerror or exc}"
+    return ConfigError(f"cannot write {path}: {why}" + (f"; {kept}" if kept else ""))
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` whole or not at all: written beside it, on disk, renamed."""
+    """Replace ``path`` with ``text`` whole or not at all: written beside it, on disk, renamed.
+
+    Raises:
+        ConfigError: it cannot be written (disk full, no permission); ``path`` is left as it
+            was and no temporary file is left behind.
+    """
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(path)
+    except OSError as exc:
+        with suppress(OSError):  # the first error is the one to report
+            temporary.unlink(missing_ok=True)
+        raise write_error(path, exc) from None
+
+
+@contextmanager
+def exclusive(lock: Path, target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (created, holding our pid, removed at the end) for
+    writing ``target``; the kernel releases it if the process dies, ``kill -9`` included.
+
+    Raises:
+        ConfigError: another process holds it (its pid named), or it cannot be created.
+    """
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise write_error(lock, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ConfigError(
+                f"{target} is being written by another extractor run (pid {holder}); wait "
+                "for it to finish, or choose another -o"
+            ) from None
+        try:
+            current = os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # the holder removed the file as we opened it: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
 
 
 Backend = Callable[[Settings], AbstractContextManager[Settings]]
@@ -359,10 +474,25 @@ def run(
     record comes from the cache or an earlier run) and yields the settings to use with it.
 
     Raises:
-        ConfigError: the server refused the requests for a reason no article escapes (bad key,
-            unknown model). Records finished before it are kept in ``FILE.partial``.
+        ConfigError: the output is an input or is held by another run; it cannot be written
+            (disk full, no permission); or the server refused the requests for a reason no
+            article escapes (bad key, unknown model). Records finished before it are kept in
+            ``FILE.partial``.
         KeyboardInterrupt: the run was interrupted; finished records are kept likewise.
     """
+    with output.claimed(sources):
+        return _run_claimed(sources, settings, output, options, backend, on_progress, log)
+
+
+def _run_claimed(
+    sources: list[str],
+    settings: Settings,
+    output: Output,
+    options: RunOptions,
+    backend: Backend,
+    on_progress: Callable[[Outcome], None] | None,
+    log: Callable[[str], None],
+) -> Summary:
     started = time.monotonic()
     spend = Spend(options.budget, options.price)
     done: dict[Fingerprint, ExtractionRecord] = {
@@ -382,7 +512,7 @@ def run(
         if earlier is not None:
             outcomes.append(Outcome(index, source, "resumed", earlier))
             continue
-        hit = options.cache.get(cache.key(item.id, settings)) if options.cache else None
+        hit = options.cache.get(cache.key(item.id, settings), item.id) if options.cache else None
         if hit is not None:
             record = hit.model_copy(
                 update={"article": hit.article.model_copy(update={"source": source})}
@@ -475,6 +605,9 @@ def _extract_all(
         except KeyboardInterrupt:
             spend.halt("the run was interrupted")
             log("interrupted: finishing the records in flight is abandoned")
+            raise
+        except ConfigError as exc:  # the output cannot be written: nothing more is worth asking
+            spend.halt(str(exc))
             raise
         finally:
             if spend.halted.is_set():

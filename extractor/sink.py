@@ -8,6 +8,10 @@ Any SQLAlchemy URL works; SQLite (``sqlite:///out/seeds.sqlite``) and PostgreSQL
   run. Loading a record whose article and run are already there adds nothing; the same article
   from another model, strategy or prompt version is a new run beside the old one.
 - one load is one transaction: if anything fails, the database is left as it was.
+- loads into one database take turns: on PostgreSQL a transaction-level advisory lock, on SQLite
+  ``BEGIN IMMEDIATE``; the second waits for the first and then finds its records there, so two
+  loads of the same records at once both succeed, and two first loads into a new database do not
+  both create the schema.
 """
 
 from __future__ import annotations
@@ -25,14 +29,25 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, make_url, select, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from . import tables as t
-from .errors import ConfigError
+from .config import masked
+from .errors import BackendError, ConfigError, InputError
 from .schemas import Actor, Evidence, ExtractionRecord
 
 RUN_FIELDS = ("model", "mode", "strategy", "prompt_version", "extractor_version")
+# The PostgreSQL advisory lock loads take turns on (any 64-bit number of our own).
+LOAD_LOCK = 0x6775_6172_616E_7465
+# How long a SQLite load waits for another to finish, in seconds.
+SQLITE_WAIT = 300.0
 
 
 @dataclass(frozen=True)
@@ -51,14 +66,6 @@ def default_url(output: str | None) -> str:
     return f"sqlite:///{Path(output).with_suffix('.sqlite')}"
 
 
-def display_url(url: str) -> str:
-    """``url`` with any password masked, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
-
-
 def connect(url: str) -> Engine:
     """An engine for ``url``.
 
@@ -66,10 +73,11 @@ def connect(url: str) -> Engine:
         ConfigError: the URL is malformed or its driver is not installed.
     """
     try:
-        engine = create_engine(url)
+        sqlite = url.startswith("sqlite")
+        engine = create_engine(url, connect_args={"timeout": SQLITE_WAIT} if sqlite else {})
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise ConfigError(
-            f"cannot use database URL {display_url(url)!r} ({exc}); give e.g. "
+            f"cannot use database URL {masked(url)!r} ({exc}); give e.g. "
             "sqlite:///out/seeds.sqlite or "
             "postgresql+psycopg://user@127.0.0.1:5432/dbname"
         ) from None
@@ -82,10 +90,13 @@ def connect(url: str) -> Engine:
 
 
 def _transactional_sqlite(engine: Engine) -> None:
-    """Make SQLite roll back schema changes too, and enforce foreign keys.
+    """Make SQLite roll back schema changes too, enforce foreign keys, and let writers take
+    turns.
 
     Python's sqlite3 driver commits DDL on its own, so a failed first load would leave tables
     behind; SQLAlchemy's documented remedy is to let the driver autocommit and emit BEGIN itself.
+    ``BEGIN IMMEDIATE`` takes the write lock at once, so a second load waits (up to
+    ``SQLITE_WAIT``) instead of failing half-way with "database is locked".
     """
 
     @event.listens_for(engine, "connect")
@@ -95,7 +106,37 @@ def _transactional_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def check(url: str) -> None:
+    """Connect to ``url`` once, so an unreachable database is found before any work is done.
+
+    Raises:
+        ConfigError: the URL is unusable or the database cannot be reached.
+    """
+    engine = connect(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise ConfigError(
+            f"cannot reach the database {masked(url)}: {masked(_one_line(exc.orig or exc))}; "
+            "start it or correct --db"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _take_turn(connection: Connection) -> None:
+    """Wait until no other load or upgrade is writing to this PostgreSQL database (SQLite's
+    ``BEGIN IMMEDIATE`` does the same); released when the transaction ends."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK})
 
 
 def _alembic(connection: Connection) -> Config:
@@ -106,7 +147,9 @@ def _alembic(connection: Connection) -> Config:
 
 
 def upgrade(connection: Connection, revision: str = "head") -> None:
-    """Migrate the schema reached through ``connection`` to ``revision`` (creating it if new)."""
+    """Migrate the schema reached through ``connection`` to ``revision`` (creating it if new),
+    after any other load or upgrade of the database has finished."""
+    _take_turn(connection)
     command.upgrade(_alembic(connection), revision)
 
 
@@ -188,7 +231,7 @@ class _Writer:
             t.extraction_runs,
             run_key=key,
             model=provenance.model,
-            base_url=provenance.base_url,
+            base_url=masked(provenance.base_url),
             mode=provenance.mode,
             strategy=provenance.strategy,
             prompt_version=provenance.prompt_version,
@@ -246,7 +289,7 @@ class _Writer:
             total_tokens=usage.total_tokens,
             requests=usage.requests,
             error_type=record.error.type if record.error else None,
-            error_message=record.error.message if record.error else None,
+            error_message=masked(record.error.message) if record.error else None,
         )
         self.account(run_id, record)
         for index, proposal in enumerate(record.proposals):
@@ -329,18 +372,44 @@ class _Writer:
 def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
     """Write ``records`` to the database at ``url`` in one transaction, migrating it first.
 
+    Another load into the same database at the same time waits for this one (and this one for
+    it), so overlapping loads both succeed and add each record once.
+
     Raises:
         ConfigError: the URL is unusable or the database cannot be reached.
+        InputError: the database refuses a record SQLite would take (a NUL byte in a text, a
+            number out of its range); the message names the record.
+        BackendError: a writer that does not take turns (an older extractor) wrote the same rows
+            at the same time; loading again adds only what is missing.
     """
     engine = connect(url)
+    where = masked(url)
+    at = "?"  # the record being written, for a message
     try:
         with engine.begin() as connection:
             upgrade(connection)
             writer = _Writer(connection)
-            skipped = sum(not writer.record(record) for record in records)
+            skipped = 0
+            for number, record in enumerate(records, start=1):
+                at = f"record {number} ({record.article.source})"
+                skipped += not writer.record(record)
             totals = counts(connection)
     except OperationalError as exc:
-        raise ConfigError(f"cannot write to {engine.url!r}: {exc.orig or exc}") from None
+        reason = masked(_one_line(exc.orig or exc))
+        raise ConfigError(f"cannot write to {where}: {reason}") from None
+    except DataError as exc:
+        reason = _one_line(exc.orig or exc)
+        fix = (
+            "re-extract that article (input with NUL bytes is refused now)"
+            if "NUL" in reason
+            else "re-extract that article: its record holds a value out of the database's range"
+        )
+        raise InputError(f"{where} refused {at}: {reason}; {fix}. Nothing was loaded") from None
+    except IntegrityError as exc:
+        raise BackendError(
+            f"{where}: another load wrote the same rows at the same time "
+            f"({_one_line(exc.orig or exc)[:200]}); load again: it adds only what is missing"
+        ) from None
     finally:
         engine.dispose()
     return LoadReport(

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from extractor import sink
+from extractor.config import masked
 from extractor import tables as t
 from extractor.schemas import ExtractionRecord
 
@@ -291,6 +292,4 @@ def test_bad_urls_are_configuration_errors() -> None:
         sink.connect("nosuchdb://x")
     with pytest.raises(ConfigError, match="directory does not exist"):
         sink.connect("sqlite:////no/such/dir/x.sqlite")
-    assert (
-        sink.display_url("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
-    )
+    assert masked("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
