@@ -17,6 +17,7 @@ __all__ = [
     "actor_kind",
     "canonical_territory",
     "detect_language",
+    "duration_spans",
     "find_durations",
     "parse_hours",
 ]
@@ -39,21 +40,34 @@ def _is_cyrillic(ch: str) -> bool:
     return "\u0400" <= ch <= "\u052f"
 
 
+def _fold_char(ch: str) -> str:
+    if _is_cyrillic(ch):
+        return "\u0435" if ch == "\u0451" else ch
+    # "Élysée", "Türkiye" and "Chișinău" reach us with and without their accents.
+    return "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table folding each character, filled the first time one is seen: the
+    work is done once per distinct character, not once per character of the text."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        self[code] = folded
+        return folded
+
+
+_FOLD_TABLE: Final[_FoldTable] = _FoldTable()
+
+
 def _fold(text: str) -> str:
     """Lower-case, unify apostrophes and dashes, and drop Latin diacritics.
 
     Cyrillic is kept whole apart from YO -> IE: decomposing it would turn SHORT I into I and
     merge words that Russian keeps apart, while YO and IE are written interchangeably.
     """
-    out: list[str] = []
-    for ch in text.translate(_CHAR_TABLE).lower():
-        if _is_cyrillic(ch):
-            out.append("\u0435" if ch == "\u0451" else ch)
-        else:
-            # "Élysée", "Türkiye" and "Chișinău" reach us with and without their accents.
-            decomposed = unicodedata.normalize("NFD", ch)
-            out.extend(c for c in decomposed if not unicodedata.combining(c))
-    return "".join(out)
+    lowered = text.translate(_CHAR_TABLE).lower()
+    return lowered if lowered.isascii() else lowered.translate(_FOLD_TABLE)
 
 
 def _key(text: str) -> str:
@@ -718,6 +732,24 @@ def _durations(folded: str) -> Iterator[tuple[int, float]]:
         yield m.start("unit"), _unit_hours(m["unit"])
 
 
+def duration_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` writes a duration ``parse_hours`` would read: (start, end) offsets, in
+    order, each span once. Linear in the text: one pass of each pattern over its folded form.
+
+    Args:
+        text: any text.
+
+    Returns:
+        The spans; empty when the text's folded form does not keep its length (its offsets
+        would not line up).
+    """
+    folded = _fold(text)
+    if len(folded) != len(text):
+        return []
+    patterns = (_DURATION_RE, _COMPOUND_RE, _HALF_UNIT_RE, _BARE_UNIT_RE)
+    return sorted({m.span() for pattern in patterns for m in pattern.finditer(folded)})
+
+
 def find_durations(text: str) -> list[str]:
     """Duration phrases as ``text`` writes them ("72 hours", "трое суток"), in order, once each.
 
@@ -725,15 +757,9 @@ def find_durations(text: str) -> list[str]:
         text: any text.
 
     Returns:
-        The phrases ``parse_hours`` would read, verbatim; empty when the text's folded form does
-        not keep its length (its offsets would not line up).
+        The phrases ``parse_hours`` would read, verbatim (see ``duration_spans``).
     """
-    folded = _fold(text)
-    if len(folded) != len(text):
-        return []
-    patterns = (_DURATION_RE, _COMPOUND_RE, _HALF_UNIT_RE, _BARE_UNIT_RE)
-    spans = sorted({m.span() for pattern in patterns for m in pattern.finditer(folded)})
-    return list(dict.fromkeys(text[start:end] for start, end in spans))
+    return list(dict.fromkeys(text[start:end] for start, end in duration_spans(text)))
 
 
 def parse_hours(text: str) -> float | None:

@@ -38,7 +38,7 @@ from .client import Engine, Outcome
 from .config import STRATEGIES
 from .errors import OutputError
 from .grounding import locate
-from .normalize import actor_code, canonical_territory, find_durations, parse_hours
+from .normalize import actor_code, canonical_territory, duration_spans, parse_hours
 from .prompting import Message, render, render_part
 from .schemas import (
     ArticleDraft,
@@ -174,20 +174,19 @@ def _guarantee_actors(text: str) -> list[str]:
 
 def deadlines(text: str) -> list[str]:
     """Durations written as a deadline ("within 72 hours", "72 hours max"), not as an idiom
-    ("would one day join")."""
-    found: list[str] = []
-    for phrase in find_durations(text):
-        start = 0
-        while (at := text.find(phrase, start)) >= 0:
-            before, after = (
-                text[max(0, at - 30) : at],
-                text[at + len(phrase) : at + len(phrase) + 20],
-            )
-            if _DEADLINE_BEFORE.search(before) or _DEADLINE_AFTER.search(after):
-                found.append(phrase)
-                break
-            start = at + 1
-    return found
+    ("would one day join"): each phrase once, in the order of its first appearance, if any of
+    its appearances reads as a deadline. One look at each duration, so linear in the text."""
+    first: dict[str, int] = {}
+    deadline: set[str] = set()
+    for start, end in duration_spans(text):
+        phrase = text[start:end]
+        first.setdefault(phrase, start)
+        if phrase not in deadline and (
+            _DEADLINE_BEFORE.search(text[max(0, start - 30) : start])
+            or _DEADLINE_AFTER.search(text[end : end + 20])
+        ):
+            deadline.add(phrase)
+    return [phrase for phrase in first if phrase in deadline]
 
 
 @dataclass(frozen=True)

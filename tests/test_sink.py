@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from extractor import sink
-from extractor.config import masked
 from extractor import tables as t
+from extractor.config import masked
 from extractor.schemas import ExtractionRecord
 
 HERE = Path(__file__).resolve().parent
