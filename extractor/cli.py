@@ -439,7 +439,7 @@ def db_upgrade(db: str) -> None:
     """Create or migrate the database schema to the latest version."""
     try:
         engine = sink.connect(db)
-        with engine.begin() as connection:
+        with sink.for_writing(engine).begin() as connection:
             before = sink.current_revision(connection)
             sink.upgrade(connection)
             after = sink.current_revision(connection)

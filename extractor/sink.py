@@ -95,8 +95,9 @@ def _transactional_sqlite(engine: Engine) -> None:
 
     Python's sqlite3 driver commits DDL on its own, so a failed first load would leave tables
     behind; SQLAlchemy's documented remedy is to let the driver autocommit and emit BEGIN itself.
-    ``BEGIN IMMEDIATE`` takes the write lock at once, so a second load waits (up to
-    ``SQLITE_WAIT``) instead of failing half-way with "database is locked".
+    A writer (a connection of ``for_writing(engine)``) begins with ``BEGIN IMMEDIATE``, which takes
+    the write lock at once, so a second load waits (up to ``SQLITE_WAIT``) instead of failing
+    half-way with "database is locked"; a reader begins as usual and needs no write access.
     """
 
     @event.listens_for(engine, "connect")
@@ -106,7 +107,13 @@ def _transactional_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get("writer", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def for_writing(engine: Engine) -> Engine:
+    """``engine`` for a transaction that writes: on SQLite it takes the write lock at once."""
+    return engine.execution_options(writer=True)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -386,7 +393,7 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
     where = masked(url)
     at = "?"  # the record being written, for a message
     try:
-        with engine.begin() as connection:
+        with for_writing(engine).begin() as connection:
             upgrade(connection)
             writer = _Writer(connection)
             skipped = 0
