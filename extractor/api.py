@@ -30,6 +30,7 @@ from typing import Any
 from . import articles, embedded, pipeline
 from .client import Engine
 from .config import Settings, resolve
+from .errors import InputError
 from .report import fragment
 from .schemas import ExtractionRecord
 
@@ -108,7 +109,13 @@ def _article(item: ArticleLike, source: str | None) -> articles.Article:
     if isinstance(item, articles.Article):
         return item
     if isinstance(item, Path):
-        return articles.parse(source or str(item), item.read_bytes())
+        name = source or str(item)
+        try:
+            with item.open("rb") as handle:
+                raw = articles.read_capped(handle, name)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot be read ({exc.strerror}); check the path") from None
+        return articles.parse(name, raw)
     return articles.parse(source or "-", item.encode("utf-8"))
 
 
