@@ -132,6 +132,12 @@ def cli() -> None:
     "[env EXTRACTOR_RETRY_BUDGET; default 8].",
 )
 @click.option(
+    "--max-connection-failures",
+    type=click.IntRange(min=0),
+    help="Stop the run (resumably) after this many requests in a row could not reach the "
+    "server; 0: never [env EXTRACTOR_MAX_CONNECTION_FAILURES; default 10].",
+)
+@click.option(
     "--max-tokens-per-article",
     type=click.IntRange(min=1),
     help="Stop an article once it has used this many tokens (its record says so; a re-run "
@@ -190,6 +196,7 @@ def extract(
     rpm: int | None,
     tpm: int | None,
     retry_budget: int | None,
+    max_connection_failures: int | None,
     max_tokens_per_article: int | None,
     budget: str | None,
     prices: str | None,
@@ -220,6 +227,7 @@ def extract(
             gguf=gguf,
             retry_budget=retry_budget,
             max_tokens_per_article=max_tokens_per_article,
+            max_connection_failures=max_connection_failures,
         )
         table = (
             spending.load_prices(prices or os.environ["EXTRACTOR_PRICES"])

@@ -12,11 +12,13 @@ import functools
 import json
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
+import httpcore2
 import httpx2
 import instructor
 import jiter
@@ -34,8 +36,16 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from . import embedded
 from .config import Mode, RetryPolicy, Settings
-from .errors import BackendError, BudgetError, ConfigError, OutputError, RunStopped
+from .errors import (
+    BackendError,
+    BudgetError,
+    ConfigError,
+    ExtractorError,
+    OutputError,
+    RunStopped,
+)
 from .prompting import Message
 from .schemas import ArticleDraft
 from .spending import RateLimiter, Spend
@@ -43,6 +53,7 @@ from .spending import RateLimiter, Spend
 # instructor logs every failed attempt at ERROR; this module reports failures itself (records and
 # exceptions), so keep those lines off stderr unless the application configures logging.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
+log = logging.getLogger(__name__)
 
 _INSTRUCTOR_MODES: dict[str, instructor.Mode] = {
     "json_schema": instructor.Mode.JSON_SCHEMA,
@@ -147,6 +158,172 @@ def _request_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The bounded schema of an answer model, built once per model: building it costs more
     CPU than the rest of a request's client-side work."""
     return bounded_schema(model.model_json_schema())
+
+
+class Deadline:
+    """The end of the request each thread has in flight, and a network backend that holds every
+    connect, read and write to it.
+
+    httpx2's timeouts bound each socket operation, so a server that sends a byte now and then
+    keeps a request going for ever; with this backend under the connection pool, ``--timeout``
+    bounds the whole request: connecting, sending, waiting and reading the answer.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def within(self, seconds: float) -> Iterator[None]:
+        """Requests made by this thread inside the block end within ``seconds`` in all."""
+        self._local.until = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.until = None
+
+    def bound(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        """``timeout`` for one socket operation, cut to what is left of the request.
+
+        Raises:
+            expired: nothing is left.
+        """
+        until: float | None = getattr(self._local, "until", None)
+        if until is None:
+            return timeout
+        left = until - time.monotonic()
+        if left <= 0:
+            raise expired("the request ran past its deadline (--timeout)")
+        return left if timeout is None else min(timeout, left)
+
+    def transport(self) -> httpx2.HTTPTransport:
+        """An HTTP transport whose connections keep to this deadline."""
+        transport = httpx2.HTTPTransport()
+        # HTTPTransport takes no network backend of its own: its pool is built again with one.
+        transport._pool = httpcore2.ConnectionPool(
+            ssl_context=httpx2.create_ssl_context(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_DeadlineBackend(self),
+        )
+        return transport
+
+
+class _DeadlineStream(httpcore2.NetworkStream):
+    def __init__(self, inner: httpcore2.NetworkStream, deadline: Deadline) -> None:
+        self._inner, self._deadline = inner, deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadline.bound(timeout, httpcore2.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadline.bound(timeout, httpcore2.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore2.NetworkStream:
+        bounded = self._deadline.bound(timeout, httpcore2.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, bounded), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore2.NetworkBackend):
+    def __init__(self, deadline: Deadline) -> None:
+        self._inner = httpcore2.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore2.NetworkStream:
+        bounded = self._deadline.bound(timeout, httpcore2.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore2.NetworkStream:
+        bounded = self._deadline.bound(timeout, httpcore2.ConnectTimeout)
+        stream = self._inner.connect_unix_socket(path, bounded, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class Breaker:
+    """Connection failures in a row, across every engine of a run: at ``limit`` (0: never) the
+    server is taken for gone, and the run stops instead of spending every article's retries on
+    it. Any answer from the server, an HTTP error included, starts the count again."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def failed(self) -> bool:
+        """Count a request that could not reach the server; true once the limit is reached."""
+        with self._lock:
+            self._count += 1
+            return 0 < self.limit <= self._count
+
+    def answered(self) -> None:
+        with self._lock:
+            self._count = 0
+
+
+# No one request reads or writes anywhere near this many tokens: a count past it is broken.
+USAGE_CEILING = 10_000_000
+
+
+def read_usage(usage: Any, url: str | None = None) -> tuple[int, int]:
+    """The prompt and completion tokens a server reported for one request (an SDK object, a
+    dict, or None when it reported none: 0 and 0).
+
+    Raises:
+        BackendError: a count is negative, not a whole number or absurdly large: budgets are kept
+            on these counts, so the answer is not trusted.
+    """
+    if usage is None:
+        return 0, 0
+    counts = []
+    for name in ("prompt_tokens", "completion_tokens"):
+        value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
+        if value is None:
+            value = 0
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not (0 <= value <= USAGE_CEILING)
+        ):
+            raise BackendError(
+                f"{url or 'the server'} reported {name}={value!r}, which no request can use; "
+                "its token counts (and the budgets kept on them) cannot be trusted, so its "
+                "answer is rejected. Fix the server, or use another"
+            )
+        counts.append(value)
+    return counts[0], counts[1]
+
+
+def _not_json(url: str | None, response: httpx2.Response) -> ConfigError:
+    kind = response.headers.get("content-type") or "no content type"
+    start = response.content[:80].decode("utf-8", errors="replace")
+    return ConfigError(
+        f"{url} answered HTTP {response.status_code} with {kind}, not a JSON chat completion: "
+        f"{start!r}; check --base-url / OPENAI_BASE_URL (an OpenAI-compatible API, usually "
+        "ending in /v1)"
+    )
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -262,32 +439,45 @@ class Engine:
         sleep: Callable[[float], None] | None = None,
         limiter: RateLimiter | None = None,
         spend: Spend | None = None,
+        breaker: Breaker | None = None,
+        revive: Callable[[], bool] | None = None,
     ) -> None:
         """
         Args:
             settings: the run's settings; ``base_url`` must be set.
-            http_client: the transport seam (tests pass a mock transport).
+            http_client: the transport seam (tests pass a mock transport); by default every
+                request is held to ``settings.timeout`` in all (``Deadline``).
             sleep: what backoff waits with (tests record the waits instead).
             limiter: request and token rate limits shared by every engine of the run.
             spend: the run's token account and budget, shared by every engine of the run.
+            breaker: the run's count of connection failures in a row, shared likewise (by
+                default the engine's own, from ``settings.retry.connection_failures``).
+            revive: called when the server cannot be reached; starts it again if it died
+                (true when it did). By default the embedded server's, when this process
+                started the server at ``settings.base_url``.
         """
         if settings.base_url is None:
             raise ConfigError("no server to talk to: start the embedded server or give --base-url")
         self.settings = settings
         self.mode: Mode = settings.resolved_mode()
+        self._deadline = Deadline()
         self._openai = openai.OpenAI(
             base_url=settings.base_url,
             # Local servers ignore the key, but the SDK insists on one.
             api_key=settings.api_key or "not-needed",
             max_retries=0,
             timeout=settings.timeout,
-            http_client=http_client,
+            http_client=http_client
+            or openai.DefaultHttpxClient(transport=self._deadline.transport()),
         )
         self._sleep = sleep
         self._limiter = limiter
         self._spend = spend
+        self._breaker = breaker or Breaker(settings.retry.connection_failures)
+        self._revive = revive if revive is not None else embedded.reviver(settings.base_url)
         self._meter = Meter(retry_budget=settings.retry.budget)
         self._sends_in_ask = 0
+        self._waited_past_cap: float | None = None
         self._create = instructor.patch(create=self._send, mode=_INSTRUCTOR_MODES[self.mode])
 
     def close(self) -> None:
@@ -314,6 +504,16 @@ class Engine:
     def _spend_retry(self, state: RetryCallState) -> None:
         self._meter.retry_budget -= 1
         self._meter.retries += 1
+        hinted = _retry_after(state.outcome.exception() if state.outcome else None)
+        cap = self.settings.retry.backoff_max
+        if hinted is not None and hinted > cap:
+            self._waited_past_cap = hinted
+            log.warning(
+                "%s asked to wait %gs (Retry-After); waiting %gs, the most this client waits",
+                self.settings.base_url,
+                hinted,
+                cap,
+            )
 
     def _check_spending(self) -> None:
         """Raises BudgetError before a request the article's or the run's budget cannot pay."""
@@ -328,8 +528,16 @@ class Engine:
             self._spend.check()
 
     def _post(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:
-        """One HTTP request under the rate limits, timed and charged; ``raw`` sends ``kwargs``
-        as the JSON body itself and returns the JSON answer."""
+        """One HTTP request under the rate limits, timed, charged and counted; ``raw`` sends
+        ``kwargs`` as the JSON body itself and returns the JSON answer.
+
+        Raises:
+            openai.OpenAIError: the request failed (the transport retries decide what next).
+            ConfigError: the answer is not JSON (a web page where the API should be).
+            BackendError: the answer's token counts cannot be trusted.
+            BudgetError, RunStopped: a spending limit was reached, or the server is taken for
+                gone after too many connection failures in a row.
+        """
         self._check_spending()
         self._meter.requests += 1
         ticket = None
@@ -339,25 +547,59 @@ class Engine:
             ticket = self._limiter.acquire(chars // 3 + int(kwargs.get("max_tokens") or 0))
         started = time.monotonic()
         try:
-            if raw:
-                response = self._openai.post("/chat/completions", body=kwargs, cast_to=object)
-            else:
-                response = self._openai.chat.completions.create(**kwargs)
+            with self._deadline.within(self.settings.timeout):
+                if raw:
+                    http = self._openai.post(
+                        "/chat/completions", body=kwargs, cast_to=httpx2.Response
+                    )
+                else:
+                    answer = self._openai.chat.completions.with_raw_response.create(**kwargs)
+                    http = answer.http_response
+        except openai.APITimeoutError:
+            raise
+        except openai.APIConnectionError:
+            self._unreachable()
+            raise
+        except openai.APIStatusError:
+            self._breaker.answered()
+            raise
         finally:
             self._meter.seconds += time.monotonic() - started
-        if raw:
-            usage = response.get("usage") if isinstance(response, dict) else None
-            prompt = int((usage or {}).get("prompt_tokens") or 0)
-            completion = int((usage or {}).get("completion_tokens") or 0)
-        else:
-            usage = getattr(response, "usage", None)
-            prompt = (usage.prompt_tokens or 0) if usage is not None else 0
-            completion = (usage.completion_tokens or 0) if usage is not None else 0
+        self._breaker.answered()
+        try:
+            response = http.json() if raw else answer.parse()
+        except ValueError:
+            raise _not_json(self.settings.base_url, http) from None
+        if isinstance(response, str) or (raw and not isinstance(response, dict)):
+            raise _not_json(self.settings.base_url, http)
+        usage = response.get("usage") if raw else getattr(response, "usage", None)
+        prompt, completion = read_usage(usage, self.settings.base_url)
+        self._meter.prompt_tokens += prompt
+        self._meter.completion_tokens += completion
         if ticket is not None and self._limiter is not None:
             self._limiter.settle(ticket, prompt + completion)
         if self._spend is not None:
             self._spend.charge(prompt, completion)
         return response
+
+    def _unreachable(self) -> None:
+        """A request could not reach the server: start it again if it died (the embedded
+        server), and stop the run once too many requests in a row have failed so.
+
+        Raises:
+            RunStopped: the limit of connection failures in a row is reached.
+        """
+        if self._revive is not None:
+            self._revive()
+        if self._breaker.failed():
+            why = (
+                f"{self._breaker.limit} requests in a row could not reach "
+                f"{self.settings.base_url}; start the server (or fix --base-url) and run the "
+                "same command again to finish (--max-connection-failures sets the limit)"
+            )
+            if self._spend is not None:
+                self._spend.halt(why)
+            raise RunStopped(why)
 
     def _retrying(self) -> Retrying:
         """The transport retries of one request: on connection errors, timeouts, 429 and 5xx,
@@ -384,13 +626,11 @@ class Engine:
             BudgetError, RunStopped: a spending limit was reached.
         """
         answer: dict[str, Any] = {}
+        self._waited_past_cap = None
         for attempt in self._retrying():
             with attempt:
                 answer = self._post(body, raw=True)
         self._meter.responses += 1
-        usage = answer.get("usage") if isinstance(answer, dict) else None
-        self._meter.prompt_tokens += int((usage or {}).get("prompt_tokens") or 0)
-        self._meter.completion_tokens += int((usage or {}).get("completion_tokens") or 0)
         return answer
 
     def _send(self, **kwargs: Any) -> Any:
@@ -405,6 +645,7 @@ class Engine:
             self._meter.retry_budget -= 1
             self._meter.reasks += 1
         self._sends_in_ask += 1
+        self._waited_past_cap = None
         for attempt in self._retrying():
             with attempt:
                 response = self._post(kwargs)
@@ -415,10 +656,6 @@ class Engine:
                 # A grammar-constrained server can put raw newlines or tabs inside JSON strings,
                 # which strict JSON parsers reject; between tokens they are plain whitespace.
                 choice.message.content = _CONTROL.sub(" ", content)
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            self._meter.prompt_tokens += usage.prompt_tokens or 0
-            self._meter.completion_tokens += usage.completion_tokens or 0
         return response
 
     def request_options(
@@ -485,7 +722,7 @@ class Engine:
             cause = exc.__cause__
             if isinstance(cause, openai.OpenAIError):
                 raise self._backend_error(cause) from cause
-            if isinstance(cause, BudgetError | RunStopped):
+            if isinstance(cause, ExtractorError):
                 raise cause from None
             content = _message_content(exc.last_completion)
             if content is None:
@@ -536,9 +773,16 @@ class Engine:
                     f"{url} rejected the request (HTTP {exc.status_code}): {detail}; "
                     f"check --model and --mode (now {self.mode})"
                 )
+            asked = (
+                f"; it asked to wait {self._waited_past_cap:g}s (Retry-After), more than the "
+                f"{self.settings.retry.backoff_max:g}s this client waits, so it was asked again "
+                "sooner: lower --rpm or run the same command later"
+                if self._waited_past_cap is not None
+                else ""
+            )
             return BackendError(
                 f"{url} kept failing (HTTP {exc.status_code}) after "
-                f"{1 + self.settings.retry.transport_retries} tries: {detail}"
+                f"{1 + self.settings.retry.transport_retries} tries: {detail}{asked}"
             )
         return BackendError(f"{url}: {exc}")
 
@@ -602,12 +846,12 @@ def answer_of(
         completion = ChatCompletion.model_validate(body)
     except ValidationError:
         raise OutputError("the result is not a chat completion") from None
-    usage = completion.usage
+    try:
+        prompt, completion_tokens = read_usage(completion.usage)
+    except BackendError as exc:
+        raise OutputError(str(exc)) from None
     meter = Meter(
-        requests=1,
-        responses=1,
-        prompt_tokens=usage.prompt_tokens if usage else 0,
-        completion_tokens=usage.completion_tokens if usage else 0,
+        requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion_tokens
     )
     content = _message_content(completion)
     if not content:

@@ -3,7 +3,7 @@
 Environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, and ``EXTRACTOR_MODEL``,
 ``EXTRACTOR_MODE``, ``EXTRACTOR_PROMPT``, ``EXTRACTOR_STRATEGY``, ``EXTRACTOR_MAX_REASKS``,
 ``EXTRACTOR_TRANSPORT_RETRIES``, ``EXTRACTOR_RETRY_BUDGET``, ``EXTRACTOR_TIMEOUT``,
-``EXTRACTOR_MAX_TOKENS``, ``EXTRACTOR_GGUF``.
+``EXTRACTOR_MAX_TOKENS``, ``EXTRACTOR_GGUF``, ``EXTRACTOR_MAX_CONNECTION_FAILURES``.
 """
 
 from __future__ import annotations
@@ -56,11 +56,16 @@ class RetryPolicy:
     failure fails the request and an invalid answer is kept as it stands (salvaged). A single
     request therefore costs at most ``(1 + max_reasks) * (1 + transport_retries)`` requests and
     an article at most its questions plus ``budget``.
+
+    A server that cannot be reached at all stops the run: after ``connection_failures``
+    requests in a row could not connect (0: never), the run ends resumably instead of spending
+    every remaining article's retries on it.
     """
 
     max_reasks: int = 1
     transport_retries: int = 2
     budget: int = 8
+    connection_failures: int = 10
     backoff_initial: float = 1.0
     backoff_max: float = 20.0
 
@@ -145,6 +150,7 @@ def resolve(
     gguf: str | None = None,
     retry_budget: int | None = None,
     max_tokens_per_article: int | None = None,
+    max_connection_failures: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Build the settings from command-line flags (None when not given) and the environment.
@@ -190,6 +196,16 @@ def resolve(
         if retry_budget is not None
         else (_int(budget_env, "EXTRACTOR_RETRY_BUDGET") if budget_env else RetryPolicy.budget)
     )
+    failures_env = env.get("EXTRACTOR_MAX_CONNECTION_FAILURES")
+    failures = (
+        max_connection_failures
+        if max_connection_failures is not None
+        else (
+            _int(failures_env, "EXTRACTOR_MAX_CONNECTION_FAILURES")
+            if failures_env
+            else RetryPolicy.connection_failures
+        )
+    )
     timeout_env = env.get("EXTRACTOR_TIMEOUT")
     max_tokens_env = env.get("EXTRACTOR_MAX_TOKENS")
     return Settings(
@@ -199,7 +215,12 @@ def resolve(
         mode=chosen_mode,  # type: ignore[arg-type]  # checked against MODES above
         prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT,
         strategy=chosen_strategy,
-        retry=RetryPolicy(max_reasks=reasks, transport_retries=retries, budget=budget),
+        retry=RetryPolicy(
+            max_reasks=reasks,
+            transport_retries=retries,
+            budget=budget,
+            connection_failures=failures,
+        ),
         timeout=timeout
         if timeout is not None
         else (_float(timeout_env, "EXTRACTOR_TIMEOUT") if timeout_env else Settings.timeout),

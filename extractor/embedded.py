@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -136,6 +139,143 @@ def wait_until_ready(
     )
 
 
+class Supervised:
+    """An embedded server process this process started on a fixed port, started again when it
+    dies, so that a crash costs the request in flight (retried), not the rest of the run.
+
+    Every start happens on one thread kept for the server's life: the kernel's kill-with-parent
+    signal follows the thread that started the process, and a worker thread may end first.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        base_url: str,
+        log: Path,
+        timeout: float,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        """
+        Args:
+            command: the server's command line (``server_command``).
+            base_url: where it answers; a restart listens at the same address.
+            log: where its output goes; the tail is reported when it dies.
+            timeout: seconds a start may take before it counts as failed.
+            report: where a death is reported (default: standard error).
+        """
+        self.command, self.base_url, self.log, self.timeout = command, base_url, log, timeout
+        self._report = report or (lambda text: print(text, file=sys.stderr, flush=True))
+        self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-server")
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._gone = False
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _spawn(self, mode: str) -> subprocess.Popen[bytes]:
+        with self.log.open(mode) as sink:
+            return subprocess.Popen(
+                die_with_parent(self.command), stdout=sink, stderr=subprocess.STDOUT
+            )
+
+    def start(self, mode: str = "wb") -> None:
+        """Start the process and wait until it answers.
+
+        Raises:
+            BackendError: it exited or did not answer within ``timeout``.
+        """
+        self._process = self._starter.submit(self._spawn, mode).result()
+        wait_until_ready(self.base_url, self._process, self.log, self.timeout)
+
+    def revive(self) -> bool:
+        """If the process has died, say so once (exit status and the tail of its log) and start
+        it again at the same address; true when it was started again. A server that failed to
+        come back is not tried again: the run's limit on connection failures ends it."""
+        with self._lock:
+            process = self._process
+            if self._gone or process is None or not _ended(process):
+                return False
+            self._report(
+                f"the embedded server (pid {process.pid}) died ({_how(process.returncode)}); "
+                f"its log ({self.log}) ends:\n{_tail(self.log)}\nstarting it again at "
+                f"{self.base_url}"
+            )
+            try:
+                self.start(mode="ab")
+            except BackendError as exc:
+                self._gone = True
+                self._report(f"the embedded server did not come back: {exc}")
+                return False
+            self.restarts += 1
+            return True
+
+    def stop(self) -> None:
+        """Stop the process (terminate, then kill after 10 s) and the thread that started it."""
+        with self._lock:
+            self._gone = True
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._starter.shutdown(wait=True)
+
+
+def _ended(process: subprocess.Popen[bytes]) -> bool:
+    """Whether the process has ended; a process that is dying when its connections drop is given
+    a moment to finish."""
+    try:
+        process.wait(timeout=0.5)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _how(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+# The servers this process started and supervises, by base URL.
+_SUPERVISED: dict[str, Supervised] = {}
+
+
+def reviver(base_url: str | None) -> Callable[[], bool] | None:
+    """What starts the server at ``base_url`` again if it died: the ``revive`` of the embedded
+    server this process runs there, else None (a server started elsewhere is not ours)."""
+    server = _SUPERVISED.get(base_url or "")
+    return server.revive if server is not None else None
+
+
+@contextmanager
+def supervised(
+    command: list[str], base_url: str, log: Path, timeout: float
+) -> Iterator[Supervised]:
+    """Run ``command`` as a supervised server at ``base_url`` for the block, then stop it.
+
+    Raises:
+        BackendError: the server did not come up.
+    """
+    server = Supervised(command, base_url, log, timeout)
+    try:
+        server.start()
+        _SUPERVISED[base_url] = server
+        yield server
+    finally:
+        _SUPERVISED.pop(base_url, None)
+        server.stop()
+
+
 @contextmanager
 def serve(
     gguf: str | None = None,
@@ -144,7 +284,9 @@ def serve(
     host: str = "127.0.0.1",
     timeout: float = 120.0,
 ) -> Iterator[str]:
-    """Start the embedded server, yield its base URL once it answers, stop it on exit.
+    """Start the embedded server, yield its base URL once it answers, stop it on exit. While it
+    runs, an engine of this process that cannot reach it starts it again if it died
+    (``reviver``).
 
     Raises:
         ConfigError: llama-cpp-python or the model file is not installed.
@@ -156,19 +298,5 @@ def serve(
     port = port or free_port()
     base_url = f"http://{host}:{port}/v1"
     log = Path(tempfile.gettempdir()) / f"extractor-server-{port}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            die_with_parent(server_command(model, port, host)),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_ready(base_url, process, log, timeout)
+    with supervised(server_command(model, port, host), base_url, log, timeout):
         yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -29,7 +29,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from . import __version__, articles, cache, pipeline, strategies
-from .client import Engine, Meter
+from .client import Breaker, Engine, Meter
 from .config import Settings
 from .errors import ConfigError, RunStopped
 from .schemas import ExtractionRecord
@@ -435,10 +435,12 @@ def _no_backend(settings: Settings) -> AbstractContextManager[Settings]:
 
 
 class _Engines:
-    """One engine per worker thread (an engine counts one article at a time)."""
+    """One engine per worker thread (an engine counts one article at a time); all of them share
+    the run's rate limits, spending and count of connection failures in a row."""
 
     def __init__(self, settings: Settings, limiter: RateLimiter | None, spend: Spend) -> None:
         self._settings, self._limiter, self._spend = settings, limiter, spend
+        self._breaker = Breaker(settings.retry.connection_failures)
         self._local = threading.local()
         self._all: list[Engine] = []
         self._lock = threading.Lock()
@@ -446,7 +448,9 @@ class _Engines:
     def get(self) -> Engine:
         engine: Engine | None = getattr(self._local, "engine", None)
         if engine is None:
-            engine = Engine(self._settings, limiter=self._limiter, spend=self._spend)
+            engine = Engine(
+                self._settings, limiter=self._limiter, spend=self._spend, breaker=self._breaker
+            )
             self._local.engine = engine
             with self._lock:
                 self._all.append(engine)

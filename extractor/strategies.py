@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, Field, StringConstraints, create_model
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
 from .build import build, make_actor
 from .client import Engine, Outcome
@@ -80,18 +80,62 @@ class Phrase(BaseModel):
     value: Short | None = None
 
 
+# The longest option label put into an answer schema (a candidate is a name, a territory or a
+# duration: a longer one is cut here, and the answer mapped back to it whole).
+OPTION_CHARS = 60
+
+
+def option_label(option: str, cap: int = OPTION_CHARS) -> str:
+    """``option`` as a label the embedded server's grammar can hold: quotes, backslashes,
+    control and format characters, line breaks and characters beyond the Basic Multilingual
+    Plane made spaces, runs of space collapsed, at most ``cap`` characters; "" when nothing is
+    left.
+
+    llama-cpp-python turns an enum of the answer schema into grammar literals without escaping
+    a backslash (``Ukraine"`` breaks the grammar, and the server crashes without one), writes a
+    newline or tab as the raw character (invalid inside a JSON string), and spells a character
+    beyond the BMP as a surrogate pair no token decodes to.
+    """
+    kept = "".join(
+        ch if ch.isprintable() and ch not in '"\\' and ord(ch) <= 0xFFFF else " " for ch in option
+    )
+    return " ".join(kept.split())[:cap].rstrip()
+
+
+def option_labels(options: list[str]) -> dict[str, str]:
+    """Each option's label (``option_label``) mapped to the option as the text writes it; the
+    first option wins a label two share, and an option with no label is left out."""
+    labels: dict[str, str] = {}
+    for option in options:
+        label = option_label(option)
+        if label:
+            labels.setdefault(label, option)
+    return labels
+
+
 def choice_model(options: list[str], many: bool, at_least: int = 0) -> type[BaseModel]:
     """An answer schema whose values can only be ``options`` (candidates code found in the text).
 
     A small model picks far better among a few given phrases than it writes one itself, and
-    the server's grammar keeps it to them.
+    the server's grammar keeps it to them. The schema holds the options' labels
+    (``option_labels``), never raw article text; a label the model picks validates to the option
+    it stands for, which is what is then located in the text.
+
+    Raises:
+        ValueError: no option has a label.
     """
-    option: Any = Literal.__getitem__(tuple(options))
+    labels = option_labels(options)
+    if not labels:
+        raise ValueError(f"no usable option among {options!r}")
+    option: Any = Annotated[
+        Literal.__getitem__(tuple(labels)),
+        AfterValidator(labels.__getitem__),
+    ]
     fields: dict[str, Any] = (
         {
             "values": (
                 list[option],
-                Field(default_factory=list, min_length=at_least, max_length=len(options)),
+                Field(default_factory=list, min_length=at_least, max_length=len(labels)),
             )
         }
         if many
@@ -310,13 +354,14 @@ def field_asks(pieces: list[Chunk], *, gate: bool) -> list[Ask]:
     for index, piece in enumerate(pieces):
         for question in QUESTIONS:
             options = question.options(piece.text) if question.options else []
-            if question.options and not options:
+            labels = option_labels(options)
+            if question.options and not labels:
                 continue  # nothing there to choose from
             if gate and not question.options and not question.gate(piece.text):
                 continue
             answer = question.answer or choice_model(options, question.many, question.at_least)
             messages = render_part(
-                FIELDS_PROMPT, question.field, piece.text, options="; ".join(options)
+                FIELDS_PROMPT, question.field, piece.text, options="; ".join(labels)
             )
             asks.append(
                 Ask(question.field, index, piece.start, piece.text, answer, messages, ANSWER_TOKENS)

@@ -125,7 +125,7 @@ class LoopbackServer:
     For tests that must go through a real socket (the CLI, which builds its own client).
     """
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, port: int = 0) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -158,7 +158,7 @@ class LoopbackServer:
                 pass
 
         self.script = script
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -170,5 +170,10 @@ class LoopbackServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
+        self.die()
+
+    def die(self) -> None:
+        """Stop answering and close the listening socket: later connections are refused."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()

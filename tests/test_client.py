@@ -88,6 +88,25 @@ def test_rate_limit_honours_retry_after() -> None:
     assert len(script.requests) == 2
 
 
+def test_retry_after_above_the_cap_is_waited_to_the_cap_and_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sleeps: list[float] = []
+    script = Script([status(429, {"retry-after": "3600"})] * 3)
+    with pytest.raises(BackendError) as failed:
+        engine(script, sleeps).extract(MESSAGES, ARTICLE)
+    assert sleeps == [20.0, 20.0]
+    assert len(script.requests) == 3
+    assert str(failed.value).endswith(
+        "it asked to wait 3600s (Retry-After), more than the 20s this client waits, so it was "
+        "asked again sooner: lower --rpm or run the same command later"
+    )
+    assert [r.getMessage() for r in caplog.records if r.name == "extractor.client"] == [
+        "http://handbuilt.invalid/v1 asked to wait 3600s (Retry-After); waiting 20s, the most "
+        "this client waits"
+    ] * 2
+
+
 def test_persistent_server_error_costs_exactly_the_transport_budget() -> None:
     script = Script([status(503), status(503), status(503)])
     eng = engine(script)
