@@ -271,6 +271,22 @@ QUOTED = (
     'Officials said the "Ukraine" guarantee would oblige the US and France to respond within '
     "72 hours. Crimea would be excluded from the guarantee, a diplomat said.\n"
 )
+SHORT = [
+    "Ukraine proposed on Tuesday that the US, UK and France guarantee its security. Under the "
+    "plan the guarantors would have to respond within 72 hours.\n",
+    "Poland and Germany said they would guarantee a ceasefire line if NATO agreed. Crimea would "
+    "not be covered by the guarantee.\n",
+    "Turkey offered to act as a guarantor of a peace deal, officials in Ankara said.\n",
+]
+
+
+def _articles(folder: Path, *texts: str) -> list[str]:
+    paths = []
+    for i, text in enumerate(texts):
+        path = folder / f"{i}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    return paths
 
 
 def _cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
@@ -284,16 +300,13 @@ def _cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
 def test_the_embedded_model_finishes_a_batch_with_quotes_in_its_options(tmp_path: Path) -> None:
     from extractor import strategies
 
-    seeds = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))[:2]
-    quoted = tmp_path / "quoted.txt"
-    quoted.write_text(QUOTED, encoding="utf-8")
-    options = [o for ask in strategies.plan("chunked", QUOTED, "") for o in _enum(ask.answer)]
     # The quote of 'the "Ukraine' (a proposer candidate) never reaches the server's grammar.
     assert 'the "Ukraine' in strategies.actor_mentions(QUOTED)
+    options = [o for ask in strategies.plan("chunked", QUOTED, "") for o in _enum(ask.answer)]
     assert "the Ukraine" in options
     out = tmp_path / "out.jsonl"
-    done = _cli("extract", str(quoted), *map(str, seeds), "-o", str(out), "--no-cache")
-    assert done.wait(timeout=900) == 0
+    done = _cli("extract", *_articles(tmp_path, QUOTED, *SHORT[:2]), "-o", str(out), "--no-cache")
+    assert done.wait(timeout=1200) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["error"] for r in records] == [None, None, None]
 
@@ -320,11 +333,11 @@ def _server_of(cli_pid: int) -> int | None:
 
 @pytest.mark.live
 def test_a_killed_embedded_server_is_restarted_and_the_batch_finishes(tmp_path: Path) -> None:
-    seeds = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))[:3]
+    articles = _articles(tmp_path, *SHORT)
     out = tmp_path / "out.jsonl"
     stderr = tmp_path / "stderr.txt"
     with stderr.open("w") as sink:
-        run = _cli("extract", *map(str, seeds), "-o", str(out), "--no-cache", stderr=sink)
+        run = _cli("extract", *articles, "-o", str(out), "--no-cache", stderr=sink)
         deadline = time.monotonic() + 300
         server = None
         while server is None and time.monotonic() < deadline:
@@ -332,9 +345,9 @@ def test_a_killed_embedded_server_is_restarted_and_the_batch_finishes(tmp_path: 
             if "embedded server ready" in stderr.read_text():
                 server = _server_of(run.pid)
         assert server is not None, stderr.read_text()
-        time.sleep(3)  # into the first article's requests
+        time.sleep(2)  # into the first article's requests
         os.kill(server, signal.SIGKILL)
-        assert run.wait(timeout=900) == 0, stderr.read_text()
+        assert run.wait(timeout=1200) == 0, stderr.read_text()
     said = stderr.read_text()
     assert said.count(f"the embedded server (pid {server}) died (killed by SIGKILL)") == 1
     assert "starting it again at http://127.0.0.1:" in said
