@@ -105,11 +105,13 @@ def die_with_parent(command: list[str]) -> list[str]:
     return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), executable, *command[1:]]
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def _tail(path: Path, lines: int = 15, width: int = 200) -> str:
+    """The last ``lines`` lines of a log, each cut to ``width`` characters."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
     except OSError:
         return ""
+    return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in tail)
 
 
 def wait_until_ready(

@@ -191,9 +191,10 @@ def grammar_parses() -> Iterator[Callable[[str], bool]]:
     from extractor.embedded import find_gguf
 
     model = llama_cpp.Llama(model_path=str(find_gguf()), vocab_only=True, verbose=False)
+    vocab = llama_cpp.llama_model_get_vocab(model.model)
 
     def parses(gbnf: str) -> bool:
-        sampler = llama_cpp.llama_sampler_init_grammar(model._model.vocab, gbnf.encode(), b"root")
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
         if not sampler:
             return False
         llama_cpp.llama_sampler_free(sampler)
