@@ -237,7 +237,7 @@ def _send_one(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     error: dict[str, Any] | None = None
     engine.start_article()  # each request gets the retry budget an article gets
     try:
-        body = engine.post_body(request["body"])
+        body = engine.post_body(request["body"], step=custom_id)
         response = {"status_code": 200, "request_id": "", "body": body}
     except openai.APIStatusError as exc:
         if exc.status_code == 429 or exc.status_code >= 500:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -26,6 +26,7 @@ from . import (
     embedded,
     evaluate,
     report,
+    requestlog,
     runner,
     sink,
     spending,
@@ -162,6 +163,13 @@ def cli() -> None:
     "~/.cache/guarantee-extractor/records].",
 )
 @click.option(
+    "--log-json",
+    "log_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per model request (article, step, attempt, status, tokens, "
+    "latency, retry or re-ask reason) to this file.",
+)
+@click.option(
     "--summary",
     "summary_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -202,6 +210,7 @@ def extract(
     prices: str | None,
     no_cache: bool,
     cache_dir: str | None,
+    log_json: Path | None,
     summary_path: Path | None,
     db: str | None,
     quiet: bool,
@@ -262,7 +271,8 @@ def extract(
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.check(db_url)  # a bad URL or a database down: a usage error before any request
-        summary = _run(sources, settings, runner.Output(output), options, console)
+        with requestlog.to_file(log_json) if log_json is not None else nullcontext():
+            summary = _run(sources, settings, runner.Output(output), options, console)
         if summary_path is not None:
             runner.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
         if db_url is not None:

@@ -36,7 +36,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from . import embedded
+from . import embedded, requestlog
 from .config import Mode, RetryPolicy, Settings
 from .errors import (
     BackendError,
@@ -326,6 +326,17 @@ def _not_json(url: str | None, response: httpx2.Response) -> ConfigError:
     )
 
 
+def _failure(exc: BaseException | None) -> str:
+    """A short name for why a request failed, for the request log."""
+    if isinstance(exc, openai.APIStatusError):
+        return str(exc.status_code)
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection"
+    return type(exc).__name__ if exc is not None else ""
+
+
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
@@ -477,6 +488,12 @@ class Engine:
         self._revive = revive if revive is not None else embedded.reviver(settings.base_url)
         self._meter = Meter(retry_budget=settings.retry.budget)
         self._sends_in_ask = 0
+        # What the request log says of the next request: article, plan step, attempt, kind.
+        self._article = ""
+        self._step = ""
+        self._attempt = 0
+        self._next: tuple[requestlog.Kind, str] = ("first", "")
+        self._last_usage = (0, 0)
         self._waited_past_cap: float | None = None
         self._create = instructor.patch(create=self._send, mode=_INSTRUCTOR_MODES[self.mode])
 
@@ -488,9 +505,14 @@ class Engine:
         """Requests and tokens since ``start_article()``, failed ones included."""
         return self._meter
 
-    def start_article(self) -> None:
-        """Start counting requests, tokens and the retry budget for a new article."""
+    def start_article(self, article_id: str = "") -> None:
+        """Start counting requests, tokens and the retry budget for a new article (its id goes
+        into the request log)."""
         self._meter = Meter(retry_budget=self.settings.retry.budget)
+        self._article = article_id
+
+    def _start_step(self, step: str) -> None:
+        self._step, self._attempt, self._next = step, 0, ("first", "")
 
     def _wait(self, state: RetryCallState) -> float:
         policy = self.settings.retry
@@ -504,7 +526,9 @@ class Engine:
     def _spend_retry(self, state: RetryCallState) -> None:
         self._meter.retry_budget -= 1
         self._meter.retries += 1
-        hinted = _retry_after(state.outcome.exception() if state.outcome else None)
+        failure = state.outcome.exception() if state.outcome else None
+        self._next = ("retry", _failure(failure))
+        hinted = _retry_after(failure)
         cap = self.settings.retry.backoff_max
         if hinted is not None and hinted > cap:
             self._waited_past_cap = hinted
@@ -545,6 +569,37 @@ class Engine:
             # About three characters a token, plus all the answer may use.
             chars = sum(len(str(m.get("content", ""))) for m in kwargs.get("messages", []))
             ticket = self._limiter.acquire(chars // 3 + int(kwargs.get("max_tokens") or 0))
+        kind, reason = self._next
+        self._attempt += 1
+        status, prompt, completion = "error", 0, 0
+        started = time.monotonic()
+        try:
+            response = self._exchange(kwargs, raw, ticket)
+            status = "200"
+            return response
+        except Exception as exc:
+            status = _failure(exc)
+            raise
+        finally:
+            if requestlog.listening():
+                prompt, completion = self._last_usage
+                requestlog.emit(
+                    requestlog.RequestEvent(
+                        article=self._article,
+                        step=self._step,
+                        attempt=self._attempt,
+                        kind=kind,
+                        reason=reason,
+                        status=status,
+                        prompt_tokens=prompt,
+                        completion_tokens=completion,
+                        latency_ms=round((time.monotonic() - started) * 1000, 1),
+                    )
+                )
+
+    def _exchange(self, kwargs: dict[str, Any], raw: bool, ticket: Any) -> Any:
+        """The HTTP exchange of ``_post``: send, read, check and charge the answer."""
+        self._last_usage = (0, 0)
         started = time.monotonic()
         try:
             with self._deadline.within(self.settings.timeout):
@@ -574,6 +629,7 @@ class Engine:
             raise _not_json(self.settings.base_url, http)
         usage = response.get("usage") if raw else getattr(response, "usage", None)
         prompt, completion = read_usage(usage, self.settings.base_url)
+        self._last_usage = (prompt, completion)
         self._meter.prompt_tokens += prompt
         self._meter.completion_tokens += completion
         if ticket is not None and self._limiter is not None:
@@ -616,7 +672,7 @@ class Engine:
             sleep=self._sleep or (self._spend.sleep if self._spend else time.sleep),
         )
 
-    def post_body(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post_body(self, body: dict[str, Any], *, step: str = "") -> dict[str, Any]:
         """Send a prepared chat-completion body as it stands (a batch file's request) under the
         same transport retries, rate limits and budgets as ``ask``; the server's JSON answer.
 
@@ -627,11 +683,19 @@ class Engine:
         """
         answer: dict[str, Any] = {}
         self._waited_past_cap = None
+        self._start_step(step)
         for attempt in self._retrying():
             with attempt:
                 answer = self._post(body, raw=True)
         self._meter.responses += 1
         return answer
+
+    def _attempt_reask(self, kwargs: dict[str, Any]) -> None:
+        """The next request is a re-ask: its reason is the validation error instructor put
+        into the last message."""
+        messages = kwargs.get("messages") or [{}]
+        said = str(messages[-1].get("content", "")) if isinstance(messages[-1], dict) else ""
+        self._next = ("reask", " ".join(said.split())[:300])
 
     def _send(self, **kwargs: Any) -> Any:
         """One chat completion, retried on transport failures; counts requests and tokens.
@@ -644,6 +708,7 @@ class Engine:
                 raise _RetryBudgetSpent
             self._meter.retry_budget -= 1
             self._meter.reasks += 1
+            self._attempt_reask(kwargs)
         self._sends_in_ask += 1
         self._waited_past_cap = None
         for attempt in self._retrying():
@@ -691,8 +756,10 @@ class Engine:
         *,
         context: dict[str, Any] | None = None,
         max_tokens: int | None = None,
+        step: str = "",
     ) -> Outcome[M]:
         """Ask for one ``response_model``, validated with ``context``, under the retry policy.
+        ``step`` names the request in the request log (e.g. ``guarantors#2``).
 
         An answer that fails validation is re-asked up to ``max_reasks`` times; after the last,
         it is parsed for shape only (``Outcome.grounded`` false). An answer cut off at
@@ -702,6 +769,7 @@ class Engine:
             BackendError, ConfigError, OutputError: as for ``extract``.
         """
         limit = max_tokens or self.settings.max_tokens
+        self._start_step(step)
         self._sends_in_ask = 0
         try:
             draft = self._create(

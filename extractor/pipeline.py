@@ -58,7 +58,7 @@ def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -
         RunStopped: the run's budget is spent or the run was halted; the article has no record.
     """
     settings = engine.settings
-    engine.start_article()
+    engine.start_article(article.id)
     try:
         proposals, dropped = strategies.run(
             settings.strategy, engine, article.text, settings.prompt_version

@@ -558,7 +558,13 @@ def run(strategy: str, engine: Engine, text: str, prompt_version: str) -> Result
     for ask in asks:
         try:
             answers.append(
-                engine.ask(ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens)
+                engine.ask(
+                    ask.answer,
+                    ask.messages,
+                    context=ask.context,
+                    max_tokens=ask.max_tokens,
+                    step=f"{ask.field or 'proposals'}#{ask.chunk}",
+                )
             )
         except OutputError as exc:
             if strategy == "single":
