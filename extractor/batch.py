@@ -10,7 +10,7 @@ A batch job is a directory:
     results.jsonl    one result per line, {"custom_id", "response": {"status_code", "body"},
                      "error"}: what the Batch API, ``vllm run-batch -o`` and ``run`` write
 
-Every strategy's requests are known before any answer (``strategies.plan``), so a batch holds
+Every strategy's requests are known before any answer (``Strategy.plan``), so a batch holds
 all of them; an answer that does not validate cannot be re-asked and is treated as online
 with no re-ask left. Articles with a request that failed or is missing get no record and are
 listed for an online re-run.
@@ -79,6 +79,8 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
         )
     directory.mkdir(parents=True, exist_ok=True)
     mode = settings.resolved_mode()
+    strategy = strategies.for_settings(settings)
+    prompt = strategy.prompt(settings.prompt_version)
     recorder = BodyRecorder(settings)
     entries: list[dict[str, Any]] = []
     count = 0
@@ -89,9 +91,7 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
                 entries.append({"source": source, "error": str(item.error)})
                 continue
             requests = []
-            for n, ask in enumerate(
-                strategies.plan(settings.strategy, item.text, settings.prompt_version)
-            ):
+            for n, ask in enumerate(strategy.plan(item.text, prompt)):
                 body = recorder.body(
                     ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens
                 )
@@ -120,7 +120,7 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
         "settings": {
             "model": settings.model,
             "mode": mode,
-            "strategy": settings.strategy,
+            "strategy": strategy.name,  # ``auto`` resolved
             "prompt_version": settings.prompt_version,
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
@@ -451,7 +451,9 @@ def rerun_command(listing: Path, settings: Settings, output: str = "more.jsonl")
     if base_url is not None:
         command += ["--base-url", base_url]
     command += ["--model", settings.model, "--mode", settings.mode]
-    command += ["--strategy", settings.strategy, "--prompt", settings.prompt_version]
+    command += ["--strategy", settings.strategy]
+    if settings.prompt_version is not None:  # else the strategy's own
+        command += ["--prompt", settings.prompt_version]
     prefix = (
         f"EXTRACTOR_MAX_TOKENS={settings.max_tokens} "
         if settings.max_tokens != Settings.max_tokens
@@ -496,7 +498,7 @@ def collect(results_path: Path, manifest_path: Path) -> Collected:
         if "error" in entry:
             out.records.append(
                 pipeline.unreadable(
-                    articles.Unreadable(source, InputError(entry["error"])), settings, settings.mode
+                    articles.Unreadable(source, InputError(entry["error"])), settings
                 )
             )
             continue
@@ -522,7 +524,8 @@ def _record(
     settings: Settings,
     results_path: Path,
 ) -> tuple[ExtractionRecord | None, str | None]:
-    asks = strategies.plan(settings.strategy, article.text, settings.prompt_version)
+    strategy = strategies.for_settings(settings)
+    asks = strategy.plan(article.text, strategy.prompt(settings.prompt_version))
     if len(asks) != len(requests):
         return None, "the plan of this article changed since it was prepared; prepare again"
     meter = Meter()
@@ -550,14 +553,14 @@ def _record(
             continue
         answers.append(outcome)
     provenance = pipeline.provenance_of(
-        replace(settings, base_url=f"batch:{results_path.name}"), settings.mode, meter
+        replace(settings, base_url=f"batch:{results_path.name}"), meter
     )
     base = {
         "article": pipeline.article_of(article),
         "provenance": provenance,
     }
     try:
-        proposals, dropped = strategies.conclude(settings.strategy, article.text, asks, answers)
+        proposals, dropped = strategy.conclude(article.text, asks, answers)
     except OutputError as exc:
         error = ErrorInfo(type=type(exc).__name__, message=str(exc))
         return ExtractionRecord(proposals=[], dropped=[], error=error, **base), None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import __version__, prompting, strategies
+from . import __version__, pipeline, prompting, strategies
 from .config import Settings
 from .schemas import SCHEMA_VERSION, ExtractionRecord
 
@@ -36,15 +36,17 @@ def default_dir() -> Path:
 def key(article_id: str, settings: Settings) -> str:
     """What makes two extractions of an article the same: its text's hash, the schema, prompt
     (name and content), strategy, model, mode, generation parameters, re-asks and the code."""
-    prompt = strategies.prompt_of(settings.strategy, settings.prompt_version)
+    method = pipeline.method_of(settings)
     parts = {
         "article": article_id,
         "schema": SCHEMA_VERSION,
-        "prompt": prompt,
-        "prompt_digest": prompting.digest(prompt),
-        "strategy": settings.strategy,
-        "model": settings.model,
-        "mode": settings.resolved_mode(),
+        "prompt": method.prompt_version,
+        "prompt_digest": prompting.digest(method.prompt_version)
+        if method.prompt_version != strategies.NO_PROMPT
+        else "",
+        "strategy": method.strategy,
+        "model": method.model,
+        "mode": method.mode,
         "temperature": settings.temperature,
         "max_tokens": settings.max_tokens,
         "seed": settings.seed,

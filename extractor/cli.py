@@ -30,6 +30,7 @@ from . import (
     runner,
     sink,
     spending,
+    strategies,
 )
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import ExtractionRecord
@@ -101,7 +102,7 @@ def cli() -> None:
 )
 @click.option(
     "--strategy",
-    type=click.Choice(config.STRATEGIES),
+    type=click.Choice(strategies.names()),
     help="How the article is put to the model [env EXTRACTOR_STRATEGY; default "
     f"{config.DEFAULT_STRATEGY}].",
 )
@@ -238,6 +239,7 @@ def extract(
             max_tokens_per_article=max_tokens_per_article,
             max_connection_failures=max_connection_failures,
         )
+        strategies.for_settings(settings)  # an unknown strategy or unusable prompt: exit 2 now
         table = (
             spending.load_prices(prices or os.environ["EXTRACTOR_PRICES"])
             if (prices or os.environ.get("EXTRACTOR_PRICES"))
@@ -346,21 +348,36 @@ def _run(
 @cli.command(name="eval")
 @click.option(
     "--gold",
-    "gold_dir",
+    "gold_dirs",
     required=True,
+    multiple=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of gold annotations, one JSON file per article (see tests/gold/).",
+    help="Folder of gold annotations, one JSON file per article (see tests/gold/); repeat it "
+    "for several sets (e.g. --gold tests/gold --gold tests/gold/corpus).",
 )
-@click.argument("predictions", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def eval_command(gold_dir: Path, predictions: Path, as_json: bool) -> None:
+def eval_command(gold_dirs: tuple[Path, ...], predictions: tuple[Path, ...], as_json: bool) -> None:
     """Score PREDICTIONS (JSONL records) against gold annotations.
 
     Records are matched to gold files by the article's file name; records with no gold file are
-    listed, not scored.
+    listed, not scored. With several PREDICTIONS files (one per strategy, say), their figures
+    are printed side by side, for each gold set and for all of them together.
     """
     try:
-        report = evaluate.score(evaluate.load_records(predictions), evaluate.load_gold(gold_dir))
+        gold_sets = evaluate.load_gold_sets(list(gold_dirs))
+        if len(predictions) > 1:
+            comparisons = evaluate.compare(list(predictions), gold_sets)
+            if as_json:
+                figures = {c.name: c.to_json() for c in comparisons}
+                click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+            else:
+                click.echo(evaluate.render_comparison(comparisons), nl=False)
+            return
+        gold = {name: g for one in gold_sets.values() for name, g in one.items()}
+        report = evaluate.score(evaluate.load_records(predictions[0]), gold)
     except InputError as exc:
         _fail(str(exc))
         sys.exit(EXIT_USAGE)
@@ -511,7 +528,7 @@ _API_URL = click.option(
 @click.option("--model", help="Model name [env EXTRACTOR_MODEL].")
 @click.option("--mode", type=click.Choice(config.MODES), help="[env EXTRACTOR_MODE]")
 @click.option("--prompt", "prompt_version", help="Prompt version [env EXTRACTOR_PROMPT].")
-@click.option("--strategy", type=click.Choice(config.STRATEGIES), help="[env EXTRACTOR_STRATEGY]")
+@click.option("--strategy", type=click.Choice(strategies.names()), help="[env EXTRACTOR_STRATEGY]")
 def batch_prepare(
     paths: tuple[str, ...],
     job: Path,

@@ -22,9 +22,8 @@ MODES: tuple[str, ...] = get_args(Mode)
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-DEFAULT_PROMPT = "extract-v1"
-STRATEGIES: tuple[str, ...] = ("single", "decomposed", "chunked")
-DEFAULT_STRATEGY = "chunked"
+DEFAULT_PROMPT = "extract-v1"  # the prompt of the one-call strategy, ``single``
+DEFAULT_STRATEGY = "chunked"  # names are checked by ``strategies.named``, where they live
 
 # The password of a URL's user-info, up to the last "@" of the authority ("p@ss" included).
 _PASSWORD_RE = re.compile(r"(?P<user>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\s:]*):[^/?#\s]*@")
@@ -85,7 +84,7 @@ class Settings:
     api_key: str | None
     model: str
     mode: Mode
-    prompt_version: str = DEFAULT_PROMPT
+    prompt_version: str | None = None  # None: the strategy's own
     strategy: str = DEFAULT_STRATEGY
     retry: RetryPolicy = RetryPolicy()
     timeout: float = 300.0
@@ -155,6 +154,9 @@ def resolve(
 ) -> Settings:
     """Build the settings from command-line flags (None when not given) and the environment.
 
+    The strategy name and the prompt version are checked by ``strategies.for_settings``, which
+    knows the strategies.
+
     Raises:
         ConfigError: a value is malformed, e.g. a base URL that is not http(s), an unknown mode.
     """
@@ -173,10 +175,6 @@ def resolve(
     if chosen_mode not in MODES:
         raise ConfigError(f"unknown mode {chosen_mode!r}; choose one of {', '.join(MODES)}")
     chosen_strategy = strategy or env.get("EXTRACTOR_STRATEGY") or DEFAULT_STRATEGY
-    if chosen_strategy not in STRATEGIES:
-        raise ConfigError(
-            f"unknown strategy {chosen_strategy!r}; choose one of {', '.join(STRATEGIES)}"
-        )
     default_model = EMBEDDED_MODEL if url is None else DEFAULT_OPENAI_MODEL
     reasks_env = env.get("EXTRACTOR_MAX_REASKS")
     reasks = (
@@ -213,7 +211,7 @@ def resolve(
         api_key=key,
         model=model or env.get("EXTRACTOR_MODEL") or default_model,
         mode=chosen_mode,  # type: ignore[arg-type]  # checked against MODES above
-        prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT,
+        prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or None,
         strategy=chosen_strategy,
         retry=RetryPolicy(
             max_reasks=reasks,

@@ -17,10 +17,13 @@ from .grounding import FUZZY_THRESHOLD, normalize_for_match, strip_marks
 __all__ = [
     "FIELDS",
     "ArticleReport",
+    "Comparison",
     "FieldScore",
     "Report",
+    "compare",
     "load_gold",
     "load_records",
+    "render_comparison",
     "render_table",
     "score",
 ]
@@ -327,6 +330,31 @@ def load_gold(directory: Path) -> dict[str, dict[str, Any]]:
         gold[name] = entry
         origin[name] = path
     return gold
+
+
+def load_gold_sets(directories: list[Path]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Read several gold folders (one set of articles each, e.g. the seeds and the corpus).
+
+    Returns:
+        Each folder's annotations (as :func:`load_gold` reads them), keyed by the folder as given.
+
+    Raises:
+        InputError: a folder cannot be read (see :func:`load_gold`), or two folders annotate the
+            same article.
+    """
+    sets: dict[str, dict[str, dict[str, Any]]] = {}
+    owner: dict[str, str] = {}
+    for directory in directories:
+        gold = load_gold(directory)
+        for name in gold:
+            if name in owner:
+                raise InputError(
+                    f"{directory}: article {name!r} is already annotated in {owner[name]}; "
+                    "keep one gold file per article"
+                )
+            owner[name] = str(directory)
+        sets[str(directory)] = gold
+    return sets
 
 
 def _check_record(where: str, record: object) -> dict[str, Any]:
@@ -753,4 +781,122 @@ def render_table(report: Report) -> str:
 
     if report.unscored:
         lines.extend(["", "not scored (no gold file): " + ", ".join(report.unscored)])
+    return "\n".join(lines) + "\n"
+
+
+def _label(records: list[dict[str, Any]], path: Path) -> str:
+    strategies = {str(_get(r.get("provenance"), "strategy")) for r in records}
+    return strategies.pop() if len(strategies) == 1 else path.name
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several prediction files scored on one gold set.
+
+    Attributes:
+        name: The gold folder as given, or ``all``.
+        articles: Articles the set annotates.
+        reports: One report per prediction file, by label.
+    """
+
+    name: str
+    articles: int
+    reports: dict[str, Report]
+
+    def to_json(self) -> dict[str, object]:
+        """The figures as one JSON-serialisable object."""
+        return {
+            "articles": self.articles,
+            "reports": {label: r.to_json() for label, r in self.reports.items()},
+        }
+
+
+def compare(
+    predictions: list[Path], gold_sets: dict[str, dict[str, dict[str, Any]]]
+) -> list[Comparison]:
+    """Score several prediction files on each gold set and on all of them together.
+
+    Args:
+        predictions: JSONL files of records, one per strategy (or model) compared.
+        gold_sets: as returned by :func:`load_gold_sets`.
+
+    Returns:
+        One comparison per set, in the order given, then ``all`` when there is more than one.
+        A file's label is the strategy its records name (its file name when they name several,
+        or another file has the same label).
+
+    Raises:
+        InputError: a prediction file cannot be read (see :func:`load_records`).
+    """
+    loaded = [(path, load_records(path)) for path in predictions]
+    labels = [_label(records, path) for path, records in loaded]
+    labels = [
+        label if labels.count(label) == 1 else path.name
+        for label, (path, _) in zip(labels, loaded, strict=True)
+    ]
+    sets = dict(gold_sets)
+    if len(sets) > 1:
+        sets["all"] = {name: g for gold in gold_sets.values() for name, g in gold.items()}
+    return [
+        Comparison(
+            set_name,
+            len(gold),
+            {
+                label: score([r for r in records if _article_name(r) in gold], gold)
+                for label, (_, records) in zip(labels, loaded, strict=True)
+            },
+        )
+        for set_name, gold in sets.items()
+    ]
+
+
+def _cell(s: FieldScore) -> str:
+    if s.f1 is None:
+        return "-"
+
+    def short(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return f"{s.f1:.3f} ({short(s.precision)} / {short(s.recall)})"
+
+
+def _accuracy(report: Report) -> str:
+    return f"{_num(report.has_proposal_accuracy)} (n={report.has_proposal_total})"
+
+
+def render_comparison(comparisons: list[Comparison]) -> str:
+    """Render :func:`compare`'s figures as plain-text tables, one per gold set, ending in a
+    newline: per field F1 (precision / recall) for each prediction file side by side, then
+    has_proposal accuracy and the grounding share."""
+    lines: list[str] = []
+    width = max(len(f) for f in (*FIELDS, "has_proposal"))
+    for comparison in comparisons:
+        reports = comparison.reports
+        if lines:
+            lines.append("")
+        lines.append(f"{comparison.name} ({comparison.articles} articles): F1 (precision / recall)")
+        columns = list(reports)
+        cell = max(22, *(len(c) for c in columns))
+        lines.append(f"{'field':<{width}}  " + "  ".join(f"{c:<{cell}}" for c in columns).rstrip())
+        for index, field in enumerate(FIELDS):
+            cells = [_cell(reports[c].fields[index]) for c in columns]
+            support = max(r.fields[index].support for r in reports.values())
+            lines.append(
+                f"{field:<{width}}  "
+                + "  ".join(f"{v:<{cell}}" for v in cells)
+                + f"  support {support}"
+            )
+        lines.append(
+            f"{'has_proposal':<{width}}  "
+            + "  ".join(f"{_accuracy(reports[c]):<{cell}}" for c in columns)
+            + "  accuracy (articles)"
+        )
+        lines.append(
+            f"{'grounding':<{width}}  "
+            + "  ".join(
+                f"{f'{reports[c].grounding_matched}/{reports[c].grounding_total}':<{cell}}"
+                for c in columns
+            )
+            + "  spans matching their quote"
+        )
     return "\n".join(lines) + "\n"

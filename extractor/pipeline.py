@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import __version__, strategies
@@ -11,7 +12,7 @@ from .articles import Unreadable
 from .client import Engine, Meter, describe_usage
 from .config import Settings, masked
 from .errors import ConfigError, ExtractorError, RunStopped
-from .schemas import Article, ErrorInfo, ExtractionRecord, Provenance, Usage
+from .schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Proposal, Provenance, Usage
 
 Clock = Callable[[], datetime]
 
@@ -20,17 +21,44 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def provenance_of(
-    settings: Settings, mode: str, meter: Meter, clock: Clock = _utc_now
-) -> Provenance:
+NO_MODEL = "none"  # the model and mode recorded for a strategy that asks none
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a record is made, as far as the settings decide it: the model and mode asked, the
+    concrete strategy (``auto`` resolved) and the prompt version it asks with. Provenance,
+    resumption and the record cache all read it from here."""
+
+    model: str
+    mode: str
+    strategy: str
+    prompt_version: str
+
+
+def method_of(settings: Settings) -> Method:
+    """The method a run with ``settings`` uses.
+
+    Raises:
+        ConfigError: unknown strategy, or a prompt version the strategy cannot use.
+    """
+    strategy = strategies.for_settings(settings)
+    prompt = strategy.prompt(settings.prompt_version)
+    if not strategy.needs_model:
+        return Method(NO_MODEL, NO_MODEL, strategy.name, prompt)
+    return Method(settings.model, settings.resolved_mode(), strategy.name, prompt)
+
+
+def provenance_of(settings: Settings, meter: Meter, clock: Clock = _utc_now) -> Provenance:
     """Where a record came from and what it cost (``settings.base_url`` names the source, its
     password masked)."""
+    method = method_of(settings)
     return Provenance(
-        model=settings.model,
-        base_url=masked(settings.base_url or ""),
-        mode=mode,
-        strategy=settings.strategy,
-        prompt_version=strategies.prompt_of(settings.strategy, settings.prompt_version),
+        model=method.model,
+        base_url="" if method.model == NO_MODEL else masked(settings.base_url or ""),
+        mode=method.mode,
+        strategy=method.strategy,
+        prompt_version=method.prompt_version,
         extractor_version=__version__,
         extracted_at=clock().isoformat(timespec="seconds"),
         attempts=meter.responses,
@@ -49,41 +77,54 @@ def article_of(article: InputArticle) -> Article:
     )
 
 
-def extract(article: InputArticle, engine: Engine, *, clock: Clock = _utc_now) -> ExtractionRecord:
+def extract(
+    article: InputArticle,
+    engine: Engine | None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock = _utc_now,
+) -> ExtractionRecord:
     """The record of one article; a failure of the model is captured in ``error``.
+
+    Args:
+        article: the article read.
+        engine: what asks the model; None for a strategy that asks none (then ``settings``).
+        settings: the run's settings when there is no engine (else the engine's).
+        clock: what ``extracted_at`` is read from.
 
     Raises:
         ConfigError: the backend refused the request for a reason no other article would escape
             (bad key, unknown model); the caller should stop the batch.
         RunStopped: the run's budget is spent or the run was halted; the article has no record.
     """
-    settings = engine.settings
-    engine.start_article(article.id)
+    if engine is not None:
+        settings = engine.settings
+        engine.start_article(article.id)
+    if settings is None:
+        raise TypeError("extract needs an engine or settings")
+    strategy = strategies.for_settings(settings)
+    proposals: list[Proposal] = []
+    dropped: list[Dropped] = []
+    error: ErrorInfo | None = None
     try:
-        proposals, dropped = strategies.run(
-            settings.strategy, engine, article.text, settings.prompt_version
+        proposals, dropped = strategy.run(
+            engine, article.text, strategy.prompt(settings.prompt_version)
         )
     except (ConfigError, RunStopped):
         raise
     except ExtractorError as exc:
-        return ExtractionRecord(
-            article=article_of(article),
-            proposals=[],
-            dropped=[],
-            provenance=provenance_of(settings, engine.mode, engine.last_meter, clock),
-            error=ErrorInfo(type=type(exc).__name__, message=masked(str(exc))),
-        )
+        error = ErrorInfo(type=type(exc).__name__, message=masked(str(exc)))
     return ExtractionRecord(
         article=article_of(article),
         proposals=proposals,
         dropped=dropped,
-        provenance=provenance_of(settings, engine.mode, engine.last_meter, clock),
-        error=None,
+        provenance=provenance_of(settings, engine.last_meter if engine else Meter(), clock),
+        error=error,
     )
 
 
 def unreadable(
-    item: Unreadable, settings: Settings, mode: str, *, clock: Clock = _utc_now
+    item: Unreadable, settings: Settings, *, clock: Clock = _utc_now
 ) -> ExtractionRecord:
     """The record of an input that could not be read: no text, no model call, the error."""
     return ExtractionRecord(
@@ -97,6 +138,6 @@ def unreadable(
         ),
         proposals=[],
         dropped=[],
-        provenance=provenance_of(settings, mode, Meter(), clock),
+        provenance=provenance_of(settings, Meter(), clock),
         error=ErrorInfo(type=type(item.error).__name__, message=str(item.error)),
     )

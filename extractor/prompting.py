@@ -61,6 +61,23 @@ def render_part(version: str, part: str, text: str, **extra: str) -> list[Messag
     ]
 
 
+def require_parts(version: str, parts: tuple[str, ...], user: str) -> None:
+    """Check that prompt ``version`` has a template for each of ``parts`` (``user`` names who
+    asks, for the message).
+
+    Raises:
+        ConfigError: no prompt of that version exists, or it lacks one of the parts.
+    """
+    _template(version, "system")  # the error for an unknown version
+    folder = resources.files("extractor.prompts") / version
+    missing = [part for part in parts if not (folder / f"{part}.txt").is_file()]
+    if missing:
+        raise ConfigError(
+            f"prompt {version!r} has no {', '.join(f'{m}.txt' for m in missing)}, which {user} "
+            "asks with; give a prompt version made for it, or leave out --prompt"
+        )
+
+
 @cache
 def digest(version: str) -> str:
     """A hash of every template of a prompt version, so an edited prompt is a different prompt

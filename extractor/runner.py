@@ -54,13 +54,14 @@ def fingerprint_of(record: ExtractionRecord) -> Fingerprint:
 
 
 def expected_fingerprint(source: str, article_id: str, settings: Settings) -> Fingerprint:
+    method = pipeline.method_of(settings)
     return (
         source,
         article_id,
-        settings.model,
-        settings.resolved_mode(),
-        settings.strategy,
-        strategies.prompt_of(settings.strategy, settings.prompt_version),
+        method.model,
+        method.mode,
+        method.strategy,
+        method.prompt_version,
         __version__,
     )
 
@@ -507,7 +508,7 @@ def _run_claimed(
     wanted: set[Fingerprint] = set()
     for index, (source, item) in enumerate(zip(sources, articles.read(sources), strict=True)):
         if isinstance(item, articles.Unreadable):
-            record = pipeline.unreadable(item, settings, settings.resolved_mode())
+            record = pipeline.unreadable(item, settings)
             outcomes.append(Outcome(index, source, "unreadable", record))
             continue
         fingerprint = expected_fingerprint(source, item.id, settings)
@@ -566,16 +567,18 @@ def _extract_all(
     or None when every article got its record."""
     limiter = RateLimiter(options.rpm, options.tpm) if (options.rpm or options.tpm) else None
     fatal: list[ConfigError] = []
-    with backend(settings) as live:
+    asks_model = strategies.for_settings(settings).needs_model
+    # A strategy that asks no model starts no server.
+    with backend(settings) if asks_model else nullcontext(settings) as live:
         engines = _Engines(live, limiter, spend)
 
         def work(index: int, article: articles.Article) -> Outcome:
             began = time.monotonic()
             if spend.halted.is_set():
                 return outcomes[index]
-            engine = engines.get()
+            engine = engines.get() if asks_model else None
             try:
-                record = pipeline.extract(article, engine)
+                record = pipeline.extract(article, engine, settings=live)
             except (RunStopped, ConfigError) as exc:
                 if isinstance(exc, ConfigError):  # no other article would fare better
                     fatal.append(exc)
@@ -585,13 +588,12 @@ def _extract_all(
                     article.source,
                     "not started",
                     None,
-                    engine.last_meter,
+                    engine.last_meter if engine else Meter(),
                     time.monotonic() - began,
                 )
             status = "failed" if record.error is not None else "extracted"
-            return Outcome(
-                index, article.source, status, record, engine.last_meter, time.monotonic() - began
-            )
+            meter = engine.last_meter if engine else Meter()
+            return Outcome(index, article.source, status, record, meter, time.monotonic() - began)
 
         pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
         futures: list[Future[Outcome]] = [pool.submit(work, i, a) for i, a in todo]

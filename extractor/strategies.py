@@ -1,6 +1,9 @@
-"""How an article is put to the model: one call for all, or small focused calls merged in code.
+"""How an article is put to the model: one call for all, small focused calls merged in code, or
+no model at all.
 
-Three strategies, named in ``provenance.strategy``:
+Each strategy is an object registered by name (``REGISTRY``; ``--strategy``, recorded in
+``provenance.strategy``) that plans an article's requests and concludes proposals from the
+answers:
 
 ``single``
     The whole article and the whole draft schema (``schemas.ArticleDraft``) in one constrained
@@ -19,28 +22,35 @@ Three strategies, named in ``provenance.strategy``:
     is asked about a chunk only when code sees something to find there (a guarantee word, a
     deadline, an excluded territory); answers from every chunk are merged and de-duplicated by
     normalised value. Long articles stay within the model's context this way.
+``rules``
+    No request at all: the candidates code finds (``rules_findings``) are the values. The floor
+    every model strategy is measured against, and the fallback for users with no model.
 
-The field strategies do not extract stances, and their summary is composed in code.
+``auto`` is no strategy of its own: ``for_settings`` turns it into the one that scores best for
+the model in use. The field strategies do not extract stances, and their summary is composed in
+code.
 """
 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
 from .build import build, make_actor
 from .client import Engine, Outcome
-from .config import STRATEGIES
-from .errors import OutputError
+from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
+from .errors import ConfigError, OutputError
 from .grounding import locate
 from .normalize import actor_code, canonical_territory, duration_spans, parse_hours
-from .prompting import Message, render, render_part
+from .prompting import Message, render, render_part, require_parts
 from .schemas import (
+    Actor,
     ArticleDraft,
     Condition,
     Dropped,
@@ -52,6 +62,7 @@ from .schemas import (
 )
 
 FIELDS_PROMPT = "fields-v1"
+NO_PROMPT = "none"  # the prompt version recorded for a strategy that asks no model
 CHUNK_CHARS = 700
 ANSWER_TOKENS = 160
 
@@ -311,6 +322,17 @@ class Found:
     evidence: Evidence
 
 
+def found_in(value: str, piece: Chunk) -> Found | None:
+    """``value`` located in ``piece`` (offsets in the article), or None when it is not there."""
+    span = locate(value, piece.text)
+    if span is None:
+        return None
+    evidence = Evidence(
+        quote=value, start=piece.start + span.start, end=piece.start + span.end, match=span.match
+    )
+    return Found(value, evidence)
+
+
 @dataclass
 class Findings:
     values: dict[str, list[Found]] = field(default_factory=dict)
@@ -348,7 +370,7 @@ class Ask:
 Answer = Outcome[Any] | OutputError
 
 
-def field_asks(pieces: list[Chunk], *, gate: bool) -> list[Ask]:
+def field_asks(pieces: list[Chunk], prompt_version: str, *, gate: bool) -> list[Ask]:
     """Every field question about every piece (when code sees something to find there)."""
     asks: list[Ask] = []
     for index, piece in enumerate(pieces):
@@ -361,7 +383,7 @@ def field_asks(pieces: list[Chunk], *, gate: bool) -> list[Ask]:
                 continue
             answer = question.answer or choice_model(options, question.many, question.at_least)
             messages = render_part(
-                FIELDS_PROMPT, question.field, piece.text, options="; ".join(labels)
+                prompt_version, question.field, piece.text, options="; ".join(labels)
             )
             asks.append(
                 Ask(question.field, index, piece.start, piece.text, answer, messages, ANSWER_TOKENS)
@@ -380,8 +402,8 @@ def locate_answers(asks: list[Ask], answers: list[Answer]) -> Findings:
             )
             continue
         for value in _answers(outcome.draft):
-            span = locate(value, ask.piece)
-            if span is None:
+            found = found_in(value, Chunk(ask.start, ask.piece))
+            if found is None:
                 findings.dropped.append(
                     Dropped(
                         field=ask.field,
@@ -390,13 +412,7 @@ def locate_answers(asks: list[Ask], answers: list[Answer]) -> Findings:
                     )
                 )
                 continue
-            evidence = Evidence(
-                quote=value,
-                start=ask.start + span.start,
-                end=ask.start + span.end,
-                match=span.match,
-            )
-            findings.add(ask.field, Found(value, evidence))
+            findings.add(ask.field, found)
     return findings
 
 
@@ -413,6 +429,15 @@ def _first_by_key(items: list[Found], key: Callable[[str], str]) -> Iterator[Fou
             yield item
 
 
+def _most_named(found: list[Found]) -> Actor | None:
+    """The state or organisation given most often (the first given, on a tie)."""
+    codes = Counter(code for item in found if (code := actor_code(item.value)))
+    if not codes:
+        return None
+    best = codes.most_common(1)[0][0]
+    return make_actor(next(item.value for item in found if actor_code(item.value) == best))
+
+
 def merge(findings: Findings) -> Result:
     """One proposal from located field answers; values that cannot stand go to ``dropped``."""
     dropped = list(findings.dropped)
@@ -420,14 +445,8 @@ def merge(findings: Findings) -> Result:
     def drop(field_name: str, value: str, reason: str) -> None:
         dropped.append(Dropped(field=field_name, value=value, reason=reason))
 
-    proposer_codes = Counter(
-        code for found in findings.of("proposer") if (code := actor_code(found.value))
-    )
-    proposer = None
-    if proposer_codes:
-        best = proposer_codes.most_common(1)[0][0]
-        first = next(f for f in findings.of("proposer") if actor_code(f.value) == best)
-        proposer = make_actor(first.value)
+    proposer = _most_named(findings.of("proposer"))
+    beneficiary = _most_named(findings.of("beneficiary"))
 
     guarantors: list[Guarantor] = []
     for found in _first_by_key(findings.of("guarantors"), lambda v: actor_code(v) or v.casefold()):
@@ -438,6 +457,8 @@ def merge(findings: Findings) -> Result:
             drop("guarantors", found.value, "not a state or organisation")
         elif proposer is not None and actor.code == proposer.code:
             drop("guarantors", found.value, "the proposer itself")
+        elif beneficiary is not None and actor.code == beneficiary.code:
+            drop("guarantors", found.value, "the state whose security is guaranteed")
         else:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
@@ -468,7 +489,7 @@ def merge(findings: Findings) -> Result:
     ]
 
     if not (guarantors or response_time or territories):
-        for name in ("proposer", "conditions"):
+        for name in ("proposer", "beneficiary", "conditions"):
             for found in findings.of(name):
                 drop(name, found.value, "no guarantor, response time or territory to attach it to")
         return [], dropped
@@ -488,7 +509,7 @@ def merge(findings: Findings) -> Result:
     proposal = Proposal(
         summary=summary + ".",
         proposer=proposer,
-        beneficiary=None,
+        beneficiary=beneficiary,
         guarantee_type="other",
         legally_binding=None,
         guarantors=guarantors,
@@ -515,64 +536,365 @@ def built(text: str, outcome: Outcome[ArticleDraft]) -> Result:
     return proposals, dropped
 
 
-def plan(strategy: str, text: str, prompt_version: str) -> list[Ask]:
-    """Every request the strategy makes about ``text``, in order. No request depends on the
-    answer to another, so a plan can be sent as one batch file.
+# --------------------------------------------------------------------------------------------
+# Rules: what code alone finds
+# --------------------------------------------------------------------------------------------
+
+# Sentence ends: ., ! or ? (a closing quote may follow), then space and a capital, digit or
+# opening quote. Written here rather than taken from a library: the maintained splitters either
+# need a downloaded model (NLTK's punkt) or are not packaged for this project's platforms, and
+# an end missed only makes a sentence longer, which a rule tolerates.
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?\u2026])[\"'\u201d\u00bb]?\s+(?=[\"'\u201c\u00ab(]?[A-Z\u0410-\u042f\u04010-9])|"
+    # a line break, or a full stop with no space before a capitalised word (web copy of Russian
+    # articles often drops that space)
+    r"\s*\n\s*|(?<=[a-z\u0430-\u044f\u0451)\u0410-\u042f][.!?])(?=[A-Z\u0410-\u042f\u0401][a-z\u0430-\u044f\u0451])"
+)
+_GUARANTEE_WORD = re.compile(r"guarant|гарант", re.IGNORECASE)
+_PROPOSING = re.compile(
+    r"propos|offer|suggest|put forward|call(?:s|ed|ing)? for|demand|insist|"
+    r"предлож|предлага|требова|требу|выдвину|настаива",
+    re.IGNORECASE,
+)
+_CONDITION_MARK = re.compile(
+    r"\bif\b|\bprovided\b|\bon condition\b|\bin exchange\b|\bin return\b|\bunless\b|"
+    r"\bonly\b|would have to|\bmust\b|\brequire|"
+    r"при условии|в обмен|если|только|должн",
+    re.IGNORECASE,
+)
+
+
+# A full stop after these ends an abbreviation ("St. Petersburg", "Mr. Zelensky", "U.S."),
+# not a sentence.
+_ABBREVIATION = re.compile(r"(?:\b(?:St|Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Gov|Jr|No|vs)|\b[A-Z])\.$")
+
+
+def sentences(piece: Chunk) -> list[Chunk]:
+    """The sentences of ``piece``, with offsets in the article."""
+    out: list[Chunk] = []
+    start = position = 0
+    for match in [*_SENTENCE_END.finditer(piece.text), None]:
+        # A closing quote after the full stop belongs to the sentence it closes.
+        end = match.start() + len(match.group(0).rstrip()) if match else len(piece.text)
+        if match is not None and _ABBREVIATION.search(piece.text, start, match.start()):
+            continue
+        sentence = piece.text[start:end].strip()
+        if sentence:
+            out.append(Chunk(piece.start + piece.text.index(sentence, start), sentence))
+        start = position = match.end() if match else len(piece.text)
+    del position
+    return out
+
+
+# A guarantee word in the sense of security ("security guarantees", "guarantors", "a guarantee
+# that Ukraine will not join NATO", "гарантии безопасности"), not "guaranteed life" or
+# "guarantee the rights of the media".
+_SECURITY_SENSE = re.compile(
+    r"secur|defen[cs]|protect|guarantor|\bsafe|\bnato\b|alliance|neutral|"
+    r"безопасн|защит|нато|альянс|нейтрал|гарант(?:ы|ом|ами|ов|а)?\b",  # noqa: RUF001
+    re.IGNORECASE,
+)
+# "did not mention ... security guarantees", "without guarantees", "не дали гарантий".
+_NEGATED = re.compile(
+    r"\b(?:not|no|never|without|neither|nor)\b[^.;:,]{0,60}guarant|"
+    r"(?:\bне\b|\bбез\b|\bни\b)[^.;:,]{0,40}гарант",  # noqa: RUF001
+    re.IGNORECASE,
+)
+# The state whose security is guaranteed: "security guarantees for Ukraine", "guarantor of
+# Ukraine's security", "offer Ukraine a guarantee", "гарантии безопасности Украине".
+_FOR_BEFORE = re.compile(
+    r"(?:guarante\w*|guarantor\w*|security|assurances?|protection)\s+(?:\w+\s+)?"
+    r"(?:for|to|of)\s+(?:the\s+)?$|"
+    r"(?:гарант\w*|безопасност\w*)\s+(?:для\s+)?$",
+    re.IGNORECASE,
+)
+_FOR_AFTER = re.compile(
+    r"^['\u2019]s\s+(?:\w+[- ]term\s+|own\s+|future\s+)?(?:security|sovereignty|defen[cs]e)|"
+    r"^\s+(?:a|an|the)\s+(?:\w+\s+)?(?:security\s+)?guarante",
+    re.IGNORECASE,
+)
+# "the Budapest Memorandum", "the Minsk agreements", "the Istanbul talks": a place in a name.
+_NAMED_AFTER = re.compile(
+    r"^\s+(?:memorandum|accords?|agreements?|protocol|communiqu|format|process|talks|"
+    r"press conference|summit|меморандум|соглашени|протокол|формат|переговор|саммит)",
+    re.IGNORECASE,
+)
+
+
+def _mentions(sentence: str) -> Iterator[tuple[str, int, int]]:
+    """States and organisations named in a sentence: (name as written, start, end)."""
+    for name in actor_mentions(sentence):
+        at = sentence.find(name)
+        while at >= 0:
+            yield name, at, at + len(name)
+            at = sentence.find(name, at + len(name))
+
+
+def beneficiary_mentions(sentence: str) -> list[str]:
+    """States named in a guarantee sentence as the one whose security is guaranteed."""
+    return list(
+        dict.fromkeys(
+            name
+            for name, start, end in _mentions(sentence)
+            if _FOR_BEFORE.search(sentence[max(0, start - 50) : start])
+            or _FOR_AFTER.search(sentence[end : end + 40])
+        )
+    )
+
+
+def guarantee_mentions(sentence: str) -> list[str]:
+    """States and organisations a sentence in a guarantee context names, leaving out those it
+    names as the protected state or as part of a name ("the Budapest Memorandum")."""
+    protected = set(beneficiary_mentions(sentence))
+    in_names = {name for name, _, end in _mentions(sentence) if _NAMED_AFTER.search(sentence[end:])}
+    return [name for name in actor_mentions(sentence) if name not in protected | in_names]
+
+
+def _proposer_mention(sentence: str) -> str | None:
+    """The state or organisation named last before the first proposing verb of a sentence."""
+    verb = _PROPOSING.search(sentence)
+    if verb is None:
+        return None
+    named = list(_mentions(sentence[: verb.start()]))
+    return max(named, key=lambda mention: mention[1])[0] if named else None
+
+
+_OCCUPIED = re.compile(r"occupied|оккупир", re.IGNORECASE)
+
+
+def is_guarantee_sentence(sentence: str) -> bool:
+    """Whether a sentence speaks of security guarantees as something given or proposed."""
+    return bool(
+        _GUARANTEE_WORD.search(sentence)
+        and _SECURITY_SENSE.search(sentence)
+        and not _NEGATED.search(sentence)
+    )
+
+
+def rules_findings(text: str) -> Findings:
+    """What code finds with no model, located in ``text``.
+
+    In each paragraph that speaks of guarantees or security: every state or organisation named
+    in a sentence with a guarantee word ("guarant", "гарант") is a guarantor, and the one named
+    before a proposing verb there ("proposed", "offered", "предложил") the proposer; durations
+    written as deadlines are response times; territories named in a sentence that speaks of an
+    exclusion are excluded territories; a sentence with a guarantee word and a condition word
+    ("if", "provided", "only", "при условии") is a condition.
+    """
+    findings = Findings()
+
+    def add(field_name: str, values: list[str], sentence: Chunk) -> None:
+        for value in values:
+            found = found_in(value, sentence)
+            if found is not None:
+                findings.add(field_name, found)
+
+    for paragraph in paragraphs(text):
+        if not _GUARANTEE.search(paragraph.text):
+            continue
+        for sentence in sentences(paragraph):
+            add("response_time", deadlines(sentence.text), sentence)
+            territories = territory_mentions(sentence.text)
+            add(
+                "excluded_territories", [t for t in territories if not _OCCUPIED.match(t)], sentence
+            )
+            if not is_guarantee_sentence(sentence.text):
+                continue
+            add("beneficiary", beneficiary_mentions(sentence.text), sentence)
+            add("guarantors", guarantee_mentions(sentence.text), sentence)
+            proposer = _proposer_mention(sentence.text)
+            add("proposer", [proposer] if proposer else [], sentence)
+            if _CONDITION_MARK.search(sentence.text):
+                add("conditions", [sentence.text], sentence)
+    return findings
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies: each plans an article's requests and concludes records from the answers
+# --------------------------------------------------------------------------------------------
+
+
+class Strategy(ABC):
+    """How an article is put to the model: the requests it plans and how the answers become
+    proposals. No request depends on the answer to another, so a plan can be sent as one batch
+    file; a strategy that needs no model plans no request."""
+
+    name: ClassVar[str]
+    #: False: the strategy plans no request, so no server is started and no model recorded.
+    needs_model: ClassVar[bool] = True
+    #: True: an unusable answer fails the article (its one answer is all there is).
+    whole_answer: ClassVar[bool] = False
+
+    @abstractmethod
+    def prompt(self, requested: str | None) -> str:
+        """The prompt version this strategy asks with (recorded in provenance).
+
+        Args:
+            requested: the version the user asked for (``--prompt``), None for the default.
+
+        Raises:
+            ConfigError: the requested version does not exist or this strategy cannot use it.
+        """
+
+    @abstractmethod
+    def plan(self, text: str, prompt_version: str) -> list[Ask]:
+        """Every request this strategy makes about ``text``, in order."""
+
+    @abstractmethod
+    def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
+        """Proposals and dropped values from the answers to ``plan(text)``.
+
+        Raises:
+            OutputError: the strategy cannot conclude anything from the answers.
+        """
+
+    def run(self, engine: Engine | None, text: str, prompt_version: str) -> Result:
+        """Proposals of ``text`` and what was dropped, asked online through ``engine``.
+
+        Raises:
+            ConfigError: a request is planned and there is no engine to send it.
+            BackendError, BudgetError, OutputError: from the model calls.
+        """
+        asks = self.plan(text, prompt_version)
+        answers: list[Answer] = []
+        for ask in asks:
+            if engine is None:
+                raise ConfigError(f"strategy {self.name} needs a model; give --base-url")
+            try:
+                answers.append(
+                    engine.ask(
+                        ask.answer,
+                        ask.messages,
+                        context=ask.context,
+                        max_tokens=ask.max_tokens,
+                        step=f"{ask.field or 'proposals'}#{ask.chunk}",
+                    )
+                )
+            except OutputError as exc:
+                if self.whole_answer:
+                    raise
+                answers.append(exc)
+        return self.conclude(text, asks, answers)
+
+
+REGISTRY: dict[str, Strategy] = {}
+AUTO = "auto"
+
+
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Class decorator: make a strategy available by its ``name`` (``--strategy``)."""
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def names() -> tuple[str, ...]:
+    """Every strategy name the user may give, ``auto`` included."""
+    return (AUTO, *REGISTRY)
+
+
+def named(name: str) -> Strategy:
+    """The registered strategy of that name.
 
     Raises:
-        ValueError: unknown strategy (the CLI checks names before it gets here).
+        ConfigError: no strategy has that name.
     """
-    if strategy == "single":
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown strategy {name!r}; choose one of {', '.join(names())}"
+        ) from None
+
+
+def for_settings(settings: Settings) -> Strategy:
+    """The concrete strategy a run uses: the one named, or for ``auto`` the one that scores best
+    for the model in use (see docs/quality.md); its prompt is checked here, before any work.
+
+    Raises:
+        ConfigError: unknown strategy, or a prompt version it cannot use.
+    """
+    name = settings.strategy
+    if name == AUTO:
+        name = "chunked" if settings.model == EMBEDDED_MODEL else "single"
+    strategy = named(name)
+    strategy.prompt(settings.prompt_version)
+    return strategy
+
+
+@register
+class Single(Strategy):
+    """The whole article and the whole draft schema in one constrained call (``extract-v1``)."""
+
+    name = "single"
+    whole_answer = True
+
+    def prompt(self, requested: str | None) -> str:
+        version = requested or DEFAULT_PROMPT
+        require_parts(version, ("system", "user"), f"strategy {self.name}")
+        return version
+
+    def plan(self, text: str, prompt_version: str) -> list[Ask]:
         messages = render(prompt_version, text)
         return [Ask("", 0, 0, text, ArticleDraft, messages, None, {"text": text})]
-    if strategy == "decomposed":
-        return field_asks(whole(text), gate=False)
-    if strategy == "chunked":
-        return field_asks(chunks(text), gate=True)
-    raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
-
-def conclude(strategy: str, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
-    """Proposals and dropped values from the answers to a plan.
-
-    Raises:
-        OutputError: the one answer of ``single`` is unusable.
-    """
-    if strategy == "single":
+    def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
         (answer,) = answers
         if isinstance(answer, OutputError):
             raise answer
         return built(text, answer)
-    return merge(locate_answers(asks, answers))
 
 
-def run(strategy: str, engine: Engine, text: str, prompt_version: str) -> Result:
-    """Proposals of ``text`` and what was dropped, by the named strategy, asked online.
+class _FieldStrategy(Strategy):
+    """Field questions (prompts ``fields-v1``) merged in code; subclasses choose the pieces."""
 
-    Raises:
-        ValueError: unknown strategy.
-        BackendError, BudgetError, ConfigError, OutputError: from the model calls.
-    """
-    asks = plan(strategy, text, prompt_version)
-    answers: list[Answer] = []
-    for ask in asks:
-        try:
-            answers.append(
-                engine.ask(
-                    ask.answer,
-                    ask.messages,
-                    context=ask.context,
-                    max_tokens=ask.max_tokens,
-                    step=f"{ask.field or 'proposals'}#{ask.chunk}",
-                )
+    def prompt(self, requested: str | None) -> str:
+        version = requested or FIELDS_PROMPT
+        parts = ("system", *(question.field for question in QUESTIONS))
+        require_parts(version, parts, f"strategy {self.name}")
+        return version
+
+    def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
+        return merge(locate_answers(asks, answers))
+
+
+@register
+class Decomposed(_FieldStrategy):
+    """One call per field about the whole article."""
+
+    name = "decomposed"
+
+    def plan(self, text: str, prompt_version: str) -> list[Ask]:
+        return field_asks(whole(text), prompt_version, gate=False)
+
+
+@register
+class Chunked(_FieldStrategy):
+    """The field calls per chunk, where code sees something to find."""
+
+    name = "chunked"
+
+    def plan(self, text: str, prompt_version: str) -> list[Ask]:
+        return field_asks(chunks(text), prompt_version, gate=True)
+
+
+@register
+class Rules(Strategy):
+    """No model: the values code finds in guarantee sentences (see ``rules_findings``)."""
+
+    name = "rules"
+    needs_model = False
+
+    def prompt(self, requested: str | None) -> str:
+        if requested is not None:
+            raise ConfigError(
+                f"strategy {self.name} asks no model and uses no prompt, so --prompt "
+                f"(EXTRACTOR_PROMPT) {requested!r} would be ignored; leave it out or choose "
+                "another strategy"
             )
-        except OutputError as exc:
-            if strategy == "single":
-                raise
-            answers.append(exc)
-    return conclude(strategy, text, asks, answers)
+        return NO_PROMPT
 
+    def plan(self, text: str, prompt_version: str) -> list[Ask]:
+        return []
 
-def prompt_of(strategy: str, prompt_version: str) -> str:
-    """The prompt version a strategy uses (recorded in provenance)."""
-    return prompt_version if strategy == "single" else FIELDS_PROMPT
+    def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
+        return merge(rules_findings(text))

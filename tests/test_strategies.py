@@ -8,7 +8,7 @@ import json
 from handbuilt import Script, engine, ok
 
 from extractor.schemas import Evidence
-from extractor.strategies import Findings, Found, chunks, merge, paragraphs, run
+from extractor.strategies import Findings, Found, chunks, merge, named, paragraphs
 
 TEXT = (
     "Talks in Istanbul.\n\n"
@@ -103,7 +103,7 @@ def test_decomposed_asks_each_field_once_and_locates_answers() -> None:
     ]
     script = Script(answers)
     eng = engine(script, mode="llamacpp")
-    proposals, dropped = run("decomposed", eng, TEXT, "extract-v1")
+    proposals, dropped = named("decomposed").run(eng, TEXT, "fields-v1")
     assert len(script.requests) == 5
     [proposal] = proposals
     assert [g.actor.code for g in proposal.guarantors] == ["USA"]
@@ -119,7 +119,7 @@ def test_decomposed_asks_each_field_once_and_locates_answers() -> None:
 def test_chunked_asks_only_where_code_sees_something_to_find() -> None:
     text = "Weather was fine.\n\nCrimea would be excluded."
     script = Script([ok(json.dumps({"values": ["Crimea"]}))])
-    proposals, _ = run("chunked", engine(script, mode="llamacpp"), text, "extract-v1")
+    proposals, _ = named("chunked").run(engine(script, mode="llamacpp"), text, "fields-v1")
     # One chunk holds both paragraphs; only the territory question is gated in.
     assert len(script.requests) == 1
     assert (
@@ -140,7 +140,7 @@ def test_an_unusable_field_answer_costs_that_answer_not_the_article() -> None:
             ok(json.dumps({"values": []})),
         ]
     )
-    proposals, dropped = run("decomposed", engine(script, mode="llamacpp"), TEXT, "extract-v1")
+    proposals, dropped = named("decomposed").run(engine(script, mode="llamacpp"), TEXT, "fields-v1")
     assert len(script.requests) == 6
     assert proposals[0].response_time is not None
     assert dropped[0].field == "guarantors" and "not JSON" in dropped[0].reason
