@@ -23,7 +23,7 @@ MODES: tuple[str, ...] = get_args(Mode)
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 DEFAULT_PROMPT = "extract-v1"  # the prompt of the one-call strategy, ``single``
-DEFAULT_STRATEGY = "chunked"  # names are checked by ``strategies.named``, where they live
+DEFAULT_STRATEGY = "auto"  # names are checked by ``strategies.named``, where they live
 
 # The password of a URL's user-info, up to the last "@" of the authority ("p@ss" included).
 _PASSWORD_RE = re.compile(r"(?P<user>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\s:]*):[^/?#\s]*@")

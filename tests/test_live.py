@@ -59,10 +59,10 @@ def test_a_batch_file_run_on_the_embedded_model_collects_to_the_online_records(
 ) -> None:
     seed = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))[0]
     job = tmp_path / "job"
-    prepared = extractor("batch", "prepare", str(seed), "-d", str(job))
+    prepared = extractor("batch", "prepare", str(seed), "-d", str(job), "--strategy", "chunked")
     assert prepared.returncode == 0, prepared.stderr
     requests = (job / "requests.jsonl").read_text().splitlines()
-    assert len(requests) > 1  # the default strategy asks several questions
+    assert len(requests) > 1  # chunked asks several questions
 
     ran = extractor("batch", "run", str(job))
     assert ran.returncode == 0, ran.stderr
@@ -71,8 +71,9 @@ def test_a_batch_file_run_on_the_embedded_model_collects_to_the_online_records(
     collected = extractor("batch", "collect", str(job / "results.jsonl"), "-o", str(tmp_path / "b"))
     assert collected.returncode == 0, collected.stderr
     online = extractor(
-        "extract", str(seed), "-o", str(tmp_path / "o"), "--max-reasks", "0", "--no-cache"
-    )
+        "extract", str(seed), "-o", str(tmp_path / "o"), "--max-reasks", "0", "--no-cache",
+        "--strategy", "chunked",
+    )  # fmt: skip
     assert online.returncode == 0, online.stderr
 
     batch = ExtractionRecord.model_validate_json((tmp_path / "b").read_text())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from handbuilt import Script, engine, ok
 
 from extractor.cli import cli
 from extractor.evaluate import iter_evidence, span_matches
@@ -84,16 +84,19 @@ def test_guarantees_in_another_sense_or_denied_are_not_guarantee_sentences() -> 
 
 
 def test_extract_with_rules_starts_no_server_and_writes_grounded_records(tmp_path: Path) -> None:
-    out = tmp_path / "out.jsonl"
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
     seeds = sorted((ROOT / "seeds").glob("*.txt"))
-    began = time.monotonic()
     # No --base-url: any model strategy would start the embedded server here.
-    code, _, err = invoke("extract", str(ROOT / "seeds"), "--strategy", "rules", "-o", str(out))
-    seconds = time.monotonic() - began
+    code, _, err = invoke(
+        "extract", str(ROOT / "seeds"), "--strategy", "rules", "-o", str(out),
+        "--summary", str(summary),
+    )  # fmt: skip
     assert code == 0, err
     assert "starting the embedded model server" not in err
     assert "0 tokens spent (prompt 0, completion 0) in 0 requests" in err
-    assert seconds < 1.0 * len(seeds)
+    per_article = json.loads(summary.read_text())["per_article"]
+    assert [a["requests"] for a in per_article] == [0] * len(seeds)
+    assert max(a["seconds"] for a in per_article) < 1.0
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(seeds)
     spans = 0
@@ -124,3 +127,42 @@ def test_a_prompt_is_refused_where_the_strategy_cannot_use_it(tmp_path: Path) ->
     )  # fmt: skip
     assert code == 2
     assert err.startswith("error: prompt 'extract-v1' has no guarantors.txt, proposer.txt")
+
+
+def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
+    from extractor import config, pipeline
+    from extractor.strategies import for_settings
+
+    embedded = config.resolve(env={})
+    assert embedded.strategy == "auto"
+    assert for_settings(embedded).name == "guided"
+    other = config.resolve(base_url="http://127.0.0.1:9/v1", env={})
+    assert for_settings(other).name == "single"
+    # Provenance, resumption and the cache see the strategy chosen, never "auto".
+    assert pipeline.method_of(embedded).strategy == "guided"
+    assert pipeline.method_of(other).strategy == "single"
+
+
+def test_guided_asks_the_model_only_to_choose_and_takes_guarantors_from_the_rules() -> None:
+    guided = named("guided")
+    asks = guided.plan(TEXT, guided.prompt(None))
+    # One choice per field that has candidates: proposer, response time, territories.
+    assert [a.field for a in asks] == ["proposer", "response_time", "excluded_territories"]
+    schema = asks[0].answer.model_json_schema()["properties"]["value"]["anyOf"][0]
+    assert schema["enum"] == ["Ukraine", "the US", "UK", "Turkey"]
+    # The model's choices, hand-built (a proposer, no deadline, one territory):
+    script = Script(
+        [
+            ok(json.dumps({"value": "Ukraine"})),
+            ok(json.dumps({"value": None})),
+            ok(json.dumps({"values": ["Crimea"]})),
+        ]
+    )
+    [proposal], _ = guided.run(engine(script, mode="llamacpp"), TEXT, guided.prompt(None))
+    assert len(script.requests) == 3
+    assert proposal.proposer is not None and proposal.proposer.code == "UKR"
+    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
+    assert proposal.response_time is None
+    assert [t.name for t in proposal.excluded_territories] == ["Crimea"]
+    [evidence] = proposal.excluded_territories[0].evidence
+    assert TEXT[evidence.start : evidence.end] == "Crimea"
