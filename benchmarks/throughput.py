@@ -1,6 +1,6 @@
 """Throughput benchmark: how fast a batch runs, and how it scales with --concurrency.
 
-Part 1 runs the default strategy (chunked) on the embedded model (SmolLM2, CPU) over the seed
+Part 1 runs the default strategy (auto: guided) on the embedded model (SmolLM2, CPU) over the seed
 articles and the shared news corpus, one article at a time, cache off, and compares the run's wall
 time with the time spent waiting on model requests (the overhead the extractor adds).
 
@@ -122,7 +122,9 @@ def embedded_ready() -> str | None:
 
 
 def part_embedded(corpus: Path, quick: bool, workdir: Path) -> None:
-    heading("Part 1: embedded model (SmolLM2-135M on CPU), chunked, concurrency 1, no cache")
+    heading(
+        "Part 1: embedded model (SmolLM2-135M on CPU), default strategy, concurrency 1, no cache"
+    )
     sources, where = embedded_sources(corpus, quick)
     print(f"articles: {where}")
     started = time.monotonic()

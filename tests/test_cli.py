@@ -252,25 +252,25 @@ def test_eval_compares_files_side_by_side_per_gold_set(tmp_path: Path) -> None:
         json.loads(path.read_text(encoding="utf-8"))
         for path in sorted((ROOT / "tests" / "golden").glob("*.json"))
     ]
-    chunked = tmp_path / "chunked.jsonl"
-    chunked.write_text("".join(json.dumps(r) + "\n" for r in golden))
+    guided = tmp_path / "guided.jsonl"
+    guided.write_text("".join(json.dumps(r) + "\n" for r in golden))
     empty = [{**r, "proposals": [], "provenance": {"strategy": "nothing"}} for r in golden]
     nothing = tmp_path / "nothing.jsonl"
     nothing.write_text("".join(json.dumps(r) + "\n" for r in empty))
     gold = ROOT / "tests" / "gold"
     code, out, _ = run(
-        "eval", "--gold", str(gold), "--gold", str(gold / "corpus"), str(chunked), str(nothing)
+        "eval", "--gold", str(gold), "--gold", str(gold / "corpus"), str(guided), str(nothing)
     )
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"{gold} (5 articles): F1 (precision / recall)"
-    assert lines[1].split() == ["field", "chunked", "nothing"]
+    assert lines[1].split() == ["field", "guided", "nothing"]
     assert lines[2] == (
-        "proposers             1.000 (1.00 / 1.00)     0.000 (- / 0.00)        support 4"
+        "proposers             0.774 (0.80 / 0.75)     0.000 (- / 0.00)        support 4"
     )
     assert lines[7].split() == ["has_proposal", "1.000", "(n=5)", "0.000", "(n=5)", "accuracy",
                                 "(articles)"]  # fmt: skip
     assert f"{gold / 'corpus'} (12 articles): F1 (precision / recall)" in lines
     assert lines[lines.index("all (17 articles): F1 (precision / recall)") + 3].startswith(
-        "guarantors            0.792 (0.93 / 0.69)     0.000 (- / 0.00)        support 16"
+        "guarantors            0.836 (0.80 / 0.88)     0.000 (- / 0.00)        support 16"
     )

@@ -407,7 +407,7 @@ def test_the_rerun_hint_of_batch_collect_runs_as_printed(tmp_path: Path) -> None
             [
                 *("extractor", "extract", "--from-file", str(job / "rerun.txt"), "-o"),
                 *("more.jsonl", "--base-url", server.base_url, "--model", "handbuilt-7b"),
-                *("--mode", "llamacpp", "--strategy", "single", "--prompt", "extract-v1"),
+                *("--mode", "llamacpp", "--strategy", "single"),
             ]
         )
         words = shlex.split(printed)

@@ -216,7 +216,7 @@ def test_another_strategy_is_a_new_run_beside_the_old_one(db_url: str) -> None:
     assert report.totals["extractions"] == 10
     assert report.totals["articles"] == 5
     runs = sink.query(db_url, "SELECT strategy, requests FROM extraction_runs ORDER BY id")
-    assert [r["strategy"] for r in runs] == ["chunked", "single"]
+    assert [r["strategy"] for r in runs] == ["guided", "single"]
     assert runs[0]["requests"] == sum(r.provenance.usage.requests for r in seed_records())
 
 
