@@ -980,10 +980,11 @@ def _choice_ask(
     passages = passages[:MAX_SENTENCES]
     piece = "\n".join(p.text for p in passages)
     options = question.options(piece) if question.options else []
-    if not options:
+    labels = option_labels(options)
+    if not labels:
         return None
     answer = choice_model(options, question.many, question.at_least)
-    messages = render_part(prompt_version, question.field, piece, options="; ".join(options))
+    messages = render_part(prompt_version, question.field, piece, options="; ".join(labels))
     start = passages[0].start
     return Ask(
         question.field, index, start, piece, answer, messages, ANSWER_TOKENS, None, tuple(passages)
