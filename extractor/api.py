@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from . import articles, embedded, pipeline
+from . import articles, embedded, pipeline, strategies
 from .client import Engine
 from .config import Settings, resolve
 from .errors import InputError
@@ -149,6 +149,8 @@ def extract(
     """
     chosen = _settings(settings, options)
     item = _article(article, source)
+    if not strategies.for_settings(chosen).needs_model:
+        return _record(pipeline.extract(item, None, settings=chosen))
     engine = Engine(_live(chosen))
     try:
         return _record(pipeline.extract(item, engine))
@@ -179,7 +181,11 @@ def extract_many(
     engines: list[Engine] = []
     lock = threading.Lock()
 
+    asks_model = strategies.for_settings(chosen).needs_model
+
     def work(item: ArticleLike, live: Settings) -> Record:
+        if not asks_model:
+            return _record(pipeline.extract(_article(item, None), None, settings=live))
         engine: Engine | None = getattr(local, "engine", None)
         if engine is None:
             engine = local.engine = Engine(live)
@@ -192,7 +198,7 @@ def extract_many(
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         try:
             for item in items:
-                live = live or _live(chosen)
+                live = live or (_live(chosen) if asks_model else chosen)
                 pending.append(pool.submit(work, item, live))
                 if len(pending) >= 2 * concurrency:
                     yield pending.popleft().result()

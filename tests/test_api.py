@@ -197,3 +197,17 @@ def test_a_missing_or_oversized_file_is_an_input_error(tmp_path: Path) -> None:
     big.write_bytes(b"Ukraine. " * 300_000)
     with pytest.raises(extractor.InputError, match="an article may have"):
         extractor.extract(big, base_url="http://127.0.0.1:9/v1")
+
+
+def test_the_rules_strategy_needs_no_server_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_server(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the embedded server was started")
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setattr("extractor.embedded.serve", no_server)
+    text = "Ukraine asked France to guarantee its security within 72 hours."
+    record = extractor.extract(text, strategy="rules")
+    assert record.provenance.usage.requests == 0
+    assert "FRA" in [g.actor.code for g in record.proposals[0].guarantors]
+    [again] = extractor.extract_many([text], strategy="rules")
+    assert again.proposals == record.proposals
