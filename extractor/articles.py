@@ -1,31 +1,42 @@
-"""Turn command-line inputs (files, directories, stdin) into articles with title, date, language."""
+"""Turn inputs (files, directories, stdin, JSONL and Parquet article tables on any filesystem
+fsspec reaches) into articles with title, date, language and the table's metadata."""
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import hashlib
+import json
 import re
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .normalize import detect_language
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
+# Article tables: one row per article.
+DATASET_SUFFIXES = (".jsonl", ".ndjson", ".parquet")
 MAX_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
 class Article:
+    """One article as read. ``source`` names where it came from: the path as given, or for a
+    row of an article table its ``id`` (else ``PATH#ROW``); ``url`` and ``outlet`` come from
+    the table's columns when it has them."""
+
     source: str
     text: str
     title: str | None
     published: str | None
     language: str
+    url: str | None = None
+    outlet: str | None = None
 
     @property
     def id(self) -> str:
@@ -77,7 +88,8 @@ class _TextOfHtml(HTMLParser):
 
 
 def html_to_text(html: str) -> tuple[str, str | None]:
-    """Visible text of an HTML page (paragraphs kept apart) and its <title>, if any."""
+    """Visible text of an HTML page (paragraphs kept apart) and its <title>, if any: the
+    fallback for a page in which ``main_text`` finds no article body."""
     parser = _TextOfHtml()
     parser.feed(html)
     parser.close()
@@ -99,11 +111,48 @@ def first_line(text: str) -> str | None:
     return None
 
 
-def published_date(text: str) -> str | None:
-    """An ISO date written near the top of the article (its first five lines), else None."""
+def main_text(html: str) -> tuple[str, str | None, str | None]:
+    """The article body of an HTML page, its title and its publication date (ISO), through
+    trafilatura (navigation, footers, cookie notices and comments left out) and htmldate
+    (meta tags, structured data, the URL, then the text); the page's visible text when
+    trafilatura finds no body in it."""
+    import htmldate
+    import trafilatura
+
+    body = trafilatura.extract(html, favor_precision=True, include_comments=False)
+    metadata = trafilatura.extract_metadata(html)
+    visible, title = html_to_text(html)
+    title = (metadata.title if metadata is not None else None) or title
+    try:
+        published = htmldate.find_date(html, outputformat="%Y-%m-%d", original_date=True)
+    except ValueError:  # a page htmldate cannot parse at all
+        published = None
+    return (body if body and body.strip() else visible), title, published
+
+
+_FOUR_DIGIT_YEAR = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
+
+
+def published_date(text: str, language: str | None = None) -> str | None:
+    """A date with day, month and year written near the top of the article (its first five
+    lines: ``2022-03-30``, ``March 29, 2022``, ``29 марта 2022 года``), as an ISO date; else
+    None. Relative dates ("a week ago") are not publication dates and are passed over."""
     head = "\n".join(text.splitlines()[:5])
     found = _ISO_DATE.search(head)
-    return found.group(0) if found else None
+    if found:
+        return found.group(0)
+    if not _FOUR_DIGIT_YEAR.search(head):
+        return None  # nothing dateparser could turn into a full date; it is slow to say so
+    from dateparser.search import search_dates
+
+    languages = [language] if language in ("en", "ru", "uk") else None
+    for phrase, when in (
+        search_dates(head, languages=languages, settings={"STRICT_PARSING": True}) or []
+    ):
+        if str(when.year) in phrase:
+            found_date: str = when.date().isoformat()
+            return found_date
+    return None
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
@@ -194,24 +243,187 @@ def parse(source: str, raw: bytes) -> Article:
             "split it into articles or pass only the article text"
         )
     decoded = _decode(source, raw)
+    return from_text(source, decoded, html=source.lower().endswith((".html", ".htm")))
+
+
+def _looks_like_html(text: str) -> bool:
+    return text.lstrip()[:15].lower().startswith(("<!doctype html", "<html"))
+
+
+def from_text(source: str, decoded: str, *, html: bool = False) -> Article:
+    """The article of a decoded text: an HTML page (``html``, or one that starts like one) is
+    reduced to its main text, and title, date and language are found.
+
+    Raises:
+        InputError: no text is left.
+    """
     title: str | None
-    if source.lower().endswith((".html", ".htm")) or decoded.lstrip()[:15].lower().startswith(
-        ("<!doctype html", "<html")
-    ):
-        text, title = html_to_text(decoded)
+    published: str | None = None
+    if html or _looks_like_html(decoded):
+        text, title, published = main_text(decoded)
         title = title or first_line(text)
     else:
         text = decoded
         title = first_line(text)
     if not text.strip():
         raise InputError(f"{source}: holds no text; remove it from the inputs or fill it")
+    language = detect_language(text)
     return Article(
         source=source,
         text=text,
         title=title,
-        published=published_date(text),
-        language=detect_language(text),
+        published=published or published_date(text, language),
+        language=language,
     )
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which column of an article table holds each field (``--columns text=body,url=link``)."""
+
+    text: str = "text"
+    id: str = "id"
+    url: str = "url"
+    outlet: str = "outlet"
+    title: str = "title"
+    published: str = "published"
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Columns:
+        """``FIELD=COLUMN`` pairs separated by commas, over the defaults.
+
+        Raises:
+            ConfigError: an unknown field or a pair without ``=``.
+        """
+        names = [f.name for f in fields(cls)]
+        chosen: dict[str, str] = {}
+        for pair in filter(None, (part.strip() for part in (spec or "").split(","))):
+            field_name, eq, column = pair.partition("=")
+            if not eq or not column.strip() or field_name.strip() not in names:
+                raise ConfigError(
+                    f"--columns {pair!r}: give FIELD=COLUMN pairs, FIELD one of "
+                    f"{', '.join(names)}, e.g. --columns text=body,url=link"
+                )
+            chosen[field_name.strip()] = column.strip()
+        return replace(cls(), **chosen)
+
+
+def is_dataset(path: str) -> bool:
+    """Whether ``path`` names an article table (JSONL or Parquet) rather than an article."""
+    return path.lower().endswith(DATASET_SUFFIXES)
+
+
+def _filesystem(path: str) -> tuple[Any, str]:
+    import fsspec
+
+    try:
+        fs, where = fsspec.core.url_to_fs(path)
+    except (ImportError, ValueError) as exc:
+        raise ConfigError(
+            f"{path}: cannot open this filesystem ({exc}); install its fsspec package"
+        ) from None
+    return fs, str(where)
+
+
+def _table_rows(path: str) -> list[dict[str, Any]]:
+    """The rows of a JSONL or Parquet table, local or on any filesystem fsspec reaches.
+
+    Raises:
+        InputError: the file is missing or is not a table of that format.
+    """
+    fs, where = _filesystem(path)
+    try:
+        if path.lower().endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            rows: list[dict[str, Any]] = pq.read_table(where, filesystem=fs).to_pylist()
+            return rows
+        rows = []
+        with fs.open(where, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise InputError(f"{path}: line {number} is not a JSON object")
+                rows.append(row)
+        return rows
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (ValueError, OSError) as exc:  # JSON, Arrow and filesystem errors
+        kind = "Parquet" if path.lower().endswith(".parquet") else "JSONL"
+        raise InputError(f"{path}: not a readable {kind} article table ({exc})") from None
+
+
+def _optional(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _iso_date(value: object) -> str | None:
+    """A table's date cell (a date, a timestamp or a string in any language) as an ISO date."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    text = _optional(value)
+    if text is None:
+        return None
+    if _ISO_DATE.match(text):
+        return text[:10]
+    import dateparser
+
+    parsed = dateparser.parse(text, settings={"STRICT_PARSING": True})
+    return parsed.date().isoformat() if parsed else None
+
+
+def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable]:
+    """One article per row of a JSONL or Parquet table; a row without text is ``Unreadable``.
+
+    Raises:
+        InputError: the table cannot be read.
+        ConfigError: the table has no text column (the message names the flag that maps one).
+    """
+    rows = _table_rows(path)
+    present = {name for row in rows[:1000] for name in row}
+    if rows and columns.text not in present:
+        raise ConfigError(
+            f"{path}: no column {columns.text!r} for the article text (columns: "
+            f"{', '.join(sorted(present))}); name it with --columns text=COLUMN"
+        )
+    for number, row in enumerate(rows):
+        source = _optional(row.get(columns.id)) or f"{path}#{number}"
+        raw = row.get(columns.text)
+        if not isinstance(raw, str) or not raw.strip():
+            yield Unreadable(
+                source,
+                InputError(
+                    f"{source}: row {number} of {path} has no text in column {columns.text!r}; "
+                    "fill it or drop the row"
+                ),
+            )
+            continue
+        if len(raw.encode("utf-8")) > MAX_BYTES:
+            yield Unreadable(
+                source,
+                InputError(
+                    f"{source}: more than the {MAX_BYTES:,} bytes an article may have; "
+                    "pass only the article text"
+                ),
+            )
+            continue
+        try:
+            article = from_text(source, raw)
+        except InputError as exc:
+            yield Unreadable(source, exc)
+            continue
+        yield replace(
+            article,
+            title=_optional(row.get(columns.title)) or article.title,
+            published=_iso_date(row.get(columns.published)) or article.published,
+            url=_optional(row.get(columns.url)),
+            outlet=_optional(row.get(columns.outlet)),
+        )
 
 
 def _hidden(relative: Path) -> bool:
@@ -237,8 +449,8 @@ def expand_reporting(paths: list[str]) -> tuple[list[str], list[str]]:
     found: list[str] = []
     skipped: list[str] = []
     for given in paths:
-        if given == "-":
-            found.append(given)
+        if given == "-" or (is_dataset(given) and "://" in given):
+            found.append(given)  # stdin, or a table on another filesystem: read when read
             continue
         path = Path(given)
         if path.is_dir():
@@ -262,9 +474,18 @@ def expand_reporting(paths: list[str]) -> tuple[list[str], list[str]]:
     return found, skipped
 
 
-def read(sources: list[str]) -> Iterator[Article | Unreadable]:
-    """Read each source in order; a source that cannot be read yields ``Unreadable``."""
+def read(sources: Iterable[str], columns: Columns | None = None) -> Iterator[Article | Unreadable]:
+    """Read each source in order, an article table row by row; a source (or row) that cannot
+    be read yields ``Unreadable``.
+
+    Raises:
+        ConfigError: an article table has no text column.
+        InputError: an article table cannot be read at all.
+    """
     for source in sources:
+        if is_dataset(source):
+            yield from table_articles(source, columns or Columns())
+            continue
         try:
             if source == "-":
                 raw = read_capped(sys.stdin.buffer, source)

@@ -67,8 +67,14 @@ class Prepared:
     requests: int
 
 
-def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared:
-    """Write the batch job for ``sources`` into ``directory`` (created; must not hold a job).
+def prepare(
+    sources: list[str],
+    settings: Settings,
+    directory: Path,
+    columns: articles.Columns | None = None,
+) -> Prepared:
+    """Write the batch job for ``sources`` into ``directory`` (created; must not hold a job);
+    ``columns`` maps the fields of article tables among them.
 
     Raises:
         ConfigError: the directory already holds a job.
@@ -86,7 +92,8 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
     count = 0
     lines: list[str] = []
     try:
-        for index, (source, item) in enumerate(zip(sources, articles.read(sources), strict=True)):
+        for index, item in enumerate(articles.read(sources, columns)):
+            source = item.source
             if isinstance(item, articles.Unreadable):
                 entries.append({"source": source, "error": str(item.error)})
                 continue
@@ -108,6 +115,8 @@ def prepare(sources: list[str], settings: Settings, directory: Path) -> Prepared
                         "published": item.published,
                         "language": item.language,
                         "text": item.text,
+                        "url": item.url,
+                        "outlet": item.outlet,
                     },
                     "requests": requests,
                 }
@@ -503,7 +512,8 @@ def collect(results_path: Path, manifest_path: Path) -> Collected:
             )
             continue
         article = articles.Article(source=source, **entry["article"])
-        record, why = _record(article, entry["requests"], results, settings, results_path)
+        label = f"batch:{results_path.name}"
+        record, why = record_of(article, entry["requests"], results, settings, label)
         if record is None:
             out.rerun.append((source, why or "no result"))
             continue
@@ -517,13 +527,16 @@ def collect(results_path: Path, manifest_path: Path) -> Collected:
     return out
 
 
-def _record(
+def record_of(
     article: articles.Article,
     requests: list[dict[str, str]],
     results: dict[str, Result],
     settings: Settings,
-    results_path: Path,
+    source_label: str,
 ) -> tuple[ExtractionRecord | None, str | None]:
+    """One article's record from the results of its requests (in plan order), grounded and
+    merged as online; ``provenance.base_url`` is ``source_label``. None and the reason when
+    a request has no usable result, or the plan changed since the requests were made."""
     strategy = strategies.for_settings(settings)
     asks = strategy.plan(article.text, strategy.prompt(settings.prompt_version))
     if len(asks) != len(requests):
@@ -553,7 +566,7 @@ def _record(
             continue
         answers.append(outcome)
     provenance = pipeline.provenance_of(
-        replace(settings, base_url=f"batch:{results_path.name}"), meter
+        replace(settings, base_url=source_label), meter
     )
     base = {
         "article": pipeline.article_of(article),

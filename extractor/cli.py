@@ -25,6 +25,7 @@ from . import (
     config,
     embedded,
     evaluate,
+    export,
     report,
     requestlog,
     runner,
@@ -71,6 +72,14 @@ def _fail(message: str) -> None:
 @click.version_option(__version__, prog_name="extractor")
 def cli() -> None:
     """Extract security-guarantee proposals from news articles as grounded JSON records."""
+
+
+_COLUMNS = click.option(
+    "--columns",
+    metavar="FIELD=COLUMN,...",
+    help="Columns of JSONL/Parquet article tables, over the defaults text, id, url, outlet, "
+    "title, published; e.g. --columns text=body,url=link.",
+)
 
 
 @cli.command()
@@ -185,6 +194,24 @@ def cli() -> None:
     help="Also load the records into this database (SQLAlchemy URL); --db alone: a SQLite file "
     "next to the output.",
 )
+@_COLUMNS
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Run on a Ray cluster (ADDRESS, e.g. ray://head:10001 or auto); --ray alone: a local "
+    "one on 127.0.0.1. Needs the ray extra.",
+)
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Ray actors extracting at once, each with -j threads.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option(
     "--traceback", is_flag=True, help="Show the traceback of an error instead of one line."
@@ -214,10 +241,14 @@ def extract(
     log_json: Path | None,
     summary_path: Path | None,
     db: str | None,
+    columns: str | None,
+    ray_address: str | None,
+    ray_workers: int,
     quiet: bool,
     traceback: bool,
 ) -> None:
-    """Extract every article in PATHS (files, directories, or - for stdin) to JSONL.
+    """Extract every article in PATHS (files, directories, JSONL or Parquet article tables,
+    or - for stdin) to JSONL.
 
     Re-running the same command after an interruption keeps the finished records and extracts
     the rest. Exit status: 0 when every article was extracted, 1 when some failed (their
@@ -273,8 +304,21 @@ def extract(
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.check(db_url)  # a bad URL or a database down: a usage error before any request
+        execute = None
+        if ray_address is not None:
+            from . import raydata
+
+            execute = raydata.executor(ray_address, ray_workers, options)
         with requestlog.to_file(log_json) if log_json is not None else nullcontext():
-            summary = _run(sources, settings, runner.Output(output), options, console)
+            summary = _run(
+                sources,
+                settings,
+                runner.Output(output),
+                options,
+                console,
+                columns=articles.Columns.parse(columns),
+                execute=execute,
+            )
         if summary_path is not None:
             runner.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
         if db_url is not None:
@@ -311,6 +355,9 @@ def _run(
     output: runner.Output,
     options: runner.RunOptions,
     console: Console,
+    *,
+    columns: articles.Columns | None = None,
+    execute: runner.Execute | None = None,
 ) -> runner.Summary:
     progress = Progress(
         TextColumn("[bold]extracting"),
@@ -337,6 +384,9 @@ def _run(
             output,
             options,
             backend=lambda s: _backend(s, console),
+            execute=execute,
+            columns=columns,
+            on_total=lambda total: progress.update(task, total=total),
             on_progress=advance,
             log=lambda line: console.print(config.masked(line)),
         )
@@ -463,6 +513,39 @@ def report_command(jsonl: Path, output: Path) -> None:
     click.echo(f"{len(records)} articles -> {output}")
 
 
+@cli.command(name="export")
+@click.argument("jsonl", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(export.FORMATS),
+    default="parquet",
+    show_default=True,
+    help="File format of the tables.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write one file per table into (created).",
+)
+def export_command(jsonl: Path, fmt: str, output: Path) -> None:
+    """Write extraction records (JSONL) as tidy tables, one file per table of the database
+    schema: articles, extraction_runs, extractions, proposals, guarantors, conditions,
+    excluded_territories, stances, evidence, dropped."""
+    records = _read_records(jsonl)
+    try:
+        written = export.write(records, output, fmt)
+    except ExtractorError as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_USAGE)
+    width = max(len(name) for name in written.rows)
+    click.echo(f"{len(records)} records -> {output}/ ({fmt})")
+    for name, rows in written.rows.items():
+        click.echo(f"{name + '.' + fmt:<{width + 1 + len(fmt)}}  {len(rows):>7} rows")
+
+
 @cli.group(name="db")
 def db_group() -> None:
     """Manage the database schema."""
@@ -529,6 +612,7 @@ _API_URL = click.option(
 @click.option("--mode", type=click.Choice(config.MODES), help="[env EXTRACTOR_MODE]")
 @click.option("--prompt", "prompt_version", help="Prompt version [env EXTRACTOR_PROMPT].")
 @click.option("--strategy", type=click.Choice(strategies.names()), help="[env EXTRACTOR_STRATEGY]")
+@_COLUMNS
 def batch_prepare(
     paths: tuple[str, ...],
     job: Path,
@@ -537,6 +621,7 @@ def batch_prepare(
     mode: str | None,
     prompt_version: str | None,
     strategy: str | None,
+    columns: str | None,
 ) -> None:
     """Write every request of a run over PATHS as a Batch API request file.
 
@@ -560,7 +645,7 @@ def batch_prepare(
             # Another model with no server named: a Batch API or vLLM, which take json_schema.
             settings = dataclasses.replace(settings, mode="json_schema")
         sources, _ = articles.expand_reporting(list(paths))
-        prepared = batch.prepare(sources, settings, job)
+        prepared = batch.prepare(sources, settings, job, articles.Columns.parse(columns))
     except ExtractorError as exc:
         _error_exit(exc)
     click.echo(

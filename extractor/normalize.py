@@ -824,6 +824,34 @@ _TERRITORY_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     ("Kursk", r"kursk|курск[а-я]{0,3}"),
     ("Belgorod", r"belgorod|белгород(?:а|у|е|ом|ск[а-я]{2,3})?"),
 )
+# ISO 3166-2 codes of the canonical territories that have one. ISO 3166-2 names regions in
+# their own languages ("Avtonomna Respublika Krym"), which no mention matches, so the canonical
+# English name is mapped here and a test checks every code against pycountry's ISO 3166-2 data.
+# Donbas spans two oblasts and South Ossetia is no ISO subdivision: they have none.
+TERRITORY_CODES: Final[dict[str, str]] = {
+    "Crimea": "UA-43",
+    "Sevastopol": "UA-40",
+    "Donetsk": "UA-14",
+    "Luhansk": "UA-09",
+    "Zaporizhzhia": "UA-23",
+    "Kherson": "UA-65",
+    "Kharkiv": "UA-63",
+    "Odesa": "UA-51",
+    "Mykolaiv": "UA-48",
+    "Dnipropetrovsk": "UA-12",
+    "Kyiv": "UA-30",
+    "Transnistria": "MD-SN",
+    "Abkhazia": "GE-AB",
+    "Kursk": "RU-KRS",
+    "Belgorod": "RU-BEL",
+}
+
+
+def territory_code(name: str) -> str | None:
+    """The ISO 3166-2 code of a canonical territory name ("Crimea" -> "UA-43"), else None."""
+    return TERRITORY_CODES.get(name)
+
+
 _TERRITORY_RES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), name) for name, pattern in _TERRITORY_PATTERNS
 )

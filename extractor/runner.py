@@ -19,12 +19,12 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -470,23 +470,42 @@ def run(
     options: RunOptions,
     *,
     backend: Backend = _no_backend,
+    execute: Execute | None = None,
+    columns: articles.Columns | None = None,
+    on_total: Callable[[int], None] | None = None,
     on_progress: Callable[[Outcome], None] | None = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> Summary:
     """Extract every source into ``output``; returns what was done and spent.
+
+    ``execute`` obtains the records (default: ``in_threads``); ``columns`` maps the fields of
+    article tables among the sources; ``on_total`` is told how many articles the sources hold
+    once they are read.
 
     ``backend`` starts the model server for the run when one is needed (never when every
     record comes from the cache or an earlier run) and yields the settings to use with it.
 
     Raises:
         ConfigError: the output is an input or is held by another run; it cannot be written
-            (disk full, no permission); or the server refused the requests for a reason no
-            article escapes (bad key, unknown model). Records finished before it are kept in
-            ``FILE.partial``.
+            (disk full, no permission); an article table has no text column; or the server
+            refused the requests for a reason no article escapes (bad key, unknown model).
+            Records finished before it are kept in ``FILE.partial``.
+        InputError: an article table cannot be read.
         KeyboardInterrupt: the run was interrupted; finished records are kept likewise.
     """
     with output.claimed(sources):
-        return _run_claimed(sources, settings, output, options, backend, on_progress, log)
+        return _run_claimed(
+            sources,
+            settings,
+            output,
+            options,
+            backend,
+            execute or in_threads,
+            columns,
+            on_total,
+            on_progress,
+            log,
+        )
 
 
 def _run_claimed(
@@ -495,38 +514,17 @@ def _run_claimed(
     output: Output,
     options: RunOptions,
     backend: Backend,
+    execute: Execute,
+    columns: articles.Columns | None,
+    on_total: Callable[[int], None] | None,
     on_progress: Callable[[Outcome], None] | None,
     log: Callable[[str], None],
 ) -> Summary:
     started = time.monotonic()
     spend = Spend(options.budget, options.price)
-    done: dict[Fingerprint, ExtractionRecord] = {
-        fingerprint_of(r): r for r in output.finished() if r.error is None
-    }
-    outcomes: list[Outcome] = []
-    todo: list[tuple[int, articles.Article]] = []
-    wanted: set[Fingerprint] = set()
-    for index, (source, item) in enumerate(zip(sources, articles.read(sources), strict=True)):
-        if isinstance(item, articles.Unreadable):
-            record = pipeline.unreadable(item, settings)
-            outcomes.append(Outcome(index, source, "unreadable", record))
-            continue
-        fingerprint = expected_fingerprint(source, item.id, settings)
-        wanted.add(fingerprint)
-        earlier = done.get(fingerprint)
-        if earlier is not None:
-            outcomes.append(Outcome(index, source, "resumed", earlier))
-            continue
-        hit = options.cache.get(cache.key(item.id, settings), item.id) if options.cache else None
-        if hit is not None:
-            record = hit.model_copy(
-                update={"article": hit.article.model_copy(update={"source": source})}
-            )
-            outcomes.append(Outcome(index, source, "cached", record))
-            continue
-        outcomes.append(Outcome(index, source, "not started", None))
-        todo.append((index, item))
-    output.check_unfinished(wanted)
+    outcomes, todo = triage(articles.read(sources, columns), settings, output, options.cache)
+    if on_total:
+        on_total(len(outcomes))
     with output:
         for outcome in outcomes:
             if outcome.record is not None:
@@ -537,7 +535,7 @@ def _run_claimed(
         stopped = None
         if todo:
             stopped = _extract_all(
-                todo, outcomes, settings, output, options, spend, backend, on_progress, log
+                todo, outcomes, settings, output, options, spend, backend, execute, on_progress, log
             )
     summary = Summary(
         outcomes=outcomes,
@@ -552,6 +550,128 @@ def _run_claimed(
     return summary
 
 
+def triage(
+    items: Iterable[articles.Article | articles.Unreadable],
+    settings: Settings,
+    output: Output,
+    record_cache: cache.RecordCache | None,
+) -> tuple[list[Outcome], list[tuple[int, articles.Article]]]:
+    """What each input needs: its record when it already has one (unreadable, finished by an
+    earlier run into ``output``, or in the cache), else a place in the returned work list.
+
+    Raises:
+        ConfigError: ``output``'s partial file holds another command's finished records.
+    """
+    done: dict[Fingerprint, ExtractionRecord] = {
+        fingerprint_of(r): r for r in output.finished() if r.error is None
+    }
+    outcomes: list[Outcome] = []
+    todo: list[tuple[int, articles.Article]] = []
+    wanted: set[Fingerprint] = set()
+    for index, item in enumerate(items):
+        source = item.source
+        if isinstance(item, articles.Unreadable):
+            record = pipeline.unreadable(item, settings)
+            outcomes.append(Outcome(index, source, "unreadable", record))
+            continue
+        fingerprint = expected_fingerprint(source, item.id, settings)
+        wanted.add(fingerprint)
+        earlier = done.get(fingerprint)
+        if earlier is not None:
+            outcomes.append(Outcome(index, source, "resumed", earlier))
+            continue
+        hit = record_cache.get(cache.key(item.id, settings), item.id) if record_cache else None
+        if hit is not None:
+            record = hit.model_copy(
+                update={"article": hit.article.model_copy(update={"source": source})}
+            )
+            outcomes.append(Outcome(index, source, "cached", record))
+            continue
+        outcomes.append(Outcome(index, source, "not started", None))
+        todo.append((index, item))
+    output.check_unfinished(wanted)
+    return outcomes, todo
+
+
+class Execute(Protocol):
+    """How the articles of a run get their records: threads in this process (``in_threads``),
+    or a cluster (``extractor.raydata``). ``finish`` takes each article's outcome as it comes,
+    in any order, and keeps it (output file, cache, progress).
+
+    Raises:
+        ConfigError: the server refused the requests for a reason no article escapes.
+        KeyboardInterrupt: the run was interrupted.
+    """
+
+    def __call__(
+        self,
+        todo: list[tuple[int, articles.Article]],
+        settings: Settings,
+        options: RunOptions,
+        spend: Spend,
+        finish: Callable[[Outcome], None],
+        log: Callable[[str], None],
+    ) -> None: ...
+
+
+def in_threads(
+    todo: list[tuple[int, articles.Article]],
+    settings: Settings,
+    options: RunOptions,
+    spend: Spend,
+    finish: Callable[[Outcome], None],
+    log: Callable[[str], None],
+) -> None:
+    """Extract ``todo`` on ``options.concurrency`` threads, one engine each."""
+    limiter = RateLimiter(options.rpm, options.tpm) if (options.rpm or options.tpm) else None
+    fatal: list[ConfigError] = []
+    engines = _Engines(settings, limiter, spend)
+    asks_model = strategies.for_settings(settings).needs_model
+
+    def work(index: int, article: articles.Article) -> Outcome:
+        began = time.monotonic()
+        if spend.halted.is_set():
+            return Outcome(index, article.source, "not started", None)
+        engine = engines.get() if asks_model else None
+        try:
+            record = pipeline.extract(article, engine, settings=settings)
+        except (RunStopped, ConfigError) as exc:
+            if isinstance(exc, ConfigError):  # no other article would fare better
+                fatal.append(exc)
+                spend.halt(str(exc))
+            return Outcome(
+                index,
+                article.source,
+                "not started",
+                None,
+                engine.last_meter if engine else Meter(),
+                time.monotonic() - began,
+            )
+        status = "failed" if record.error is not None else "extracted"
+        meter = engine.last_meter if engine else Meter()
+        return Outcome(index, article.source, status, record, meter, time.monotonic() - began)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
+    futures: list[Future[Outcome]] = [pool.submit(work, i, a) for i, a in todo]
+    try:
+        for future in as_completed(futures):
+            finish(future.result())
+    except KeyboardInterrupt:
+        spend.halt("the run was interrupted")
+        log("interrupted: finishing the records in flight is abandoned")
+        raise
+    except ConfigError as exc:  # the output cannot be written: nothing more is worth asking
+        spend.halt(str(exc))
+        raise
+    finally:
+        if spend.halted.is_set():
+            engines.close()  # ends the requests in flight
+        pool.shutdown(wait=True, cancel_futures=True)
+        engines.close()
+    if fatal:
+        raise fatal[0]
+
+
 def _extract_all(
     todo: list[tuple[int, articles.Article]],
     outcomes: list[Outcome],
@@ -560,68 +680,29 @@ def _extract_all(
     options: RunOptions,
     spend: Spend,
     backend: Backend,
+    execute: Execute,
     on_progress: Callable[[Outcome], None] | None,
     log: Callable[[str], None],
 ) -> str | None:
-    """Extract ``todo`` on ``options.concurrency`` threads; returns why the run stopped early,
-    or None when every article got its record."""
-    limiter = RateLimiter(options.rpm, options.tpm) if (options.rpm or options.tpm) else None
-    fatal: list[ConfigError] = []
-    asks_model = strategies.for_settings(settings).needs_model
+    """Extract ``todo`` as ``execute`` does; returns why the run stopped early, or None when
+    every article got its record."""
     # A strategy that asks no model starts no server.
+    asks_model = strategies.for_settings(settings).needs_model
     with backend(settings) if asks_model else nullcontext(settings) as live:
-        engines = _Engines(live, limiter, spend)
 
-        def work(index: int, article: articles.Article) -> Outcome:
-            began = time.monotonic()
-            if spend.halted.is_set():
-                return outcomes[index]
-            engine = engines.get() if asks_model else None
-            try:
-                record = pipeline.extract(article, engine, settings=live)
-            except (RunStopped, ConfigError) as exc:
-                if isinstance(exc, ConfigError):  # no other article would fare better
-                    fatal.append(exc)
-                    spend.halt(str(exc))
-                return Outcome(
-                    index,
-                    article.source,
-                    "not started",
-                    None,
-                    engine.last_meter if engine else Meter(),
-                    time.monotonic() - began,
-                )
-            status = "failed" if record.error is not None else "extracted"
-            meter = engine.last_meter if engine else Meter()
-            return Outcome(index, article.source, status, record, meter, time.monotonic() - began)
+        def finish(outcome: Outcome) -> None:
+            if outcomes[outcome.index].record is not None:
+                return  # a record that came twice (a retried task) is kept once
+            outcomes[outcome.index] = outcome
+            if outcome.record is None:
+                return
+            output.append(outcome.index, outcome.record)
+            if options.cache is not None and outcome.record.error is None:
+                options.cache.put(cache.key(outcome.record.article.id, live), outcome.record)
+            if on_progress:
+                on_progress(outcome)
 
-        pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
-        futures: list[Future[Outcome]] = [pool.submit(work, i, a) for i, a in todo]
-        try:
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes[outcome.index] = outcome
-                if outcome.record is None:
-                    continue
-                output.append(outcome.index, outcome.record)
-                if options.cache is not None and outcome.record.error is None:
-                    options.cache.put(cache.key(outcome.record.article.id, live), outcome.record)
-                if on_progress:
-                    on_progress(outcome)
-        except KeyboardInterrupt:
-            spend.halt("the run was interrupted")
-            log("interrupted: finishing the records in flight is abandoned")
-            raise
-        except ConfigError as exc:  # the output cannot be written: nothing more is worth asking
-            spend.halt(str(exc))
-            raise
-        finally:
-            if spend.halted.is_set():
-                engines.close()  # ends the requests in flight
-            pool.shutdown(wait=True, cancel_futures=True)
-            engines.close()
-    if fatal:
-        raise fatal[0]
+        execute(todo, live, options, spend, finish, log)
     left = sum(o.status == "not started" for o in outcomes)
     if left:
         where = (
@@ -636,4 +717,4 @@ def _extract_all(
     return None
 
 
-__all__ = ["Output", "RunOptions", "Summary", "run"]
+__all__ = ["Execute", "Output", "RunOptions", "Summary", "in_threads", "run", "triage"]

@@ -16,10 +16,8 @@ Any SQLAlchemy URL works; SQLite (``sqlite:///out/seeds.sqlite``) and PostgreSQL
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -41,9 +39,8 @@ from sqlalchemy.exc import (
 from . import tables as t
 from .config import masked
 from .errors import BackendError, ConfigError, InputError
-from .schemas import Actor, Evidence, ExtractionRecord
+from .schemas import ExtractionRecord, Proposal
 
-RUN_FIELDS = ("model", "mode", "strategy", "prompt_version", "extractor_version")
 # The PostgreSQL advisory lock loads take turns on (any 64-bit number of our own).
 LOAD_LOCK = 0x6775_6172_616E_7465
 # How long a SQLite load waits for another to finish, in seconds.
@@ -179,21 +176,6 @@ def counts(connection: Connection) -> dict[str, int]:
     }
 
 
-def run_key(record: ExtractionRecord) -> str:
-    """What makes a run's output what it is; base_url is left out (a local port changes)."""
-    provenance = record.provenance.model_dump()
-    parts = [provenance[name] for name in RUN_FIELDS] + [record.schema_version]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-
-def _actor(prefix: str, actor: Actor | None) -> dict[str, Any]:
-    return {
-        f"{prefix}_name": actor.name if actor else None,
-        f"{prefix}_kind": actor.kind if actor else None,
-        f"{prefix}_code": actor.code if actor else None,
-    }
-
-
 class _Writer:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -206,51 +188,24 @@ class _Writer:
         key = result.inserted_primary_key
         return key[0] if key is not None else None
 
-    def evidence(self, proposal_id: int, field: str, items: list[Evidence]) -> None:
-        for item in items:
-            self.insert(
-                t.evidence,
-                proposal_id=proposal_id,
-                field=field,
-                quote=item.quote,
-                start=item.start,
-                end=item.end,
-                match=item.match,
-            )
-
     def article(self, record: ExtractionRecord) -> None:
         article = record.article
         found = self.connection.execute(
             select(t.articles.c.id).where(t.articles.c.id == article.id)
         ).first()
         if found is None:
-            self.insert(t.articles, **article.model_dump())
+            self.insert(t.articles, **t.article_row(record))
 
     def run(self, record: ExtractionRecord) -> int:
-        key = run_key(record)
-        row = self.connection.execute(
-            select(t.extraction_runs).where(t.extraction_runs.c.run_key == key)
+        row = t.run_row(record)
+        found = self.connection.execute(
+            select(t.extraction_runs).where(t.extraction_runs.c.run_key == row["run_key"])
         ).first()
-        if row is not None:
-            return int(row.id)
-        provenance = record.provenance
-        run_id: int = self.insert(
-            t.extraction_runs,
-            run_key=key,
-            model=provenance.model,
-            base_url=masked(provenance.base_url),
-            mode=provenance.mode,
-            strategy=provenance.strategy,
-            prompt_version=provenance.prompt_version,
-            schema_version=record.schema_version,
-            extractor_version=provenance.extractor_version,
-            started_at=provenance.extracted_at,
-            finished_at=provenance.extracted_at,
-            prompt_tokens=0,
-            completion_tokens=0,
-            total_tokens=0,
-            requests=0,
-        )
+        if found is not None:
+            return int(found.id)
+        # Started empty: account() adds each extraction's time and usage.
+        zero = dict.fromkeys(("prompt_tokens", "completion_tokens", "total_tokens", "requests"), 0)
+        run_id: int = self.insert(t.extraction_runs, **{**row, **zero})
         return run_id
 
     def account(self, run_id: int, record: ExtractionRecord) -> None:
@@ -284,96 +239,21 @@ class _Writer:
         ).first()
         if exists is not None:
             return False
-        usage = record.provenance.usage
-        extraction_id = self.insert(
-            t.extractions,
-            article_id=record.article.id,
-            run_id=run_id,
-            extracted_at=record.provenance.extracted_at,
-            attempts=record.provenance.attempts,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            total_tokens=usage.total_tokens,
-            requests=usage.requests,
-            error_type=record.error.type if record.error else None,
-            error_message=masked(record.error.message) if record.error else None,
-        )
+        extraction_id = self.insert(t.extractions, run_id=run_id, **t.extraction_row(record))
         self.account(run_id, record)
         for index, proposal in enumerate(record.proposals):
             self.proposal(extraction_id, index, proposal)
-        for index, item in enumerate(record.dropped):
-            self.insert(
-                t.dropped,
-                extraction_id=extraction_id,
-                position=index,
-                field=item.field,
-                value=json.dumps(item.value, ensure_ascii=False),
-                reason=item.reason,
-            )
+        for row in t.dropped_rows(record):
+            self.insert(t.dropped, extraction_id=extraction_id, **row)
         return True
 
-    def proposal(self, extraction_id: int, index: int, proposal: Any) -> None:
-        rt = proposal.response_time
+    def proposal(self, extraction_id: int, index: int, proposal: Proposal) -> None:
+        """A proposal's row and every row under it."""
         proposal_id = self.insert(
-            t.proposals,
-            extraction_id=extraction_id,
-            position=index,
-            summary=proposal.summary,
-            **_actor("proposer", proposal.proposer),
-            **_actor("beneficiary", proposal.beneficiary),
-            guarantee_type=proposal.guarantee_type,
-            legally_binding=proposal.legally_binding,
-            response_time_text=rt.text if rt else None,
-            response_time_hours=rt.hours if rt else None,
+            t.proposals, extraction_id=extraction_id, **t.proposal_row(index, proposal)
         )
-        self.evidence(proposal_id, "proposal", proposal.evidence)
-        if rt is not None:
-            self.evidence(proposal_id, "response_time", rt.evidence)
-        self.children(
-            proposal_id,
-            t.guarantors,
-            "guarantors",
-            proposal.guarantors,
-            lambda g: {**_actor("actor", g.actor), "stand": g.position},
-        )
-        self.children(
-            proposal_id,
-            t.conditions,
-            "conditions",
-            proposal.conditions,
-            lambda c: {"text": c.text, **_actor("bound_party", c.bound_party)},
-        )
-        self.children(
-            proposal_id,
-            t.excluded_territories,
-            "excluded_territories",
-            proposal.excluded_territories,
-            lambda x: {"name": x.name, "text": x.text},
-        )
-        self.children(
-            proposal_id,
-            t.stances,
-            "stances",
-            proposal.stances,
-            lambda x: {
-                **_actor("speaker", x.speaker),
-                **_actor("actor", x.actor),
-                "stance": x.stance,
-            },
-        )
-
-    def children(
-        self,
-        proposal_id: int,
-        table: Any,
-        field: str,
-        items: list[Any],
-        values: Callable[[Any], dict[str, Any]],
-    ) -> None:
-        """One row per item of a proposal's list, with its evidence filed under ``field[j]``."""
-        for j, item in enumerate(items):
-            self.insert(table, proposal_id=proposal_id, position=j, **values(item))
-            self.evidence(proposal_id, f"{field}[{j}]", item.evidence)
+        for table, row in t.proposal_children(proposal):
+            self.insert(table, proposal_id=proposal_id, **row)
 
 
 def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:

@@ -1,10 +1,17 @@
-"""The relational schema of extraction records (SQLAlchemy Core), as the latest migration leaves it.
+"""The relational schema of extraction records (SQLAlchemy Core), as the latest migration leaves it,
+and the rows of a record in it.
 
 ``extractor/migrations/`` creates and upgrades it (views included: they are defined only there);
-``extractor.sink`` writes to it.
+``extractor.sink`` writes its rows to a database and ``extractor.export`` to Parquet or CSV files.
+The row functions are pure: keys that the database assigns (ids) are left to the writer.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -19,6 +26,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from .config import masked
+from .schemas import Actor, Evidence, ExtractionRecord, Proposal
 
 metadata = MetaData()
 
@@ -192,3 +202,153 @@ VIEW_NAMES: tuple[str, ...] = (
     "proposals_with_response_time",
     "excluded_territories_by_article",
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# The rows of a record
+# ---------------------------------------------------------------------------------------------
+
+RUN_FIELDS = ("model", "mode", "strategy", "prompt_version", "extractor_version")
+
+
+def run_key(record: ExtractionRecord) -> str:
+    """What makes a run's output what it is; base_url is left out (a local port changes)."""
+    provenance = record.provenance.model_dump()
+    parts = [provenance[name] for name in RUN_FIELDS] + [record.schema_version]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def actor_columns(prefix: str, actor: Actor | None) -> dict[str, Any]:
+    """An actor as the three columns ``PREFIX_name``, ``PREFIX_kind``, ``PREFIX_code``."""
+    return {
+        f"{prefix}_name": actor.name if actor else None,
+        f"{prefix}_kind": actor.kind if actor else None,
+        f"{prefix}_code": actor.code if actor else None,
+    }
+
+
+def article_row(record: ExtractionRecord) -> dict[str, Any]:
+    """The ``articles`` row of a record (the columns the table has)."""
+    values = record.article.model_dump()
+    return {column.name: values.get(column.name) for column in articles.columns}
+
+
+def run_row(record: ExtractionRecord) -> dict[str, Any]:
+    """The ``extraction_runs`` row of a run holding only this record (a writer adds up the
+    times and usage of every record of the run)."""
+    provenance = record.provenance
+    usage = provenance.usage
+    return {
+        "run_key": run_key(record),
+        "model": provenance.model,
+        "base_url": masked(provenance.base_url),
+        "mode": provenance.mode,
+        "strategy": provenance.strategy,
+        "prompt_version": provenance.prompt_version,
+        "schema_version": record.schema_version,
+        "extractor_version": provenance.extractor_version,
+        "started_at": provenance.extracted_at,
+        "finished_at": provenance.extracted_at,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "requests": usage.requests,
+    }
+
+
+def extraction_row(record: ExtractionRecord) -> dict[str, Any]:
+    """The ``extractions`` row of a record, less ``run_id``."""
+    usage = record.provenance.usage
+    return {
+        "article_id": record.article.id,
+        "extracted_at": record.provenance.extracted_at,
+        "attempts": record.provenance.attempts,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "requests": usage.requests,
+        "error_type": record.error.type if record.error else None,
+        "error_message": masked(record.error.message) if record.error else None,
+    }
+
+
+def dropped_rows(record: ExtractionRecord) -> list[dict[str, Any]]:
+    """The ``dropped`` rows of a record, less ``extraction_id``."""
+    return [
+        {
+            "position": index,
+            "field": item.field,
+            "value": json.dumps(item.value, ensure_ascii=False),
+            "reason": item.reason,
+        }
+        for index, item in enumerate(record.dropped)
+    ]
+
+
+def proposal_row(index: int, proposal: Proposal) -> dict[str, Any]:
+    """The ``proposals`` row of the record's ``index``-th proposal, less ``extraction_id``."""
+    rt = proposal.response_time
+    return {
+        "position": index,
+        "summary": proposal.summary,
+        **actor_columns("proposer", proposal.proposer),
+        **actor_columns("beneficiary", proposal.beneficiary),
+        "guarantee_type": proposal.guarantee_type,
+        "legally_binding": proposal.legally_binding,
+        "response_time_text": rt.text if rt else None,
+        "response_time_hours": rt.hours if rt else None,
+    }
+
+
+def evidence_rows(field: str, items: list[Evidence]) -> list[dict[str, Any]]:
+    """``evidence`` rows, less ``proposal_id``, filed under ``field``."""
+    return [
+        {"field": field, "quote": e.quote, "start": e.start, "end": e.end, "match": e.match}
+        for e in items
+    ]
+
+
+def proposal_children(proposal: Proposal) -> Iterator[tuple[Table, dict[str, Any]]]:
+    """The rows under a proposal, less ``proposal_id``, parents before their evidence: one per
+    guarantor, condition, excluded territory and stance, and one per evidence span (the
+    proposal's own under ``proposal``, a guarantor's under ``guarantors[j]``, ...)."""
+    for row in evidence_rows("proposal", proposal.evidence):
+        yield evidence, row
+    if proposal.response_time is not None:
+        for row in evidence_rows("response_time", proposal.response_time.evidence):
+            yield evidence, row
+    lists: list[tuple[Table, str, list[Any], Any]] = [
+        (
+            guarantors,
+            "guarantors",
+            proposal.guarantors,
+            lambda g: {**actor_columns("actor", g.actor), "stand": g.position},
+        ),
+        (
+            conditions,
+            "conditions",
+            proposal.conditions,
+            lambda c: {"text": c.text, **actor_columns("bound_party", c.bound_party)},
+        ),
+        (
+            excluded_territories,
+            "excluded_territories",
+            proposal.excluded_territories,
+            lambda x: {"name": x.name, "text": x.text},
+        ),
+        (
+            stances,
+            "stances",
+            proposal.stances,
+            lambda x: {
+                **actor_columns("speaker", x.speaker),
+                **actor_columns("actor", x.actor),
+                "stance": x.stance,
+            },
+        ),
+    ]
+    for table, field, items, values in lists:
+        for j, item in enumerate(items):
+            yield table, {"position": j, **values(item)}
+            for row in evidence_rows(f"{field}[{j}]", item.evidence):
+                yield evidence, row

@@ -32,5 +32,5 @@ if ! ls "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
 fi
 
 .venv/bin/python -m pip install -q --disable-pip-version-check --find-links "$wheels" \
-  -e ".[local,dev]"
+  -e ".[local,ray,dev]"
 echo "installed: $(.venv/bin/extractor --version)"

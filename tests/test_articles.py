@@ -37,7 +37,45 @@ def test_html_becomes_visible_text_with_its_title() -> None:
     text, title = html_to_text(html)
     assert title == "Talks & guarantees"
     assert text == "First\xa0para.\n\nSecond para."
-    assert parse("page.html", html.encode()).text == text
+    article = parse("page.html", html.encode())
+    assert article.text == "First para.\nSecond para."
+    assert article.title == "Talks & guarantees"
+
+
+PAGE = """<!doctype html><html><head><title>Kyiv asks for guarantees | World</title>
+<meta property="article:published_time" content="2022-03-29T10:00:00Z"></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/subscribe">Subscribe</a></nav>
+<article><h1>Kyiv asks for guarantees</h1>
+<p>Ukraine asked the United States, Britain and Turkey to guarantee its security within 72
+hours of an attack, a negotiator said on Tuesday in Istanbul after the talks.</p>
+<p>Crimea and Donbas would be left out of the guarantees for fifteen years, he told reporters
+at the end of the second day of the meeting.</p></article>
+<footer>Cookie policy. Privacy. Terms of use.</footer></body></html>"""
+
+
+def test_a_news_page_keeps_its_article_and_its_date_and_drops_the_furniture() -> None:
+    article = parse("page.html", PAGE.encode())
+    assert article.text.startswith("Kyiv asks for guarantees\nUkraine asked the United States")
+    for furniture in ("Subscribe", "Cookie", "Privacy", "Home"):
+        assert furniture not in article.text
+    assert article.published == "2022-03-29"
+    assert article.title == "Kyiv asks for guarantees"
+    start = article.text.index("Crimea")
+    assert article.text[start : start + 6] == "Crimea"  # offsets index the kept text
+
+
+@pytest.mark.parametrize(
+    ("head", "date"),
+    [
+        ("Москва, 29 марта 2022 года. Переговоры в Стамбуле", "2022-03-29"),
+        ("Kyiv, March 29, 2022 - Talks went on", "2022-03-29"),
+        ("Київ, 29 березня 2022 року. Переговори", "2022-03-29"),
+        ("It happened a week ago today, in 2022 or so", None),
+        ("The talks on Tuesday went on", None),
+    ],
+)
+def test_a_written_date_near_the_top_is_the_published_date(head: str, date: str | None) -> None:
+    assert parse("d.txt", f"{head}\nBody of the article.".encode()).published == date
 
 
 @pytest.mark.parametrize(

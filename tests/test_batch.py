@@ -1,7 +1,7 @@
 """The batch workflow: prepare, run, submit/status/fetch against a fake Batch API, collect.
 
-No model: every completion here is hand-built (``answer`` below picks one from the request body
-alone, so the online run and the batch get the same answers), and the Batch API is a fake of
+No model: every completion here is hand-built (``handbuilt.answer`` picks one from the request
+body alone, so the online run and the batch get the same answers), and the Batch API is a fake of
 our own on 127.0.0.1 that serves hand-built files.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import httpx2
 import pytest
 from click.testing import CliRunner, Result
-from handbuilt import LoopbackServer, Script, draft_json, handbuilt_completion, status
+from handbuilt import LoopbackServer, Script, answer, completion, status
 
 from extractor import batch
 from extractor.cli import cli
@@ -31,44 +31,9 @@ LONG = "\n\n".join(
         "Britain would also offer security guarantees, but only if a ceasefire holds first. " * 3,
     ]
 )
-GOOD = draft_json(
-    summary="Kyiv asks for a US guarantee.",
-    proposer="Kyiv",
-    guarantors=[{"name": "Washington", "quote": "asked Washington"}],
-    response_time={"text": "72 hours", "quote": "within 72 hours"},
-    quote="Kyiv asked Washington to guarantee its security",
-)
+
+
 IDS = [*(f"a000000-r{n:04d}" for n in range(6)), *(f"a000001-r{n:04d}" for n in range(3))]
-
-
-def content_of(body: dict[str, Any]) -> tuple[str, str]:
-    """The hand-built message content (and finish reason) for one request body."""
-    text = body["messages"][-1]["content"]
-    shape = body["response_format"]  # json_schema, or llamacpp's json_object with a schema
-    form = shape.get("json_schema") or {"name": shape["schema"]["title"], **shape}
-    if form["name"] == "ArticleDraft":  # the long article's answer is cut off: salvaged
-        return (GOOD[:-3], "length") if "Geneva" in text else (GOOD, "stop")
-    fields = form["schema"]["properties"]
-    if "value" in fields:
-        option = fields["value"]["anyOf"][0]
-        return json.dumps({"value": option.get("const") or option["enum"][0]}), "stop"
-    if form["name"] == "Names":  # France is in no article: dropped
-        names = [n for n in ("Washington", "Britain") if n in text] + ["France"]
-        return json.dumps({"values": names}), "stop"
-    phrases = ["only if a ceasefire holds first"] if "ceasefire" in text else []
-    return json.dumps({"values": phrases}), "stop"
-
-
-def completion(body: dict[str, Any]) -> dict[str, Any]:
-    content, finish = content_of(body)
-    prompt = len(body["messages"][-1]["content"]) // 10
-    return handbuilt_completion(
-        content, prompt_tokens=prompt, completion_tokens=7, finish_reason=finish
-    )
-
-
-def answer(request: httpx2.Request) -> httpx2.Response:
-    return httpx2.Response(200, json=completion(json.loads(request.content)))
 
 
 def invoke(*args: str) -> Result:

@@ -7,6 +7,7 @@ import json
 
 from handbuilt import Script, engine, ok
 
+from extractor import strategies
 from extractor.schemas import Evidence
 from extractor.strategies import Findings, Found, chunks, merge, named, paragraphs
 
@@ -186,3 +187,23 @@ def test_actor_mentions_are_verbatim_first_mentions_without_possessives() -> Non
     text = "Ukraine\u2019s plan: the United States, Kyiv and Russia's envoy; Washington agreed."
     assert actor_mentions(text) == ["Ukraine", "the United States", "Russia"]
     assert all(mention in text for mention in actor_mentions(text))
+
+
+def test_the_options_put_to_the_model_do_not_depend_on_what_was_asked_before() -> None:
+    # typing caches Literal[...] by the set of its values: an earlier question with the same
+    # names in another order must not reorder this one's options.
+    first = strategies.choice_model(["Russia", "German"], many=False)
+    second = strategies.choice_model(["German", "Russia"], many=False)
+    assert first.model_json_schema()["properties"]["value"]["anyOf"][0]["enum"] == [
+        "Russia",
+        "German",
+    ]
+    assert second.model_json_schema()["properties"]["value"]["anyOf"][0]["enum"] == [
+        "German",
+        "Russia",
+    ]
+    many = strategies.choice_model(["German", "Russia"], many=True)
+    assert many.model_json_schema()["properties"]["values"]["items"]["enum"] == [
+        "German",
+        "Russia",
+    ]

@@ -1,0 +1,198 @@
+"""Article tables in, tidy tables out: a Parquet table of the seeds extracted through the CLI,
+the records exported as Parquet and CSV with the database's columns, and DuckDB reading them.
+Model answers come from a loopback server of hand-built completions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pycountry
+import pytest
+from click.testing import CliRunner, Result
+from handbuilt import LoopbackServer, Script, answer
+from test_sink import seed_records
+
+from extractor import articles, export, sink
+from extractor import tables as t
+from extractor.cli import cli
+from extractor.errors import ConfigError
+from extractor.normalize import TERRITORY_CODES
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def seed_table(path: Path) -> Path:
+    """The seeds as a Parquet article table with metadata columns (default column names)."""
+    rows = [
+        {
+            "id": seed.stem,
+            "text": seed.read_text(encoding="utf-8"),
+            "url": f"https://news.example/{seed.stem}",
+            "outlet": "Example News",
+            "title": f"Seed {n}",
+            "published": "29 марта 2022 года" if n % 2 else "2022-03-30",
+        }
+        for n, seed in enumerate(SEEDS)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_a_parquet_article_table_is_extracted_exported_and_read_by_duckdb(tmp_path: Path) -> None:
+    table = seed_table(tmp_path / "articles.parquet")
+    out, tables = tmp_path / "out.jsonl", tmp_path / "tables"
+    with LoopbackServer(Script([answer] * 500)) as server:
+        result = invoke("extract", str(table), "-o", str(out), "--base-url", server.base_url)
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["article"]["source"] for r in records] == [seed.stem for seed in SEEDS]
+    assert [r["article"]["title"] for r in records] == [f"Seed {n}" for n in range(5)]
+    assert [r["article"]["published"] for r in records] == [
+        "2022-03-30",
+        "2022-03-29",
+        "2022-03-30",
+        "2022-03-29",
+        "2022-03-30",
+    ]
+    assert [r["article"]["text"] for r in records] == [s.read_text() for s in SEEDS]
+
+    result = invoke("export", str(out), "--format", "parquet", "-o", str(tables))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"5 records -> {tables}/ (parquet)"
+    db = duckdb.connect()
+    count = db.execute(f"SELECT count(*) FROM '{tables}/articles.parquet'").fetchall()
+    assert count == [(5,)]
+    guarantors = db.execute(
+        f"""SELECT a.source, g.actor_code
+            FROM '{tables}/guarantors.parquet' g
+            JOIN '{tables}/proposals.parquet' p ON p.id = g.proposal_id
+            JOIN '{tables}/articles.parquet' a ON a.id = p.article_id
+            ORDER BY a.source, g.position"""
+    ).fetchall()
+    expected = [
+        (r["article"]["source"], g["actor"]["code"])
+        for r in records
+        for p in r["proposals"]
+        for g in p["guarantors"]
+    ]
+    assert guarantors == expected and guarantors
+    spans = db.execute(
+        f"""SELECT e.quote, substr(a.text, e.start + 1, e."end" - e.start) AS span, e.match
+            FROM '{tables}/evidence.parquet' e JOIN '{tables}/articles.parquet' a
+            ON a.id = e.article_id"""
+    ).fetchall()
+    assert spans and all(quote == span for quote, span, match in spans if match == "exact")
+
+
+def test_the_tables_have_the_database_columns_and_a_declared_schema(tmp_path: Path) -> None:
+    records = seed_records()
+    written = export.write(records, tmp_path, "parquet")
+    for table in t.TABLES:
+        schema = pq.read_schema(tmp_path / f"{table.name}.parquet")
+        assert schema.remove_metadata() == export.arrow_schema(table)
+        names = [c.name for c in table.columns]
+        assert schema.names[: len(names)] == names
+        assert pq.read_table(tmp_path / f"{table.name}.parquet").num_rows == len(
+            written.rows[table.name]
+        )
+    assert pq.read_schema(tmp_path / "evidence.parquet").field("start").type == pa.int64()
+    assert pq.read_schema(tmp_path / "proposals.parquet").field("legally_binding").type == (
+        pa.bool_()
+    )
+
+
+def test_the_tables_hold_the_rows_a_database_load_holds(tmp_path: Path) -> None:
+    records = seed_records() + seed_records(strategy="single") + seed_records()  # one repeated
+    written = export.write(records, tmp_path, "csv")
+    assert written.skipped == 5
+    report = sink.load(records, f"sqlite:///{tmp_path / 'x.sqlite'}")
+    assert {name: len(rows) for name, rows in written.rows.items()} == report.totals
+    db = duckdb.connect()
+    runs = db.execute(
+        f"SELECT strategy, requests FROM read_csv('{tmp_path}/extraction_runs.csv') ORDER BY 1"
+    ).fetchall()
+    expected = sum(r.provenance.usage.requests for r in seed_records())
+    assert runs == [("chunked", expected), ("single", expected)]
+    territories = db.execute(
+        f"SELECT DISTINCT name, code FROM read_csv('{tmp_path}/excluded_territories.csv')"
+    ).fetchall()
+    assert territories and all(code == TERRITORY_CODES.get(name) for name, code in territories)
+
+
+def test_every_territory_code_is_an_iso_3166_2_subdivision() -> None:
+    for name, code in TERRITORY_CODES.items():
+        assert pycountry.subdivisions.get(code=code) is not None, (name, code)
+
+
+def test_export_of_a_file_that_is_not_records_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"x": 1}\n')
+    result = CliRunner().invoke(cli, ["export", str(bad), "-o", str(tmp_path / "t")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {bad}:1: ")
+    with pytest.raises(ConfigError, match="unknown format"):
+        export.write([], tmp_path, "xlsx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading article tables
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    return path
+
+
+def test_jsonl_rows_become_articles_with_mapped_columns(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {"guid": "a1", "body": "Kyiv asked for guarantees.", "link": "https://x.example/1"},
+            {"guid": "a2", "body": "   "},
+            {
+                "body": "<html><body><article><p>Crimea would be left out of the guarantees, "
+                "the negotiators said after the second day of talks in Istanbul.</p></article>"
+                "</body></html>"
+            },
+        ],
+    )
+    columns = articles.Columns.parse("text=body,id=guid,url=link")
+    items = list(articles.read([str(path)], columns))
+    assert isinstance(items[0], articles.Article)
+    assert (items[0].source, items[0].url, items[0].text) == (
+        "a1",
+        "https://x.example/1",
+        "Kyiv asked for guarantees.",
+    )
+    assert isinstance(items[1], articles.Unreadable)
+    assert "row 1 of" in str(items[1].error) and "no text in column 'body'" in str(items[1].error)
+    assert isinstance(items[2], articles.Article)
+    assert items[2].source == f"{path}#2"
+    assert items[2].text.startswith("Crimea would be left out")
+
+
+def test_a_table_without_its_text_column_names_the_flag(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "feed.jsonl", [{"body": "x"}])
+    with pytest.raises(ConfigError, match=r"no column 'text'.*--columns text=COLUMN"):
+        list(articles.read([str(path)]))
+    with pytest.raises(ConfigError, match="FIELD=COLUMN"):
+        articles.Columns.parse("body")
+
+
+def test_a_table_on_another_filesystem_is_read_through_fsspec() -> None:
+    import fsspec
+
+    with fsspec.open("memory://feeds/a.jsonl", "w") as handle:
+        handle.write(json.dumps({"text": "Kyiv asked for guarantees.", "id": "m1"}) + "\n")
+    (item,) = articles.read(articles.expand(["memory://feeds/a.jsonl"]))
+    assert isinstance(item, articles.Article) and item.source == "m1"
