@@ -412,7 +412,7 @@ def extract_with_processor(
     def conclude(group: dict[str, Any]) -> dict[str, list[Any]]:
         answers = _rows(group)
         article = by_index[answers[0]["index"]]
-        record = conclude_rows(article, answers, settings, label)
+        record = conclude_rows(article, answers, settings, f"batch:{label}")
         return {
             "index": [article["index"]],
             "record": [record.model_dump_json() if record is not None else ""],

@@ -136,10 +136,11 @@ def test_a_rerun_on_ray_extracts_only_what_the_output_lacks(tmp_path: Path) -> N
             "".join(json.dumps(r) + "\n" for r in first[:2])
         )
         out.unlink()
-        result = extract(str(SEEDS), "-o", str(out), *flags)
+        result = invoke("extract", str(SEEDS), "-o", str(out), *flags, "--no-cache")
+        assert result.exit_code == 0, result.stderr
         assert len(server.script.requests) == 5 + 3
         assert "3 extracted, 0 from the cache, 2 already done" in result.stderr
-        again = extract(str(SEEDS), "-o", str(out), *flags)
+        again = invoke("extract", str(SEEDS), "-o", str(out), *flags, "--no-cache")
         assert len(server.script.requests) == 8  # nothing left to ask
         assert "0 extracted, 0 from the cache, 5 already done" in again.stderr
     records = records_of(out)
