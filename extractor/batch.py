@@ -565,9 +565,7 @@ def record_of(
             answers.append(exc)
             continue
         answers.append(outcome)
-    provenance = pipeline.provenance_of(
-        replace(settings, base_url=source_label), meter
-    )
+    provenance = pipeline.provenance_of(replace(settings, base_url=source_label), meter)
     base = {
         "article": pipeline.article_of(article),
         "provenance": provenance,
