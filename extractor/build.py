@@ -1,17 +1,32 @@
-"""Turn a model's draft into grounded proposals (pure): locate quotes, derive codes, hours, names.
+"""Turn a model's draft into grounded proposals (pure): locate quotes, check each value against
+its quote, derive codes, hours and names.
 
-A value whose quote cannot be located in the article goes to ``dropped`` with the reason; so does
+Every value is a claim the article makes in the words its evidence spans: a name must be named
+in its quote (or a name of the same state or organisation must: "Britain" in "the UK will"), a
+response time must be the duration its quote gives, a territory must be named in its quote. A
+value that fails, or whose quote cannot be located, goes to ``dropped`` with the reason; so does
 a proposal whose own quote cannot be located, together with everything in it. Nothing is dropped
-silently, and no evidence in the output points at text that is not in the article.
+silently, and every evidence ``quote`` is the article's own text at its offsets.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .grounding import locate
-from .normalize import actor_code, actor_kind, canonical_territory, parse_hours
+from .grounding import Span, locate
+from .normalize import (
+    actor_code,
+    actor_kind,
+    canonical_territory,
+    find_durations,
+    named_actors,
+    parse_hours,
+    territories_named,
+    territory_code,
+)
 from .schemas import (
     Actor,
     ActorKind,
@@ -21,11 +36,15 @@ from .schemas import (
     Evidence,
     ExcludedTerritory,
     Guarantor,
+    Party,
     Proposal,
     ProposalDraft,
     ResponseTime,
     Stance,
 )
+
+NOT_FOUND = "quote not found in the article"
+NO_QUOTE = "no quote was given"
 
 
 def make_actor(name: str | None, fallback: ActorKind = "other") -> Actor | None:
@@ -36,71 +55,216 @@ def make_actor(name: str | None, fallback: ActorKind = "other") -> Actor | None:
     return Actor(name=name, kind=actor_kind(name) or fallback, code=actor_code(name))
 
 
+_LOWER_CASE_IN_NAMES = frozenset({"of", "the", "and", "for", "in", "on", "de", "la", "du"})
+
+# Words that make a name an organisation's or a group's ("the Weimar Triangle" is not a person).
+_GROUP_WORD_RE = re.compile(
+    r"alliance|union|coalition|council|organi[sz]ation|group|community|commission|forces?|"
+    r"treaty|bloc|league|partnership|pact|assembly|nations|triangle|eight|quad|"
+    r"альянс|союз|коалици|совет|рад[аи]|организаци|групп|сообществ|комисси|сил[ыа]|договор|блок",
+    re.IGNORECASE,
+)
+
+
+def is_proper_name(name: str) -> bool:
+    """Whether ``name`` is written as a proper name ("Nordic-Baltic Eight", "Istanbul"), not as a
+    description ("US-led military bloc", "the partners").
+
+    English capitalises every word of a name but the small connecting words; Russian and
+    Ukrainian only the first ("Коалиция желающих").
+    """
+    words = name.split()
+    if words and words[0].lower() == "the":
+        words = words[1:]
+    if not words or not words[0][:1].isupper():
+        return False
+    if any("\u0400" <= ch <= "\u04ff" for ch in name):
+        return True
+    return all(w[:1].isupper() or not w[:1].isalpha() or w in _LOWER_CASE_IN_NAMES for w in words)
+
+
+def names_a_group(name: str) -> bool:
+    """Whether a proper name without a code names an organisation or group rather than a person
+    or a place: an acronym ("JEF", "NB8") or a name with a word such as Alliance, Union,
+    Coalition, Council, Group, Forces, Triangle in it."""
+    core = name.strip()
+    acronym = re.fullmatch(r"[A-Z\u0410-\u042f\u0406\u0407\u0404\u0490\d-]{2,8}", core) is not None
+    return is_proper_name(core) and (acronym or _GROUP_WORD_RE.search(core) is not None)
+
+
+def make_party(name: str, evidence: list[Evidence]) -> Party | None:
+    """A proposer or beneficiary from a surface name, with the evidence naming it."""
+    actor = make_actor(name)
+    return None if actor is None else Party(**actor.model_dump(), evidence=evidence)
+
+
+def evidence_of(span: Span, text: str, said: str, offset: int = 0) -> Evidence:
+    """Evidence for a span located in ``text``: the article's words, and the model's if they
+    differ.
+
+    Args:
+        span: Where ``said`` was located in ``text``.
+        text: The text searched (the article, or a piece of it starting at ``offset``).
+        said: What the model quoted.
+        offset: Where ``text`` starts in the article.
+    """
+    quote = text[span.start : span.end]
+    return Evidence(
+        quote=quote,
+        model_quote=None if said.strip() == quote else said,
+        start=offset + span.start,
+        end=offset + span.end,
+        match=span.match,
+        score=round(span.score, 1),
+    )
+
+
+def _names_in(name: str, quote: str) -> bool:
+    """Whether ``name``'s words stand in ``quote`` as whole words (normalised, not fuzzily)."""
+    span = locate(name, quote)
+    return span is not None and span.match in ("exact", "normalized")
+
+
+def actor_problem(name: str, quote: str) -> str | None:
+    """Why ``quote`` does not name the actor ``name``, or None when it does.
+
+    It does when the name's words stand in it, or when it names the same state or organisation
+    otherwise ("Britain" for "the UK will", "Russia" for "the Russian delegation").
+    """
+    if _names_in(name, quote):
+        return None
+    code = actor_code(name)
+    if code is not None and code in named_actors(quote):
+        return None
+    return f"{name!r} is not named in its quote {quote[:120]!r}"
+
+
+def hours_problem(text: str, quote: str) -> tuple[float | None, str | None]:
+    """The hours of a response time and why they cannot stand, checked against its quote.
+
+    Returns:
+        ``(hours, None)`` when the duration of ``text`` is one its quote gives (or ``text`` has
+        none and the quote gives exactly one, which is then taken); ``(None, reason)`` when the
+        quote gives no duration or another one.
+    """
+    quoted = [hours for phrase in find_durations(quote) if (hours := parse_hours(phrase))]
+    if not quoted:
+        return None, f"its quote {quote[:120]!r} gives no duration"
+    hours = parse_hours(text)
+    if hours is None:
+        if len(set(quoted)) == 1:
+            return quoted[0], None
+        return None, f"no duration in {text!r}"
+    if hours not in quoted:
+        shown = ", ".join(f"{h:g} h" for h in dict.fromkeys(quoted))
+        return None, f"{text!r} is {hours:g} h but its quote gives {shown}"
+    return hours, None
+
+
+def territory_problem(name: str, quote: str) -> str | None:
+    """Why ``quote`` does not name the territory ``name``, or None when it does."""
+    if canonical_territory(name) in territories_named(quote) or _names_in(name, quote):
+        return None
+    return f"{name!r} is not named in its quote {quote[:120]!r}"
+
+
 @dataclass
 class _Builder:
     text: str
     dropped: list[Dropped] = field(default_factory=list)
+    # Paths of the values a better answer could keep (quotes not found, values not in them).
+    fixable: list[str] = field(default_factory=list)
 
-    def evidence(self, path: str, quote: str, value: Any) -> list[Evidence] | None:
+    def drop(self, path: str, value: Any, reason: str, fixable: bool = True) -> None:
+        self.dropped.append(Dropped(field=path, value=value, reason=reason))
+        if fixable:
+            shown = json.dumps(value, ensure_ascii=False)
+            shown = shown if len(shown) <= 160 else shown[:157] + "..."
+            self.fixable.append(f"{path} {shown}: {reason}")
+
+    def evidence(self, path: str, quote: str, value: Any) -> Evidence | None:
         """Evidence for ``quote``, or None after recording the value as dropped."""
         if not quote.strip():
-            self.dropped.append(Dropped(field=path, value=value, reason="no quote was given"))
+            self.drop(path, value, NO_QUOTE)
             return None
         span = locate(quote, self.text)
         if span is None:
-            self.dropped.append(
-                Dropped(field=path, value=value, reason="quote not found in the article")
-            )
+            self.drop(path, value, NOT_FOUND)
             return None
-        return [Evidence(quote=quote, start=span.start, end=span.end, match=span.match)]
+        return evidence_of(span, self.text, quote)
+
+    def party(self, path: str, name: str | None, quote: str, fallback: Evidence) -> Party | None:
+        """Proposer or beneficiary: named in its own quote, or else in the proposal's."""
+        if name is None or not name.strip():
+            return None
+        found = self.evidence(path, quote, name) if quote.strip() else fallback
+        if found is None:
+            return None
+        problem = actor_problem(name.strip(), found.quote)
+        if problem is not None:
+            self.drop(path, name, problem)
+            return None
+        return make_party(name, [found])
 
     def proposal(self, index: int, draft: ProposalDraft) -> Proposal | None:
         base = f"proposals[{index}]"
-        evidence = self.evidence(base, draft.quote, draft.model_dump())
-        if evidence is None:
+        found_proposal = self.evidence(base, draft.quote, draft.model_dump())
+        if found_proposal is None:
             return None
+        evidence = [found_proposal]
 
         guarantors: list[Guarantor] = []
         seen: set[str] = set()
         for j, item in enumerate(draft.guarantors):
+            path = f"{base}.guarantors[{j}]"
             actor = make_actor(item.name)
-            found = self.evidence(f"{base}.guarantors[{j}]", item.quote, item.model_dump())
+            found = self.evidence(path, item.quote, item.model_dump())
             if actor is None or found is None:
+                continue
+            problem = actor_problem(actor.name, found.quote)
+            if problem is not None:
+                self.drop(path, item.model_dump(), problem)
                 continue
             key = actor.code or actor.name.casefold()
             if key in seen:
-                self.dropped.append(
-                    Dropped(
-                        field=f"{base}.guarantors[{j}]",
-                        value=item.model_dump(),
-                        reason=f"duplicate of an earlier guarantor ({key})",
-                    )
-                )
+                reason = f"duplicate of an earlier guarantor ({key})"
+                self.drop(path, item.model_dump(), reason, fixable=False)
                 continue
             seen.add(key)
-            guarantors.append(Guarantor(actor=actor, position=item.position, evidence=found))
+            guarantors.append(Guarantor(actor=actor, position=item.position, evidence=[found]))
 
         response_time = None
         if draft.response_time is not None:
             rt = draft.response_time
-            found = self.evidence(f"{base}.response_time", rt.quote, rt.model_dump())
+            path = f"{base}.response_time"
+            found = self.evidence(path, rt.quote, rt.model_dump())
             if found is not None:
-                hours = parse_hours(rt.text)
-                if hours is None:
-                    hours = parse_hours(rt.quote)
-                response_time = ResponseTime(text=rt.text, hours=hours, evidence=found)
+                hours, problem = hours_problem(rt.text, found.quote)
+                if problem is not None:
+                    self.drop(path, rt.model_dump(), problem)
+                else:
+                    response_time = ResponseTime(text=rt.text, hours=hours, evidence=[found])
 
         territories: list[ExcludedTerritory] = []
         names: set[str] = set()
         for j, territory in enumerate(draft.excluded_territories):
-            found = self.evidence(
-                f"{base}.excluded_territories[{j}]", territory.quote, territory.model_dump()
-            )
+            path = f"{base}.excluded_territories[{j}]"
+            found = self.evidence(path, territory.quote, territory.model_dump())
             name = canonical_territory(territory.name)
-            if found is None or not name or name.casefold() in names:
+            if found is None or not name:
+                continue
+            problem = territory_problem(territory.name, found.quote)
+            if problem is not None:
+                self.drop(path, territory.model_dump(), problem)
+                continue
+            if name.casefold() in names:
                 continue
             names.add(name.casefold())
-            territories.append(ExcludedTerritory(name=name, text=territory.name, evidence=found))
+            territories.append(
+                ExcludedTerritory(
+                    name=name, code=territory_code(name), text=territory.name, evidence=[found]
+                )
+            )
 
         conditions: list[Condition] = []
         for j, condition in enumerate(draft.conditions):
@@ -112,7 +276,7 @@ class _Builder:
                     Condition(
                         text=condition.text.strip(),
                         bound_party=make_actor(condition.bound_party),
-                        evidence=found,
+                        evidence=[found],
                     )
                 )
 
@@ -126,14 +290,18 @@ class _Builder:
                         speaker=speaker,
                         actor=make_actor(stance.actor),
                         stance=stance.stance,
-                        evidence=found,
+                        evidence=[found],
                     )
                 )
 
         return Proposal(
             summary=draft.summary.strip(),
-            proposer=make_actor(draft.proposer),
-            beneficiary=make_actor(draft.beneficiary),
+            proposer=self.party(
+                f"{base}.proposer", draft.proposer, draft.proposer_quote, found_proposal
+            ),
+            beneficiary=self.party(
+                f"{base}.beneficiary", draft.beneficiary, draft.beneficiary_quote, found_proposal
+            ),
             guarantee_type=draft.guarantee_type,
             legally_binding=draft.legally_binding,
             guarantors=guarantors,
@@ -155,10 +323,28 @@ def build(draft: ArticleDraft, text: str) -> tuple[list[Proposal], list[Dropped]
     Returns:
         The proposals that kept their evidence, and a ``Dropped`` entry for every value left out.
     """
-    builder = _Builder(text)
-    proposals = [
-        proposal
-        for i, item in enumerate(draft.proposals)
-        if (proposal := builder.proposal(i, item)) is not None
-    ]
-    return proposals, builder.dropped
+    builder = _Built.of(draft, text)
+    return builder.proposals, builder.dropped
+
+
+def problems(draft: ArticleDraft, text: str) -> list[str]:
+    """What a re-ask could fix in ``draft``: each value whose quote is not in ``text`` or does
+    not back it, as ``"path: reason"``. Empty when every value stands."""
+    return _Built.of(draft, text).fixable
+
+
+@dataclass
+class _Built:
+    proposals: list[Proposal]
+    dropped: list[Dropped]
+    fixable: list[str]
+
+    @classmethod
+    def of(cls, draft: ArticleDraft, text: str) -> _Built:
+        builder = _Builder(text)
+        proposals = [
+            proposal
+            for i, item in enumerate(draft.proposals)
+            if (proposal := builder.proposal(i, item)) is not None
+        ]
+        return cls(proposals, builder.dropped, builder.fixable)

@@ -34,7 +34,7 @@ from . import (
     strategies,
 )
 from .errors import ConfigError, ExtractorError, InputError
-from .schemas import ExtractionRecord
+from .schemas import SCHEMA_VERSION, ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -449,7 +449,8 @@ def _read_records(path: Path) -> list[ExtractionRecord]:
                 first = exc.errors()[0]
                 where = ".".join(map(str, first["loc"]))
                 raise InputError(
-                    f"{path}: record {number} is not an extraction record of schema version 1 "
+                    f"{path}: record {number} is not an extraction record of schema version "
+                    f"{SCHEMA_VERSION} "
                     f"({first['msg']} at {where}); re-extract it with this version"
                 ) from None
     except InputError as exc:

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from rapidfuzz import fuzz
-
 from .errors import InputError
-from .grounding import FUZZY_THRESHOLD, normalize_for_match, strip_marks
+from .grounding import on_word_boundaries
 
 __all__ = [
     "FIELDS",
@@ -39,9 +37,6 @@ FIELDS: Final[tuple[str, ...]] = (*SET_FIELDS, "conditions")
 
 _GOLD_KEYS: Final[tuple[str, ...]] = ("article", "has_proposal", *FIELDS)
 _GOLD_FIX: Final[str] = "fix the file to follow the format in gold/README.md"
-
-# Marks a quote may be wrapped in or end with that the span need not contain (the same marks the
-# grounding step ignores when it locates a quote).
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,11 +518,6 @@ def _condition_matches(condition: dict[str, Any], text: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _normalized(s: str) -> str:
-    """Normalise like the grounding step, then strip surrounding quotes and trailing .,;:."""
-    return strip_marks(normalize_for_match(s))
-
-
 def iter_evidence(value: object) -> Iterator[object]:
     """Every evidence object anywhere under ``value`` (proposals nest them at several levels)."""
     if isinstance(value, dict):
@@ -542,10 +532,12 @@ def iter_evidence(value: object) -> Iterator[object]:
 
 
 def span_matches(evidence: object, text: str) -> bool:
-    """Whether ``text[start:end]`` matches the evidence's quote (malformed evidence does not)."""
+    """Whether evidence is grounded: its quote is exactly ``text[start:end]`` and the span cuts
+    no word. A quote in the model's wording (schema version 1 kept it for normalised and fuzzy
+    matches), a span inside a word ("US" in "status") and malformed evidence are not."""
     if not isinstance(evidence, dict):
         return False
-    quote, start, end, match = (evidence.get(k) for k in ("quote", "start", "end", "match"))
+    quote, start, end = (evidence.get(k) for k in ("quote", "start", "end"))
     if not (
         isinstance(quote, str)
         and isinstance(start, int)
@@ -554,17 +546,7 @@ def span_matches(evidence: object, text: str) -> bool:
     ):
         # An empty or out-of-range span grounds nothing, whatever the quote.
         return False
-    span = text[start:end]
-    if match == "exact" and span == quote.strip():
-        return True
-    norm_span, norm_quote = _normalized(span), _normalized(quote)
-    if norm_span and norm_span == norm_quote:
-        return True
-    return bool(
-        match == "fuzzy"
-        and norm_span
-        and float(fuzz.ratio(norm_span, norm_quote)) >= FUZZY_THRESHOLD
-    )
+    return text[start:end] == quote and on_word_boundaries(text, start, end)
 
 
 # --------------------------------------------------------------------------------------------

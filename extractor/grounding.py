@@ -1,4 +1,4 @@
-"""Locate a verbatim quote inside an article's text and return its character span."""
+"""Locate a verbatim quote inside an article's text and return its character span on word edges."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ __all__ = [
     "Span",
     "locate",
     "normalize_for_match",
+    "on_word_boundaries",
     "strip_marks",
+    "widen_to_words",
 ]
 
-MatchKind = Literal["exact", "normalized", "fuzzy"]
+MatchKind = Literal["exact", "normalized", "widened", "fuzzy"]
 
 # Score on rapidfuzz's 0..100 scale (Indel similarity of the quote against the best window of
 # the text). 90 accepts a few changed characters in a sentence-length quote - a typo, a changed
@@ -76,6 +78,41 @@ class Span:
     end: int
     match: MatchKind
     score: float
+
+
+def _is_word_char(ch: str) -> bool:
+    # Combining marks belong to the letter before them ("й" decomposed is still one letter).
+    return ch.isalnum() or unicodedata.category(ch).startswith("M")
+
+
+def _is_boundary(text: str, at: int) -> bool:
+    """Whether offset ``at`` of ``text`` is not between two characters of one word."""
+    return (
+        at <= 0 or at >= len(text) or not (_is_word_char(text[at - 1]) and _is_word_char(text[at]))
+    )
+
+
+def on_word_boundaries(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` starts and ends on word boundaries (cuts no word in two).
+
+    Args:
+        text: The article text.
+        start: Offset of the span's first character.
+        end: Offset one past its last character.
+
+    Returns:
+        True when neither edge falls between two letters or digits of the same word.
+    """
+    return _is_boundary(text, start) and _is_boundary(text, end)
+
+
+def widen_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` widened to the whole words it touches ("Russia" -> "Russian")."""
+    while not _is_boundary(text, start):
+        start -= 1
+    while not _is_boundary(text, end):
+        end += 1
+    return start, end
 
 
 @dataclass(frozen=True)
@@ -206,10 +243,11 @@ def _quote_parts(quote: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _find_in_order(parts: list[str], text: str) -> tuple[int, int] | None:
-    """Find each part verbatim in ``text`` after the previous one; return the tightest window."""
+def _find_in_order(parts: list[str], text: str, begin: int = 0) -> tuple[int, int] | None:
+    """Find each part verbatim in ``text`` from ``begin``, each after the previous one; return
+    the tightest window."""
     positions: list[int] = []
-    pos = 0
+    pos = begin
     for part in parts:
         found = text.find(part, pos)
         if found < 0:
@@ -293,20 +331,55 @@ def _trimmed_span(original: str, start: int, end: int, match: MatchKind, score: 
     return Span(start, end, match, score)
 
 
+def _exact(quote: str, text: str) -> tuple[Span | None, Span | None]:
+    """The first occurrence of ``quote`` on word boundaries, and the first one inside words."""
+    inside = None
+    found = text.find(quote)
+    while found >= 0:
+        end = found + len(quote)
+        if on_word_boundaries(text, found, end):
+            return Span(found, end, "exact", 100.0), inside
+        inside = inside or Span(found, end, "exact", 100.0)
+        found = text.find(quote, found + 1)
+    return None, inside
+
+
+def _normalized(parts: list[str], text: str) -> tuple[Span | None, Span | None]:
+    """Like :func:`_exact` for the normalised tier: ``parts`` found in order in ``text``."""
+    norm = _normalize_with_map(text)
+    inside = None
+    begin = 0
+    while (window := _find_in_order(parts, norm.text, begin)) is not None:
+        span = _trimmed_span(text, *_to_original(norm, *window), "normalized", 100.0)
+        if span.start < span.end and on_word_boundaries(text, span.start, span.end):
+            return span, inside
+        inside = inside or span
+        begin = window[0] + 1
+    return None, inside
+
+
 def locate(quote: str, text: str, *, threshold: float = FUZZY_THRESHOLD) -> Span | None:
-    """Find quote in text: exact, then normalised, then fuzzy at or above threshold; else None.
+    """Find quote in text on word boundaries: exact, then normalised, then widened, then fuzzy.
 
     The tiers are tried in order and the first hit wins:
 
-    1. ``exact``: the quote, stripped of surrounding whitespace, as a substring (first hit).
+    1. ``exact``: the quote, stripped of surrounding whitespace, as a substring that starts and
+       ends on word boundaries (the first such occurrence).
     2. ``normalized``: both strings run through :func:`normalize_for_match`; the quote also
        loses surrounding quote marks and trailing ``. , ; :``, and an ellipsis (``...``, ``…``,
        ``[...]``) splits it into parts that must appear in order. The span runs from the first
-       part's start to the last part's end.
-    3. ``fuzzy``: only for normalised quotes of at least :data:`MIN_QUOTE_CHARS` characters;
+       part's start to the last part's end, again on word boundaries.
+    3. ``widened``: the quote occurs (exactly or normalised) only inside longer words, e.g.
+       "Russia" in "Russian delegation" or "US" in "status"; the span is the first occurrence
+       widened to the whole words it touches ("Russian", "status"). Whether that word still
+       names the value is for the caller to check.
+    4. ``fuzzy``: only for normalised quotes of at least :data:`MIN_QUOTE_CHARS` characters;
        each part not found verbatim is aligned with ``rapidfuzz.fuzz.partial_ratio_alignment``
-       and accepted when its score is at least ``threshold``. The reported score is the lowest
-       part score.
+       and accepted when its score is at least ``threshold``; the window is widened to whole
+       words. The reported score is the lowest part score.
+
+    ``text[span.start:span.end]`` is the article's own wording of the quote; it differs from
+    ``quote`` for every tier but ``exact``.
 
     Args:
         quote: The verbatim quote to ground.
@@ -315,8 +388,8 @@ def locate(quote: str, text: str, *, threshold: float = FUZZY_THRESHOLD) -> Span
             typo or a changed word ending through but not a paraphrase.
 
     Returns:
-        A :class:`Span` whose offsets index ``text`` and never start or end on whitespace, or
-        ``None`` when the quote is empty or not found.
+        A :class:`Span` whose offsets index ``text``, never start or end on whitespace and never
+        cut a word, or ``None`` when the quote is empty or not found.
 
     Raises:
         ValueError: If ``threshold`` is outside 0..100.
@@ -327,24 +400,26 @@ def locate(quote: str, text: str, *, threshold: float = FUZZY_THRESHOLD) -> Span
     if not stripped:
         return None
 
-    found = text.find(stripped)
-    if found >= 0:
-        return Span(found, found + len(stripped), "exact", 100.0)
+    found, inside = _exact(stripped, text)
+    if found is not None:
+        return found
 
     parts = _quote_parts(stripped)
     if not parts:
         return None
-    norm = _normalize_with_map(text)
-
-    window = _find_in_order(parts, norm.text)
-    if window is not None:
-        start, end = _to_original(norm, *window)
-        return _trimmed_span(text, start, end, "normalized", 100.0)
+    found, inside_normalized = _normalized(parts, text)
+    if found is not None:
+        return found
+    inside = inside or inside_normalized
+    if inside is not None:
+        return Span(*widen_to_words(text, inside.start, inside.end), "widened", 100.0)
 
     if sum(len(p) for p in parts) < MIN_QUOTE_CHARS:
         return None
+    norm = _normalize_with_map(text)
     fuzzy = _fuzzy_in_order(parts, norm.text, threshold)
     if fuzzy is None:
         return None
     start, end = _to_original(norm, fuzzy[0], fuzzy[1])
-    return _trimmed_span(text, start, end, "fuzzy", fuzzy[2])
+    span = _trimmed_span(text, start, end, "fuzzy", fuzzy[2])
+    return Span(*widen_to_words(text, span.start, span.end), "fuzzy", span.score)

@@ -6,12 +6,19 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import Final, Literal
 
+import pycountry
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
 __all__ = [
+    "ORGANIZATION_CODES",
     "ActorKind",
     "actor_code",
     "actor_kind",
@@ -19,12 +26,13 @@ __all__ = [
     "detect_language",
     "duration_spans",
     "find_durations",
+    "named_actors",
     "parse_hours",
+    "territories_named",
+    "territory_code",
 ]
 
 ActorKind = Literal["state", "organization", "person", "group", "other"]
-
-_ORGANIZATION_CODES: Final[frozenset[str]] = frozenset({"NATO", "EU", "UN", "G7", "OSCE"})
 
 # ---------------------------------------------------------------------------------------------
 # Shared text folding
@@ -85,22 +93,109 @@ def _alternation(words: Iterable[str]) -> str:
 # Actors
 # ---------------------------------------------------------------------------------------------
 
-# Exact (folded) names. Leaders are deliberately absent: a person who speaks for a state is an
-# actor of kind "person", and mapping "Putin" to RUS would hide who actually made the proposal.
-# "Brussels" is absent too: it stands for the EU as often as for Belgium.
-_ACTOR_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "UKR": ("Ukraine", "Ukrainian", "Ukrainians", "Kyiv", "Kiev"),
-    "RUS": (
-        "Russia",
-        "Russian",
-        "Russians",
-        "Russian Federation",
-        "Moscow",
-        "Kremlin",
+# Organisations with the codes records carry (the README lists them), their English names and
+# their Russian ones (stem:PARADIGM, see _PARADIGMS). No maintained library codes these.
+# "the alliance" alone is left out on purpose: articles use it for NATO, for the coalition of
+# the willing and for bilateral pacts alike.
+_ORGANIZATIONS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "NATO": (
+        (
+            "NATO",
+            "North Atlantic Treaty Organization",
+            "North Atlantic Treaty Organisation",
+            "North Atlantic Alliance",
+            "Atlantic Alliance",
+            "NATO alliance",
+            "OTAN",
+        ),
+        ("нато", "североатлантическ:ADJ альянс:M", "североатлантическ:ADJ союз:M"),
     ),
+    "EU": (
+        ("EU", "European Union", "European Commission", "European Council", "EU Commission"),
+        (
+            "ес",
+            "євросоюз:M",
+            "евросоюз:M",
+            "европейск:ADJ союз:M",
+            "еврокомисси:IA",
+            "европейск:ADJ комисси:IA",
+            "європейськ:ADJ союз:M",
+        ),
+    ),
+    "UN": (
+        (
+            "UN",
+            "United Nations",
+            "UN Security Council",
+            "United Nations Security Council",
+            "UNSC",
+            "Security Council",
+            "UN General Assembly",
+            "United Nations General Assembly",
+            "UNGA",
+        ),
+        # Without "ООН", "совет безопасности" is as likely to be Russia's own Security Council.
+        (
+            "оон",
+            "совет:M безопасности оон",
+            "совбез:M оон",
+            "сб оон",
+            "генассамбле:IA оон",
+            "генеральн:ADJ ассамбле:IA оон",
+        ),
+    ),
+    "G7": (
+        ("G7", "G-7", "Group of Seven", "Group of 7", "Big Seven", "Г7"),
+        ("больш:ADJ семерк:A", "г 7"),
+    ),
+    "G20": (
+        ("G20", "G-20", "Group of Twenty", "Group of 20"),
+        ("больш:ADJ двадцатк:A", "г 20"),
+    ),
+    "OSCE": (
+        (
+            "OSCE",
+            "Organization for Security and Co-operation in Europe",
+            "Organization for Security and Cooperation in Europe",
+            "Organisation for Security and Co-operation in Europe",
+            "Organisation for Security and Cooperation in Europe",
+        ),
+        ("обсе", "обсє", "организаци:IA по безопасности и сотрудничеству в европе"),
+    ),
+    "CSTO": (
+        (
+            "CSTO",
+            "Collective Security Treaty Organization",
+            "Collective Security Treaty Organisation",
+        ),
+        ("одкб", "организаци:IA договора о коллективной безопасности"),
+    ),
+    "CIS": (
+        ("CIS", "Commonwealth of Independent States"),
+        ("снг", "снд", "содружеств:NO независимых государств"),
+    ),
+    "AU": (("AU", "African Union"), ("африканск:ADJ союз:M",)),
+    "COE": (("Council of Europe",), ("совет:M европы", "рад:A європи")),
+    "COTW": (
+        ("Coalition of the Willing", "coalition of the willing", "Coalition of Willing"),
+        ("коалици:IA желающих", "коаліці:IA охочих", "коаліці:IA бажаючих"),
+    ),
+    "JEF": (("Joint Expeditionary Force", "JEF"), ()),
+    "BRICS": (("BRICS",), ("брикс",)),
+    "SCO": (("Shanghai Cooperation Organisation", "Shanghai Cooperation Organization"), ("шос",)),
+}
+ORGANIZATION_CODES: Final[frozenset[str]] = frozenset(_ORGANIZATIONS)
+
+# What no library has: the metonyms (capitals, seats of government), short forms and adjectival
+# forms by which articles name states. The states' own names, in English, Russian and Ukrainian,
+# come from pycountry (ISO 3166-1 and its translations). Leaders are deliberately absent: a
+# person who speaks for a state is an actor of kind "person", and mapping "Putin" to RUS would
+# hide who actually made the proposal. "Brussels" is absent too: it stands for the EU as often
+# as for Belgium.
+_STATE_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "UKR": ("Ukrainian", "Ukrainians", "Kyiv", "Kiev", "Bankova"),
+    "RUS": ("Russia", "Russian", "Russians", "Moscow", "Kremlin"),
     "USA": (
-        "United States",
-        "United States of America",
         "US",
         "USA",
         "America",
@@ -114,7 +209,6 @@ _ACTOR_NAMES: Final[dict[str, tuple[str, ...]]] = {
         "US State Department",
     ),
     "GBR": (
-        "United Kingdom",
         "UK",
         "Britain",
         "Great Britain",
@@ -126,153 +220,79 @@ _ACTOR_NAMES: Final[dict[str, tuple[str, ...]]] = {
         "No 10",
         "Whitehall",
     ),
-    "FRA": ("France", "French", "Paris", "Elysee", "Elysee Palace", "Quai d'Orsay"),
-    "DEU": ("Germany", "German", "Germans", "Berlin", "Federal Republic of Germany"),
-    "TUR": ("Turkey", "Türkiye", "Turkish", "Turks", "Ankara"),
-    "CAN": ("Canada", "Canadian", "Canadians", "Ottawa"),
-    "POL": ("Poland", "Polish", "Warsaw"),
-    "ISR": ("Israel", "Israeli", "Israelis", "Tel Aviv", "Jerusalem"),
-    "ITA": ("Italy", "Italian", "Italians", "Rome"),
-    "ESP": ("Spain", "Spanish", "Madrid"),
-    "CHN": ("China", "Chinese", "People's Republic of China", "PRC", "Beijing", "Peking"),
-    "IND": ("India", "Indian", "New Delhi"),
-    "BLR": (
-        "Belarus",
-        "Belarusian",
-        "Belarussian",
-        "Byelorussian",
-        "Belorussia",
-        "Byelorussia",
-        "Minsk",
-    ),
-    "MDA": ("Moldova", "Moldovan", "Moldavia", "Republic of Moldova", "Chisinau", "Kishinev"),
-    "GEO": ("Georgia", "Georgian", "Georgians", "Tbilisi"),
-    "KAZ": ("Kazakhstan", "Kazakh", "Kazakhstani", "Astana"),
-    "JPN": ("Japan", "Japanese", "Tokyo"),
-    "NLD": ("Netherlands", "Dutch", "Holland", "Hague", "Amsterdam"),
-    "BEL": ("Belgium", "Belgian"),
-    "DNK": ("Denmark", "Danish", "Copenhagen"),
-    "SWE": ("Sweden", "Swedish", "Stockholm"),
-    "FIN": ("Finland", "Finnish", "Helsinki"),
-    "NOR": ("Norway", "Norwegian", "Oslo"),
-    "EST": ("Estonia", "Estonian", "Tallinn"),
-    "LVA": ("Latvia", "Latvian", "Riga"),
-    "LTU": ("Lithuania", "Lithuanian", "Vilnius"),
-    "ROU": ("Romania", "Romanian", "Bucharest"),
-    "HUN": ("Hungary", "Hungarian", "Budapest"),
-    "SVK": ("Slovakia", "Slovak", "Slovakian", "Bratislava"),
-    "CZE": ("Czech Republic", "Czechia", "Czech", "Prague"),
-    "AUT": ("Austria", "Austrian", "Vienna"),
-    "CHE": ("Switzerland", "Swiss", "Bern", "Berne"),
-    "BGR": ("Bulgaria", "Bulgarian"),
-    "GRC": ("Greece", "Greek", "Athens"),
-    "PRT": ("Portugal", "Portuguese", "Lisbon"),
-    "IRL": ("Ireland", "Irish", "Dublin"),
-    "AUS": ("Australia", "Australian", "Australians", "Canberra"),
-    "NZL": ("New Zealand", "New Zealander"),
-    "KOR": ("South Korea", "South Korean", "Republic of Korea", "ROK", "Seoul"),
-    "SAU": ("Saudi Arabia", "Saudi", "Saudis", "Riyadh"),
-    "QAT": ("Qatar", "Qatari", "Doha"),
-    "ARE": ("United Arab Emirates", "UAE", "Emirates", "Emirati", "Abu Dhabi"),
-    "IRN": ("Iran", "Iranian", "Islamic Republic of Iran", "Tehran", "Teheran"),
-    "PRK": ("North Korea", "North Korean", "DPRK", "Pyongyang"),
-    "BRA": ("Brazil", "Brazilian", "Brasilia"),
-    "ZAF": ("South Africa", "South African", "Pretoria"),
-    "AZE": ("Azerbaijan", "Azerbaijani", "Azeri", "Baku"),
-    "ARM": ("Armenia", "Armenian", "Yerevan"),
-    "VAT": ("Vatican", "Vatican City", "Holy See"),
-    "SVN": ("Slovenia", "Slovenian", "Slovene", "Ljubljana"),
-    "HRV": ("Croatia", "Croatian", "Zagreb"),
-    "SRB": ("Serbia", "Serbian", "Belgrade"),
-    # "the alliance" alone is left out on purpose: articles use it for NATO, for the coalition
-    # of the willing and for bilateral pacts alike.
-    "NATO": (
-        "NATO",
-        "North Atlantic Treaty Organization",
-        "North Atlantic Treaty Organisation",
-        "North Atlantic Alliance",
-        "Atlantic Alliance",
-        "NATO alliance",
-        "OTAN",
-    ),
-    "EU": (
-        "EU",
-        "European Union",
-        "European Commission",
-        "European Council",
-        "EU Commission",
-    ),
-    "UN": (
-        "UN",
-        "United Nations",
-        "UN Security Council",
-        "United Nations Security Council",
-        "UNSC",
-        "Security Council",
-        "UN General Assembly",
-        "United Nations General Assembly",
-        "UNGA",
-    ),
-    "G7": ("G7", "G-7", "Group of Seven", "Group of 7", "Big Seven", "Г7"),
-    "OSCE": (
-        "OSCE",
-        "Organization for Security and Co-operation in Europe",
-        "Organization for Security and Cooperation in Europe",
-        "Organisation for Security and Co-operation in Europe",
-        "Organisation for Security and Cooperation in Europe",
-    ),
+    "FRA": ("French", "Paris", "Elysee", "Elysee Palace", "Quai d'Orsay"),
+    "DEU": ("German", "Germans", "Berlin"),
+    "TUR": ("Turkey", "Turkish", "Turks", "Ankara"),
+    "CAN": ("Canadian", "Canadians", "Ottawa"),
+    "POL": ("Polish", "Warsaw"),
+    "ISR": ("Israeli", "Israelis", "Tel Aviv", "Jerusalem"),
+    "ITA": ("Italian", "Italians", "Rome"),
+    "ESP": ("Spanish", "Madrid"),
+    "CHN": ("Chinese", "PRC", "Beijing", "Peking"),
+    "IND": ("Indian", "New Delhi"),
+    "BLR": ("Belarusian", "Belarussian", "Byelorussian", "Belorussia", "Byelorussia", "Minsk"),
+    "MDA": ("Moldovan", "Moldavia", "Chisinau", "Kishinev"),
+    "GEO": ("Georgian", "Georgians", "Tbilisi"),
+    "KAZ": ("Kazakh", "Kazakhstani", "Astana"),
+    "JPN": ("Japanese", "Tokyo"),
+    "NLD": ("Dutch", "Holland", "Hague", "Amsterdam"),
+    "BEL": ("Belgian",),
+    "DNK": ("Danish", "Copenhagen"),
+    "SWE": ("Swedish", "Stockholm"),
+    "FIN": ("Finnish", "Helsinki"),
+    "NOR": ("Norwegian", "Oslo"),
+    "EST": ("Estonian", "Tallinn"),
+    "LVA": ("Latvian", "Riga"),
+    "LTU": ("Lithuanian", "Vilnius"),
+    "ROU": ("Romanian", "Bucharest"),
+    "HUN": ("Hungarian", "Budapest"),
+    "SVK": ("Slovak", "Slovakian", "Bratislava"),
+    "CZE": ("Czech", "Prague"),
+    "AUT": ("Austrian", "Vienna"),
+    "CHE": ("Swiss", "Bern", "Berne"),
+    "BGR": ("Bulgarian",),
+    "GRC": ("Greek", "Athens"),
+    "PRT": ("Portuguese", "Lisbon"),
+    "IRL": ("Irish", "Dublin"),
+    "AUS": ("Australian", "Australians", "Canberra"),
+    "NZL": ("New Zealander",),
+    "KOR": ("South Korean", "ROK", "Seoul"),
+    "SAU": ("Saudi", "Saudis", "Riyadh"),
+    "QAT": ("Qatari", "Doha"),
+    "ARE": ("UAE", "Emirates", "Emirati", "Abu Dhabi"),
+    "IRN": ("Iranian", "Tehran", "Teheran"),
+    "PRK": ("North Korean", "DPRK", "Pyongyang"),
+    "BRA": ("Brazilian", "Brasilia"),
+    "ZAF": ("South African", "Pretoria"),
+    "AZE": ("Azerbaijani", "Azeri", "Baku"),
+    "ARM": ("Armenian", "Yerevan"),
+    "VAT": ("Vatican", "Vatican City"),
+    "SVN": ("Slovenian", "Slovene", "Ljubljana"),
+    "HRV": ("Croatian", "Zagreb"),
+    "SRB": ("Serbian", "Belgrade"),
+    "LUX": ("Luxembourgish",),
+    "MNE": ("Montenegrin", "Podgorica"),
+    "MEX": ("Mexican", "Mexico City"),
+    "EGY": ("Egyptian", "Cairo"),
+    "ALB": ("Albanian", "Tirana"),
+    "SYR": ("Syrian", "Damascus"),
+    # Not in ISO 3166-1: XKX is the user-assigned code the EU and the IMF use for Kosovo.
+    "XKX": ("Kosovo", "Pristina"),
 }
 
-# Russian declension: a word is "stem:PARADIGM" (the stem takes any ending of the paradigm) or
+# Russian and Ukrainian: a word is "stem:PARADIGM" (the stem takes any ending of the paradigm) or
 # a bare word (indeclinable). Matching whole words against stem + known ending is what keeps
-# "Польша" from matching "польза" or "Дания" from matching "дань"/"дани".
-_ADJECTIVE_ENDINGS: Final[tuple[str, ...]] = (
-    "ий",
-    "ый",
-    "ой",
-    "ая",
-    "яя",
-    "ое",
-    "ее",
-    "ие",
-    "ые",
-    "ого",
-    "его",
-    "ому",
-    "ему",
-    "ом",
-    "ем",
-    "ую",
-    "юю",
-    "ей",
-    "ых",
-    "их",
-    "ым",
-    "им",
-    "ыми",
-    "ими",
-    "ою",
-    "ею",
-)
-_PARADIGMS: Final[dict[str, tuple[str, ...]]] = {
-    "IA": ("я", "и", "е", "ю", "ей", "ею"),  # Россия, Корея
-    "A": ("а", "ы", "и", "е", "у", "ой", "ою", "і"),  # Украина, Польша (і: Ukrainian Україні)
-    "M": ("", "а", "у", "е", "ом", "ем"),  # Казахстан, Париж
-    "MS": ("ь", "я", "ю", "ем", "е"),  # Израиль, Кремль
-    "FS": ("ь", "и", "ью"),  # Беларусь
-    "Y": ("й", "я", "ю", "ем", "е"),  # Китай
-    "PL": ("ы", "ов", "ам", "ами", "ах"),  # Нидерланды, Штаты
-    "NO": ("о", "а", "у", "е", "ом"),  # Королевство
-    "ADJ": _ADJECTIVE_ENDINGS,
-}
-
-_RU_ACTOR_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "UKR": ("украин:A", "украинск:ADJ", "киев:M", "киевск:ADJ"),
+# "Польша" from matching "польза" or "Дания" from matching "дань"/"дани". The states' names are
+# declined from pycountry's Russian and Ukrainian translations (see _declined); this table keeps
+# the metonyms, short forms and adjectives.
+_RU_STATE_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "UKR": ("украинск:ADJ", "українськ:ADJ", "киев:M", "київ:M", "киевск:ADJ", "банков:A"),
     "RUS": (
         "росси:IA",
+        "росі:IA",
         "рф",
         "российск:ADJ",
-        "российск:ADJ федераци:IA",
+        "російськ:ADJ",
         "русск:ADJ",
         "москв:A",
         "кремл:MS",
@@ -281,92 +301,110 @@ _RU_ACTOR_NAMES: Final[dict[str, tuple[str, ...]]] = {
         "сша",
         "америк:A",
         "американск:ADJ",
-        "соединенн:ADJ штат:PL",
+        "американськ:ADJ",
+        "штат:PL",
         "соединенн:ADJ штат:PL америк:A",
         "вашингтон:M",
         "бел:ADJ дом:M",
+        "біл:ADJ дім",
         "пентагон:M",
         "госдеп:M",
         "госдепартамент:M",
+        "держдеп:M",
     ),
     "GBR": (
         "великобритани:IA",
         "британи:IA",
+        "британі:IA",
         "британск:ADJ",
+        "британськ:ADJ",
         "англи:IA",
-        "соединенн:ADJ королевств:NO",
         "лондон:M",
+        "даунинг стрит",
     ),
-    "FRA": ("франци:IA", "французск:ADJ", "париж:M", "елисейск:ADJ дворц:M", "елисейск:ADJ дворец"),
-    "DEU": ("германи:IA", "немецк:ADJ", "германск:ADJ", "фрг", "берлин:M"),
-    "TUR": ("турци:IA", "турецк:ADJ", "анкар:A"),
-    "CAN": ("канад:A", "канадск:ADJ", "оттав:A"),
-    "POL": ("польш:A", "польск:ADJ", "варшав:A"),
-    "ISR": ("израил:MS", "израильск:ADJ", "тель авив:M", "иерусалим:M"),
-    "ITA": ("итали:IA", "итальянск:ADJ", "рим:M"),
-    "ESP": ("испани:IA", "испанск:ADJ", "мадрид:M"),
-    "CHN": ("кита:Y", "китайск:ADJ", "кнр", "пекин:M"),
-    "IND": ("инди:IA", "индийск:ADJ", "нью дели"),
-    "BLR": ("беларус:FS", "белорусси:IA", "белорусск:ADJ", "минск:M"),
-    "MDA": ("молдов:A", "молдави:IA", "молдавск:ADJ", "молдовск:ADJ", "кишинев:M"),
-    "GEO": ("грузи:IA", "грузинск:ADJ", "тбилиси"),
-    "KAZ": ("казахстан:M", "казахстанск:ADJ", "астан:A"),
-    "JPN": ("япони:IA", "японск:ADJ", "токио"),
-    "NLD": ("нидерланд:PL", "нидерландск:ADJ", "голланди:IA", "голландск:ADJ"),
-    "BEL": ("бельги:IA", "бельгийск:ADJ"),
-    "DNK": ("дани:IA", "датск:ADJ", "копенгаген:M"),
-    "SWE": ("швеци:IA", "шведск:ADJ", "стокгольм:M"),
-    "FIN": ("финлянди:IA", "финск:ADJ", "финляндск:ADJ", "хельсинки"),
-    "NOR": ("норвеги:IA", "норвежск:ADJ", "осло"),
-    "EST": ("эстони:IA", "эстонск:ADJ", "таллин:M", "таллинн:M"),
-    "LVA": ("латви:IA", "латвийск:ADJ", "латышск:ADJ"),
-    "LTU": ("литв:A", "литовск:ADJ", "вильнюс:M"),
-    "ROU": ("румыни:IA", "румынск:ADJ", "бухарест:M"),
-    "HUN": ("венгри:IA", "венгерск:ADJ", "будапешт:M"),
-    "SVK": ("словаки:IA", "словацк:ADJ", "братислав:A"),
-    "CZE": ("чехи:IA", "чешск:ADJ", "чешск:ADJ республик:A", "праг:A"),
-    "AUT": ("австри:IA", "австрийск:ADJ"),
-    "CHE": ("швейцари:IA", "швейцарск:ADJ"),
-    "BGR": ("болгари:IA", "болгарск:ADJ"),
-    "GRC": ("греци:IA", "греческ:ADJ"),
-    "PRT": ("португали:IA", "португальск:ADJ"),
-    "IRL": ("ирланди:IA", "ирландск:ADJ"),
-    "AUS": ("австрали:IA", "австралийск:ADJ"),
-    "NZL": ("нов:ADJ зеланди:IA", "новозеландск:ADJ"),
+    "FRA": (
+        "французск:ADJ",
+        "французьк:ADJ",
+        "париж:M",
+        "елисейск:ADJ дворц:M",
+        "елисейск:ADJ дворец",
+    ),
+    "DEU": ("немецк:ADJ", "німецьк:ADJ", "германск:ADJ", "фрг", "берлин:M", "берлін:M"),
+    "TUR": ("турецк:ADJ", "турецьк:ADJ", "анкар:A"),
+    "CAN": ("канадск:ADJ", "канадськ:ADJ", "оттав:A"),
+    "POL": ("польск:ADJ", "польськ:ADJ", "варшав:A"),
+    "ISR": ("израильск:ADJ", "тель авив:M", "иерусалим:M"),
+    "ITA": ("итальянск:ADJ", "рим:M"),
+    "ESP": ("испанск:ADJ", "мадрид:M"),
+    "CHN": ("китайск:ADJ", "кнр", "пекин:M"),
+    "IND": ("индийск:ADJ", "нью дели"),
+    "BLR": ("белорусси:IA", "белорусск:ADJ", "минск:M"),
+    "EGY": ("египт:M",),  # Египет, Египта: the vowel drops
+    "MDA": ("молдави:IA", "молдавск:ADJ", "молдовск:ADJ", "кишинев:M"),
+    "GEO": ("грузинск:ADJ", "тбилиси"),
+    "KAZ": ("казахстанск:ADJ", "астан:A"),
+    "JPN": ("японск:ADJ", "токио"),
+    "NLD": ("нидерландск:ADJ", "голланди:IA", "голландск:ADJ"),
+    "BEL": ("бельгийск:ADJ",),
+    "DNK": ("датск:ADJ", "копенгаген:M"),
+    "SWE": ("шведск:ADJ", "стокгольм:M"),
+    "FIN": ("финск:ADJ", "финляндск:ADJ", "хельсинки"),
+    "NOR": ("норвежск:ADJ", "осло"),
+    "EST": ("эстонск:ADJ", "таллин:M", "таллинн:M"),
+    "LVA": ("латвийск:ADJ", "латышск:ADJ"),
+    "LTU": ("литовск:ADJ", "вильнюс:M"),
+    "ROU": ("румынск:ADJ", "бухарест:M"),
+    "HUN": ("венгерск:ADJ", "будапешт:M"),
+    "SVK": ("словацк:ADJ", "братислав:A"),
+    "CZE": ("чешск:ADJ", "чешск:ADJ республик:A", "праг:A"),
+    "AUT": ("австрийск:ADJ",),
+    "CHE": ("швейцарск:ADJ",),
+    "BGR": ("болгарск:ADJ",),
+    "GRC": ("греческ:ADJ",),
+    "PRT": ("португальск:ADJ",),
+    "IRL": ("ирландск:ADJ",),
+    "AUS": ("австралийск:ADJ",),
+    "NZL": ("новозеландск:ADJ",),
     "KOR": ("южн:ADJ коре:IA", "южнокорейск:ADJ", "сеул:M"),
     "SAU": ("саудовск:ADJ арави:IA", "саудовск:ADJ"),
-    "QAT": ("катар:M", "катарск:ADJ"),
-    "ARE": ("оаэ", "объединенн:ADJ арабск:ADJ эмират:PL", "эмират:PL"),
-    "IRN": ("иран:M", "иранск:ADJ", "тегеран:M"),
+    "QAT": ("катарск:ADJ",),
+    "ARE": ("оаэ", "эмират:PL"),
+    "IRN": ("иранск:ADJ", "тегеран:M"),
     "PRK": ("кндр", "северн:ADJ коре:IA", "северокорейск:ADJ", "пхеньян:M"),
-    "BRA": ("бразили:IA", "бразильск:ADJ"),
-    "ZAF": ("юар", "южн:ADJ африк:A", "южноафриканск:ADJ"),
-    "AZE": ("азербайджан:M", "азербайджанск:ADJ", "баку"),
-    "ARM": ("армени:IA", "армянск:ADJ", "ереван:M"),
+    "BRA": ("бразильск:ADJ",),
+    "ZAF": ("юар", "южноафриканск:ADJ"),
+    "AZE": ("азербайджанск:ADJ", "баку"),
+    "ARM": ("армянск:ADJ", "ереван:M"),
     "VAT": ("ватикан:M", "свят:ADJ престол:M"),
-    "SVN": ("словени:IA", "словенск:ADJ"),
-    "HRV": ("хорвати:IA", "хорватск:ADJ"),
-    "SRB": ("серби:IA", "сербск:ADJ", "белград:M"),
-    "NATO": ("нато", "североатлантическ:ADJ альянс:M", "североатлантическ:ADJ союз:M"),
-    "EU": (
-        "ес",
-        "евросоюз:M",
-        "европейск:ADJ союз:M",
-        "еврокомисси:IA",
-        "европейск:ADJ комисси:IA",
-    ),
-    # Without "ООН", "совет безопасности" is as likely to be Russia's own Security Council.
-    "UN": (
-        "оон",
-        "совет:M безопасности оон",
-        "совбез:M оон",
-        "сб оон",
-        "генассамбле:IA оон",
-        "генеральн:ADJ ассамбле:IA оон",
-    ),
-    "G7": ("больш:ADJ семерк:A", "г 7"),
-    "OSCE": ("обсе", "организаци:IA по безопасности и сотрудничеству в европе"),
+    "SVN": ("словенск:ADJ",),
+    "HRV": ("хорватск:ADJ",),
+    "SRB": ("сербск:ADJ", "белград:M"),
+    "XKX": ("косово", "приштин:A"),
 }
+
+# Declension endings by paradigm, Russian and Ukrainian together (a stem decides the language).
+_ADJECTIVE_ENDINGS: Final[tuple[str, ...]] = (
+    # Russian
+    "ий", "ый", "ой", "ая", "яя", "ое", "ее", "ие", "ые", "ого", "его", "ому", "ему", "ом",
+    "ем", "ую", "юю", "ей", "ых", "их", "ым", "им", "ыми", "ими", "ою", "ею",
+    # Ukrainian
+    "а", "е", "і", "у", "ої", "ій", "ім", "ю",
+)  # fmt: skip
+_PARADIGMS: Final[dict[str, tuple[str, ...]]] = {
+    "IA": ("я", "и", "е", "ю", "ей", "ею", "ї", "єю", "і"),  # Россия, Корея; Росія, Росії
+    "A": ("а", "ы", "и", "е", "у", "ой", "ою", "і"),  # Украина, Польша; Україна, Україні
+    "M": ("", "а", "у", "е", "ом", "ем", "і", "ові"),  # Казахстан, Париж; Люксембургом
+    "MS": ("ь", "я", "ю", "ем", "е"),  # Израиль, Кремль
+    "FS": ("ь", "и", "ью"),  # Беларусь
+    "SOFT": ("ь", "я", "ю", "ем", "е", "и", "ью", "і", "ю"),  # either of the two above
+    "Y": ("й", "я", "ю", "ем", "е", "ї", "єм"),  # Китай
+    "PL": ("ы", "ов", "ам", "ами", "ах", "и", "ів"),  # Нидерланды, Штаты
+    "NO": ("о", "а", "у", "е", "ом"),  # Королевство
+    "ADJ": _ADJECTIVE_ENDINGS,
+}
+
+# Declined forms of a state's name that are common words in their own right.
+_COMMON_WORDS: Final[frozenset[str]] = frozenset({"того", "перу", "чад", "чада", "чаду", "гана"})
 
 # Words naming the apparatus of a state rather than a different actor: "the Ukrainian side",
 # "US officials", "правительство Украины" all stand for the state itself. "President" is not
@@ -392,40 +430,146 @@ _EN_HEAD_NOUNS: Final[frozenset[str]] = frozenset(
 )
 _RU_HEAD_STEMS: Final[tuple[str, ...]] = (
     "правительств",
+    "уряд",
     "власт",
+    "влад",
     "сторон",
     "руководств",
+    "керівництв",
     "администраци",
+    "адміністраці",
 )
 
 _Word = tuple[str, tuple[str, ...]]
+_Pattern = tuple[tuple[_Word, ...], str]
 
 
-def _build_exact_names() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for code, names in _ACTOR_NAMES.items():
-        for name in names:
-            key = _key(name)
-            # A key claimed by two codes is a data error; fail at import, not at lookup.
-            if table.setdefault(key, code) != code:
-                raise ValueError(f"actor name {name!r} maps to both {table[key]} and {code}")
-    return table
+def _iso_forms(name: str) -> list[str]:
+    """Other ways prose writes a name in ISO 3166 style, its own spelling excluded.
+
+    "Korea, Republic of" -> "Republic of Korea", "Korea"; "Holy See (Vatican City State)" ->
+    "Holy See"; a leading "the" is dropped.
+    """
+    outer = re.sub(r"\s*\(.*?\)", "", name).strip()
+    head, comma, tail = outer.partition(", ")
+    forms = [f"{tail} {head}", head] if comma else [outer]
+    return [_LEADING_THE_RE.sub("", form.strip()) for form in forms if form != name]
 
 
-def _build_ru_patterns() -> tuple[tuple[tuple[_Word, ...], str], ...]:
-    patterns: list[tuple[tuple[_Word, ...], str]] = []
-    for code, specs in _RU_ACTOR_NAMES.items():
-        for spec in specs:
-            words: list[_Word] = []
-            for token in spec.split():
-                stem, _, paradigm = token.partition(":")
-                words.append((_fold(stem), _PARADIGMS[paradigm] if paradigm else ("",)))
-            patterns.append((tuple(words), code))
-    return tuple(patterns)
+def _paradigm(word: str) -> tuple[str, str]:
+    """Stem and paradigm of a Russian or Ukrainian nominative, from its ending."""
+    if len(word) <= 2 or "'" in word:
+        return word, ""
+    if word.endswith(("ая", "яя", "ое", "ее", "ий", "ый", "ой", "ие", "ые", "ій")):
+        return word[:-2], "ADJ"
+    if re.search(r"(?:ськ|цьк|зьк)[аеі]$|(?:ен|ан)і$", word):
+        return word[:-1], "ADJ"
+    last = word[-1]
+    if last in "яа":
+        return word[:-1], "IA" if last == "я" else "A"
+    if last == "ь":
+        return word[:-1], "SOFT"
+    if last == "й":
+        return word[:-1], "Y"
+    if last == "ы":
+        return word[:-1], "PL"
+    if last in "оеуюэиіїє":
+        return word, ""
+    return word, "M"
 
 
-_EXACT_ACTORS: Final[dict[str, str]] = _build_exact_names()
-_RU_ACTOR_PATTERNS: Final[tuple[tuple[tuple[_Word, ...], str], ...]] = _build_ru_patterns()
+def _pattern(spec: str) -> tuple[_Word, ...]:
+    """Words of a "stem:PARADIGM ..." spec."""
+    words: list[_Word] = []
+    for token in spec.split():
+        stem, _, paradigm = token.partition(":")
+        words.append((_fold(stem), _PARADIGMS[paradigm] if paradigm else ("",)))
+    return tuple(words)
+
+
+def _declined(name: str) -> tuple[_Word, ...]:
+    """Words of a Russian or Ukrainian state name in every case ("Черногория" -> черногори:IA)."""
+    words: list[_Word] = []
+    for token in _key(name).split():
+        stem, paradigm = _paradigm(token)
+        words.append((stem, _PARADIGMS[paradigm] if paradigm else ("",)))
+    return tuple(words)
+
+
+@dataclass(frozen=True)
+class _ActorIndex:
+    """Lookup tables built once: folded English names, and Cyrillic patterns by first letters."""
+
+    names: dict[str, str]
+    capitalised: dict[str, str]
+    cyrillic: dict[tuple[int, str], tuple[_Pattern, ...]]
+
+
+def _claim(table: dict[str, str], clashes: set[str], key: str, code: str) -> None:
+    if table.setdefault(key, code) != code:
+        clashes.add(key)
+
+
+@cache
+def _actor_index() -> _ActorIndex:
+    """Build the actor tables from pycountry and the hand tables (once, on first use)."""
+    names: dict[str, str] = {}
+    for code, (english, _) in _ORGANIZATIONS.items():
+        for name in english:
+            names[_key(name)] = code
+    for code, aliases in _STATE_NAMES.items():
+        for name in aliases:
+            # A key claimed by two codes is a data error; fail loudly, not at a wrong lookup.
+            if names.setdefault(_key(name), code) != code:
+                raise ValueError(f"actor name {name!r} maps to both {names[_key(name)]} and {code}")
+
+    # A state's own ISO names first; the forms derived from them ("Korea" from "Korea,
+    # Republic of") only where no ISO name has the key, and not when two states derive it.
+    capitalised: dict[str, str] = {}
+    derived: dict[str, str] = {}
+    clashes: set[str] = set()
+    translations = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for language in ("ru", "uk")
+    ]
+    cyrillic_specs: dict[tuple[_Word, ...], str] = {}
+    cyrillic_clashes: set[tuple[_Word, ...]] = set()
+    for country in pycountry.countries:
+        code = country.alpha_3
+        for attribute in ("name", "official_name", "common_name"):
+            iso_name = getattr(country, attribute, None)
+            if not isinstance(iso_name, str):
+                continue
+            capitalised[_key(_actor_core(iso_name))] = code
+            for form in _iso_forms(iso_name):
+                _claim(derived, clashes, _key(form), code)
+            for translation in translations:
+                local = translation.gettext(iso_name)
+                for form in [local, *_iso_forms(local)]:
+                    pattern = _declined(form)
+                    if cyrillic_specs.setdefault(pattern, code) != code:
+                        cyrillic_clashes.add(pattern)
+    for key, code in derived.items():
+        if key not in clashes:  # "Korea": which one?
+            capitalised.setdefault(key, code)
+    for pattern in cyrillic_clashes:
+        del cyrillic_specs[pattern]
+
+    patterns: list[_Pattern] = [(p, code) for p, code in cyrillic_specs.items()]
+    for code, specs in _RU_STATE_NAMES.items():
+        patterns += [(_pattern(spec), code) for spec in specs]
+    for code, (_, russian) in _ORGANIZATIONS.items():
+        patterns += [(_pattern(spec), code) for spec in russian]
+    cyrillic: dict[tuple[int, str], list[_Pattern]] = {}
+    # Hand-written patterns were added last but must win: look them up first.
+    for entry in reversed(patterns):
+        cyrillic.setdefault((len(entry[0]), entry[0][0][0][:2]), []).append(entry)
+    return _ActorIndex(
+        names=names,
+        capitalised={k: v for k, v in capitalised.items() if k not in names},
+        cyrillic={key: tuple(value) for key, value in cyrillic.items()},
+    )
+
 
 _EDGE_CHARS: Final[str] = " \t\r\n\"'«»“”„()[]{}<>,.;:!?*_/\\|-"
 _LEADING_THE_RE: Final[re.Pattern[str]] = re.compile(r"^the\s+", re.IGNORECASE)
@@ -455,10 +599,12 @@ def _actor_candidates(words: list[str]) -> Iterator[list[str]]:
         yield words
 
 
-def _match_ru(key: str) -> str | None:
+def _match_cyrillic(index: _ActorIndex, key: str) -> str | None:
     tokens = key.split()
-    for pattern, code in _RU_ACTOR_PATTERNS:
-        if len(pattern) == len(tokens) and all(
+    if not tokens or (len(tokens) == 1 and tokens[0] in _COMMON_WORDS):
+        return None
+    for pattern, code in index.cyrillic.get((len(tokens), tokens[0][:2]), ()):
+        if all(
             token.startswith(stem) and token[len(stem) :] in endings
             for token, (stem, endings) in zip(tokens, pattern, strict=True)
         ):
@@ -469,22 +615,35 @@ def _match_ru(key: str) -> str | None:
 def actor_code(name: str) -> str | None:
     """Resolve an actor's surface name to a canonical code.
 
+    States are every ISO 3166-1 entry by its English names (short, official and common, from
+    pycountry) and by its Russian and Ukrainian names in any grammatical case (declined from
+    pycountry's translations), plus the metonyms, short forms and adjectives of the hand
+    tables ("the Kremlin", "the UK", "Russian"). An English ISO name must be written with a
+    capital ("Turkey" and "Jordan" are states, "turkey" and "jordan" may not be).
+
     Args:
-        name: An actor as written in an article or by the model, in English or Russian, e.g.
-            "the United States", "Russia’s", "Kremlin", "Германии", "НАТО".
+        name: An actor as written in an article or by the model, in English, Russian or
+            Ukrainian, e.g. "the United States", "Russia’s", "Kremlin", "Люксембурга", "НАТО".
 
     Returns:
-        The ISO 3166-1 alpha-3 code of a state ("USA", "RUS", ...), or "NATO", "EU", "UN",
-        "G7" or "OSCE" for those organisations; None when the name is unknown, vague ("the
-        alliance") or a person ("Zelensky").
+        The ISO 3166-1 alpha-3 code of a state ("USA", "RUS", ...), or one of
+        :data:`ORGANIZATION_CODES` for an organisation; None when the name is unknown, vague
+        ("the alliance") or a person ("Zelensky").
     """
+    index = _actor_index()
     core = _actor_core(name)
     for words in _actor_candidates(core.split()):
         # "US" is the country, "us" the pronoun; no other short name is that ambiguous.
         if len(words) == 1 and words[0].lower() == "us" and words[0] != "US":
             return None
         key = _key(" ".join(words))
-        code = _EXACT_ACTORS.get(key) or _match_ru(key)
+        if not key:
+            return None
+        code = index.names.get(key)
+        if code is None and words[0][:1].isupper():
+            code = index.capitalised.get(key)
+        if code is None:
+            code = _match_cyrillic(index, key)
         if code is not None:
             return code
     return None
@@ -497,13 +656,38 @@ def actor_kind(name: str) -> ActorKind | None:
         name: An actor's surface name, as accepted by :func:`actor_code`.
 
     Returns:
-        "organization" for NATO, EU, UN, G7 or OSCE, "state" for any other resolved code, and
-        None when the name does not resolve (the caller then keeps the model's own guess).
+        "organization" for one of :data:`ORGANIZATION_CODES`, "state" for any other resolved
+        code, and None when the name does not resolve (the caller then keeps its own guess).
     """
     code = actor_code(name)
     if code is None:
         return None
-    return "organization" if code in _ORGANIZATION_CODES else "state"
+    return "organization" if code in ORGANIZATION_CODES else "state"
+
+
+_MENTION_WORD_RE: Final[re.Pattern[str]] = re.compile(r"[\w'\u2019.-]+")
+_MENTION_POSSESSIVE_RE: Final[re.Pattern[str]] = re.compile(r"['\u2019]s$")
+
+
+def named_actors(text: str) -> dict[str, str]:
+    """States and organisations named in a text: code -> the first phrase naming it.
+
+    Word runs of three, two and one words are tried at each word, longest first, so that
+    "the United States" wins over "States".
+    """
+    words = list(_MENTION_WORD_RE.finditer(text))
+    found: dict[str, str] = {}
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            if i + n > len(words):
+                continue
+            phrase = _MENTION_POSSESSIVE_RE.sub("", text[words[i].start() : words[i + n - 1].end()])
+            phrase = phrase.strip(".-'\u2019")
+            code = actor_code(phrase)
+            if code is not None:
+                found.setdefault(code, phrase)
+                break
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -856,6 +1040,43 @@ _TERRITORY_RES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), name) for name, pattern in _TERRITORY_PATTERNS
 )
 
+# ISO 3166-2 codes of the canonical territories that are one subdivision (no library maps the
+# English names news uses to them: pycountry spells them "Donetska oblast"); every code is
+# checked against pycountry's ISO 3166-2 list on first use. Donbas spans two oblasts and South
+# Ossetia has no code of its own: they stay null.
+_TERRITORY_CODES: Final[dict[str, str]] = {
+    "Crimea": "UA-43",
+    "Sevastopol": "UA-40",
+    "Donetsk": "UA-14",
+    "Luhansk": "UA-09",
+    "Zaporizhzhia": "UA-23",
+    "Kherson": "UA-65",
+    "Kharkiv": "UA-63",
+    "Odesa": "UA-51",
+    "Mykolaiv": "UA-48",
+    "Dnipropetrovsk": "UA-12",
+    "Kyiv": "UA-30",
+    "Kursk": "RU-KRS",
+    "Belgorod": "RU-BEL",
+    "Transnistria": "MD-SN",
+    "Abkhazia": "GE-AB",
+}
+
+
+@cache
+def _territory_codes() -> dict[str, str]:
+    known = {subdivision.code for subdivision in pycountry.subdivisions}
+    for name, code in _TERRITORY_CODES.items():
+        if code not in known:
+            raise ValueError(f"{name}: {code} is not an ISO 3166-2 code")
+    return dict(_TERRITORY_CODES)
+
+
+def territory_code(name: str) -> str | None:
+    """The ISO 3166-2 code of a canonical territory name ("Crimea" -> "UA-43"), else None."""
+    return _territory_codes().get(name)
+
+
 # Administrative words around a name; "Донецкая область" and "Donetsk oblast" are both Donetsk.
 _TERRITORY_AFFIX_RE: Final[re.Pattern[str]] = re.compile(
     r"regions?|oblasts?|oblast'|province|peninsula|област[а-я]{0,3}|обл|полуостров[а-я]{0,2}"
@@ -885,49 +1106,76 @@ def canonical_territory(text: str) -> str:
         the mention is known; otherwise the mention without a leading "the" or words such as
         "region"/"oblast", with lower-case words capitalised ("odesa oblast" -> "Odesa").
     """
+    trimmed = _territory_words(text)
+    return _known_territory(trimmed) or " ".join(
+        _title_word(word, i == 0) for i, word in enumerate(trimmed)
+    )
+
+
+def _territory_words(text: str) -> list[str]:
+    """A mention's words without a leading "the" or words such as "region"/"oblast"."""
     words = text.translate(_CHAR_TABLE).strip(_EDGE_CHARS).split()
     if words and words[0].lower() == "the":
         words = words[1:]
-    trimmed = [w for w in words if not _TERRITORY_AFFIX_RE.fullmatch(_key(w))] or words
-    key = _key(" ".join(trimmed))
-    for pattern, name in _TERRITORY_RES:
-        if pattern.fullmatch(key):
-            return name
-    return " ".join(_title_word(word, i == 0) for i, word in enumerate(trimmed))
+    return [w for w in words if not _TERRITORY_AFFIX_RE.fullmatch(_key(w))] or words
+
+
+def _known_territory(words: list[str]) -> str | None:
+    """The canonical name of a territory mention's words when it is a known territory."""
+    key = _key(" ".join(words))
+    return next((name for pattern, name in _TERRITORY_RES if pattern.fullmatch(key)), None)
+
+
+def territories_named(text: str) -> set[str]:
+    """Canonical names of the known territories a text names ("the Crimean peninsula" -> Crimea).
+
+    Word runs of up to four words are tried at each word.
+    """
+    words = [m.group() for m in re.finditer(r"[\w'\u2019-]+", text)]
+    found: set[str] = set()
+    for i in range(len(words)):
+        for n in (4, 3, 2, 1):
+            run = words[i : i + n]
+            name = (
+                _known_territory(_territory_words(" ".join(run))) if i + n <= len(words) else None
+            )
+            if name is not None:
+                found.add(name)
+                break
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
 # Language
 # ---------------------------------------------------------------------------------------------
 
-_UKRAINIAN_LETTERS: Final[frozenset[str]] = frozenset("іїєґІЇЄҐ")
+# py3langid's normalised probability of its best guess; below it the language is "und". Whole
+# articles score 0.99 and more; a short or mixed snippet can fall below, and a wrong label is
+# worse than none.
+LANGUAGE_CONFIDENCE: Final[float] = 0.5
 
-# Ukrainian-only letters make up about 7 % of Ukrainian text (і alone about 5 %), while a
-# Russian article that quotes one Ukrainian name stays far below 2 %.
-_UKRAINIAN_SHARE: Final[float] = 0.02
+# Fewer letters than this and no detector can tell ("12:30 - 72 %", "NATO").
+_MIN_LETTERS: Final[int] = 12
+
+
+@cache
+def _language_identifier() -> LanguageIdentifier:
+    # Loading the bundled model takes about a second: once, on the first article.
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def detect_language(text: str) -> str:
-    """Guess the language of a text from its alphabet.
+    """The language of a text, by py3langid's bundled model (97 languages, no download).
 
     Args:
-        text: Any text, such as an article body or title.
+        text: Any text, such as an article body.
 
     Returns:
-        "uk" when Cyrillic letters outnumber the other letters and at least 2 % of them are
-        Ukrainian-only (і, ї, є, ґ); "ru" when Cyrillic letters outnumber the others otherwise;
-        "en" in every other case, including empty or letterless text.
+        The ISO 639-1 code py3langid gives ("en", "ru", "uk", "de", ...), or "und" when the text
+        has fewer than a dozen letters or the detector's confidence is below
+        :data:`LANGUAGE_CONFIDENCE`.
     """
-    cyrillic = other = ukrainian = 0
-    for ch in text:
-        if not ch.isalpha():
-            continue
-        if _is_cyrillic(ch):
-            cyrillic += 1
-            if ch in _UKRAINIAN_LETTERS:
-                ukrainian += 1
-        else:
-            other += 1
-    if cyrillic <= other:
-        return "en"
-    return "uk" if ukrainian / cyrillic >= _UKRAINIAN_SHARE else "ru"
+    if sum(ch.isalpha() for ch in text) < _MIN_LETTERS:
+        return "und"
+    language, probability = _language_identifier().classify(text)
+    return str(language) if probability >= LANGUAGE_CONFIDENCE else "und"

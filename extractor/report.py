@@ -17,9 +17,18 @@ from typing import Any
 from .config import masked
 from .schemas import Actor, Evidence, ExtractionRecord
 
-FIELDS = ("proposal", "guarantor", "response_time", "territory", "condition", "stance")
+FIELDS = (
+    "proposal",
+    "party",
+    "guarantor",
+    "response_time",
+    "territory",
+    "condition",
+    "stance",
+)
 COLORS = {
     "proposal": "#e8e1ff",
+    "party": "#e0e0e0",
     "guarantor": "#c6f0c2",
     "response_time": "#ffe08a",
     "territory": "#ffc4c4",
@@ -30,13 +39,15 @@ COLORS = {
 
 @dataclass(frozen=True)
 class Highlight:
-    """One evidence span to mark: where, for which field, and the value it supports."""
+    """One evidence span to mark: where, for which field, the value it supports, and how the
+    model's quote was matched to it (``exact``, ``normalized``, ``widened``, ``fuzzy``)."""
 
     id: str
     start: int
     end: int
     field: str
     label: str
+    match: str = "exact"
 
 
 def _actor(actor: Actor | None) -> str:
@@ -51,10 +62,19 @@ def highlights(record: ExtractionRecord) -> list[Highlight]:
 
     def add(field: str, label: str, evidence: list[Evidence]) -> None:
         for item in evidence:
-            out.append(Highlight(f"e{len(out)}", item.start, item.end, field, label))
+            how = item.match if item.match != "fuzzy" else f"fuzzy, score {item.score:g}"
+            said = f"; the model quoted {item.model_quote!r}" if item.model_quote else ""
+            label_with_match = f"{label} [{how} match{said}]"
+            out.append(
+                Highlight(f"e{len(out)}", item.start, item.end, field, label_with_match, item.match)
+            )
 
     for n, proposal in enumerate(record.proposals, start=1):
         add("proposal", f"proposal {n}: {proposal.summary}", proposal.evidence)
+        for role in ("proposer", "beneficiary"):
+            party = getattr(proposal, role)
+            if party is not None:
+                add("party", f"{role}: {_actor(party)}", party.evidence)
         for guarantor in proposal.guarantors:
             label = f"guarantor: {_actor(guarantor.actor)}, {guarantor.position}"
             add("guarantor", label, guarantor.evidence)
@@ -88,9 +108,11 @@ def render_text(text: str, spans: Iterable[Highlight]) -> str:
         inner = min(active, key=lambda s: (s.end - s.start, s.id))
         ids = " ".join(s.id for s in active)
         title = "\n".join(s.label for s in active)
+        # A fuzzy span is the article's words closest to what the model quoted, not its quote.
+        fuzzy = " fuzzy" if any(s.match == "fuzzy" for s in active) else ""
         parts.append(
-            f'<mark class="ev f-{inner.field}" data-ev="{ids}" title="{escape(title)}">'
-            f"{piece}</mark>"
+            f'<mark class="ev f-{inner.field}{fuzzy}" data-ev="{ids}" data-match="{inner.match}"'
+            f' title="{escape(title)}">{piece}</mark>'
         )
     return "".join(parts)
 
@@ -126,8 +148,8 @@ def _proposal_html(n: int, proposal: Any) -> str:
             [[g.actor.name, g.actor.code or "-", g.position] for g in proposal.guarantors],
         ),
         _table(
-            ["excluded territory", "as written"],
-            [[x.name, x.text] for x in proposal.excluded_territories],
+            ["excluded territory", "ISO 3166-2", "as written"],
+            [[x.name, x.code or "-", x.text] for x in proposal.excluded_territories],
         ),
         _table(
             ["condition", "bound party"],
@@ -205,10 +227,12 @@ main{padding:0 1em 2em}
 .side td,.side th{border:1px solid #ddd;padding:.1em .4em;vertical-align:top}
 mark.ev{cursor:pointer;border-radius:2px;padding:0 1px}
 mark.ev.selected{outline:2px solid #d00}
+mark.ev.fuzzy{text-decoration:underline wavy #a60;text-underline-offset:3px}
 .error{color:#b00;font-weight:bold}
 #detail{position:fixed;bottom:0;left:0;right:0;background:#ffd;border-top:1px solid #cc9;
 padding:.4em 1em;white-space:pre-wrap;min-height:1.5em}
 .legend span{padding:0 .4em;margin-right:.4em;border-radius:2px;color:#222}
+.legend .fuzzy{background:#fff;text-decoration:underline wavy #a60}
 """ + "".join(
     f"mark.f-{field},.legend .f-{field}{{background:{color}}}" for field, color in COLORS.items()
 )
@@ -273,6 +297,7 @@ def render(records: list[ExtractionRecord], title: str = "Extraction report") ->
     tokens = sum(r.provenance.usage.total_tokens for r in records)
     failed = sum(r.error is not None for r in records)
     legend = "".join(f'<span class="f-{f}">{f.replace("_", " ")}</span>' for f in FIELDS)
+    legend += '<span class="fuzzy">fuzzy match</span>'
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"

@@ -49,12 +49,21 @@ from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
-from .build import build, make_actor
+from .build import (
+    actor_problem,
+    build,
+    evidence_of,
+    hours_problem,
+    make_actor,
+    make_party,
+    names_a_group,
+    territory_problem,
+)
 from .client import Engine, Outcome
 from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
 from .errors import ConfigError, OutputError
 from .grounding import locate
-from .normalize import actor_code, canonical_territory, duration_spans, parse_hours
+from .normalize import actor_code, canonical_territory, duration_spans, territory_code
 from .prompting import Message, render, render_part, require_parts
 from .schemas import (
     ArticleDraft,
@@ -345,10 +354,7 @@ def found_in(value: str, piece: Chunk) -> Found | None:
     span = locate(value, piece.text)
     if span is None:
         return None
-    evidence = Evidence(
-        quote=value, start=piece.start + span.start, end=piece.start + span.end, match=span.match
-    )
-    return Found(value, evidence)
+    return Found(value, evidence_of(span, piece.text, value, piece.start))
 
 
 @dataclass
@@ -495,43 +501,59 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     def drop(field_name: str, value: str, reason: str) -> None:
         dropped.append(Dropped(field=field_name, value=value, reason=reason))
 
-    proposed_by = _most_named(findings.of("proposer"))
-    proposer = make_actor(proposed_by.value) if proposed_by else None
-    protected = _most_named(findings.of("beneficiary"))
-    beneficiary = make_actor(protected.value) if protected else None
+    def checked(name: str, problem: Callable[[str, str], str | None]) -> list[Found]:
+        """The answers to a field that the article's words at their evidence back."""
+        kept = []
+        for found in findings.of(name):
+            reason = problem(found.value, found.evidence.quote)
+            if reason is None:
+                kept.append(found)
+            else:
+                drop(name, found.value, reason)
+        return kept
+
+    proposed_by = _most_named(checked("proposer", actor_problem))
+    proposer = make_party(proposed_by.value, [proposed_by.evidence]) if proposed_by else None
+    protected = _most_named(checked("beneficiary", actor_problem))
+    beneficiary = make_party(protected.value, [protected.evidence]) if protected else None
 
     guarantors: list[Guarantor] = []
-    for found in _first_by_key(findings.of("guarantors"), lambda v: actor_code(v) or v.casefold()):
+    for found in _first_by_key(
+        checked("guarantors", actor_problem), lambda v: actor_code(v) or v.casefold()
+    ):
         actor = make_actor(found.value)
         if actor is None:
             continue
-        if actor.code is None:
-            drop("guarantors", found.value, "not a state or organisation")
-        elif proposer is not None and actor.code == proposer.code:
+        if actor.code is None and not names_a_group(found.value):
+            # A named organisation without a code is kept; every state has one (ISO 3166-1).
+            drop("guarantors", found.value, "not a state or a named organisation or group")
+        elif proposer is not None and actor.code is not None and actor.code == proposer.code:
             drop("guarantors", found.value, "the proposer itself")
-        elif beneficiary is not None and actor.code == beneficiary.code:
+        elif beneficiary is not None and actor.code is not None and actor.code == beneficiary.code:
             drop("guarantors", found.value, "the state whose security is guaranteed")
         else:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
     response_time = None
     for found in findings.of("response_time"):
-        hours = parse_hours(found.value)
-        if hours is None:
-            drop("response_time", found.value, "no duration in the answer")
+        hours, reason = hours_problem(found.value, found.evidence.quote)
+        if reason is not None or hours is None:
+            drop("response_time", found.value, reason or "no duration in the answer")
         elif response_time is None:
             response_time = ResponseTime(text=found.value, hours=hours, evidence=[found.evidence])
 
     territories: list[ExcludedTerritory] = []
     for found in _first_by_key(
-        findings.of("excluded_territories"), lambda v: canonical_territory(v).casefold()
+        checked("excluded_territories", territory_problem),
+        lambda v: canonical_territory(v).casefold(),
     ):
         if actor_code(found.value) is not None:
             drop("excluded_territories", found.value, "a state or organisation, not a territory")
             continue
+        name = canonical_territory(found.value)
         territories.append(
             ExcludedTerritory(
-                name=canonical_territory(found.value), text=found.value, evidence=[found.evidence]
+                name=name, code=territory_code(name), text=found.value, evidence=[found.evidence]
             )
         )
 

@@ -46,6 +46,7 @@ articles = Table(
     metadata,
     Column("id", String(80), primary_key=True, comment="sha256: + hex of the UTF-8 text"),
     Column("source", Text, nullable=False),
+    Column("url", Text),
     Column("title", Text),
     Column("published", String(10)),
     Column("language", String(8), nullable=False),
@@ -132,6 +133,7 @@ excluded_territories = Table(
     Column("position", Integer, nullable=False),
     Column("name", Text, nullable=False),
     Column("text", Text, nullable=False),
+    Column("code", String(10)),
 )
 
 stances = Table(
@@ -155,6 +157,8 @@ evidence = Table(
     Column("start", Integer, nullable=False),
     Column("end", Integer, nullable=False),
     Column("match", String(12), nullable=False),
+    Column("model_quote", Text, comment="null when == quote"),
+    Column("score", Float),
 )
 
 dropped = Table(
@@ -177,6 +181,7 @@ INDEXES = (
     Index("ix_conditions_proposal", conditions.c.proposal_id),
     Index("ix_territories_proposal", excluded_territories.c.proposal_id),
     Index("ix_territories_name", excluded_territories.c.name),
+    Index("ix_territories_code", excluded_territories.c.code),
     Index("ix_stances_proposal", stances.c.proposal_id),
     Index("ix_evidence_proposal", evidence.c.proposal_id),
     Index("ix_dropped_extraction", dropped.c.extraction_id),
@@ -303,7 +308,15 @@ def proposal_row(index: int, proposal: Proposal) -> dict[str, Any]:
 def evidence_rows(field: str, items: list[Evidence]) -> list[dict[str, Any]]:
     """``evidence`` rows, less ``proposal_id``, filed under ``field``."""
     return [
-        {"field": field, "quote": e.quote, "start": e.start, "end": e.end, "match": e.match}
+        {
+            "field": field,
+            "quote": e.quote,
+            "start": e.start,
+            "end": e.end,
+            "match": e.match,
+            "model_quote": e.model_quote,
+            "score": e.score,
+        }
         for e in items
     ]
 
@@ -314,6 +327,11 @@ def proposal_children(proposal: Proposal) -> Iterator[tuple[Table, dict[str, Any
     proposal's own under ``proposal``, a guarantor's under ``guarantors[j]``, ...)."""
     for row in evidence_rows("proposal", proposal.evidence):
         yield evidence, row
+    for role in ("proposer", "beneficiary"):
+        party = getattr(proposal, role)
+        if party is not None:
+            for row in evidence_rows(role, party.evidence):
+                yield evidence, row
     if proposal.response_time is not None:
         for row in evidence_rows("response_time", proposal.response_time.evidence):
             yield evidence, row
@@ -334,7 +352,7 @@ def proposal_children(proposal: Proposal) -> Iterator[tuple[Table, dict[str, Any
             excluded_territories,
             "excluded_territories",
             proposal.excluded_territories,
-            lambda x: {"name": x.name, "text": x.text},
+            lambda x: {"name": x.name, "text": x.text, "code": x.code},
         ),
         (
             stances,

@@ -5,7 +5,8 @@ Codes, hours, canonical names and offsets are derived from these drafts in code 
 ``Field`` descriptions are the per-field instructions the model sees in the JSON Schema.
 
 Validation with the context ``{"text": <article>}`` checks that every quote can be located in
-the article; the error names each missing quote so that a re-ask tells the model what to fix.
+the article and backs its value (``extractor.build.problems``); the error names each failing
+value so that a re-ask tells the model what to fix.
 Without that context (or with ``{"ground": False}``) only the shape is checked.
 """
 
@@ -67,7 +68,15 @@ class ProposalDraft(_Draft):
     quote: str = Field(description=QUOTE)
     summary: str = Field(description="One sentence: who proposes what guarantee for whom.")
     proposer: str | None = Field(default=None, description="Who puts the proposal forward.")
+    proposer_quote: str = Field(
+        default="",
+        description="Words of the article naming the proposer, if the quote above does not.",
+    )
     beneficiary: str | None = Field(default=None, description="Whose security is guaranteed.")
+    beneficiary_quote: str = Field(
+        default="",
+        description="Words of the article naming the beneficiary, if the quote above does not.",
+    )
     guarantee_type: GuaranteeType = Field(default="other", description="The kind of guarantee.")
     legally_binding: bool | None = Field(
         default=None, description="True if described as legally binding, null if not said."
@@ -103,19 +112,20 @@ class ArticleDraft(_Draft):
                 yield f"{base}.stances[{j}].quote", stance.quote
 
     @model_validator(mode="after")
-    def _quotes_are_in_the_article(self, info: ValidationInfo) -> ArticleDraft:
+    def _values_are_claims_of_the_article(self, info: ValidationInfo) -> ArticleDraft:
         context = info.context if isinstance(info.context, dict) else {}
         text = context.get("text")
         if not isinstance(text, str) or context.get("ground") is False:
             return self
         # Imported here so that the schema package stays importable on its own for export.
-        from extractor.grounding import locate
+        from extractor.build import problems
 
-        missing = [(path, quote) for path, quote in self.quotes() if locate(quote, text) is None]
-        if missing:
-            listed = "; ".join(f"{path}: {quote[:120]!r}" for path, quote in missing)
+        found = problems(self, text)
+        if found:
+            listed = "; ".join(found)
             raise ValueError(
-                f"{len(missing)} quote(s) are not in the article. Copy each quote word for word "
-                f"from the article, or leave that item out: {listed}"
+                f"{len(found)} value(s) are not backed by their quotes. Copy each quote word for "
+                "word from the article, give each value as its quote names it, or leave that "
+                f"item out: {listed}"
             )
         return self

@@ -1,4 +1,4 @@
-"""The output contract: one extraction record per article, as written to JSONL (schema version 1).
+"""The output contract: one extraction record per article, as written to JSONL (schema version 2).
 
 Field names here are read by downstream tools and by ``extractor eval``; renaming or removing one,
 or changing its meaning, bumps ``SCHEMA_VERSION``.
@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal["1"] = "1"
+SCHEMA_VERSION: Literal["2"] = "2"
 
 ActorKind = Literal["state", "organization", "person", "group", "other"]
 GuaranteeType = Literal[
@@ -28,7 +28,7 @@ Position = Literal[
     "proposed", "willing", "conditional", "undecided", "opposed", "declined", "unknown"
 ]
 StanceKind = Literal["supports", "opposes", "skeptical", "conditional", "neutral", "no_comment"]
-MatchKind = Literal["exact", "normalized", "fuzzy"]
+MatchKind = Literal["exact", "normalized", "widened", "fuzzy"]
 
 
 class _Model(BaseModel):
@@ -36,14 +36,31 @@ class _Model(BaseModel):
 
 
 class Evidence(_Model):
-    """A quote backing a value, located in ``article.text``."""
+    """The article's words backing a value: a span of ``article.text`` on word boundaries."""
 
-    quote: str = Field(description="The quote as the model gave it.")
-    start: int = Field(ge=0, description="Offset of the located span in article.text.")
-    end: int = Field(ge=0, description="Exclusive end offset of the located span in article.text.")
+    quote: str = Field(
+        description="The article's own words: always exactly article.text[start:end]."
+    )
+    model_quote: str | None = Field(
+        default=None,
+        description="What the model quoted, where it differs from quote; null when identical.",
+    )
+    start: int = Field(ge=0, description="Offset of the span in article.text; a word starts here.")
+    end: int = Field(
+        ge=0, description="Exclusive end offset of the span in article.text; a word ends here."
+    )
     match: MatchKind = Field(
-        description="How the quote was located: verbatim, after whitespace/quote/dash "
-        "normalisation, or fuzzily above the documented threshold."
+        description="How the model's quote was located: exact (verbatim); normalized (after "
+        "whitespace, quote-mark, dash and case normalisation); widened (found only inside "
+        "longer words, the span widened to those whole words, e.g. 'Russia' in 'Russian'); "
+        "fuzzy (similar at or above the documented threshold, see score)."
+    )
+    score: float = Field(
+        default=100.0,
+        ge=0,
+        le=100,
+        description="Similarity of the model's quote to the span, 0..100; below 100 only for "
+        "fuzzy matches.",
     )
 
 
@@ -54,9 +71,16 @@ class Actor(_Model):
     kind: ActorKind
     code: str | None = Field(
         default=None,
-        description="ISO 3166-1 alpha-3 for states; NATO, EU, UN, G7 or OSCE for those "
-        "organisations; null otherwise.",
+        description="ISO 3166-1 alpha-3 for states; for organisations the short codes the "
+        "README lists (NATO, EU, UN, G7, OSCE, CSTO, AU, COTW, ...); null for a person, or a "
+        "state or organisation without a code.",
     )
+
+
+class Party(Actor):
+    """A proposer or beneficiary: an actor with the article's words naming it."""
+
+    evidence: list[Evidence]
 
 
 class Guarantor(_Model):
@@ -73,6 +97,11 @@ class ResponseTime(_Model):
 
 class ExcludedTerritory(_Model):
     name: str = Field(description="Canonical English name, e.g. Crimea, Donbas.")
+    code: str | None = Field(
+        default=None,
+        description="ISO 3166-2 code where the territory is one subdivision (UA-43 Crimea, "
+        "UA-14 Donetsk); null otherwise (Donbas spans two).",
+    )
     text: str = Field(description="The territory as the article names it.")
     evidence: list[Evidence]
 
@@ -94,8 +123,8 @@ class Proposal(_Model):
     """One security-guarantee proposal reported by the article."""
 
     summary: str
-    proposer: Actor | None
-    beneficiary: Actor | None
+    proposer: Party | None
+    beneficiary: Party | None
     guarantee_type: GuaranteeType
     legally_binding: bool | None
     guarantors: list[Guarantor]
@@ -119,9 +148,14 @@ class Dropped(_Model):
 class Article(_Model):
     id: str = Field(description="'sha256:' + hex digest of the UTF-8 text.")
     source: str = Field(description="The path as given on the command line, or '-' for stdin.")
+    url: str | None = Field(
+        default=None, description="The address the article came from, when known."
+    )
     title: str | None
     published: str | None = Field(description="ISO date when the article states one, else null.")
-    language: str = Field(description="ISO 639-1 code.")
+    language: str = Field(
+        description="ISO 639-1 code of the text's language, or 'und' when it cannot be told."
+    )
     text: str = Field(description="The article text exactly as read; all offsets index into it.")
 
 
@@ -156,7 +190,7 @@ class ErrorInfo(_Model):
 class ExtractionRecord(_Model):
     """One line of the JSONL output."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["2"] = SCHEMA_VERSION
     article: Article
     proposals: list[Proposal]
     dropped: list[Dropped]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractor.build import build, make_actor
+from extractor.build import build, is_proper_name, make_actor, names_a_group
 from extractor.schemas import ArticleDraft
 
 TEXT = (
@@ -89,9 +89,21 @@ def test_a_proposal_without_grounded_quote_is_dropped_whole() -> None:
 
 
 def test_unknown_actors_keep_the_model_name_without_code() -> None:
-    actor = make_actor("the coalition of the willing")
+    actor = make_actor("the Nordic-Baltic Eight")
     assert actor is not None
     assert (actor.kind, actor.code) == ("other", None)
     speaker = make_actor("David Arakhamia", fallback="person")
     assert speaker is not None and speaker.kind == "person"
     assert make_actor("  ") is None
+
+
+def test_proper_names_are_told_from_descriptions() -> None:
+    assert is_proper_name("Nordic-Baltic Eight")
+    assert is_proper_name("the Joint Expeditionary Force")
+    assert is_proper_name("Коалиция желающих")
+    assert not is_proper_name("US-led military bloc")
+    assert not is_proper_name("the partners")
+    assert not is_proper_name("security")
+    assert names_a_group("Weimar Triangle") and names_a_group("JEF")
+    assert names_a_group("Коалиция желающих")
+    assert not names_a_group("Senator Dick Durbin") and not names_a_group("Istanbul")

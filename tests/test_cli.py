@@ -57,7 +57,22 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
     ) in err
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     proposal = record["proposals"][0]
-    assert proposal["proposer"] == {"name": "Kyiv", "kind": "state", "code": "UKR"}
+    assert proposal["proposer"] == {
+        "name": "Kyiv",
+        "kind": "state",
+        "code": "UKR",
+        # Named in the proposal's own quote, which is its evidence.
+        "evidence": [
+            {
+                "quote": "Kyiv asked Washington to guarantee its security",
+                "model_quote": None,
+                "start": 0,
+                "end": 47,
+                "match": "exact",
+                "score": 100.0,
+            }
+        ],
+    }
     assert proposal["guarantors"][0]["actor"]["code"] == "USA"
     assert proposal["response_time"]["hours"] == 72
     assert record["provenance"]["usage"] == {
@@ -221,9 +236,9 @@ def test_extract_with_db_loads_what_it_wrote(article: Path, tmp_path: Path) -> N
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema none -> 0002\n")
+    assert (code, out) == (0, f"{url}: schema none -> 0003\n")
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema 0002 -> 0002\n")
+    assert (code, out) == (0, f"{url}: schema 0003 -> 0003\n")
 
 
 def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
@@ -236,13 +251,13 @@ def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
 
 def test_load_of_a_record_of_another_schema_names_it(tmp_path: Path) -> None:
     data = json.loads(sorted((ROOT / "tests" / "golden").glob("*.json"))[0].read_text())
-    data["schema_version"] = "2"
+    data["schema_version"] = "3"
     records = tmp_path / "future.jsonl"
     records.write_text(json.dumps(data) + "\n")
     code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert code == 2
     assert err.startswith(
-        f"error: {records}: record 1 is not an extraction record of schema version 1"
+        f"error: {records}: record 1 is not an extraction record of schema version 2"
     )
     assert not (tmp_path / "x.sqlite").exists()
 

@@ -47,7 +47,8 @@ def test_missing_quote_is_reasked_naming_the_quote() -> None:
     reask = script.bodies()[1]["messages"]
     feedback = " ".join(str(message.get("content")) for message in reask[len(MESSAGES) :])
     assert "Japan would also guarantee it" in feedback
-    assert "not in the article" in feedback
+    assert "proposals[0].guarantors[0]" in feedback
+    assert "quote not found in the article" in feedback
     assert outcome.meter.total_tokens == 2 * 120
 
 

@@ -380,24 +380,26 @@ def test_duplicate_record_scores_only_the_first() -> None:
 # ------------------------------------------------------------------------------ grounding
 
 
-def test_grounding_share_over_exact_normalised_fuzzy_and_wrong_spans() -> None:
+def test_grounding_share_counts_only_verbatim_quotes_on_word_boundaries() -> None:
     exact_quote = "Kyiv demands guarantees"
     assert TEXT.startswith(exact_quote)
     start = TEXT.index("The \u201cguarantors\u201d")
     end = start + len("The \u201cguarantors\u201d would respond")
     items = (
-        # exact: the span is the quote, give or take surrounding whitespace
-        evidence(f"  {exact_quote} ", 0, len(exact_quote), "exact"),
-        # normalised: straight quotes, other case, trailing full stop
+        # grounded: the quote is the article's text at its offsets
+        evidence(exact_quote, 0, len(exact_quote), "exact"),
+        evidence(TEXT[start:end], start, end, "normalized"),
+        # not grounded: the model's wording (straight quotes, a dropped letter) kept as quote
         evidence('the "guarantors" would respond.', start, end, "normalized"),
-        # fuzzy: one letter dropped, a ratio well above 90
         evidence("Kyiv demand guarantees", 0, len(exact_quote), "fuzzy"),
-        # wrong: the offsets point somewhere else
+        # not grounded: the span cuts a word ("Kyi" of "Kyiv"; "guarantee" of "guarantees")
+        evidence("Kyi", 0, 3, "exact"),
+        evidence(exact_quote[:-1], 0, len(exact_quote) - 1, "exact"),
+        # not grounded: the offsets point somewhere else
         evidence("Crimea is left out", 0, 18, "exact"),
     )
     report = score([record(proposal(evidence=items))], by_article(gold()))
-    assert (report.grounding_matched, report.grounding_total) == (3, 4)
-    assert report.grounding_share == 0.75
+    assert (report.grounding_matched, report.grounding_total) == (2, 7)
 
 
 def test_grounding_reads_nested_evidence_and_rejects_bad_spans() -> None:

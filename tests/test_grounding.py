@@ -17,6 +17,7 @@ from extractor.grounding import (
     Span,
     locate,
     normalize_for_match,
+    on_word_boundaries,
 )
 
 # Characters whose NFKC/casefold form has a different length: placed before a match they shift
@@ -414,3 +415,53 @@ def test_randomised_substrings_are_found_with_equal_normalised_content() -> None
         assert covered == covered.strip()
         # The quote's own surrounding quote marks are not part of what it must match.
         assert normalize_for_match(covered).strip('"') == normalize_for_match(quote).strip('"')
+
+
+# ---------------------------------------------------------------------------------------------
+# Word boundaries
+# ---------------------------------------------------------------------------------------------
+
+BOUNDARY_TEXT = (
+    "The status of the talks: Ukraine wants guarantees; the Russian delegation left. "
+    "Later the US and the UK agreed."
+)
+
+
+def test_a_short_name_is_found_as_a_word_not_inside_an_earlier_word() -> None:
+    # "US" first occurs inside "status", "UK" inside "Ukraine": the spans are the words.
+    for quote in ("US", "UK"):
+        span = locate(quote, BOUNDARY_TEXT)
+        assert span is not None and span.match == "exact"
+        assert BOUNDARY_TEXT[span.start : span.end] == quote
+        assert span.start > BOUNDARY_TEXT.index("Later")
+
+
+def test_a_quote_found_only_inside_a_word_is_widened_to_the_whole_word() -> None:
+    span = locate("Russia", BOUNDARY_TEXT)
+    assert span is not None and span.match == "widened"
+    assert BOUNDARY_TEXT[span.start : span.end] == "Russian"
+    span = locate("atu", BOUNDARY_TEXT)
+    assert span is not None and BOUNDARY_TEXT[span.start : span.end] == "status"
+
+
+def test_a_normalised_match_also_keeps_to_word_boundaries() -> None:
+    span = locate("THE  UK", BOUNDARY_TEXT)
+    assert span is not None and span.match == "normalized"
+    assert BOUNDARY_TEXT[span.start : span.end] == "the UK"
+
+
+def test_a_fuzzy_window_is_widened_to_whole_words() -> None:
+    text = "Kyiv insists that guarantees must be legally binding and ratified by parliaments."
+    span = locate("guarantee must be legaly binding and ratifie", text)
+    assert span is not None and span.match == "fuzzy"
+    assert on_word_boundaries(text, span.start, span.end)
+    assert text[span.start : span.end].startswith("guarantees must")
+    assert text[span.start : span.end].endswith("ratified")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [(4, 10, True), (5, 10, False), (4, 9, False), (0, 3, True), (97, 103, True)],
+)
+def test_on_word_boundaries(start: int, end: int, expected: bool) -> None:
+    assert on_word_boundaries(BOUNDARY_TEXT, start, end) is expected

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import pycountry
 import pytest
 
 from extractor.normalize import (
@@ -13,7 +14,10 @@ from extractor.normalize import (
     actor_kind,
     canonical_territory,
     detect_language,
+    named_actors,
     parse_hours,
+    territories_named,
+    territory_code,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -251,10 +255,78 @@ def test_actor_code_returns_none_for_vague_or_personal_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     "word",
-    ["польза", "дань", "дани", "кит", "Индиана", "франк", "Москвич", "грузить", "Ирак"],
+    ["польза", "дань", "дани", "кит", "Индиана", "франк", "Москвич", "грузить", "того", "перу"],
 )
 def test_actor_code_russian_stems_do_not_match_unrelated_words(word: str) -> None:
     assert actor_code(word) is None
+
+
+def test_every_iso_3166_1_state_by_its_english_short_name_gets_its_alpha_3_code() -> None:
+    countries = list(pycountry.countries)
+    assert len(countries) == 249
+    wrong = [(c.name, actor_code(c.name)) for c in countries if actor_code(c.name) != c.alpha_3]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Люксембурга", "LUX"),
+        ("Черногорией", "MNE"),
+        ("Мексики", "MEX"),
+        ("Египтом", "EGY"),
+        ("Албании", "ALB"),
+        ("Эстонией", "EST"),
+        ("Японию", "JPN"),
+        ("Бразилии", "BRA"),
+        ("Канаде", "CAN"),
+        ("Швецию", "SWE"),
+        ("Республики Молдова", "MDA"),
+        ("Российской Федерации", "RUS"),
+        ("Ирак", "IRQ"),
+        ("Нидерландами", "NLD"),
+        ("Чорногорії", "MNE"),  # Ukrainian
+        ("Німеччиною", "DEU"),
+    ],
+)
+def test_russian_and_ukrainian_case_forms_of_iso_names_get_their_codes(
+    name: str, code: str
+) -> None:
+    assert actor_code(name) == code
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Coalition of the Willing", "COTW"),
+        ("коалиции желающих", "COTW"),
+        ("CSTO", "CSTO"),
+        ("ОДКБ", "CSTO"),
+        ("the African Union", "AU"),
+        ("G20", "G20"),
+        ("Council of Europe", "COE"),
+        ("СНГ", "CIS"),
+    ],
+)
+def test_organisations_news_about_guarantees_names_are_coded(name: str, code: str) -> None:
+    assert actor_code(name) == code
+    assert actor_kind(name) == "organization"
+
+
+def test_an_english_iso_name_written_lower_case_is_a_word_not_a_state() -> None:
+    assert actor_code("Reunion") == "REU"
+    assert actor_code("a reunion") is None
+    assert actor_code("Jordan") == "JOR"
+
+
+def test_named_actors_finds_each_code_once_as_the_text_writes_it() -> None:
+    text = "Ukraine proposed that Luxembourg, Montenegro and France act as guarantors."
+    assert named_actors(text) == {
+        "UKR": "Ukraine",
+        "LUX": "Luxembourg",
+        "MNE": "Montenegro",
+        "FRA": "France",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,6 +516,23 @@ def test_canonical_territory_falls_back_to_tidied_input(text: str, name: str) ->
     assert canonical_territory(text) == name
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("Crimea", "UA-43"), ("Donetsk", "UA-14"), ("Sevastopol", "UA-40"), ("Donbas", None)],
+)
+def test_territories_get_their_iso_3166_2_code_where_one_exists(
+    name: str, code: str | None
+) -> None:
+    assert territory_code(name) == code
+    if code is not None:
+        assert pycountry.subdivisions.get(code=code) is not None
+
+
+def test_territories_named_reads_every_known_territory_of_a_text() -> None:
+    text = "Russia keeps the Crimean peninsula, Донецкую область and Zaporozhye, not security."
+    assert territories_named(text) == {"Crimea", "Donetsk", "Zaporizhzhia"}
+
+
 # ---------------------------------------------------------------------------------------------
 # detect_language
 # ---------------------------------------------------------------------------------------------
@@ -452,13 +541,18 @@ def test_canonical_territory_falls_back_to_tidied_input(text: str, name: str) ->
 @pytest.mark.parametrize(
     ("text", "language"),
     [
-        ("Ukraine demands security guarantees.", "en"),
+        ("Ukraine demands security guarantees that would bind its partners by law.", "en"),
+        ("Ukraine demands security guarantees.", "und"),  # too short to be sure
         ("Россия и Украина обсудили гарантии безопасности.", "ru"),
         ("Україна і партнери обговорили гарантії безпеки.", "uk"),
         ("Kyiv said the talks in Москва were useful for everyone involved.", "en"),
         ("Президент заявил, что переговоры с NATO продолжатся.", "ru"),
-        ("", "en"),
-        ("12:30 — 72 %", "en"),
+        ("Die Bundesregierung will der Ukraine Sicherheitsgarantien geben.", "de"),
+        ("La France propose des garanties de sécurité à l'Ukraine.", "fr"),
+        ("Polska zaproponowała gwarancje bezpieczeństwa dla Ukrainy.", "pl"),
+        ("", "und"),
+        ("12:30 — 72 %", "und"),
+        ("NATO", "und"),
     ],
 )
 def test_detect_language(text: str, language: str) -> None:

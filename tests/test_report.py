@@ -113,9 +113,13 @@ def test_every_evidence_of_the_seed_records_gets_a_highlight() -> None:
                 *p.conditions,
                 *p.stances,
                 *([p.response_time] if p.response_time else []),
+                *([p.proposer] if p.proposer else []),
+                *([p.beneficiary] if p.beneficiary else []),
             ]
         )
         assert len(spans) == evidence
+        for span in spans:
+            assert f"[{span.match}" in span.label
         marked = {
             i
             for ids, _ in parse(render_text(record.article.text, spans)).marks
@@ -144,3 +148,20 @@ def test_a_hundred_articles_stay_lazy() -> None:
     # Only the chosen article is put into the page; the others wait in their templates.
     assert "<main></main>" in html
     assert len(html) < 2_000_000
+
+
+def test_each_highlight_says_how_it_matched_and_fuzzy_ones_are_marked() -> None:
+    record = golden_records()[0]
+    evidence = record.proposals[0].evidence[0]
+    fuzzy = evidence.model_copy(
+        update={"match": "fuzzy", "score": 93.5, "model_quote": "the modell's words"}
+    )
+    proposal = record.proposals[0].model_copy(update={"evidence": [fuzzy]})
+    record = record.model_copy(update={"proposals": [proposal]})
+    [first, *_] = highlights(record)
+    assert first.match == "fuzzy"
+    said = 'the model quoted "the modell\'s words"'
+    assert first.label.endswith(f"[fuzzy, score 93.5 match; {said}]")
+    page = render([record])
+    assert 'class="ev f-proposal fuzzy"' in page
+    assert 'data-match="fuzzy"' in page

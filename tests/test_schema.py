@@ -31,7 +31,13 @@ def test_record_field_names_are_the_contract() -> None:
         "summary", "proposer", "beneficiary", "guarantee_type", "legally_binding", "guarantors",
         "response_time", "excluded_territories", "conditions", "stances", "evidence",
     ]  # fmt: skip
-    assert list(defs["Evidence"]["properties"]) == ["quote", "start", "end", "match"]
+    assert list(defs["Evidence"]["properties"]) == [
+        "quote", "model_quote", "start", "end", "match", "score",
+    ]  # fmt: skip
+    assert list(defs["Party"]["properties"]) == ["name", "kind", "code", "evidence"]
+    assert list(defs["ExcludedTerritory"]["properties"]) == ["name", "code", "text", "evidence"]
+    assert "url" in defs["Article"]["properties"]
+    assert schema["properties"]["schema_version"]["const"] == "2"
     assert list(defs["Usage"]["properties"]) == [
         "prompt_tokens", "completion_tokens", "total_tokens", "requests",
     ]  # fmt: skip
@@ -54,8 +60,11 @@ def test_draft_validation_names_every_missing_quote() -> None:
     with pytest.raises(ValidationError) as raised:
         ArticleDraft.model_validate(answer, context={"text": "a quote that is in the text"})
     message = str(raised.value)
-    assert "1 quote(s) are not in the article" in message
-    assert "proposals[0].guarantors[0].quote: 'nowhere to be seen'" in message
+    assert "1 value(s) are not backed by their quotes" in message
+    assert (
+        'proposals[0].guarantors[0] {"name": "X", "position": "unknown", '
+        '"quote": "nowhere to be seen"}: quote not found in the article'
+    ) in message
     assert ArticleDraft.model_validate(answer, context={"ground": False}).proposals
 
 

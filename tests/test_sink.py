@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 
 from extractor import sink
@@ -101,10 +102,21 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
 
         def evidence(proposal_id: int, field: str) -> list[dict[str, Any]]:
             return [
-                {"quote": e.quote, "start": e.start, "end": e.end, "match": e.match}
+                {
+                    "quote": e.quote,
+                    "model_quote": e.model_quote,
+                    "start": e.start,
+                    "end": e.end,
+                    "match": e.match,
+                    "score": e.score,
+                }
                 for e in rows(t.evidence, t.evidence.c.proposal_id, proposal_id)
                 if e.field == field
             ]
+
+        def party(p: Any, prefix: str) -> dict[str, Any] | None:
+            actor = _actor(p, prefix)
+            return None if actor is None else {**actor, "evidence": evidence(p.id, prefix)}
 
         for ex in c.execute(select(t.extractions, t.articles).join(t.articles)):
             proposals = []
@@ -125,8 +137,8 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                 proposals.append(
                     {
                         "summary": p.summary,
-                        "proposer": _actor(p, "proposer"),
-                        "beneficiary": _actor(p, "beneficiary"),
+                        "proposer": party(p, "proposer"),
+                        "beneficiary": party(p, "beneficiary"),
                         "guarantee_type": p.guarantee_type,
                         "legally_binding": p.legally_binding,
                         "guarantors": [
@@ -141,6 +153,7 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                         "excluded_territories": [
                             {
                                 "name": x.name,
+                                "code": x.code,
                                 "text": x.text,
                                 "evidence": evidence(p.id, f"excluded_territories[{x.position}]"),
                             }
@@ -174,6 +187,7 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                 "article": {
                     "id": ex.article_id,
                     "source": ex.source,
+                    "url": ex.url,
                     "title": ex.title,
                     "published": ex.published,
                     "language": ex.language,
@@ -247,13 +261,91 @@ def test_a_failure_mid_load_leaves_the_database_as_it_was(
     assert table_counts(db_url) == before
 
 
+def _load_version_1(connection: Any) -> None:
+    """Rows as the extractor wrote them at schema version 1 (the evidence quote was the model's
+    wording), written with the columns of that version."""
+    text_ = "Ukraine proposed that the US and the UK guarantee its security; Crimea is left out."
+    connection.execute(
+        text(
+            "INSERT INTO articles (id, source, title, published, language, text) "
+            "VALUES ('sha256:v1', 'v1.txt', NULL, NULL, 'en', :text)"
+        ),
+        {"text": text_},
+    )
+    connection.execute(
+        text(
+            "INSERT INTO extraction_runs (id, run_key, model, base_url, mode, strategy, "
+            "prompt_version, schema_version, extractor_version, started_at, finished_at, "
+            "prompt_tokens, completion_tokens, total_tokens, requests) VALUES (1, 'k', 'm', "
+            "'u', 'json_schema', 'chunked', 'fields-v1', '1', '0.1.0', 't', 't', 1, 1, 2, 1)"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO extractions (id, article_id, run_id, extracted_at, attempts, "
+            "prompt_tokens, completion_tokens, total_tokens, requests) "
+            "VALUES (1, 'sha256:v1', 1, 't', 1, 1, 1, 2, 1)"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO proposals (id, extraction_id, position, summary, guarantee_type) "
+            "VALUES (1, 1, 0, 's', 'other')"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO excluded_territories (id, proposal_id, position, name, text) "
+            "VALUES (1, 1, 0, 'Crimea', 'Crimea'), (2, 1, 1, 'Donbas', 'Donbas')"
+        )
+    )
+    start = text_.index("the US")
+    crimea = text_.index("Crimea")
+    connection.execute(
+        text(
+            'INSERT INTO evidence (id, proposal_id, field, quote, start, "end", match) VALUES '
+            "(1, 1, 'guarantors[0]', 'the US', :s, :e, 'exact'), "
+            "(2, 1, 'excluded_territories[0]', 'Crimea was left out', :c, :ce, 'fuzzy')"
+        ),
+        {"s": start, "e": start + 6, "c": crimea, "ce": crimea + len("Crimea is left out")},
+    )
+    if connection.dialect.name == "postgresql":
+        # The rows above chose their ids; move the sequences past them for later loads.
+        tables = ("extraction_runs", "extractions", "proposals", "excluded_territories", "evidence")
+        for table in tables:
+            connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 9)"))
+
+
+def test_a_version_1_database_upgrades_to_version_2_with_its_data(db_url: str) -> None:
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        sink.upgrade(connection, "0002")
+        _load_version_1(connection)
+    with engine.begin() as connection:
+        before = sink.counts(connection)
+        sink.upgrade(connection)
+        assert sink.current_revision(connection) == sink.head_revision()
+        assert sink.counts(connection) == before
+    engine.dispose()
+    evidence = sink.query(db_url, "SELECT quote, model_quote, score FROM evidence ORDER BY id")
+    assert evidence == [
+        {"quote": "the US", "model_quote": None, "score": None},
+        # The model's wording moves aside; the quote becomes the article's words.
+        {"quote": "Crimea is left out", "model_quote": "Crimea was left out", "score": None},
+    ]
+    codes = sink.query(db_url, "SELECT name, code FROM excluded_territories ORDER BY id")
+    assert codes == [{"name": "Crimea", "code": "UA-43"}, {"name": "Donbas", "code": None}]
+    assert sink.query(db_url, "SELECT url FROM articles") == [{"url": None}]
+    # Version 2 records load beside the upgraded rows.
+    report = sink.load(seed_records(), db_url)
+    assert report.added["extractions"] == 5
+
+
 def test_upgrade_from_the_first_migration_keeps_the_data_and_adds_the_views(db_url: str) -> None:
     engine = sink.connect(db_url)
     with engine.begin() as connection:
         sink.upgrade(connection, "0001")
-        writer = sink._Writer(connection)
-        for record in seed_records():
-            writer.record(record)
+        _load_version_1(connection)
     with engine.begin() as connection:
         assert sink.current_revision(connection) == "0001"
         before = sink.counts(connection)
@@ -261,7 +353,23 @@ def test_upgrade_from_the_first_migration_keeps_the_data_and_adds_the_views(db_u
         assert sink.current_revision(connection) == sink.head_revision()
         assert sink.counts(connection) == before
     engine.dispose()
-    assert sink.query(db_url, "SELECT COUNT(*) AS n FROM guarantor_counts")[0]["n"] > 0
+    assert (
+        sink.query(db_url, "SELECT COUNT(*) AS n FROM excluded_territories_by_article")[0]["n"] == 2
+    )
+
+
+def test_downgrade_to_version_1_gives_the_model_wording_back(db_url: str) -> None:
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        sink.upgrade(connection, "0002")
+        _load_version_1(connection)
+        sink.upgrade(connection)
+        command.downgrade(sink._alembic(connection), "0002")
+        assert sink.current_revision(connection) == "0002"
+    engine.dispose()
+    quotes = sink.query(db_url, "SELECT quote FROM evidence ORDER BY id")
+    assert [q["quote"] for q in quotes] == ["the US", "Crimea was left out"]
+    assert sink.query(db_url, "SELECT COUNT(*) AS n FROM guarantor_counts")[0]["n"] == 0
 
 
 def test_views_answer_the_first_questions(db_url: str) -> None:

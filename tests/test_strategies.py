@@ -62,25 +62,33 @@ def test_merge_derives_codes_and_drops_what_cannot_stand() -> None:
         ("guarantors", "US"),
         ("guarantors", "Ukraine"),
         ("guarantors", "Istanbul"),
+        ("guarantors", "security"),
         ("response_time", "72 hours"),
         ("excluded_territories", "Crimea"),
         ("excluded_territories", "Donbas"),
         ("excluded_territories", "Turkey"),
     ]:
         findings.add(field, _found(value))
+    # A hand-built answer from another article's text (merge reads only the evidence's words).
+    named = Evidence(quote="Weimar Triangle", start=900, end=915, match="exact")
+    findings.values["guarantors"].insert(7, Found("Weimar Triangle", named))
     [proposal], dropped = merge(findings)
     assert proposal.proposer is not None and proposal.proposer.code == "UKR"
-    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
+    # A named group without a code is kept, code null; a place, a person or a common noun not.
+    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR", None]
+    assert proposal.guarantors[3].actor.name == "Weimar Triangle"
     assert proposal.response_time is not None and proposal.response_time.hours == 72
     assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
+    assert [t.code for t in proposal.excluded_territories] == ["UA-43", None]
     assert [(d.value, d.reason) for d in dropped] == [
         ("Ukraine", "the proposer itself"),
-        ("Istanbul", "not a state or organisation"),
+        ("Istanbul", "not a state or a named organisation or group"),
+        ("security", "not a state or a named organisation or group"),
         ("Turkey", "a state or organisation, not a territory"),
     ]
     assert proposal.summary == (
-        "Ukraine: security guarantees by US, UK, Turkey, response within 72 hours, "
-        "excluding Crimea, Donbas."
+        "Ukraine: security guarantees by US, UK, Turkey, Weimar Triangle, "
+        "response within 72 hours, excluding Crimea, Donbas."
     )
     starts = [e.start for e in proposal.evidence]
     assert starts == sorted(starts)
