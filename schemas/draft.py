@@ -12,8 +12,6 @@ Without that context (or with ``{"ground": False}``) only the shape is checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from .record import GuaranteeType, Position, StanceKind
@@ -94,22 +92,6 @@ class ArticleDraft(_Draft):
     """Security-guarantee proposals reported in a news article (an empty list if there are none)."""
 
     proposals: list[ProposalDraft] = Field(default_factory=list, max_length=4)
-
-    def quotes(self) -> Iterator[tuple[str, str]]:
-        """Yield ``(field path, quote)`` for every quote in the draft, in document order."""
-        for i, proposal in enumerate(self.proposals):
-            base = f"proposals[{i}]"
-            yield f"{base}.quote", proposal.quote
-            for j, guarantor in enumerate(proposal.guarantors):
-                yield f"{base}.guarantors[{j}].quote", guarantor.quote
-            if proposal.response_time is not None:
-                yield f"{base}.response_time.quote", proposal.response_time.quote
-            for j, territory in enumerate(proposal.excluded_territories):
-                yield f"{base}.excluded_territories[{j}].quote", territory.quote
-            for j, condition in enumerate(proposal.conditions):
-                yield f"{base}.conditions[{j}].quote", condition.quote
-            for j, stance in enumerate(proposal.stances):
-                yield f"{base}.stances[{j}].quote", stance.quote
 
     @model_validator(mode="after")
     def _values_are_claims_of_the_article(self, info: ValidationInfo) -> ArticleDraft:
