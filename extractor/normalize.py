@@ -12,10 +12,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import pycountry
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 __all__ = [
     "ORGANIZATION_CODES",
@@ -1159,8 +1158,11 @@ _MIN_LETTERS: Final[int] = 12
 
 
 @cache
-def _language_identifier() -> LanguageIdentifier:
-    # Loading the bundled model takes about a second: once, on the first article.
+def _language_identifier() -> Any:
+    # Imported and loaded on first use (numpy and the bundled model take about a second), so
+    # commands that detect no language do not pay for it.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
