@@ -59,11 +59,14 @@ _LOWER_CASE_IN_NAMES = frozenset({"of", "the", "and", "for", "in", "on", "de", "
 
 # Words that make a name an organisation's or a group's ("the Weimar Triangle" is not a person).
 _GROUP_WORD_RE = re.compile(
-    r"alliance|union|coalition|council|organi[sz]ation|group|community|commission|forces?|"
+    r"\b(?:alliance|union|coalition|council|organi[sz]ation|group|community|commission|forces?|"
     r"treaty|bloc|league|partnership|pact|assembly|nations|triangle|eight|quad|"
-    r"альянс|союз|коалици|совет|рад[аи]|организаци|групп|сообществ|комисси|сил[ыа]|договор|блок",
+    r"альянс|союз|коалици|совет|рад[аи]|организаци|групп|сообществ|комисси|сил[ыа]\b|договор|"
+    r"блок)",
     re.IGNORECASE,
 )
+# A name runs to a few words; a longer answer is a sentence copied from the article.
+_MAX_NAME_WORDS = 8
 
 
 def is_proper_name(name: str) -> bool:
@@ -88,6 +91,8 @@ def names_a_group(name: str) -> bool:
     or a place: an acronym ("JEF", "NB8") or a name with a word such as Alliance, Union,
     Coalition, Council, Group, Forces, Triangle in it."""
     core = name.strip()
+    if len(core.split()) > _MAX_NAME_WORDS:
+        return False
     acronym = re.fullmatch(r"[A-Z\u0410-\u042f\u0406\u0407\u0404\u0490\d-]{2,8}", core) is not None
     return is_proper_name(core) and (acronym or _GROUP_WORD_RE.search(core) is not None)
 

@@ -428,6 +428,10 @@ _EN_HEAD_NOUNS: Final[frozenset[str]] = frozenset(
     }
 )
 _RU_HEAD_STEMS: Final[tuple[str, ...]] = (
+    "мид",  # the foreign ministry: "МИД РФ"
+    "мзс",
+    "министерств",
+    "міністерств",
     "правительств",
     "уряд",
     "власт",

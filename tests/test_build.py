@@ -107,3 +107,5 @@ def test_proper_names_are_told_from_descriptions() -> None:
     assert names_a_group("Weimar Triangle") and names_a_group("JEF")
     assert names_a_group("Коалиция желающих")
     assert not names_a_group("Senator Dick Durbin") and not names_a_group("Istanbul")
+    # "сила" inside "перебросила" is no group word, and a sentence is no name.
+    assert not names_a_group("Весной 2021 года Россия перебросила в аннексированный Крым и")
