@@ -106,8 +106,8 @@ class ArticleDraft(_Draft):
         if found:
             listed = "; ".join(found)
             raise ValueError(
-                f"{len(found)} value(s) are not backed by their quotes. Copy each quote word for "
-                "word from the article, give each value as its quote names it, or leave that "
-                f"item out: {listed}"
+                f"{len(found)} value(s) are not in the article or not backed by their quotes. "
+                "Copy each quote word for word from the article, give each value as its quote "
+                f"names it, or leave that item out: {listed}"
             )
         return self

@@ -60,7 +60,7 @@ def test_draft_validation_names_every_missing_quote() -> None:
     with pytest.raises(ValidationError) as raised:
         ArticleDraft.model_validate(answer, context={"text": "a quote that is in the text"})
     message = str(raised.value)
-    assert "1 value(s) are not backed by their quotes" in message
+    assert "1 value(s) are not in the article or not backed by their quotes" in message
     assert (
         'proposals[0].guarantors[0] {"name": "X", "position": "unknown", '
         '"quote": "nowhere to be seen"}: quote not found in the article'
