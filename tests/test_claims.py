@@ -14,7 +14,7 @@ from extractor.build import build
 from extractor.client import Meter, Outcome
 from extractor.grounding import on_word_boundaries
 from extractor.schemas import ArticleDraft, Evidence, Proposal
-from extractor.strategies import Ask, Findings, Found, Names, locate_answers, merge, run
+from extractor.strategies import Ask, Findings, Found, Names, locate_answers, merge, named
 
 TEXT = (
     "Ukraine proposed that the US, the UK and Turkey guarantee its security. "
@@ -77,7 +77,7 @@ LIES: list[tuple[str, dict[str, object], str, str]] = [
 
 def _single(answer: str, answers: int) -> tuple[list[Proposal], list[tuple[str, str]], Script]:
     script = Script([ok(answer) for _ in range(answers)])
-    proposals, dropped = run("single", engine(script), TEXT, "extract-v1")
+    proposals, dropped = named("single").run(engine(script), TEXT, "extract-v1")
     return proposals, [(d.field, d.reason) for d in dropped], script
 
 
@@ -101,7 +101,7 @@ def test_a_re_ask_that_tells_the_truth_keeps_the_value() -> None:
     lie = draft_json(**lying_proposal(guarantors=[{"name": "France", "quote": "the US"}]))
     truth = draft_json(**lying_proposal(guarantors=[{"name": "the US", "quote": "the US"}]))
     script = Script([ok(lie), ok(truth)])
-    [proposal], dropped = run("single", engine(script), TEXT, "extract-v1")
+    [proposal], dropped = named("single").run(engine(script), TEXT, "extract-v1")
     assert dropped == []
     assert [g.actor.code for g in proposal.guarantors] == ["USA"]
 
