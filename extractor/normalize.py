@@ -1043,43 +1043,6 @@ _TERRITORY_RES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     (re.compile(pattern), name) for name, pattern in _TERRITORY_PATTERNS
 )
 
-# ISO 3166-2 codes of the canonical territories that are one subdivision (no library maps the
-# English names news uses to them: pycountry spells them "Donetska oblast"); every code is
-# checked against pycountry's ISO 3166-2 list on first use. Donbas spans two oblasts and South
-# Ossetia has no code of its own: they stay null.
-_TERRITORY_CODES: Final[dict[str, str]] = {
-    "Crimea": "UA-43",
-    "Sevastopol": "UA-40",
-    "Donetsk": "UA-14",
-    "Luhansk": "UA-09",
-    "Zaporizhzhia": "UA-23",
-    "Kherson": "UA-65",
-    "Kharkiv": "UA-63",
-    "Odesa": "UA-51",
-    "Mykolaiv": "UA-48",
-    "Dnipropetrovsk": "UA-12",
-    "Kyiv": "UA-30",
-    "Kursk": "RU-KRS",
-    "Belgorod": "RU-BEL",
-    "Transnistria": "MD-SN",
-    "Abkhazia": "GE-AB",
-}
-
-
-@cache
-def _territory_codes() -> dict[str, str]:
-    known = {subdivision.code for subdivision in pycountry.subdivisions}
-    for name, code in _TERRITORY_CODES.items():
-        if code not in known:
-            raise ValueError(f"{name}: {code} is not an ISO 3166-2 code")
-    return dict(_TERRITORY_CODES)
-
-
-def territory_code(name: str) -> str | None:
-    """The ISO 3166-2 code of a canonical territory name ("Crimea" -> "UA-43"), else None."""
-    return _territory_codes().get(name)
-
-
 # Administrative words around a name; "Донецкая область" and "Donetsk oblast" are both Donetsk.
 _TERRITORY_AFFIX_RE: Final[re.Pattern[str]] = re.compile(
     r"regions?|oblasts?|oblast'|province|peninsula|област[а-я]{0,3}|обл|полуостров[а-я]{0,2}"
