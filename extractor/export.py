@@ -4,8 +4,9 @@ schema, so that pandas, DuckDB or Spark read them without parsing nested JSON.
 Each table has the database table's columns (``extractor.tables``) with ids numbered in the
 order of the records, and a declared Arrow schema taken from those columns. The per-proposal
 tables (proposals, guarantors, conditions, excluded_territories, stances, evidence) and
-``dropped`` also carry ``article_id`` and ``run_id``, so a reader filters them without a join,
-and ``excluded_territories`` the territory's ISO 3166-2 ``code``. Like a database load, an
+``dropped`` also carry ``article_id`` and ``run_id``, so a reader filters them without a join
+(``excluded_territories`` has the territory's ISO 3166-2 ``code`` as the database has). Like a
+database load, an
 extraction (article and run) that appears twice is written once.
 """
 
@@ -22,7 +23,6 @@ from sqlalchemy import Boolean, Float, Integer, Table
 
 from . import tables as t
 from .errors import ConfigError
-from .normalize import territory_code
 from .schemas import ExtractionRecord
 
 FORMATS: Final = ("parquet", "csv")
@@ -38,7 +38,6 @@ _PER_EXTRACTION: Final = (
 _EXTRA: Final[dict[str, list[tuple[str, pa.DataType]]]] = {
     table.name: [("article_id", pa.string()), ("run_id", pa.int64())] for table in _PER_EXTRACTION
 }
-_EXTRA["excluded_territories"].append(("code", pa.string()))
 
 
 def _arrow_type(column: Any) -> pa.DataType:
@@ -118,10 +117,7 @@ def tidy(records: Iterable[ExtractionRecord]) -> Tables:
                 {"extraction_id": extraction_id, **t.proposal_row(index, proposal), **keys},
             )
             for table, row in t.proposal_children(proposal):
-                extra = (
-                    {"code": territory_code(row["name"])} if table is t.excluded_territories else {}
-                )
-                add(table, {"proposal_id": proposal_id, **row, **keys, **extra})
+                add(table, {"proposal_id": proposal_id, **row, **keys})
         for row in t.dropped_rows(record):
             add(t.dropped, {"extraction_id": extraction_id, **row, **keys})
     return Tables(rows, skipped)
