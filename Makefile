@@ -22,6 +22,7 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The offline suite: network blocked but for loopback (the CLI tests' own server), cassettes
 # replayed and never recorded.

@@ -353,3 +353,10 @@ class _Built:
             if (proposal := builder.proposal(i, item)) is not None
         ]
         return cls(proposals, builder.dropped, builder.fixable)
+
+
+
+def validation_context(text: str) -> dict[str, Any]:
+    """The context a draft of ``text`` is validated with: the article, and :func:`problems` to
+    check every value against it (the schema package itself knows no implementation)."""
+    return {"text": text, "check": problems}

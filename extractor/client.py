@@ -37,6 +37,8 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from . import embedded, requestlog
+from .answers import Meter, Outcome
+from .build import validation_context
 from .config import Mode, RetryPolicy, Settings
 from .errors import (
     BackendError,
@@ -70,28 +72,6 @@ _INSTRUCTOR_MODES: dict[str, instructor.Mode] = {
 STRING_CAP = 300
 
 
-@dataclass
-class Meter:
-    """Requests and tokens spent on one article, every attempt included.
-
-    ``retries`` (transport) and ``reasks`` (validation) both draw on ``retry_budget``, the
-    extra requests the article may still make; ``seconds`` is the time spent waiting on HTTP.
-    """
-
-    requests: int = 0
-    responses: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    retries: int = 0
-    reasks: int = 0
-    retry_budget: int = 0
-    seconds: float = 0.0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
 class _StopWhen(stop_base):
     """A tenacity stop condition from a predicate (tenacity types only its own classes)."""
 
@@ -116,23 +96,6 @@ class _RetryBudgetSpent(Exception):
 
 
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass
-class Outcome(Generic[M]):
-    """What the model produced for one article.
-
-    ``draft`` passed grounding validation when ``grounded`` is true. Otherwise it is the last
-    answer, parsed for shape only (``problem`` says why it was not accepted as it stood: re-asks
-    exhausted, or cut off at max_tokens), and ``pruned`` lists the items of that answer that did
-    not even have the schema's shape, as (path in the answer, value).
-    """
-
-    draft: M
-    grounded: bool
-    meter: Meter
-    problem: str | None = None
-    pruned: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def bounded_schema(schema: dict[str, Any], cap: int = STRING_CAP) -> dict[str, Any]:
@@ -747,7 +710,7 @@ class Engine:
                 (authentication, unknown model, bad request).
             OutputError: no answer could even be parsed for shape.
         """
-        return self.ask(ArticleDraft, messages, context={"text": text})
+        return self.ask(ArticleDraft, messages, context=validation_context(text))
 
     def ask(
         self,

@@ -45,7 +45,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
@@ -58,8 +58,9 @@ from .build import (
     make_party,
     names_a_group,
     territory_problem,
+    validation_context,
 )
-from .client import Engine, Outcome
+from .answers import Outcome
 from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
 from .errors import ConfigError, OutputError
 from .grounding import locate
@@ -395,6 +396,23 @@ class Ask:
 
 # What came back for one request: the answer, or why there is none to use.
 Answer = Outcome[Any] | OutputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Asker(Protocol):
+    """What sends a planned request and returns its validated answer: online, the engine
+    (``extractor.client.Engine``); strategies know it only by this method."""
+
+    def ask(
+        self,
+        response_model: type[M],
+        messages: list[Message],
+        *,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        step: str = "",
+    ) -> Outcome[M]: ...
 
 
 def field_asks(
@@ -833,7 +851,7 @@ class Strategy(ABC):
             OutputError: the strategy cannot conclude anything from the answers.
         """
 
-    def run(self, engine: Engine | None, text: str, prompt_version: str) -> Result:
+    def run(self, engine: Asker | None, text: str, prompt_version: str) -> Result:
         """Proposals of ``text`` and what was dropped, asked online through ``engine``.
 
         Raises:
@@ -922,7 +940,7 @@ class Single(Strategy):
 
     def plan(self, text: str, prompt_version: str) -> list[Ask]:
         messages = render(prompt_version, text)
-        return [Ask("", 0, 0, text, ArticleDraft, messages, None, {"text": text})]
+        return [Ask("", 0, 0, text, ArticleDraft, messages, None, validation_context(text))]
 
     def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
         (answer,) = answers

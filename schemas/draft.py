@@ -4,10 +4,12 @@ Codes, hours, canonical names and offsets are derived from these drafts in code 
 ``extractor.build``), so the model never has to know an ISO code or count characters. The
 ``Field`` descriptions are the per-field instructions the model sees in the JSON Schema.
 
-Validation with the context ``{"text": <article>}`` checks that every quote can be located in
-the article and backs its value (``extractor.build.problems``); the error names each failing
-value so that a re-ask tells the model what to fix.
-Without that context (or with ``{"ground": False}``) only the shape is checked.
+Validation with the context ``{"text": <article>, "check": <function>}`` (made by
+``extractor.build.validation_context``) runs the check, which says where a quote cannot be
+located in the article or does not back its value; the error names each failing value so that a
+re-ask tells the model what to fix. The check is passed in rather than imported, so the data
+contract depends on no implementation. Without it (or with ``{"ground": False}``) only the shape
+is checked.
 """
 
 from __future__ import annotations
@@ -96,13 +98,10 @@ class ArticleDraft(_Draft):
     @model_validator(mode="after")
     def _values_are_claims_of_the_article(self, info: ValidationInfo) -> ArticleDraft:
         context = info.context if isinstance(info.context, dict) else {}
-        text = context.get("text")
-        if not isinstance(text, str) or context.get("ground") is False:
+        text, check = context.get("text"), context.get("check")
+        if not isinstance(text, str) or not callable(check) or context.get("ground") is False:
             return self
-        # Imported here so that the schema package stays importable on its own for export.
-        from extractor.build import problems
-
-        found = problems(self, text)
+        found: list[str] = check(self, text)
         if found:
             listed = "; ".join(found)
             raise ValueError(

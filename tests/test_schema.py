@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from extractor.build import validation_context
 from extractor.cli import record_schema
 from extractor.schemas import ArticleDraft, ExtractionRecord
 
@@ -58,7 +59,7 @@ def test_draft_validation_names_every_missing_quote() -> None:
         ]
     }
     with pytest.raises(ValidationError) as raised:
-        ArticleDraft.model_validate(answer, context={"text": "a quote that is in the text"})
+        ArticleDraft.model_validate(answer, context=validation_context("a quote that is in the text"))
     message = str(raised.value)
     assert "1 value(s) are not in the article or not backed by their quotes" in message
     assert (
@@ -66,6 +67,8 @@ def test_draft_validation_names_every_missing_quote() -> None:
         '"quote": "nowhere to be seen"}: quote not found in the article'
     ) in message
     assert ArticleDraft.model_validate(answer, context={"ground": False}).proposals
+    # The article alone, with no check to run, validates the shape only.
+    assert ArticleDraft.model_validate(answer, context={"text": "a quote"}).proposals
 
 
 def test_schema_package_ships_inside_extractor() -> None:
