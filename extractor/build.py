@@ -355,7 +355,6 @@ class _Built:
         return cls(proposals, builder.dropped, builder.fixable)
 
 
-
 def validation_context(text: str) -> dict[str, Any]:
     """The context a draft of ``text`` is validated with: the article, and :func:`problems` to
     check every value against it (the schema package itself knows no implementation)."""

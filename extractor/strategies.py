@@ -49,6 +49,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVa
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
+from .answers import Outcome
 from .build import (
     actor_problem,
     build,
@@ -60,7 +61,6 @@ from .build import (
     territory_problem,
     validation_context,
 )
-from .answers import Outcome
 from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
 from .errors import ConfigError, OutputError
 from .grounding import locate

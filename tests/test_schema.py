@@ -59,7 +59,9 @@ def test_draft_validation_names_every_missing_quote() -> None:
         ]
     }
     with pytest.raises(ValidationError) as raised:
-        ArticleDraft.model_validate(answer, context=validation_context("a quote that is in the text"))
+        ArticleDraft.model_validate(
+            answer, context=validation_context("a quote that is in the text")
+        )
     message = str(raised.value)
     assert "1 value(s) are not in the article or not backed by their quotes" in message
     assert (
