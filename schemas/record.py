@@ -173,7 +173,8 @@ class Provenance(_Model):
     base_url: str
     mode: str = Field(description="How structured output was requested from the backend.")
     strategy: str = Field(
-        description="How the article was put to the model: single, decomposed, chunked."
+        description="The strategy that extracted the article: single, decomposed, chunked, guided "
+        "or rules (the concrete one `auto` chose)."
     )
     prompt_version: str
     extractor_version: str
