@@ -105,13 +105,17 @@ def render_text(text: str, spans: Iterable[Highlight]) -> str:
         if not active:
             parts.append(piece)
             continue
-        inner = min(active, key=lambda s: (s.end - s.start, s.id))
+        # The innermost span colours the segment; on a tie a value beats the proposal it is part of.
+        inner = min(active, key=lambda s: (s.end - s.start, s.field == "proposal", s.id))
         ids = " ".join(s.id for s in active)
         title = "\n".join(s.label for s in active)
         # A fuzzy span is the article's words closest to what the model quoted, not its quote.
-        fuzzy = " fuzzy" if any(s.match == "fuzzy" for s in active) else ""
+        # A segment is marked fuzzy when any span covering it is (its data-match says so too).
+        fuzzy = any(s.match == "fuzzy" for s in active)
+        match = "fuzzy" if fuzzy else inner.match
         parts.append(
-            f'<mark class="ev f-{inner.field}{fuzzy}" data-ev="{ids}" data-match="{inner.match}"'
+            f'<mark class="ev f-{inner.field}{" fuzzy" if fuzzy else ""}" data-ev="{ids}" '
+            f'data-match="{match}"'
             f' title="{escape(title)}">{piece}</mark>'
         )
     return "".join(parts)

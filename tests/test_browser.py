@@ -87,7 +87,7 @@ def test_report_shows_every_evidence_span_and_the_value_behind_a_click(
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", mark)
     mark.click()
     detail = browser.find_element(By.ID, "detail").text
-    assert "response time: 72 hours = 72 h" in detail.splitlines()
+    assert "response time: 72 hours = 72 h [exact match]" in detail.splitlines()
     assert "selected" in (mark.get_attribute("class") or "")
 
     ARTIFACTS.mkdir(exist_ok=True)

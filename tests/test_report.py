@@ -163,5 +163,17 @@ def test_each_highlight_says_how_it_matched_and_fuzzy_ones_are_marked() -> None:
     said = 'the model quoted "the modell\'s words"'
     assert first.label.endswith(f"[fuzzy, score 93.5 match; {said}]")
     page = render([record])
-    assert 'class="ev f-proposal fuzzy"' in page
-    assert 'data-match="fuzzy"' in page
+    # Every segment the fuzzy proposal span covers is marked fuzzy, whichever value colours it.
+    covering = re.findall(
+        rf'<mark class="ev f-(\w+)( fuzzy)?" data-ev="([^"]*\b{first.id}\b[^"]*)" '
+        r'data-match="(\w+)"',
+        page,
+    )
+    assert covering
+    assert all(fuzzy and match == "fuzzy" for _, fuzzy, _, match in covering)
+
+
+def test_a_value_whose_span_equals_its_proposals_takes_the_colour() -> None:
+    html = render_text("72 hours", [h("e0", 0, 8, "proposal"), h("e1", 0, 8, "response_time")])
+    assert 'class="ev f-response_time"' in html
+    assert 'data-ev="e0 e1"' in html
