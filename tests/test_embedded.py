@@ -303,10 +303,14 @@ def test_the_embedded_model_finishes_a_batch_with_quotes_in_its_options(tmp_path
 
     # The quote of 'the "Ukraine' (a proposer candidate) never reaches the server's grammar.
     assert 'the "Ukraine' in strategies.actor_mentions(QUOTED)
-    options = [o for ask in strategies.plan("chunked", QUOTED, "") for o in _enum(ask.answer)]
+    chunked = strategies.named("chunked")
+    plan = chunked.plan(QUOTED, chunked.prompt(None))
+    options = [o for ask in plan for o in _enum(ask.answer)]
     assert "the Ukraine" in options
     out = tmp_path / "out.jsonl"
-    done = _cli("extract", *_articles(tmp_path, QUOTED, *SHORT[:2]), "-o", str(out), "--no-cache")
+    articles = _articles(tmp_path, QUOTED, *SHORT[:2])
+    # chunked: the strategy whose plan was just shown to send the quoted candidate.
+    done = _cli("extract", *articles, "-o", str(out), "--no-cache", "--strategy", "chunked")
     assert done.wait(timeout=1200) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["error"] for r in records] == [None, None, None]
