@@ -22,10 +22,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from throughput import SENTENCE, ServerProcess, load, pairs, table
+from throughput import SENTENCE, ServerProcess, load, loopback_settings, pairs, table
 
 import extractor
-from extractor import articles, config, pipeline
+from extractor import articles, pipeline
 from extractor.client import Engine
 
 LEVELS = (8, 32, 64)
@@ -42,9 +42,7 @@ def part_cpu(count: int) -> None:
     print("Part 1: client CPU per request (server in another process, answering at once)")
     server = ServerProcess(0.0)
     try:
-        settings = config.resolve(
-            base_url=server.base_url, mode="json_schema", model="loopback", strategy="single"
-        )
+        settings = loopback_settings(server.base_url)
         engine = Engine(settings)
         items = [article(n) for n in range(count + 10)]
         for item in items[:10]:  # warm-up: imports, connections, schema caches
@@ -77,9 +75,7 @@ def part_in_flight(delay: float, per_level: int) -> None:
     print(f"Part 2: many in flight against a server answering after {delay:g}s")
     server = ServerProcess(delay)
     try:
-        chosen = extractor.settings(
-            base_url=server.base_url, mode="json_schema", model="loopback", strategy="single"
-        )
+        chosen = loopback_settings(server.base_url)
         rows = []
         for level in LEVELS:
             count = max(per_level, 4 * level)

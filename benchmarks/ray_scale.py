@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from throughput import ServerProcess, load, synthetic_articles, table
+from throughput import ServerProcess, load, loopback_settings, synthetic_articles, table
 
 from extractor import config, raydata, runner
 
@@ -59,13 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="ray-scale-") as temporary:
             workdir = Path(temporary)
             sources = synthetic_articles(workdir / "articles", args.articles)
-            settings = config.resolve(
-                base_url=server.base_url,
-                mode="json_schema",
-                model="loopback",
-                strategy="single",
-                env={},
-            )
+            settings = loopback_settings(server.base_url)
             print(
                 f"{args.articles} synthetic articles, strategy single (one request each), "
                 f"server delay {args.delay:g}s, {args.threads} threads per worker, cache off"

@@ -324,6 +324,14 @@ class _DelayHandler(BaseHTTPRequestHandler):
         pass
 
 
+def loopback_settings(base_url: str) -> config.Settings:
+    """Settings for the delay server: one request per article (``single``), strict JSON schema,
+    and no ``EXTRACTOR_*`` or ``OPENAI_*`` variable read."""
+    return config.resolve(
+        base_url=base_url, mode="json_schema", model="loopback", strategy="single", env={}
+    )
+
+
 def synthetic_articles(directory: Path, count: int) -> list[str]:
     """``count`` short articles, each with distinct text (so no two share a cache key)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -346,13 +354,7 @@ def part_scaling(delay: float, count: int, levels: Sequence[int], workdir: Path)
     sources = synthetic_articles(workdir / "synthetic", count)
     server = ServerProcess(delay)
     try:
-        settings = config.resolve(
-            base_url=server.base_url,
-            mode="json_schema",
-            model="loopback",
-            strategy="single",
-            env={},
-        )
+        settings = loopback_settings(server.base_url)
         print(
             f"{count} synthetic articles, strategy {settings.strategy} (one request each), "
             f"mode {settings.mode}, cache off, server {server.base_url}"
