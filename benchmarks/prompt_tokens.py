@@ -3,11 +3,11 @@
 The embedded server (llama-cpp-python, one slot) keeps the previous request's tokens and
 evaluates only what follows the longest prefix a new prompt shares with them: the "prefix-match
 hit" of its log. This script renders every request a strategy plans for each article exactly as
-it would be sent (``BodyRecorder``: the same bodies as the online path), applies the model's own
-chat template, tokenises with the model's tokenizer, and counts, for requests sent one after
-another, the tokens sent and the tokens the server would evaluate. No model is run (the
-tokenizer alone is loaded), so it takes seconds; the server log of a real run gives the same
-figure.
+it would be sent (``bodies.request_body``: the same bodies as the online path), applies the
+model's own chat template, tokenises with the model's tokenizer, and counts, for requests sent
+one after another, the tokens sent and the tokens the server would evaluate. No model is run
+(the tokenizer alone is loaded), so it takes seconds; the server log of a real run gives the
+same figure.
 
     .venv/bin/python benchmarks/prompt_tokens.py [--strategies guided,chunked] [PATH ...]
 
@@ -23,7 +23,7 @@ from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from extractor import articles, config, embedded, strategies
-from extractor.client import BodyRecorder
+from extractor.bodies import request_body
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"
@@ -59,21 +59,17 @@ def main() -> None:
     for name in args.strategies.split(","):
         settings = config.resolve(strategy=name, env={})
         strategy = strategies.for_settings(settings)
-        recorder = BodyRecorder(settings)
         requests = sent = evaluated = 0
         previous: list[int] = []
         for item in items:
             for ask in strategy.plan(item.text, strategy.prompt(None)):
-                body = recorder.body(
-                    ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens
-                )
+                body = request_body(ask, settings)
                 prompt = formatter(messages=body["messages"]).prompt
                 tokens = model.tokenize(prompt.encode(), add_bos=False, special=True)
                 requests += 1
                 sent += len(tokens)
                 evaluated += len(tokens) - shared_prefix(previous, tokens)
                 previous = tokens
-        recorder.close()
         n = len(items)
         share = evaluated / sent if sent else 0.0
         print(

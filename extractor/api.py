@@ -22,13 +22,13 @@ import atexit
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from . import articles, embedded, pipeline, strategies
-from .client import Engine
+from .client import AsyncEngine, Engine
 from .config import Settings, resolve
 from .errors import InputError
 from .report import fragment
@@ -177,39 +177,32 @@ def extract_many(
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     chosen = _settings(settings, options)
-    local = threading.local()
-    engines: list[Engine] = []
-    lock = threading.Lock()
+    if not strategies.for_settings(chosen).needs_model:
+        for item in items:
+            yield _record(pipeline.extract(_article(item, None), None, settings=chosen))
+        return
+    slots = asyncio.Semaphore(concurrency)
+    engine: Engine | None = None
 
-    asks_model = strategies.for_settings(chosen).needs_model
-
-    def work(item: ArticleLike, live: Settings) -> Record:
-        if not asks_model:
-            return _record(pipeline.extract(_article(item, None), None, settings=live))
-        engine: Engine | None = getattr(local, "engine", None)
-        if engine is None:
-            engine = local.engine = Engine(live)
-            with lock:
-                engines.append(engine)
-        return _record(pipeline.extract(_article(item, None), engine))
+    async def one(item: ArticleLike, core: AsyncEngine) -> Record:
+        async with slots:
+            article = _article(item, None)
+            return _record(await pipeline.aextract(article, core.article(article.id)))
 
     pending: deque[Future[Record]] = deque()
-    live: Settings | None = None
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        try:
-            for item in items:
-                live = live or (_live(chosen) if asks_model else chosen)
-                pending.append(pool.submit(work, item, live))
-                if len(pending) >= 2 * concurrency:
-                    yield pending.popleft().result()
-            while pending:
+    try:
+        for item in items:
+            engine = engine or Engine(_live(chosen))
+            pending.append(engine.submit(one(item, engine.core)))
+            if len(pending) >= 2 * concurrency:
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=True)
-            for engine in engines:
-                engine.close()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        if engine is not None:
+            engine.close()
 
 
 async def aextract(
@@ -219,9 +212,19 @@ async def aextract(
     settings: Settings | None = None,
     **options: Any,
 ) -> Record:
-    """:func:`extract` for asyncio code: awaits the record without blocking the event loop.
+    """:func:`extract` for asyncio code: the requests are made on the caller's event loop, so
+    many ``aextract`` calls gathered together are all in flight at once.
 
-    The requests run on a worker thread (``asyncio.to_thread``), so many ``aextract`` calls
-    gathered together run concurrently up to the default executor's size.
+    Raises:
+        As :func:`extract`.
     """
-    return await asyncio.to_thread(extract, article, source=source, settings=settings, **options)
+    chosen = _settings(settings, options)
+    item = _article(article, source)
+    if not strategies.for_settings(chosen).needs_model:
+        return _record(pipeline.extract(item, None, settings=chosen))
+    # Starting the embedded server (the first call only) waits on a thread, not on the loop.
+    engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
+    try:
+        return _record(await pipeline.aextract(item, engine.article(item.id)))
+    finally:
+        await engine.aclose()

@@ -18,14 +18,13 @@ listed for an online re-run.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import shlex
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,7 +34,8 @@ from typing import Any, Final
 import openai
 
 from . import __version__, articles, pipeline, strategies
-from .client import BodyRecorder, Engine, Meter, answer_of
+from .bodies import request_body
+from .client import AsyncEngine, Meter, answer_of, in_flight, read_usage
 from .config import EMBEDDED_MODEL, Settings, masked
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .runner import write_atomic
@@ -87,42 +87,36 @@ def prepare(
     mode = settings.resolved_mode()
     strategy = strategies.for_settings(settings)
     prompt = strategy.prompt(settings.prompt_version)
-    recorder = BodyRecorder(settings)
     entries: list[dict[str, Any]] = []
     count = 0
     lines: list[str] = []
-    try:
-        for index, item in enumerate(articles.read(sources, columns)):
-            source = item.source
-            if isinstance(item, articles.Unreadable):
-                entries.append({"source": source, "error": str(item.error)})
-                continue
-            requests = []
-            for n, ask in enumerate(strategy.plan(item.text, prompt)):
-                body = recorder.body(
-                    ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens
-                )
-                custom_id = _custom_id(index, n)
-                line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
-                lines.append(json.dumps(line, ensure_ascii=False) + "\n")
-                requests.append({"custom_id": custom_id, "digest": _digest(body)})
-            count += len(requests)
-            entries.append(
-                {
-                    "source": source,
-                    "article": {
-                        "title": item.title,
-                        "published": item.published,
-                        "language": item.language,
-                        "text": item.text,
-                        "url": item.url,
-                        "outlet": item.outlet,
-                    },
-                    "requests": requests,
-                }
-            )
-    finally:
-        recorder.close()
+    for index, item in enumerate(articles.read(sources, columns)):
+        source = item.source
+        if isinstance(item, articles.Unreadable):
+            entries.append({"source": source, "error": str(item.error)})
+            continue
+        requests = []
+        for n, ask in enumerate(strategy.plan(item.text, prompt)):
+            body = request_body(ask, settings)
+            custom_id = _custom_id(index, n)
+            line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
+            lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+            requests.append({"custom_id": custom_id, "digest": _digest(body)})
+        count += len(requests)
+        entries.append(
+            {
+                "source": source,
+                "article": {
+                    "title": item.title,
+                    "published": item.published,
+                    "language": item.language,
+                    "text": item.text,
+                    "url": item.url,
+                    "outlet": item.outlet,
+                },
+                "requests": requests,
+            }
+        )
     manifest = {
         "extractor_version": __version__,
         "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -189,7 +183,7 @@ def run(
     """Send every request of the job to ``settings.base_url`` and append the results to
     ``results.jsonl``; requests already answered there are not sent again.
 
-    Each request goes through ``Engine.post_body``: the transport retries of the online path
+    Each request goes through ``ArticleAsker.post_body``: the transport retries of the online path
     (``settings.retry``, Retry-After honoured), each request with the retry budget an article
     has. A request that still fails is written with its error; a 4xx answer is written as the
     Batch API writes one, and counts as failed.
@@ -207,30 +201,32 @@ def run(
         return sent
     started = time.monotonic()
     with backend(settings) as live, results_path.open("a", encoding="utf-8") as out:
-        local = threading.local()
-        engines: list[Engine] = []
 
-        def send(request: dict[str, Any]) -> dict[str, Any]:
-            engine = getattr(local, "engine", None)
-            if engine is None:
-                engine = local.engine = Engine(live)
-                engines.append(engine)
-            return _send_one(engine, request)
+        def keep(result: dict[str, Any]) -> None:
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+            sent.requests += 1
+            sent.failed += not _answered(result)
 
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-                for future in as_completed([pool.submit(send, r) for r in pending]):
-                    result = future.result()
-                    out.write(json.dumps(result, ensure_ascii=False) + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                    sent.requests += 1
-                    sent.failed += not _answered(result)
-        finally:
-            for engine in engines:
-                engine.close()
+        asyncio.run(_send_all(live, pending, max(1, concurrency), keep))
     sent.seconds = time.monotonic() - started
     return sent
+
+
+async def _send_all(
+    settings: Settings,
+    pending: list[dict[str, Any]],
+    concurrency: int,
+    keep: Callable[[dict[str, Any]], None],
+) -> None:
+    """Send ``pending``, ``concurrency`` at a time through one engine; ``keep`` takes each
+    result line as it comes."""
+    engine = AsyncEngine(settings)
+    try:
+        await in_flight(pending, concurrency, lambda request: _send_one(engine, request), keep)
+    finally:
+        await engine.aclose()
 
 
 def _answered(result: dict[str, Any]) -> bool:
@@ -239,14 +235,14 @@ def _answered(result: dict[str, Any]) -> bool:
     return result["error"] is None and (result.get("response") or {}).get("status_code") == 200
 
 
-def _send_one(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+async def _send_one(engine: AsyncEngine, request: dict[str, Any]) -> dict[str, Any]:
     """One request's result line, in the Batch API output format."""
     custom_id = request["custom_id"]
     response: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-    engine.start_article()  # each request gets the retry budget an article gets
+    asker = engine.article()  # each request gets the retry budget an article gets
     try:
-        body = engine.post_body(request["body"], step=custom_id)
+        body = await asker.post_body(request["body"], step=custom_id)
         response = {"status_code": 200, "request_id": "", "body": body}
     except openai.APIStatusError as exc:
         if exc.status_code == 429 or exc.status_code >= 500:
@@ -257,7 +253,7 @@ def _send_one(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     except openai.APIConnectionError as exc:
         error = {
             "code": "connection_error",
-            "message": masked(f"{engine.settings.base_url}: {exc}"),
+            "message": masked(f"{engine.url}: {exc}"),
         }
     return {
         "id": f"batch_req_{custom_id}",
@@ -549,17 +545,24 @@ def record_of(
             return None, f"request {request['custom_id']} has no result"
         if result.body is None:
             return None, f"request {request['custom_id']} {result.problem}"
-        usage = result.body.get("usage") or {}
         meter.requests += 1
         meter.responses += 1
-        meter.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-        meter.completion_tokens += int(usage.get("completion_tokens") or 0)
+        try:
+            prompt, completion = read_usage(result.body.get("usage"))
+        except BackendError as exc:
+            answers.append(OutputError(str(exc)))
+            continue
+        meter.prompt_tokens += prompt
+        meter.completion_tokens += completion
         try:
             outcome = answer_of(
                 ask.answer,
                 result.body,
                 context=ask.context,
                 max_tokens=ask.max_tokens or settings.max_tokens,
+                meter=Meter(
+                    requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion
+                ),
             )
         except OutputError as exc:
             answers.append(exc)

@@ -210,7 +210,7 @@ _COLUMNS = click.option(
     type=click.IntRange(min=1),
     default=2,
     show_default=True,
-    help="Ray actors extracting at once, each with -j threads.",
+    help="Ray actors extracting at once, each with -j articles in flight.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option(

@@ -1,34 +1,49 @@
 """The one place that builds the OpenAI client and turns a chat request into a validated draft.
 
-Every model call goes through the OpenAI SDK to an OpenAI-compatible endpoint. The retry policy
-(``config.RetryPolicy``) is applied here and nowhere else: SDK retries off, tenacity around each
-HTTP request for transport failures, instructor's re-ask for answers that fail validation.
+Every model call goes through ``openai.AsyncOpenAI`` to an OpenAI-compatible endpoint. The retry
+policy (``config.RetryPolicy``) is applied here and nowhere else: SDK retries off, tenacity
+around each HTTP request for transport failures, and for an answer that fails validation a
+re-ask built by instructor's re-ask handler for the mode, the answer parsed and validated by
+instructor's response parser. The request bodies are ``bodies.chat_body``'s, so the schema of
+an answer model is built once, not on every request.
+
+``AsyncEngine`` holds what every request of a run shares: the client, the rate limits, the
+spending and the count of connection failures in a row. ``AsyncEngine.article`` gives an
+``ArticleAsker``, which asks one article's questions and keeps its meter, retry budget and
+request-log state, so one engine keeps hundreds of articles in flight on one event loop.
+
+``Engine`` is the same engine for synchronous callers: a thin wrapper that runs an
+``AsyncEngine`` on an event loop of its own (a daemon thread) and asks for one article at a
+time. It holds no logic of its own; there is one implementation of the retries, re-asks and
+budgets, the asynchronous one.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import concurrent.futures
 import functools
 import json
 import logging
 import re
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
-import httpcore2
 import httpx2
 import instructor
 import jiter
 import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import IncompleteOutputException, ResponseParsingError
+from instructor.v2 import Provider, mode_registry
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 from tenacity import (
+    AsyncRetrying,
     RetryCallState,
-    Retrying,
     retry_if_exception,
     stop_after_attempt,
     stop_any,
@@ -38,38 +53,29 @@ from tenacity.stop import stop_base
 
 from . import embedded, requestlog
 from .answers import Meter, Outcome
+from .bodies import chat_body, encode
 from .build import validation_context
-from .config import Mode, RetryPolicy, Settings
-from .errors import (
-    BackendError,
-    BudgetError,
-    ConfigError,
-    ExtractorError,
-    OutputError,
-    RunStopped,
-)
+from .config import Mode, Settings
+from .errors import BackendError, BudgetError, ConfigError, OutputError, RunStopped
 from .prompting import Message
 from .schemas import ArticleDraft
 from .spending import RateLimiter, Spend
 
-# instructor logs every failed attempt at ERROR; this module reports failures itself (records and
-# exceptions), so keep those lines off stderr unless the application configures logging.
-logging.getLogger("instructor").addHandler(logging.NullHandler())
 log = logging.getLogger(__name__)
 
+# The instructor mode whose response parser and re-ask handler serve each of ours.
 _INSTRUCTOR_MODES: dict[str, instructor.Mode] = {
     "json_schema": instructor.Mode.JSON_SCHEMA,
-    # JSON_SCHEMA keeps the schema out of the prompt (the server's grammar enforces it, and the
-    # prompt is most of this small model's time); its response_format is replaced, see
-    # request_options().
+    # The answer is the message text, as in JSON_SCHEMA; only the response_format differs
+    # (llama-cpp-python's own, see bodies.chat_body), and it keeps the schema out of the prompt.
     "llamacpp": instructor.Mode.JSON_SCHEMA,
     "json": instructor.Mode.JSON,
-    "tools": instructor.Mode.TOOLS_STRICT,
+    "tools": instructor.Mode.TOOLS,
 }
 
-# Strings the model writes are capped in the grammar the embedded server decodes with, so a small
-# model that starts repeating itself stops at a bounded length instead of at max_tokens.
-STRING_CAP = 300
+# What instructor re-asks after: the answer is not JSON, not the schema's shape, or fails the
+# validators (a quote not in the article).
+_INVALID = (ValidationError, json.JSONDecodeError, ResponseParsingError)
 
 
 class _StopWhen(stop_base):
@@ -82,147 +88,16 @@ class _StopWhen(stop_base):
         return self._predicate(retry_state)
 
 
-class _ValidationOnly(dict[str, Any]):
-    """A validation context instructor passes to the validators but does not render the messages
-    with: given a truthy context, instructor treats every message as a Jinja template, and an
-    article is not one (``{{ 7*7 }}`` in an article would reach the model as ``49``)."""
-
-    def __bool__(self) -> bool:
-        return False
-
-
-class _RetryBudgetSpent(Exception):
-    """Raised in place of a re-ask when the article's retry budget is spent."""
-
-
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def bounded_schema(schema: dict[str, Any], cap: int = STRING_CAP) -> dict[str, Any]:
-    """A copy of a JSON Schema with ``maxLength`` added to every string that has none."""
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            out = {key: walk(value) for key, value in node.items()}
-            closed = "enum" in out or "const" in out
-            if out.get("type") == "string" and not closed and "maxLength" not in out:
-                out["maxLength"] = cap
-            return out
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        return node
-
-    result: dict[str, Any] = walk(schema)
-    return result
-
-
-@functools.lru_cache(maxsize=256)
-def _request_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The bounded schema of an answer model, built once per model: building it costs more
-    CPU than the rest of a request's client-side work."""
-    return bounded_schema(model.model_json_schema())
-
-
-class Deadline:
-    """The end of the request each thread has in flight, and a network backend that holds every
-    connect, read and write to it.
-
-    httpx2's timeouts bound each socket operation, so a server that sends a byte now and then
-    keeps a request going for ever; with this backend under the connection pool, ``--timeout``
-    bounds the whole request: connecting, sending, waiting and reading the answer.
-    """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    @contextlib.contextmanager
-    def within(self, seconds: float) -> Iterator[None]:
-        """Requests made by this thread inside the block end within ``seconds`` in all."""
-        self._local.until = time.monotonic() + seconds
-        try:
-            yield
-        finally:
-            self._local.until = None
-
-    def bound(self, timeout: float | None, expired: type[Exception]) -> float | None:
-        """``timeout`` for one socket operation, cut to what is left of the request.
-
-        Raises:
-            expired: nothing is left.
-        """
-        until: float | None = getattr(self._local, "until", None)
-        if until is None:
-            return timeout
-        left = until - time.monotonic()
-        if left <= 0:
-            raise expired("the request ran past its deadline (--timeout)")
-        return left if timeout is None else min(timeout, left)
-
-    def transport(self) -> httpx2.HTTPTransport:
-        """An HTTP transport whose connections keep to this deadline."""
-        transport = httpx2.HTTPTransport()
-        # HTTPTransport takes no network backend of its own: its pool is built again with one.
-        transport._pool = httpcore2.ConnectionPool(
-            ssl_context=httpx2.create_ssl_context(),
-            max_connections=100,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            network_backend=_DeadlineBackend(self),
-        )
-        return transport
-
-
-class _DeadlineStream(httpcore2.NetworkStream):
-    def __init__(self, inner: httpcore2.NetworkStream, deadline: Deadline) -> None:
-        self._inner, self._deadline = inner, deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._deadline.bound(timeout, httpcore2.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._deadline.bound(timeout, httpcore2.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore2.NetworkStream:
-        bounded = self._deadline.bound(timeout, httpcore2.ConnectTimeout)
-        return _DeadlineStream(
-            self._inner.start_tls(ssl_context, server_hostname, bounded), self._deadline
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore2.NetworkBackend):
-    def __init__(self, deadline: Deadline) -> None:
-        self._inner = httpcore2.SyncBackend()
-        self._deadline = deadline
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore2.NetworkStream:
-        bounded = self._deadline.bound(timeout, httpcore2.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadline)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore2.NetworkStream:
-        bounded = self._deadline.bound(timeout, httpcore2.ConnectTimeout)
-        stream = self._inner.connect_unix_socket(path, bounded, socket_options)
-        return _DeadlineStream(stream, self._deadline)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process: loading the CA certificates costs tens
+    of milliseconds, more than a client's every other part."""
+    return httpx2.create_ssl_context()
 
 
 class Breaker:
@@ -402,15 +277,16 @@ def salvage(
     raise OutputError("the answer has too many malformed items to salvage")
 
 
-class Engine:
-    """Sends extraction requests to one OpenAI-compatible server under the retry policy."""
+class AsyncEngine:
+    """Sends requests to one OpenAI-compatible server under the retry policy: one client for
+    every article in flight, which each ask through their own ``ArticleAsker``."""
 
     def __init__(
         self,
         settings: Settings,
         *,
-        http_client: httpx2.Client | None = None,
-        sleep: Callable[[float], None] | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         limiter: RateLimiter | None = None,
         spend: Spend | None = None,
         breaker: Breaker | None = None,
@@ -419,63 +295,225 @@ class Engine:
         """
         Args:
             settings: the run's settings; ``base_url`` must be set.
-            http_client: the transport seam (tests pass a mock transport); by default every
-                request is held to ``settings.timeout`` in all (``Deadline``).
-            sleep: what backoff waits with (tests record the waits instead).
-            limiter: request and token rate limits shared by every engine of the run.
-            spend: the run's token account and budget, shared by every engine of the run.
-            breaker: the run's count of connection failures in a row, shared likewise (by
-                default the engine's own, from ``settings.retry.connection_failures``).
+            http_client: the transport seam (tests pass a mock transport); by default the
+                SDK's client, with up to 1,000 connections.
+            sleep: what backoff waits with (tests record the waits instead); by default a wait
+                that ends when the run is halted.
+            limiter: request and token rate limits of the run.
+            spend: the run's token account and budget.
+            breaker: the run's count of connection failures in a row (by default the engine's
+                own, from ``settings.retry.connection_failures``).
             revive: called when the server cannot be reached; starts it again if it died
                 (true when it did). By default the embedded server's, when this process
                 started the server at ``settings.base_url``.
+
+        Raises:
+            ConfigError: no ``base_url``.
         """
         if settings.base_url is None:
             raise ConfigError("no server to talk to: start the embedded server or give --base-url")
         self.settings = settings
         self.mode: Mode = settings.resolved_mode()
-        self._deadline = Deadline()
-        self._openai = openai.OpenAI(
+        self.url = settings.base_url
+        self.client = openai.AsyncOpenAI(
             base_url=settings.base_url,
             # Local servers ignore the key, but the SDK insists on one.
             api_key=settings.api_key or "not-needed",
             max_retries=0,
             timeout=settings.timeout,
-            http_client=http_client
-            or openai.DefaultHttpxClient(transport=self._deadline.transport()),
+            http_client=http_client or openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
         )
-        self._sleep = sleep
-        self._limiter = limiter
-        self._spend = spend
-        self._breaker = breaker or Breaker(settings.retry.connection_failures)
+        self.handlers = mode_registry.get_handlers(Provider.OPENAI, _INSTRUCTOR_MODES[self.mode])
+        self.sleep = sleep or (spend.asleep if spend is not None else asyncio.sleep)
+        self.limiter = limiter
+        self.spend = spend
+        self.breaker = breaker or Breaker(settings.retry.connection_failures)
         self._revive = revive if revive is not None else embedded.reviver(settings.base_url)
-        self._meter = Meter(retry_budget=settings.retry.budget)
-        self._sends_in_ask = 0
-        # What the request log says of the next request: article, plan step, attempt, kind.
-        self._article = ""
+
+    def article(self, article_id: str = "") -> ArticleAsker:
+        """An asker for one article's requests (its id goes into the request log)."""
+        return ArticleAsker(self, article_id)
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    async def unreachable(self) -> None:
+        """A request could not reach the server: start it again if it died (the embedded
+        server), and stop the run once too many requests in a row have failed so.
+
+        Raises:
+            RunStopped: the limit of connection failures in a row is reached.
+        """
+        if self._revive is not None:
+            await asyncio.to_thread(self._revive)
+        if self.breaker.failed():
+            why = (
+                f"{self.breaker.limit} requests in a row could not reach "
+                f"{self.settings.base_url}; start the server (or fix --base-url) and run the "
+                "same command again to finish (--max-connection-failures sets the limit)"
+            )
+            if self.spend is not None:
+                self.spend.halt(why)
+            raise RunStopped(why)
+
+
+class ArticleAsker:
+    """One article's requests through an engine: its meter (requests, tokens, the retry budget
+    retries and re-asks draw on) and what the request log says of each request. Articles in
+    flight at once each have their own; one asks its questions one after another."""
+
+    def __init__(self, engine: AsyncEngine, article_id: str = "") -> None:
+        self._engine = engine
+        self.settings = engine.settings
+        self.meter = Meter(retry_budget=engine.settings.retry.budget)
+        self._article = article_id
+        # What the request log says of the next request: plan step, attempt, kind and reason.
         self._step = ""
         self._attempt = 0
         self._next: tuple[requestlog.Kind, str] = ("first", "")
-        self._last_usage = (0, 0)
         self._waited_past_cap: float | None = None
-        self._create = instructor.patch(create=self._send, mode=_INSTRUCTOR_MODES[self.mode])
-
-    def close(self) -> None:
-        self._openai.close()
-
-    @property
-    def last_meter(self) -> Meter:
-        """Requests and tokens since ``start_article()``, failed ones included."""
-        return self._meter
-
-    def start_article(self, article_id: str = "") -> None:
-        """Start counting requests, tokens and the retry budget for a new article (its id goes
-        into the request log)."""
-        self._meter = Meter(retry_budget=self.settings.retry.budget)
-        self._article = article_id
 
     def _start_step(self, step: str) -> None:
         self._step, self._attempt, self._next = step, 0, ("first", "")
+
+    async def extract(self, messages: list[Message], text: str) -> Outcome[ArticleDraft]:
+        """Ask for an ``ArticleDraft`` of ``text`` and validate that its quotes are in ``text``.
+
+        Raises:
+            BackendError: the server failed past the transport retries.
+            ConfigError: the server refused the request for a reason the user must fix
+                (authentication, unknown model, bad request).
+            OutputError: no answer could even be parsed for shape.
+        """
+        return await self.ask(ArticleDraft, messages, context=validation_context(text))
+
+    async def ask(
+        self,
+        response_model: type[M],
+        messages: list[Message],
+        *,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        step: str = "",
+    ) -> Outcome[M]:
+        """Ask for one ``response_model``, validated with ``context``, under the retry policy.
+        ``step`` names the request in the request log (e.g. ``guarantors#2``).
+
+        An answer that fails validation is re-asked up to ``max_reasks`` times, while the
+        article's retry budget lasts; after the last, it is parsed for shape only
+        (``Outcome.grounded`` false). An answer cut off at ``max_tokens`` is not re-asked (it
+        would be cut off again): what it holds is salvaged.
+
+        Raises:
+            BackendError, ConfigError, OutputError: as for ``extract``.
+            BudgetError, RunStopped: a spending limit was reached.
+        """
+        policy = self.settings.retry
+        limit = max_tokens or self.settings.max_tokens
+        body = chat_body(response_model, messages, self.settings, max_tokens)
+        handlers = self._engine.handlers
+        self._start_step(step)
+        completion: ChatCompletion | None = None
+        invalid: Exception | None = None
+        for answers in range(1 + policy.max_reasks):
+            if invalid is not None:
+                if self.meter.retry_budget <= 0:
+                    problem = (
+                        f"the article's retry budget ({policy.budget}) was spent; the last "
+                        "answer is kept as it stands"
+                    )
+                    return self._salvaged(response_model, completion, problem, answers)
+                self.meter.retry_budget -= 1
+                self.meter.reasks += 1
+                # instructor appends the answer and the error to the messages it is given.
+                body = handlers.reask_handler(
+                    kwargs={**body, "messages": list(body["messages"])},
+                    response=completion,
+                    exception=invalid,
+                )
+                said = str(body["messages"][-1].get("content", ""))
+                self._next = ("reask", " ".join(said.split())[:300])
+            try:
+                completion = _completion(await self._send(body))
+            except openai.OpenAIError as exc:
+                raise self._backend_error(exc) from exc
+            try:
+                draft = handlers.response_parser(
+                    response=completion,
+                    response_model=response_model,
+                    validation_context=context,
+                    strict=False,
+                    stream=False,
+                    is_async=True,
+                )
+            except IncompleteOutputException:
+                content = _message_content(completion)
+                problem = f"the answer was cut off at max_tokens={limit}"
+                if not content:
+                    raise OutputError(f"{problem} before it said anything") from None
+                return self._salvaged(response_model, completion, problem, answers + 1)
+            except _INVALID as exc:
+                invalid = exc
+                continue
+            return Outcome(draft=draft, grounded=True, meter=self.meter)
+        problem = f"re-asks exhausted after {1 + policy.max_reasks} answer(s): {invalid}"
+        return self._salvaged(response_model, completion, problem, 1 + policy.max_reasks)
+
+    def _salvaged(
+        self, model: type[M], completion: ChatCompletion | None, problem: str, answers: int
+    ) -> Outcome[M]:
+        content = _message_content(completion)
+        if content is None:
+            raise OutputError(f"no usable answer after {answers} attempt(s)")
+        try:
+            draft, pruned = salvage(content, model)
+        except OutputError as exc:
+            raise OutputError(f"{problem}, and {exc}") from None
+        return Outcome(
+            draft=draft, grounded=False, meter=self.meter, problem=problem, pruned=pruned
+        )
+
+    async def post_body(self, body: dict[str, Any], *, step: str = "") -> dict[str, Any]:
+        """Send a prepared chat-completion body as it stands (a batch file's request) under the
+        same transport retries, rate limits and budgets as ``ask``; the server's JSON answer.
+
+        Raises:
+            openai.APIStatusError: the server refused it, or kept failing past the retries.
+            openai.APIConnectionError: it could not be reached in time, past the retries.
+            BudgetError, RunStopped: a spending limit was reached.
+        """
+        self._start_step(step)
+        return await self._send(body)
+
+    async def _send(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One chat completion, retried on transport failures while the article's retry budget
+        lasts; counts requests, answers and tokens."""
+        payload = encode(body)
+        # About three characters a token, plus all the answer may use.
+        chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
+        tokens = chars // 3 + int(body.get("max_tokens") or 0)
+        self._waited_past_cap = None
+        answer: dict[str, Any] = {}
+        async for attempt in self._retrying():
+            with attempt:
+                answer = await self._post(payload, tokens)
+        self.meter.responses += 1
+        return answer
+
+    def _retrying(self) -> AsyncRetrying:
+        """The transport retries of one request: on connection errors, timeouts, 429 and 5xx,
+        waiting as ``_wait`` says, while the article's retry budget lasts."""
+        return AsyncRetrying(
+            stop=stop_any(
+                stop_after_attempt(1 + self.settings.retry.transport_retries),
+                _StopWhen(lambda state: self.meter.retry_budget <= 0),
+            ),
+            wait=self._wait,
+            retry=retry_if_exception(_is_transient),
+            before_sleep=self._spend_retry,
+            reraise=True,
+            sleep=self._engine.sleep,
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         policy = self.settings.retry
@@ -483,12 +521,9 @@ class Engine:
         hinted = _retry_after(state.outcome.exception() if state.outcome else None)
         return min(hinted, policy.backoff_max) if hinted is not None else backoff(state)
 
-    def _budget_spent(self, state: RetryCallState) -> bool:
-        return self._meter.retry_budget <= 0
-
     def _spend_retry(self, state: RetryCallState) -> None:
-        self._meter.retry_budget -= 1
-        self._meter.retries += 1
+        self.meter.retry_budget -= 1
+        self.meter.retries += 1
         failure = state.outcome.exception() if state.outcome else None
         self._next = ("retry", _failure(failure))
         hinted = _retry_after(failure)
@@ -505,18 +540,17 @@ class Engine:
     def _check_spending(self) -> None:
         """Raises BudgetError before a request the article's or the run's budget cannot pay."""
         cap = self.settings.max_tokens_per_article
-        if cap is not None and self._meter.total_tokens >= cap:
+        if cap is not None and self.meter.total_tokens >= cap:
             raise BudgetError(
-                f"the article used {self._meter.total_tokens:,} tokens, reaching "
+                f"the article used {self.meter.total_tokens:,} tokens, reaching "
                 f"--max-tokens-per-article {cap:,}; raise it and re-run the same command to "
                 "finish this article"
             )
-        if self._spend is not None:
-            self._spend.check()
+        if self._engine.spend is not None:
+            self._engine.spend.check()
 
-    def _post(self, kwargs: dict[str, Any], *, raw: bool = False) -> Any:
-        """One HTTP request under the rate limits, timed, charged and counted; ``raw`` sends
-        ``kwargs`` as the JSON body itself and returns the JSON answer.
+    async def _post(self, payload: bytes, tokens: int) -> dict[str, Any]:
+        """One HTTP request under the rate limits, timed, charged, counted and logged.
 
         Raises:
             openai.OpenAIError: the request failed (the transport retries decide what next).
@@ -526,26 +560,22 @@ class Engine:
                 gone after too many connection failures in a row.
         """
         self._check_spending()
-        self._meter.requests += 1
-        ticket = None
-        if self._limiter is not None:
-            # About three characters a token, plus all the answer may use.
-            chars = sum(len(str(m.get("content", ""))) for m in kwargs.get("messages", []))
-            ticket = self._limiter.acquire(chars // 3 + int(kwargs.get("max_tokens") or 0))
+        self.meter.requests += 1
+        limiter = self._engine.limiter
+        ticket = await limiter.aacquire(tokens) if limiter is not None else None
         kind, reason = self._next
         self._attempt += 1
-        status, prompt, completion = "error", 0, 0
+        status, usage = "error", (0, 0)
         started = time.monotonic()
         try:
-            response = self._exchange(kwargs, raw, ticket)
+            answer, usage = await self._exchange(payload, ticket)
             status = "200"
-            return response
+            return answer
         except Exception as exc:
             status = _failure(exc)
             raise
         finally:
             if requestlog.listening():
-                prompt, completion = self._last_usage
                 requestlog.emit(
                     requestlog.RequestEvent(
                         article=self._article,
@@ -554,241 +584,66 @@ class Engine:
                         kind=kind,
                         reason=reason,
                         status=status,
-                        prompt_tokens=prompt,
-                        completion_tokens=completion,
+                        prompt_tokens=usage[0],
+                        completion_tokens=usage[1],
                         latency_ms=round((time.monotonic() - started) * 1000, 1),
                     )
                 )
 
-    def _exchange(self, kwargs: dict[str, Any], raw: bool, ticket: Any) -> Any:
-        """The HTTP exchange of ``_post``: send, read, check and charge the answer."""
-        self._last_usage = (0, 0)
+    async def _exchange(
+        self, payload: bytes, ticket: list[float] | None
+    ) -> tuple[dict[str, Any], tuple[int, int]]:
+        """The HTTP exchange of ``_post``, ``--timeout`` bounding all of it (connecting,
+        sending, waiting and reading): the answer and its prompt and completion tokens."""
+        engine = self._engine
         started = time.monotonic()
         try:
-            with self._deadline.within(self.settings.timeout):
-                if raw:
-                    http = self._openai.post(
-                        "/chat/completions", body=kwargs, cast_to=httpx2.Response
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    http = await engine.client.post(
+                        "/chat/completions", content=payload, cast_to=httpx2.Response
                     )
-                else:
-                    answer = self._openai.chat.completions.with_raw_response.create(**kwargs)
-                    http = answer.http_response
+            except TimeoutError:
+                request = httpx2.Request("POST", f"{engine.url}/chat/completions")
+                raise openai.APITimeoutError(request=request) from None
         except openai.APITimeoutError:
             raise
         except openai.APIConnectionError:
-            self._unreachable()
+            await engine.unreachable()
             raise
         except openai.APIStatusError:
-            self._breaker.answered()
+            engine.breaker.answered()
             raise
         finally:
-            self._meter.seconds += time.monotonic() - started
-        self._breaker.answered()
+            self.meter.seconds += time.monotonic() - started
+        engine.breaker.answered()
         try:
-            response = http.json() if raw else answer.parse()
+            answer = json.loads(http.content)
         except ValueError:
-            raise _not_json(self.settings.base_url, http) from None
-        if isinstance(response, str) or (raw and not isinstance(response, dict)):
-            raise _not_json(self.settings.base_url, http)
-        usage = response.get("usage") if raw else getattr(response, "usage", None)
-        prompt, completion = read_usage(usage, self.settings.base_url)
-        self._last_usage = (prompt, completion)
-        self._meter.prompt_tokens += prompt
-        self._meter.completion_tokens += completion
-        if ticket is not None and self._limiter is not None:
-            self._limiter.settle(ticket, prompt + completion)
-        if self._spend is not None:
-            self._spend.charge(prompt, completion)
-        return response
-
-    def _unreachable(self) -> None:
-        """A request could not reach the server: start it again if it died (the embedded
-        server), and stop the run once too many requests in a row have failed so.
-
-        Raises:
-            RunStopped: the limit of connection failures in a row is reached.
-        """
-        if self._revive is not None:
-            self._revive()
-        if self._breaker.failed():
-            why = (
-                f"{self._breaker.limit} requests in a row could not reach "
-                f"{self.settings.base_url}; start the server (or fix --base-url) and run the "
-                "same command again to finish (--max-connection-failures sets the limit)"
-            )
-            if self._spend is not None:
-                self._spend.halt(why)
-            raise RunStopped(why)
-
-    def _retrying(self) -> Retrying:
-        """The transport retries of one request: on connection errors, timeouts, 429 and 5xx,
-        waiting as ``_wait`` says, while the article's retry budget lasts."""
-        return Retrying(
-            stop=stop_any(
-                stop_after_attempt(1 + self.settings.retry.transport_retries),
-                _StopWhen(self._budget_spent),
-            ),
-            wait=self._wait,
-            retry=retry_if_exception(_is_transient),
-            before_sleep=self._spend_retry,
-            reraise=True,
-            sleep=self._sleep or (self._spend.sleep if self._spend else time.sleep),
-        )
-
-    def post_body(self, body: dict[str, Any], *, step: str = "") -> dict[str, Any]:
-        """Send a prepared chat-completion body as it stands (a batch file's request) under the
-        same transport retries, rate limits and budgets as ``ask``; the server's JSON answer.
-
-        Raises:
-            openai.APIStatusError: the server refused it, or kept failing past the retries.
-            openai.APIConnectionError: it could not be reached in time, past the retries.
-            BudgetError, RunStopped: a spending limit was reached.
-        """
-        answer: dict[str, Any] = {}
-        self._waited_past_cap = None
-        self._start_step(step)
-        for attempt in self._retrying():
-            with attempt:
-                answer = self._post(body, raw=True)
-        self._meter.responses += 1
-        return answer
-
-    def _attempt_reask(self, kwargs: dict[str, Any]) -> None:
-        """The next request is a re-ask: its reason is the validation error instructor put
-        into the last message."""
-        messages = kwargs.get("messages") or [{}]
-        said = str(messages[-1].get("content", "")) if isinstance(messages[-1], dict) else ""
-        self._next = ("reask", " ".join(said.split())[:300])
-
-    def _send(self, **kwargs: Any) -> Any:
-        """One chat completion, retried on transport failures; counts requests and tokens.
-
-        Every call after the first within one ``ask`` is a re-ask; it and every transport retry
-        draw on the article's retry budget.
-        """
-        if self._sends_in_ask > 0:
-            if self._meter.retry_budget <= 0:
-                raise _RetryBudgetSpent
-            self._meter.retry_budget -= 1
-            self._meter.reasks += 1
-            self._attempt_reask(kwargs)
-        self._sends_in_ask += 1
-        self._waited_past_cap = None
-        for attempt in self._retrying():
-            with attempt:
-                response = self._post(kwargs)
-        self._meter.responses += 1
-        for choice in getattr(response, "choices", None) or []:
-            content = getattr(choice.message, "content", None)
-            if isinstance(content, str):
-                # A grammar-constrained server can put raw newlines or tabs inside JSON strings,
-                # which strict JSON parsers reject; between tokens they are plain whitespace.
-                choice.message.content = _CONTROL.sub(" ", content)
-        return response
-
-    def request_options(
-        self, response_model: type[BaseModel] = ArticleDraft, max_tokens: int | None = None
-    ) -> dict[str, Any]:
-        """The generation parameters sent with a request (part of what a cassette matches)."""
-        options: dict[str, Any] = {
-            "model": self.settings.model,
-            "temperature": self.settings.temperature,
-            "max_tokens": max_tokens or self.settings.max_tokens,
-            "seed": self.settings.seed,
-        }
-        if self.mode == "llamacpp":
-            schema = _request_schema(response_model)
-            options["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
-        return options
-
-    def extract(self, messages: list[Message], text: str) -> Outcome[ArticleDraft]:
-        """Ask for an ``ArticleDraft`` of ``text`` and validate that its quotes are in ``text``.
-
-        Raises:
-            BackendError: the server failed past the transport retries.
-            ConfigError: the server refused the request for a reason the user must fix
-                (authentication, unknown model, bad request).
-            OutputError: no answer could even be parsed for shape.
-        """
-        return self.ask(ArticleDraft, messages, context=validation_context(text))
-
-    def ask(
-        self,
-        response_model: type[M],
-        messages: list[Message],
-        *,
-        context: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
-        step: str = "",
-    ) -> Outcome[M]:
-        """Ask for one ``response_model``, validated with ``context``, under the retry policy.
-        ``step`` names the request in the request log (e.g. ``guarantors#2``).
-
-        An answer that fails validation is re-asked up to ``max_reasks`` times; after the last,
-        it is parsed for shape only (``Outcome.grounded`` false). An answer cut off at
-        ``max_tokens`` is not re-asked (it would be cut off again): what it holds is salvaged.
-
-        Raises:
-            BackendError, ConfigError, OutputError: as for ``extract``.
-        """
-        limit = max_tokens or self.settings.max_tokens
-        self._start_step(step)
-        self._sends_in_ask = 0
-        try:
-            draft = self._create(
-                response_model=response_model,
-                messages=messages,
-                max_retries=self.settings.retry.max_reasks,
-                context=_ValidationOnly(context) if context is not None else None,
-                strict=False,
-                **self.request_options(response_model, limit),
-            )
-        except IncompleteOutputException as exc:
-            content = _message_content(exc.last_completion)
-            problem = f"the answer was cut off at max_tokens={limit}"
-            if not content:
-                raise OutputError(f"{problem} before it said anything") from None
-            return self._salvaged(response_model, content, problem)
-        except InstructorRetryException as exc:
-            cause = exc.__cause__
-            if isinstance(cause, openai.OpenAIError):
-                raise self._backend_error(cause) from cause
-            if isinstance(cause, ExtractorError):
-                raise cause from None
-            content = _message_content(exc.last_completion)
-            if content is None:
-                raise OutputError(f"no usable answer after {exc.n_attempts} attempt(s)") from None
-            if isinstance(cause, _RetryBudgetSpent):
-                problem = (
-                    f"the article's retry budget ({self.settings.retry.budget}) was spent; "
-                    "the last answer is kept as it stands"
-                )
-            else:
-                problem = f"re-asks exhausted after {exc.n_attempts} answer(s): {cause or exc}"
-            return self._salvaged(response_model, content, problem)
-        return Outcome(draft=draft, grounded=True, meter=self._meter)
-
-    def _salvaged(self, model: type[M], content: str, problem: str) -> Outcome[M]:
-        try:
-            draft, pruned = salvage(content, model)
-        except OutputError as exc:
-            raise OutputError(f"{problem}, and {exc}") from None
-        return Outcome(
-            draft=draft, grounded=False, meter=self._meter, problem=problem, pruned=pruned
-        )
+            raise _not_json(engine.url, http) from None
+        if not isinstance(answer, dict):
+            raise _not_json(engine.url, http)
+        usage = read_usage(answer.get("usage"), engine.url)
+        self.meter.prompt_tokens += usage[0]
+        self.meter.completion_tokens += usage[1]
+        if ticket is not None and engine.limiter is not None:
+            engine.limiter.settle(ticket, sum(usage))
+        if engine.spend is not None:
+            engine.spend.charge(*usage)
+        return answer, usage
 
     def _backend_error(self, exc: openai.OpenAIError) -> BackendError | ConfigError:
         url = self.settings.base_url
+        tries = 1 + self.settings.retry.transport_retries
         if isinstance(exc, openai.APITimeoutError):
             return BackendError(
-                f"{url} did not answer within {self.settings.timeout:g}s "
-                f"({1 + self.settings.retry.transport_retries} tries); raise EXTRACTOR_TIMEOUT "
-                "or use a faster model"
+                f"{url} did not answer within {self.settings.timeout:g}s ({tries} tries); raise "
+                "EXTRACTOR_TIMEOUT or use a faster model"
             )
         if isinstance(exc, openai.APIConnectionError):
             return BackendError(
-                f"cannot reach {url} ({1 + self.settings.retry.transport_retries} tries): is the "
-                "server running? Check --base-url / OPENAI_BASE_URL"
+                f"cannot reach {url} ({tries} tries): is the server running? Check --base-url / "
+                "OPENAI_BASE_URL"
             )
         if isinstance(exc, openai.AuthenticationError):
             return ConfigError(f"{url} refused the API key (HTTP 401); set OPENAI_API_KEY")
@@ -802,7 +657,7 @@ class Engine:
             if exc.status_code < 500 and exc.status_code != 429:
                 return ConfigError(
                     f"{url} rejected the request (HTTP {exc.status_code}): {detail}; "
-                    f"check --model and --mode (now {self.mode})"
+                    f"check --model and --mode (now {self._engine.mode})"
                 )
             asked = (
                 f"; it asked to wait {self._waited_past_cap:g}s (Retry-After), more than the "
@@ -812,51 +667,187 @@ class Engine:
                 else ""
             )
             return BackendError(
-                f"{url} kept failing (HTTP {exc.status_code}) after "
-                f"{1 + self.settings.retry.transport_retries} tries: {detail}{asked}"
+                f"{url} kept failing (HTTP {exc.status_code}) after {tries} tries: {detail}{asked}"
             )
         return BackendError(f"{url}: {exc}")
 
 
-class BodyRecorder:
-    """The exact JSON bodies the online path sends, without sending them: an engine whose
-    transport keeps each request's body and refuses it (for writing batch request files)."""
+def _completion(answer: dict[str, Any]) -> ChatCompletion:
+    """The SDK's chat completion of a JSON answer, built as leniently as the SDK builds one.
 
-    def __init__(self, settings: Settings) -> None:
-        self._bodies: list[dict[str, Any]] = []
+    A grammar-constrained server can put raw newlines or tabs inside JSON strings, which strict
+    JSON parsers reject; between tokens they are plain whitespace, so they become spaces."""
+    completion = ChatCompletion.model_construct(**answer)
+    for choice in completion.choices or []:
+        content = getattr(choice.message, "content", None)
+        if isinstance(content, str):
+            choice.message.content = _CONTROL.sub(" ", content)
+    return completion
 
-        def keep(request: httpx2.Request) -> httpx2.Response:
-            self._bodies.append(json.loads(request.content))
-            return httpx2.Response(418, json={"error": {"message": "kept, not sent"}})
 
-        no_retries = RetryPolicy(max_reasks=0, transport_retries=0, budget=0)
-        kept = replace(
-            settings,
-            base_url=settings.base_url or "http://batch.invalid/v1",
-            mode=settings.resolved_mode(),  # as chosen for the server it is meant for
-            retry=no_retries,
+async def in_flight(
+    items: Iterable[T],
+    limit: int,
+    work: Callable[[T], Awaitable[R]],
+    done: Callable[[R], None],
+) -> None:
+    """``work`` on every item, ``limit`` at a time, the items taken as room frees up; ``done``
+    gets each result as it finishes, in any order. When ``work`` or ``done`` raises, or this is
+    cancelled, the work in flight is cancelled and waited for before the error goes on."""
+    running: set[asyncio.Future[R]] = set()
+    pending = iter(items)
+    try:
+        while True:
+            for item in pending:
+                running.add(asyncio.ensure_future(work(item)))
+                if len(running) >= limit:
+                    break
+            if not running:
+                return
+            finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                done(task.result())
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+class _Loop:
+    """An event loop running on a daemon thread of its own, stopped when closed or when its
+    owner is collected."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        thread = threading.Thread(
+            target=self.loop.run_forever, name="extractor-engine", daemon=True
         )
-        self._engine = Engine(
-            kept,
-            http_client=httpx2.Client(transport=httpx2.MockTransport(keep)),
-        )
+        thread.start()
+        self._finalizer = weakref.finalize(self, _stop, self.loop, thread)
 
-    def body(
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        future = self.submit(coroutine)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # interrupted: the work goes no further
+            raise
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    if loop.is_closed():
+        return
+
+    async def cancel_the_rest() -> None:
+        rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+
+    if thread is threading.current_thread():
+        loop.call_soon(loop.stop)  # collected on its own thread: it stops, unclosed
+        return
+    asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+
+
+class Engine:
+    """The engine for synchronous callers: an ``AsyncEngine`` on an event loop of its own,
+    asking for one article at a time (``start_article``). Thread-safe for ``submit`` and
+    ``run``; ``ask`` and ``last_meter`` are the current article's."""
+
+    def __init__(
         self,
-        response_model: type[BaseModel],
+        settings: Settings,
+        *,
+        http_client: httpx2.AsyncClient | None = None,
+        sleep: Callable[[float], None] | None = None,
+        limiter: RateLimiter | None = None,
+        spend: Spend | None = None,
+        breaker: Breaker | None = None,
+        revive: Callable[[], bool] | None = None,
+    ) -> None:
+        """Arguments as for ``AsyncEngine``; ``sleep`` is a plain function here.
+
+        Raises:
+            ConfigError: no ``base_url``.
+        """
+        self.core = AsyncEngine(
+            settings,
+            http_client=http_client,
+            sleep=_awaitable(sleep) if sleep is not None else None,
+            limiter=limiter,
+            spend=spend,
+            breaker=breaker,
+            revive=revive,
+        )
+        self.settings = settings
+        self.mode = self.core.mode
+        self.asker = self.core.article()
+        self._loop = _Loop()
+
+    def close(self) -> None:
+        """Close the client and stop the loop (work still on it is cancelled)."""
+        if not self._loop.loop.is_closed():
+            self.run(self.core.aclose())
+        self._loop.close()
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the engine's loop; its future."""
+        return self._loop.submit(coroutine)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the engine's loop and wait for its result."""
+        return self._loop.run(coroutine)
+
+    @property
+    def last_meter(self) -> Meter:
+        """Requests and tokens since ``start_article()``, failed ones included."""
+        return self.asker.meter
+
+    def start_article(self, article_id: str = "") -> None:
+        """Start counting requests, tokens and the retry budget for a new article (its id goes
+        into the request log)."""
+        self.asker = self.core.article(article_id)
+
+    def ask(
+        self,
+        response_model: type[M],
         messages: list[Message],
         *,
         context: dict[str, Any] | None = None,
         max_tokens: int | None = None,
-    ) -> dict[str, Any]:
-        self._bodies.clear()
-        with contextlib.suppress(ConfigError):  # the refusal every request gets
-            self._engine.ask(response_model, messages, context=context, max_tokens=max_tokens)
-        (body,) = self._bodies
-        return body
+        step: str = "",
+    ) -> Outcome[M]:
+        """``ArticleAsker.ask`` for the current article."""
+        return self.run(
+            self.asker.ask(
+                response_model, messages, context=context, max_tokens=max_tokens, step=step
+            )
+        )
 
-    def close(self) -> None:
-        self._engine.close()
+    def extract(self, messages: list[Message], text: str) -> Outcome[ArticleDraft]:
+        """``ArticleAsker.extract`` for the current article."""
+        return self.run(self.asker.extract(messages, text))
+
+    def post_body(self, body: dict[str, Any], *, step: str = "") -> dict[str, Any]:
+        """``ArticleAsker.post_body`` for the current article."""
+        return self.run(self.asker.post_body(body, step=step))
+
+
+def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:
+    async def pause(seconds: float) -> None:
+        sleep(seconds)
+
+    return pause
 
 
 def answer_of(
@@ -865,10 +856,12 @@ def answer_of(
     *,
     context: dict[str, Any] | None = None,
     max_tokens: int,
+    meter: Meter,
 ) -> Outcome[M]:
     """Validate a chat completion that came back outside the online path (a batch result) the
-    way ``Engine.ask`` validates one with no re-ask left: accepted when it validates, else
-    salvaged with the reason.
+    way ``ArticleAsker.ask`` validates one with no re-ask left: accepted when it validates, else
+    salvaged with the reason. ``meter`` is what the request cost (its usage, as ``read_usage``
+    read it).
 
     Raises:
         OutputError: the body is not a chat completion, or nothing in it has the schema's shape.
@@ -877,13 +870,6 @@ def answer_of(
         completion = ChatCompletion.model_validate(body)
     except ValidationError:
         raise OutputError("the result is not a chat completion") from None
-    try:
-        prompt, completion_tokens = read_usage(completion.usage)
-    except BackendError as exc:
-        raise OutputError(str(exc)) from None
-    meter = Meter(
-        requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion_tokens
-    )
     content = _message_content(completion)
     if not content:
         raise OutputError("the answer is empty")
@@ -918,11 +904,15 @@ def describe_usage(meter: Meter) -> dict[str, int]:
 
 
 __all__ = [
-    "BodyRecorder",
+    "ArticleAsker",
+    "AsyncEngine",
+    "Breaker",
     "Engine",
     "Meter",
     "Outcome",
     "answer_of",
-    "bounded_schema",
     "describe_usage",
+    "in_flight",
+    "read_usage",
+    "salvage",
 ]

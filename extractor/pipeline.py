@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from . import __version__, strategies
 from .articles import Article as InputArticle
 from .articles import Unreadable
-from .client import Engine, Meter, describe_usage
+from .client import ArticleAsker, Engine, Meter, describe_usage
 from .config import Settings, masked
 from .errors import ConfigError, ExtractorError, RunStopped
 from .schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Proposal, Provenance, Usage
@@ -80,9 +80,9 @@ def article_of(article: InputArticle) -> Article:
     )
 
 
-def extract(
+async def aextract(
     article: InputArticle,
-    engine: Engine | None,
+    asker: ArticleAsker | None,
     *,
     settings: Settings | None = None,
     clock: Clock = _utc_now,
@@ -91,8 +91,10 @@ def extract(
 
     Args:
         article: the article read.
-        engine: what asks the model; None for a strategy that asks none (then ``settings``).
-        settings: the run's settings when there is no engine (else the engine's).
+        asker: what asks the model for this article (``AsyncEngine.article(article.id)``;
+            its meter is the record's usage); None for a strategy that asks none (then
+            ``settings``).
+        settings: the run's settings when there is no asker (else the asker's).
         clock: what ``extracted_at`` is read from.
 
     Raises:
@@ -100,18 +102,17 @@ def extract(
             (bad key, unknown model); the caller should stop the batch.
         RunStopped: the run's budget is spent or the run was halted; the article has no record.
     """
-    if engine is not None:
-        settings = engine.settings
-        engine.start_article(article.id)
+    if asker is not None:
+        settings = asker.settings
     if settings is None:
-        raise TypeError("extract needs an engine or settings")
+        raise TypeError("extract needs an asker or settings")
     strategy = strategies.for_settings(settings)
     proposals: list[Proposal] = []
     dropped: list[Dropped] = []
     error: ErrorInfo | None = None
     try:
-        proposals, dropped = strategy.run(
-            engine, article.text, strategy.prompt(settings.prompt_version)
+        proposals, dropped = await strategy.arun(
+            asker, article.text, strategy.prompt(settings.prompt_version)
         )
     except (ConfigError, RunStopped):
         raise
@@ -121,9 +122,28 @@ def extract(
         article=article_of(article),
         proposals=proposals,
         dropped=dropped,
-        provenance=provenance_of(settings, engine.last_meter if engine else Meter(), clock),
+        provenance=provenance_of(settings, asker.meter if asker else Meter(), clock),
         error=error,
     )
+
+
+def extract(
+    article: InputArticle,
+    engine: Engine | None,
+    *,
+    settings: Settings | None = None,
+    clock: Clock = _utc_now,
+) -> ExtractionRecord:
+    """``aextract`` for synchronous code: the article's requests on ``engine``'s loop, counted
+    from a fresh start (``engine.last_meter`` is the article's afterwards).
+
+    Raises:
+        As ``aextract``.
+    """
+    if engine is None:
+        return strategies.finished(aextract(article, None, settings=settings, clock=clock))
+    engine.start_article(article.id)
+    return engine.run(aextract(article, engine.asker, clock=clock))
 
 
 def unreadable(

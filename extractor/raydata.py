@@ -4,11 +4,11 @@ one process, with the answers obtained by Ray actors (from any OpenAI-compatible
 
 Online (``executor``, behind ``extractor extract --ray``): the driver reads the inputs, skips
 what the output or the cache already holds (``runner.triage``), and hands the rest to Ray Data
-as a dataset of article rows. A pool of actors, each running the project's ``Engine`` on ``-j``
-threads, turns rows into records (``pipeline.extract``: retries, re-asks and per-article
-budgets as in one process; ``--rpm``/``--tpm`` shared through one limiter actor). Records
-stream back to the driver, which is the only writer of the output file, so resumption works as
-in one process. A worker that dies mid-run is restarted by Ray and its block of articles
+as a dataset of article rows. A pool of actors, each running the project's engine with ``-j``
+articles in flight, turns rows into records (``pipeline.aextract``: retries, re-asks and
+per-article budgets as in one process; ``--rpm``/``--tpm`` shared through one limiter actor).
+Records stream back to the driver, which is the only writer of the output file, so resumption
+works as in one process. A worker that dies mid-run is restarted by Ray and its block of articles
 extracted again; a record reaches the output at most once.
 
 Offline (``extract_with_processor``): planning (``strategies.plan``) is a CPU stage that turns
@@ -30,12 +30,12 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from . import articles, batch, pipeline, runner, strategies
-from .client import BodyRecorder, Meter
+from .bodies import request_body
+from .client import Engine, Meter, in_flight
 from .config import Settings
 from .errors import ConfigError, ExtractorError, RunStopped
 from .schemas import ExtractionRecord
@@ -159,6 +159,11 @@ class ClusterLimiter(RateLimiter):
         key: int = _ray().get(self._handle.acquire.remote(tokens))
         return [float(key)]
 
+    async def aacquire(self, tokens: int) -> list[float]:
+        """``acquire`` without holding up the event loop (a Ray reference is awaitable)."""
+        key: int = await self._handle.acquire.remote(tokens)
+        return [float(key)]
+
     def settle(self, ticket: list[float], tokens: int) -> None:
         self._handle.settle.remote(int(ticket[0]), tokens)
 
@@ -196,27 +201,38 @@ def shared_limiter(rpm: int | None, tpm: int | None) -> ClusterLimiter | None:
 
 
 class Extractor:
-    """A Ray Data actor: records from article rows, on ``threads`` threads of engines."""
+    """A Ray Data actor: records from article rows, ``threads`` articles in flight at once
+    through one engine."""
 
     def __init__(self, settings: Settings, threads: int, limiter: RateLimiter | None) -> None:
         self._settings = settings
-        self._asks_model = strategies.for_settings(settings).needs_model
-        self._engines = runner._Engines(settings, limiter, Spend())
-        self._pool = ThreadPoolExecutor(max_workers=max(1, threads))
+        self._threads = max(1, threads)
+        asks_model = strategies.for_settings(settings).needs_model
+        self._engine = Engine(settings, limiter=limiter, spend=Spend()) if asks_model else None
 
-    def _one(self, row: dict[str, Any]) -> dict[str, Any]:
+    async def _one(self, row: dict[str, Any]) -> dict[str, Any]:
         began = time.monotonic()
-        engine = self._engines.get() if self._asks_model else None
-        record = pipeline.extract(_article_of(row), engine, settings=self._settings)
+        article = _article_of(row)
+        asker = self._engine.core.article(article.id) if self._engine is not None else None
+        record = await pipeline.aextract(article, asker, settings=self._settings)
         return {
             "index": row["index"],
             "record": record.model_dump_json(),
-            "meter": dataclasses.asdict(engine.last_meter if engine else Meter()),
+            "meter": dataclasses.asdict(asker.meter if asker is not None else Meter()),
             "seconds": time.monotonic() - began,
         }
 
+    async def _all(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        done: list[dict[str, Any]] = []
+        await in_flight(rows, self._threads, self._one, done.append)
+        return done
+
     def __call__(self, batch_of_rows: Any) -> dict[str, list[Any]]:
-        done = list(self._pool.map(self._one, _rows(batch_of_rows)))
+        rows = list(_rows(batch_of_rows))
+        if self._engine is None:  # no request to wait for
+            done = [strategies.finished(self._one(row)) for row in rows]
+        else:
+            done = self._engine.run(self._all(rows))
         return _columns(done, ("index", "record", "meter", "seconds"))
 
 
@@ -317,35 +333,30 @@ def request_rows(row: dict[str, Any], settings: Settings) -> list[dict[str, Any]
     the answer's JSON schema for guided decoding (``structured_outputs``), the same messages
     and schema the online path sends in ``json_schema`` mode."""
 
-    recorder = BodyRecorder(dataclasses.replace(settings, mode="json_schema"))
-    try:
-        strategy = strategies.for_settings(settings)
-        asks = strategy.plan(row["text"], strategy.prompt(settings.prompt_version))
-        out = []
-        for n, ask in enumerate(asks):
-            body = recorder.body(
-                ask.answer, ask.messages, context=ask.context, max_tokens=ask.max_tokens
-            )
-            schema = body["response_format"]["json_schema"]["schema"]
-            out.append(
-                {
-                    "index": row["index"],
-                    "request": n,
-                    "requests": len(asks),
-                    "custom_id": f"a{row['index']:06d}-r{n:04d}",
-                    "messages": body["messages"],
-                    "sampling_params": {
-                        "temperature": body["temperature"],
-                        "max_tokens": body["max_tokens"],
-                        "seed": body["seed"],
-                        # As text: Arrow would merge the schemas of all rows into one struct.
-                        "structured_outputs": {"json": json.dumps(schema)},
-                    },
-                }
-            )
-        return out
-    finally:
-        recorder.close()
+    as_sent = dataclasses.replace(settings, mode="json_schema")
+    strategy = strategies.for_settings(settings)
+    asks = strategy.plan(row["text"], strategy.prompt(settings.prompt_version))
+    out = []
+    for n, ask in enumerate(asks):
+        body = request_body(ask, as_sent)
+        schema = body["response_format"]["json_schema"]["schema"]
+        out.append(
+            {
+                "index": row["index"],
+                "request": n,
+                "requests": len(asks),
+                "custom_id": f"a{row['index']:06d}-r{n:04d}",
+                "messages": body["messages"],
+                "sampling_params": {
+                    "temperature": body["temperature"],
+                    "max_tokens": body["max_tokens"],
+                    "seed": body["seed"],
+                    # As text: Arrow would merge the schemas of all rows into one struct.
+                    "structured_outputs": {"json": json.dumps(schema)},
+                },
+            }
+        )
+    return out
 
 
 def completion_of(row: dict[str, Any], model: str) -> dict[str, Any]:

@@ -13,14 +13,13 @@ a second run on the same ``FILE`` stops before doing anything, naming the first.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import fcntl
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import IO, Any, Protocol
 from pydantic import ValidationError
 
 from . import __version__, articles, cache, pipeline, strategies
-from .client import Breaker, Engine, Meter
+from .client import AsyncEngine, Meter, in_flight
 from .config import Settings
 from .errors import ConfigError, RunStopped
 from .schemas import ExtractionRecord
@@ -435,34 +434,6 @@ def _no_backend(settings: Settings) -> AbstractContextManager[Settings]:
     return nullcontext(settings)
 
 
-class _Engines:
-    """One engine per worker thread (an engine counts one article at a time); all of them share
-    the run's rate limits, spending and count of connection failures in a row."""
-
-    def __init__(self, settings: Settings, limiter: RateLimiter | None, spend: Spend) -> None:
-        self._settings, self._limiter, self._spend = settings, limiter, spend
-        self._breaker = Breaker(settings.retry.connection_failures)
-        self._local = threading.local()
-        self._all: list[Engine] = []
-        self._lock = threading.Lock()
-
-    def get(self) -> Engine:
-        engine: Engine | None = getattr(self._local, "engine", None)
-        if engine is None:
-            engine = Engine(
-                self._settings, limiter=self._limiter, spend=self._spend, breaker=self._breaker
-            )
-            self._local.engine = engine
-            with self._lock:
-                self._all.append(engine)
-        return engine
-
-    def close(self) -> None:
-        with self._lock:
-            for engine in self._all:
-                engine.close()
-
-
 def run(
     sources: list[str],
     settings: Settings,
@@ -478,7 +449,7 @@ def run(
 ) -> Summary:
     """Extract every source into ``output``; returns what was done and spent.
 
-    ``execute`` obtains the records (default: ``in_threads``); ``columns`` maps the fields of
+    ``execute`` obtains the records (default: ``in_process``); ``columns`` maps the fields of
     article tables among the sources; ``on_total`` is told how many articles the sources hold
     once they are read.
 
@@ -500,7 +471,7 @@ def run(
             output,
             options,
             backend,
-            execute or in_threads,
+            execute or in_process,
             columns,
             on_total,
             on_progress,
@@ -594,7 +565,7 @@ def triage(
 
 
 class Execute(Protocol):
-    """How the articles of a run get their records: threads in this process (``in_threads``),
+    """How the articles of a run get their records: in this process (``in_process``),
     or a cluster (``extractor.raydata``). ``finish`` takes each article's outcome as it comes,
     in any order, and keeps it (output file, cache, progress).
 
@@ -614,7 +585,7 @@ class Execute(Protocol):
     ) -> None: ...
 
 
-def in_threads(
+def in_process(
     todo: list[tuple[int, articles.Article]],
     settings: Settings,
     options: RunOptions,
@@ -622,52 +593,56 @@ def in_threads(
     finish: Callable[[Outcome], None],
     log: Callable[[str], None],
 ) -> None:
-    """Extract ``todo`` on ``options.concurrency`` threads, one engine each."""
+    """Extract ``todo`` with ``options.concurrency`` articles in flight at once, on one event
+    loop through one engine (one client, the run's rate limits, spending and count of
+    connection failures in a row)."""
+    try:
+        asyncio.run(_in_flight(todo, settings, options, spend, finish))
+    except KeyboardInterrupt:
+        spend.halt("the run was interrupted")
+        log("interrupted: finishing the records in flight is abandoned")
+        raise
+
+
+async def _in_flight(
+    todo: list[tuple[int, articles.Article]],
+    settings: Settings,
+    options: RunOptions,
+    spend: Spend,
+    finish: Callable[[Outcome], None],
+) -> None:
     limiter = RateLimiter(options.rpm, options.tpm) if (options.rpm or options.tpm) else None
     fatal: list[ConfigError] = []
-    engines = _Engines(settings, limiter, spend)
     asks_model = strategies.for_settings(settings).needs_model
+    engine = AsyncEngine(settings, limiter=limiter, spend=spend) if asks_model else None
 
-    def work(index: int, article: articles.Article) -> Outcome:
+    async def work(item: tuple[int, articles.Article]) -> Outcome:
+        index, article = item
         began = time.monotonic()
         if spend.halted.is_set():
             return Outcome(index, article.source, "not started", None)
-        engine = engines.get() if asks_model else None
+        asker = engine.article(article.id) if engine is not None else None
+        meter = asker.meter if asker is not None else Meter()
         try:
-            record = pipeline.extract(article, engine, settings=settings)
+            record = await pipeline.aextract(article, asker, settings=settings)
         except (RunStopped, ConfigError) as exc:
             if isinstance(exc, ConfigError):  # no other article would fare better
                 fatal.append(exc)
                 spend.halt(str(exc))
             return Outcome(
-                index,
-                article.source,
-                "not started",
-                None,
-                engine.last_meter if engine else Meter(),
-                time.monotonic() - began,
+                index, article.source, "not started", None, meter, time.monotonic() - began
             )
         status = "failed" if record.error is not None else "extracted"
-        meter = engine.last_meter if engine else Meter()
         return Outcome(index, article.source, status, record, meter, time.monotonic() - began)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency))
-    futures: list[Future[Outcome]] = [pool.submit(work, i, a) for i, a in todo]
     try:
-        for future in as_completed(futures):
-            finish(future.result())
-    except KeyboardInterrupt:
-        spend.halt("the run was interrupted")
-        log("interrupted: finishing the records in flight is abandoned")
-        raise
+        await in_flight(todo, max(1, options.concurrency), work, finish)
     except ConfigError as exc:  # the output cannot be written: nothing more is worth asking
         spend.halt(str(exc))
         raise
     finally:
-        if spend.halted.is_set():
-            engines.close()  # ends the requests in flight
-        pool.shutdown(wait=True, cancel_futures=True)
-        engines.close()
+        if engine is not None:
+            await engine.aclose()
     if fatal:
         raise fatal[0]
 
@@ -717,4 +692,4 @@ def _extract_all(
     return None
 
 
-__all__ = ["Execute", "Output", "RunOptions", "Summary", "in_threads", "run", "triage"]
+__all__ = ["Execute", "Output", "RunOptions", "Summary", "in_process", "run", "triage"]

@@ -1,11 +1,13 @@
 """What a run may spend and how fast: request and token rate limits, prices, the run's budget.
 
-Pure bookkeeping shared by the worker threads of one run (each object carries its own lock);
-the clock and the sleep are parameters so tests drive them without waiting.
+Pure bookkeeping shared by every request of one run, whatever thread or event loop it runs on
+(each object carries its own lock); the clock and the sleep are parameters so tests drive them
+without waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -48,26 +50,36 @@ class RateLimiter:
         used = sum(event[1] for event in events)
         return self.tpm is None or not events or used + tokens <= self.tpm
 
+    def _admit(self, tokens: int) -> list[float] | float:
+        """The ticket of a request of about ``tokens`` tokens if it fits now, else how long
+        to wait before it may."""
+        with self._lock:
+            now = self._clock()
+            self._events = [e for e in self._events if e[0] > now - WINDOW]
+            if self._fits(self._events, tokens):
+                ticket = [now, float(tokens)]
+                self._events.append(ticket)
+                return ticket
+            # The soonest moment enough of the oldest requests leave the window.
+            k = next(
+                k for k in range(1, len(self._events) + 1) if self._fits(self._events[k:], tokens)
+            )
+            wait = max(self._events[k - 1][0] + WINDOW - now, 0.001)
+            self.waited += wait
+            return wait
+
     def acquire(self, tokens: int) -> list[float]:
         """Wait until a request of about ``tokens`` tokens fits; returns its ticket for
         ``settle``."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                self._events = [e for e in self._events if e[0] > now - WINDOW]
-                if self._fits(self._events, tokens):
-                    ticket = [now, float(tokens)]
-                    self._events.append(ticket)
-                    return ticket
-                # The soonest moment enough of the oldest requests leave the window.
-                k = next(
-                    k
-                    for k in range(1, len(self._events) + 1)
-                    if self._fits(self._events[k:], tokens)
-                )
-                wait = max(self._events[k - 1][0] + WINDOW - now, 0.001)
-            self.waited += wait
-            self._sleep(wait)
+        while isinstance(admitted := self._admit(tokens), float):
+            self._sleep(admitted)
+        return admitted
+
+    async def aacquire(self, tokens: int) -> list[float]:
+        """``acquire`` for asyncio code: waits without holding up the event loop."""
+        while isinstance(admitted := self._admit(tokens), float):
+            await asyncio.sleep(admitted)
+        return admitted
 
     def settle(self, ticket: list[float], tokens: int) -> None:
         with self._lock:
@@ -167,9 +179,11 @@ class Spend:
         self._why = why
         self.halted.set()
 
-    def sleep(self, seconds: float) -> None:
-        """A backoff wait that ends early when the run is halted."""
-        self.halted.wait(seconds)
+    async def asleep(self, seconds: float) -> None:
+        """A backoff wait that ends early (within a tenth of a second) when the run is halted."""
+        until = time.monotonic() + seconds
+        while not self.halted.is_set() and (left := until - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.1))
 
     @property
     def total_tokens(self) -> int:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVar
@@ -401,8 +401,24 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Asker(Protocol):
-    """What sends a planned request and returns its validated answer: online, the engine
-    (``extractor.client.Engine``); strategies know it only by this method."""
+    """What sends a planned request and returns its validated answer: online, one article's
+    asker of the engine (``extractor.client.ArticleAsker``); strategies know it only by this
+    method."""
+
+    async def ask(
+        self,
+        response_model: type[M],
+        messages: list[Message],
+        *,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        step: str = "",
+    ) -> Outcome[M]: ...
+
+
+class BlockingAsker(Protocol):
+    """An ``Asker`` whose ``ask`` returns the answer itself, for synchronous code (the
+    synchronous ``extractor.client.Engine``)."""
 
     def ask(
         self,
@@ -413,6 +429,45 @@ class Asker(Protocol):
         max_tokens: int | None = None,
         step: str = "",
     ) -> Outcome[M]: ...
+
+
+class _Awaitable:
+    """A blocking asker behind the ``Asker`` protocol: each ``ask`` is done when awaited."""
+
+    def __init__(self, asker: BlockingAsker) -> None:
+        self._asker = asker
+
+    async def ask(
+        self,
+        response_model: type[M],
+        messages: list[Message],
+        *,
+        context: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        step: str = "",
+    ) -> Outcome[M]:
+        return self._asker.ask(
+            response_model, messages, context=context, max_tokens=max_tokens, step=step
+        )
+
+
+T = TypeVar("T")
+
+
+def finished(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never has to wait (everything it awaits is done when
+    awaited: a blocking asker, or no asker at all), got without an event loop.
+
+    Raises:
+        RuntimeError: the coroutine did wait; run it on an event loop instead.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coroutine.close()
+    raise RuntimeError("the coroutine waited for something; run it on an event loop")
 
 
 def field_asks(
@@ -851,21 +906,22 @@ class Strategy(ABC):
             OutputError: the strategy cannot conclude anything from the answers.
         """
 
-    def run(self, engine: Asker | None, text: str, prompt_version: str) -> Result:
-        """Proposals of ``text`` and what was dropped, asked online through ``engine``.
+    async def arun(self, asker: Asker | None, text: str, prompt_version: str) -> Result:
+        """Proposals of ``text`` and what was dropped, asked online through ``asker``, one
+        request after another.
 
         Raises:
-            ConfigError: a request is planned and there is no engine to send it.
+            ConfigError: a request is planned and there is no asker to send it.
             BackendError, BudgetError, OutputError: from the model calls.
         """
         asks = self.plan(text, prompt_version)
         answers: list[Answer] = []
         for ask in asks:
-            if engine is None:
+            if asker is None:
                 raise ConfigError(f"strategy {self.name} needs a model; give --base-url")
             try:
                 answers.append(
-                    engine.ask(
+                    await asker.ask(
                         ask.answer,
                         ask.messages,
                         context=ask.context,
@@ -878,6 +934,14 @@ class Strategy(ABC):
                     raise
                 answers.append(exc)
         return self.conclude(text, asks, answers)
+
+    def run(self, engine: BlockingAsker | None, text: str, prompt_version: str) -> Result:
+        """``arun`` for synchronous code, through a blocking asker (``extractor.client.Engine``).
+
+        Raises:
+            As ``arun``.
+        """
+        return finished(self.arun(_Awaitable(engine) if engine else None, text, prompt_version))
 
 
 REGISTRY: dict[str, Strategy] = {}

@@ -96,7 +96,7 @@ def engine(script: Script, sleeps: list[float] | None = None, **overrides: Any) 
     sink = sleeps if sleeps is not None else []
     return Engine(
         settings(**overrides),
-        http_client=httpx2.Client(transport=httpx2.MockTransport(script)),
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(script)),
         sleep=sink.append,
     )
 

@@ -157,11 +157,21 @@ def test_run_sends_each_request_once_and_resumes_after_a_cut(tmp_path: Path, cor
     assert sorted(r["custom_id"] for r in lines_of(job / batch.RESULTS)) == IDS
 
 
+def recorded_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits of the run (the engine waits with asyncio.sleep), recorded, not waited."""
+    waits: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(batch.asyncio, "sleep", wait)
+    return waits
+
+
 def test_run_writes_a_request_that_keeps_failing_with_its_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    waits: list[float] = []
-    monkeypatch.setattr(batch.time, "sleep", waits.append)
+    waits = recorded_waits(monkeypatch)
     (tmp_path / "b.txt").write_text(SHORT)
     prepare(tmp_path / "job", tmp_path / "b.txt", strategy="single")
     script = Script([status(500)] * 3)
@@ -182,8 +192,7 @@ def test_run_writes_a_request_that_keeps_failing_with_its_error(
 
 
 def test_run_waits_as_retry_after_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    waits: list[float] = []
-    monkeypatch.setattr(batch.time, "sleep", waits.append)
+    waits = recorded_waits(monkeypatch)
     (tmp_path / "b.txt").write_text(SHORT)
     prepare(tmp_path / "job", tmp_path / "b.txt", strategy="single")
     script = Script([status(429, {"retry-after": "3"}), answer])
@@ -198,7 +207,7 @@ def test_run_waits_as_retry_after_says(tmp_path: Path, monkeypatch: pytest.Monke
 def test_every_request_gets_its_own_retry_budget(
     tmp_path: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(batch.time, "sleep", lambda seconds: None)
+    recorded_waits(monkeypatch)
     monkeypatch.setenv("EXTRACTOR_RETRY_BUDGET", "1")
     prepare(tmp_path / "job", corpus)
     seen: set[bytes] = set()

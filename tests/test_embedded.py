@@ -207,7 +207,7 @@ def grammar_parses() -> Iterator[Callable[[str], bool]]:
 def _grammar(model: type[BaseModel]) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    from extractor.client import bounded_schema
+    from extractor.bodies import bounded_schema
 
     return str(json_schema_to_gbnf(json.dumps(bounded_schema(model.model_json_schema()))))
 
