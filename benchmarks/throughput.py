@@ -238,7 +238,7 @@ class DelayServer(ThreadingHTTPServer):
     values shared with the process that started it."""
 
     daemon_threads = True
-    request_queue_size = 64
+    request_queue_size = 1024  # hundreds of clients may connect at once
 
     def __init__(self, delay: float, requests: Any, peak: Any) -> None:
         super().__init__(("127.0.0.1", 0), _DelayHandler)

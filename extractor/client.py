@@ -100,6 +100,35 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
+class _Pools(httpx2.AsyncBaseTransport):
+    """Connections in several pools, each request to the pool with the fewest in flight, a new
+    pool opened when every pool has ``size``.
+
+    The connection pool goes over all its connections twice for every request, so with
+    hundreds in flight one pool would cost more CPU than everything else a request needs; in
+    pools of ``size`` each request costs the same however many are in flight.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._pools: list[tuple[httpx2.AsyncHTTPTransport, list[int]]] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        pool, in_flight = min(self._pools, key=lambda p: p[1][0], default=(None, [self._size]))
+        if pool is None or in_flight[0] >= self._size:
+            pool, in_flight = httpx2.AsyncHTTPTransport(verify=_ssl_context()), [0]
+            self._pools.append((pool, in_flight))
+        in_flight[0] += 1
+        try:
+            return await pool.handle_async_request(request)
+        finally:
+            in_flight[0] -= 1  # the answer's body is still to be read: close enough
+
+    async def aclose(self) -> None:
+        for pool, _ in self._pools:
+            await pool.aclose()
+
+
 class Breaker:
     """Connection failures in a row, across every engine of a run: at ``limit`` (0: never) the
     server is taken for gone, and the run stops instead of spending every article's retries on
@@ -296,7 +325,7 @@ class AsyncEngine:
         Args:
             settings: the run's settings; ``base_url`` must be set.
             http_client: the transport seam (tests pass a mock transport); by default the
-                SDK's client, with up to 1,000 connections.
+                SDK's client over pools of connections (``_Pools``).
             sleep: what backoff waits with (tests record the waits instead); by default a wait
                 that ends when the run is halted.
             limiter: request and token rate limits of the run.
@@ -315,14 +344,18 @@ class AsyncEngine:
         self.settings = settings
         self.mode: Mode = settings.resolved_mode()
         self.url = settings.base_url
+        self._http = http_client or openai.DefaultAsyncHttpxClient(transport=_Pools())
         self.client = openai.AsyncOpenAI(
             base_url=settings.base_url,
             # Local servers ignore the key, but the SDK insists on one.
             api_key=settings.api_key or "not-needed",
             max_retries=0,
             timeout=settings.timeout,
-            http_client=http_client or openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
+            http_client=self._http,
         )
+        self._endpoint = httpx2.URL(f"{settings.base_url}/chat/completions")
+        self._timeout = {"timeout": httpx2.Timeout(settings.timeout).as_dict()}
+        self._headers: httpx2.Headers | None = None
         self.handlers = mode_registry.get_handlers(Provider.OPENAI, _INSTRUCTOR_MODES[self.mode])
         self.sleep = sleep or (spend.asleep if spend is not None else asyncio.sleep)
         self.limiter = limiter
@@ -336,6 +369,36 @@ class AsyncEngine:
 
     async def aclose(self) -> None:
         await self.client.close()
+
+    async def post(self, payload: bytes) -> httpx2.Response:
+        """POST a chat-completion body to the server and read its answer; ``--timeout`` bounds
+        all of it (connecting, sending, waiting and reading).
+
+        The request goes out through the SDK client's connections with its URL and headers, and
+        fails as the SDK's own request fails, but is built here once rather than by the SDK's
+        per-request option machinery, which costs as much CPU as the rest of a request.
+
+        Raises:
+            openai.APITimeoutError: no whole answer within the timeout.
+            openai.APIConnectionError: the server could not be reached, or dropped the request.
+            openai.APIStatusError: the server answered 4xx or 5xx (the SDK's subclass of it).
+        """
+        if self._headers is None:  # the SDK's headers name the event loop's library
+            given = {**self.client.auth_headers, **self.client.default_headers}
+            self._headers = httpx2.Headers({k: v for k, v in given.items() if isinstance(v, str)})
+        request = httpx2.Request(
+            "POST", self._endpoint, headers=self._headers, content=payload, extensions=self._timeout
+        )
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                response = await self._http.send(request)
+        except (TimeoutError, httpx2.TimeoutException):
+            raise openai.APITimeoutError(request=request) from None
+        except Exception as exc:  # as the SDK: whatever else kept the answer away
+            raise openai.APIConnectionError(request=request) from exc
+        if response.is_error:
+            raise self.client._make_status_error_from_response(response)
+        return response
 
     async def unreachable(self) -> None:
         """A request could not reach the server: start it again if it died (the embedded
@@ -593,19 +656,11 @@ class ArticleAsker:
     async def _exchange(
         self, payload: bytes, ticket: list[float] | None
     ) -> tuple[dict[str, Any], tuple[int, int]]:
-        """The HTTP exchange of ``_post``, ``--timeout`` bounding all of it (connecting,
-        sending, waiting and reading): the answer and its prompt and completion tokens."""
+        """The HTTP exchange of ``_post``: the answer and its prompt and completion tokens."""
         engine = self._engine
         started = time.monotonic()
         try:
-            try:
-                async with asyncio.timeout(self.settings.timeout):
-                    http = await engine.client.post(
-                        "/chat/completions", content=payload, cast_to=httpx2.Response
-                    )
-            except TimeoutError:
-                request = httpx2.Request("POST", f"{engine.url}/chat/completions")
-                raise openai.APITimeoutError(request=request) from None
+            http = await engine.post(payload)
         except openai.APITimeoutError:
             raise
         except openai.APIConnectionError:
@@ -673,11 +728,15 @@ class ArticleAsker:
 
 
 def _completion(answer: dict[str, Any]) -> ChatCompletion:
-    """The SDK's chat completion of a JSON answer, built as leniently as the SDK builds one.
+    """The SDK's chat completion of a JSON answer; one that does not have the type's every
+    field is built as leniently as the SDK builds one (validating costs a twentieth of that).
 
     A grammar-constrained server can put raw newlines or tabs inside JSON strings, which strict
     JSON parsers reject; between tokens they are plain whitespace, so they become spaces."""
-    completion = ChatCompletion.model_construct(**answer)
+    try:
+        completion = ChatCompletion.model_validate(answer)
+    except ValidationError:
+        completion = ChatCompletion.model_construct(**answer)
     for choice in completion.choices or []:
         content = getattr(choice.message, "content", None)
         if isinstance(content, str):

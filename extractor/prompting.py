@@ -61,9 +61,11 @@ def render_part(version: str, part: str, text: str, **extra: str) -> list[Messag
     ]
 
 
+@cache
 def require_parts(version: str, parts: tuple[str, ...], user: str) -> None:
     """Check that prompt ``version`` has a template for each of ``parts`` (``user`` names who
-    asks, for the message).
+    asks, for the message). A check that passed is not made again: every article's record asks
+    for it, and the templates ship with the package.
 
     Raises:
         ConfigError: no prompt of that version exists, or it lacks one of the parts.
