@@ -109,7 +109,9 @@ def part_cpu(count: int, baseline: str | None) -> None:
     try:
         for level in (1, 64):
             for name, checkout in versions(baseline):
+                served = server.cpu_seconds
                 got = child(server.base_url, level, count, checkout)
+                served = server.cpu_seconds - served
                 per_request = got["cpu"] / got["requests"]
                 rows.append(
                     [
@@ -119,13 +121,14 @@ def part_cpu(count: int, baseline: str | None) -> None:
                         per_request * 1000,
                         1 / per_request,
                         got["requests"] / got["wall"],
+                        served / (got["requests"] + WARM_UP) * 1000,
                         int(got["errors"]),
                     ]
                 )
     finally:
         server.stop()
     headers = ["code", "in flight", "requests", "CPU ms/request", "requests/s per core"]
-    print(table([*headers, "requests/s", "errors"], rows))
+    print(table([*headers, "requests/s", "server CPU ms/request", "errors"], rows))
     print("requests/s per core = 1 / CPU per request; requests/s = what this machine did")
 
 
@@ -141,7 +144,9 @@ def part_in_flight(
             count = max(per_level, 8 * level)
             for name, checkout in versions(baseline):
                 server.reset_counts()
+                served = server.cpu_seconds
                 got = child(server.base_url, level, count, checkout)
+                served = server.cpu_seconds - served
                 ideal = count * delay / level
                 rows.append(
                     [
@@ -153,6 +158,7 @@ def part_in_flight(
                         f"{ideal / got['wall']:.2f}",
                         got["requests"] / got["wall"],
                         got["cpu"] / got["requests"] * 1000,
+                        served / (got["requests"] + WARM_UP) * 1000,
                         server.peak,
                         int(got["errors"]),
                     ]
@@ -160,7 +166,7 @@ def part_in_flight(
     finally:
         server.stop()
     headers = ["code", "in flight", "articles", "wall s", "ideal s", "efficiency"]
-    headers += ["requests/s", "CPU ms/request", "peak", "errors"]
+    headers += ["requests/s", "CPU ms/request", "server CPU ms/request", "peak", "errors"]
     print(table(headers, rows))
     print("efficiency = ideal s / wall s; ideal s = articles x delay / in flight")
 

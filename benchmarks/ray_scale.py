@@ -2,8 +2,8 @@
 
 A loopback HTTP server (``throughput.ServerProcess``, in a process of its own) answers every
 chat completion after a fixed delay. The same synthetic articles (strategy ``single``: one
-request each) are extracted by ``runner.run`` in this process on ``-j`` threads, then on a
-local Ray cluster (two CPUs, bound to 127.0.0.1) by 1 and 2 workers of ``-j`` threads each.
+request each) are extracted by ``runner.run`` in this process with ``-j`` in flight, then on a
+local Ray cluster (two CPUs, bound to 127.0.0.1) by 1 and 2 workers with ``-j`` in flight each.
 Every run writes a fresh output file (nothing resumes), the record cache is off.
 
 Prints figures only; it asserts nothing. Run from the repository root (needs the ray extra):
@@ -31,11 +31,11 @@ def measure(
     sources: list[str],
     settings: config.Settings,
     out: Path,
-    threads: int,
+    in_flight: int,
     workers: int | None,
 ) -> runner.Summary:
     """One run into a fresh file; ``workers`` None: this process alone."""
-    options = runner.RunOptions(concurrency=threads)
+    options = runner.RunOptions(concurrency=in_flight)
     execute = raydata.executor(raydata.LOCAL, workers, options) if workers else None
     return runner.run(sources, settings, runner.Output(str(out)), options, execute=execute)
 
@@ -44,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--articles", type=int, default=2000, help="articles (default 2000)")
     parser.add_argument("--delay", type=float, default=0.2, help="server seconds per request")
-    parser.add_argument("-j", "--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "-j", "--in-flight", type=int, default=8, help="articles in flight per worker"
+    )
     parser.add_argument("--workers", default="1,2", help="Ray workers to try (default 1,2)")
     args = parser.parse_args(argv)
     levels = [int(value) for value in args.workers.split(",")]
@@ -62,20 +64,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = loopback_settings(server.base_url)
             print(
                 f"{args.articles} synthetic articles, strategy single (one request each), "
-                f"server delay {args.delay:g}s, {args.threads} threads per worker, cache off"
+                f"server delay {args.delay:g}s, {args.in_flight} in flight per worker, cache off"
             )
-            measure(sources[:4], settings, workdir / "warm.jsonl", args.threads, None)
+            measure(sources[:4], settings, workdir / "warm.jsonl", args.in_flight, None)
             rows: list[list[object]] = []
-            one = measure(sources, settings, workdir / "one.jsonl", args.threads, None)
-            ideal = args.articles * args.delay / args.threads
+            one = measure(sources, settings, workdir / "one.jsonl", args.in_flight, None)
+            ideal = args.articles * args.delay / args.in_flight
             rows.append(_row("one process", "-", one, ideal, one.wall_seconds, args.articles))
             started = time.monotonic()
             with raydata.cluster(raydata.LOCAL):
                 start_seconds = time.monotonic() - started
-                measure(sources[:4], settings, workdir / "warm-ray.jsonl", args.threads, 1)
+                measure(sources[:4], settings, workdir / "warm-ray.jsonl", args.in_flight, 1)
                 for workers in levels:
                     summary = measure(
-                        sources, settings, workdir / f"ray-{workers}.jsonl", args.threads, workers
+                        sources, settings, workdir / f"ray-{workers}.jsonl", args.in_flight, workers
                     )
                     rows.append(
                         _row(
@@ -106,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             print(f"local Ray cluster start (not in the rows): {start_seconds:.1f}s")
             print(
-                "ideal s = articles x delay / (threads x workers); overhead ms/article = "
+                "ideal s = articles x delay / (in flight x workers); overhead ms/article = "
                 "(wall - ideal) / articles"
             )
             ray_one = rows[1][2] if len(rows) > 1 else None

@@ -284,6 +284,15 @@ class ServerProcess:
         self._requests.value = 0
         self._peak.value = 0
 
+    @property
+    def cpu_seconds(self) -> float:
+        """The CPU time the server process has used so far (Linux; 0.0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self._process.terminate()
         self._process.join()

@@ -165,7 +165,8 @@ def extract_many(
     settings: Settings | None = None,
     **options: Any,
 ) -> Iterator[Record]:
-    """Extract many articles, ``concurrency`` at a time, yielding records in input order.
+    """Extract many articles, ``concurrency`` in flight at once (on one event loop, through one
+    engine), yielding records in input order.
 
     The input is consumed lazily, at most ``2 * concurrency`` articles ahead of the record
     yielded last, so a generator over a large corpus does not sit in memory whole.

@@ -100,37 +100,44 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-class _Pools(httpx2.AsyncBaseTransport):
-    """Connections in several pools, each request to the pool with the fewest in flight, a new
-    pool opened when every pool has ``size``.
+class _Pool:
+    def __init__(self) -> None:
+        self.transport = httpx2.AsyncHTTPTransport(verify=_ssl_context())
+        self.in_flight = 0
 
-    The connection pool goes over all its connections twice for every request, so with
-    hundreds in flight one pool would cost more CPU than everything else a request needs; in
-    pools of ``size`` each request costs the same however many are in flight.
+
+class _Pools(httpx2.AsyncBaseTransport):
+    """Connections in several pools: each request goes to the pool with the fewest in flight,
+    and a new pool is opened when every pool has ``size``.
+
+    A connection pool goes over all its connections twice for every request, so the CPU a
+    request costs grows with the requests in flight; in pools of ``size`` it stays as it is at
+    ``size`` (with 128 in flight, one pool cost about half as much again per request as pools
+    of 16, in ``benchmarks/client.py``'s loop).
     """
 
     def __init__(self, size: int = 16) -> None:
         self._size = size
-        self._pools: list[tuple[httpx2.AsyncHTTPTransport, list[int]]] = []
+        self._pools: list[_Pool] = []
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        pool, in_flight = min(self._pools, key=lambda p: p[1][0], default=(None, [self._size]))
-        if pool is None or in_flight[0] >= self._size:
-            pool, in_flight = httpx2.AsyncHTTPTransport(verify=_ssl_context()), [0]
-            self._pools.append((pool, in_flight))
-        in_flight[0] += 1
+        pool = min(self._pools, key=lambda p: p.in_flight, default=None)
+        if pool is None or pool.in_flight >= self._size:
+            pool = _Pool()
+            self._pools.append(pool)
+        pool.in_flight += 1
         try:
-            return await pool.handle_async_request(request)
+            return await pool.transport.handle_async_request(request)
         finally:
-            in_flight[0] -= 1  # the answer's body is still to be read: close enough
+            pool.in_flight -= 1  # the answer's body is still to be read: close enough
 
     async def aclose(self) -> None:
-        for pool, _ in self._pools:
-            await pool.aclose()
+        for pool in self._pools:
+            await pool.transport.aclose()
 
 
 class Breaker:
-    """Connection failures in a row, across every engine of a run: at ``limit`` (0: never) the
+    """Connection failures in a row, across every article of a run: at ``limit`` (0: never) the
     server is taken for gone, and the run stops instead of spending every article's retries on
     it. Any answer from the server, an HTTP error included, starts the count again."""
 
@@ -375,8 +382,9 @@ class AsyncEngine:
         all of it (connecting, sending, waiting and reading).
 
         The request goes out through the SDK client's connections with its URL and headers, and
-        fails as the SDK's own request fails, but is built here once rather than by the SDK's
-        per-request option machinery, which costs as much CPU as the rest of a request.
+        fails as the SDK's own request fails, but is built here rather than by the SDK's
+        per-request option machinery (the SDK's retries are off anyway), which cost a sixth of
+        a request's CPU.
 
         Raises:
             openai.APITimeoutError: no whole answer within the timeout.

@@ -23,7 +23,8 @@ WINDOW = 60.0
 
 
 class RateLimiter:
-    """At most ``rpm`` requests and ``tpm`` tokens in any 60-second window, across threads.
+    """At most ``rpm`` requests and ``tpm`` tokens in any 60-second window, across every request
+    of a run.
 
     A request is admitted with an estimate of its tokens, which ``settle`` replaces with what
     the server reported. A single request larger than ``tpm`` is admitted into an empty window

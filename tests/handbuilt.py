@@ -157,8 +157,11 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # hundreds of clients may connect at once
+
         self.script = script
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = Server(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

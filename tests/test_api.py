@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from handbuilt import LoopbackServer, Script, draft_json, ok
+from test_runner import Server
 
 import extractor
 
@@ -128,6 +129,22 @@ def test_extract_many_consumes_its_input_lazily(server: LoopbackServer) -> None:
     assert first.proposals[0].guarantors[0].actor.name == COUNTRIES[0]
     assert len(pulled) <= 2 * 2  # a window of twice the concurrency, not the whole input
     assert len(list(records)) == len(COUNTRIES) - 1
+
+
+def test_extract_many_keeps_hundreds_of_requests_in_flight() -> None:
+    texts = [
+        f"Article {i} says Ukraine asked the US to guarantee its security." for i in range(200)
+    ]
+    busy = Server(delay=1.0)
+    with LoopbackServer(busy) as loopback:
+        records = list(
+            extractor.extract_many(
+                texts, concurrency=200, base_url=loopback.base_url, strategy="single"
+            )
+        )
+    assert busy.most_busy == 200
+    assert [r.article.text for r in records] == texts
+    assert all(r.error is None and r.proposals for r in records)
 
 
 def test_aextract_runs_many_articles_concurrently(server: LoopbackServer) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
 import pytest
 from handbuilt import Script, draft_json, engine, ok, status
 
 from extractor.build import build
-from extractor.client import salvage
+from extractor.client import in_flight, salvage
 from extractor.errors import BackendError, ConfigError, OutputError
 from extractor.prompting import render
 
@@ -225,3 +228,43 @@ def test_an_article_is_sent_verbatim_even_when_it_looks_like_a_template() -> Non
     assert len(script.requests) == 2
     assert text in second["messages"][1]["content"]
     assert outcome.grounded
+
+
+def test_in_flight_keeps_to_its_limit_and_takes_items_as_room_frees_up() -> None:
+    taken: list[int] = []
+    running = most = 0
+
+    def items() -> Iterator[int]:
+        for n in range(10):
+            taken.append(n)
+            yield n
+
+    async def work(n: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        assert len(taken) <= n + 3  # no item is taken before there is room for it
+        await asyncio.sleep(0.001 * (10 - n))
+        running -= 1
+        return n
+
+    done: list[int] = []
+    asyncio.run(in_flight(items(), 3, work, done.append))
+    assert most == 3
+    assert sorted(done) == list(range(10))
+
+
+def test_in_flight_cancels_the_work_in_flight_when_one_fails() -> None:
+    cancelled: list[int] = []
+
+    async def work(n: int) -> int:
+        try:
+            await asyncio.sleep(0 if n == 1 else 10)
+        except asyncio.CancelledError:
+            cancelled.append(n)
+            raise
+        raise ValueError(f"item {n} failed")
+
+    with pytest.raises(ValueError, match="item 1 failed"):
+        asyncio.run(in_flight(range(100), 4, work, lambda n: None))
+    assert sorted(cancelled) == [0, 2, 3]
