@@ -829,7 +829,7 @@ def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
 class Engine:
     """The engine for synchronous callers: an ``AsyncEngine`` on an event loop of its own,
     asking for one article at a time (``start_article``). Thread-safe for ``submit`` and
-    ``run``; ``ask`` and ``last_meter`` are the current article's."""
+    ``run``; ``asker``, ``extract`` and ``last_meter`` are the current article's."""
 
     def __init__(
         self,
@@ -885,29 +885,9 @@ class Engine:
         into the request log)."""
         self.asker = self.core.article(article_id)
 
-    def ask(
-        self,
-        response_model: type[M],
-        messages: list[Message],
-        *,
-        context: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
-        step: str = "",
-    ) -> Outcome[M]:
-        """``ArticleAsker.ask`` for the current article."""
-        return self.run(
-            self.asker.ask(
-                response_model, messages, context=context, max_tokens=max_tokens, step=step
-            )
-        )
-
     def extract(self, messages: list[Message], text: str) -> Outcome[ArticleDraft]:
         """``ArticleAsker.extract`` for the current article."""
         return self.run(self.asker.extract(messages, text))
-
-    def post_body(self, body: dict[str, Any], *, step: str = "") -> dict[str, Any]:
-        """``ArticleAsker.post_body`` for the current article."""
-        return self.run(self.asker.post_body(body, step=step))
 
 
 def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:

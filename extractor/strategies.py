@@ -416,47 +416,22 @@ class Asker(Protocol):
     ) -> Outcome[M]: ...
 
 
-class BlockingAsker(Protocol):
-    """An ``Asker`` whose ``ask`` returns the answer itself, for synchronous code (the
-    synchronous ``extractor.client.Engine``)."""
-
-    def ask(
-        self,
-        response_model: type[M],
-        messages: list[Message],
-        *,
-        context: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
-        step: str = "",
-    ) -> Outcome[M]: ...
-
-
-class _Awaitable:
-    """A blocking asker behind the ``Asker`` protocol: each ``ask`` is done when awaited."""
-
-    def __init__(self, asker: BlockingAsker) -> None:
-        self._asker = asker
-
-    async def ask(
-        self,
-        response_model: type[M],
-        messages: list[Message],
-        *,
-        context: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
-        step: str = "",
-    ) -> Outcome[M]:
-        return self._asker.ask(
-            response_model, messages, context=context, max_tokens=max_tokens, step=step
-        )
-
-
 T = TypeVar("T")
 
 
+class Runner(Protocol):
+    """What runs a strategy for synchronous code: the current article's asker and a way to
+    wait for a coroutine's result (the synchronous ``extractor.client.Engine``)."""
+
+    @property
+    def asker(self) -> Asker: ...
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T: ...
+
+
 def finished(coroutine: Coroutine[Any, Any, T]) -> T:
-    """The result of a coroutine that never has to wait (everything it awaits is done when
-    awaited: a blocking asker, or no asker at all), got without an event loop.
+    """The result of a coroutine that never has to wait (a strategy run with no asker: it
+    asks nothing), got without an event loop.
 
     Raises:
         RuntimeError: the coroutine did wait; run it on an event loop instead.
@@ -935,13 +910,15 @@ class Strategy(ABC):
                 answers.append(exc)
         return self.conclude(text, asks, answers)
 
-    def run(self, engine: BlockingAsker | None, text: str, prompt_version: str) -> Result:
-        """``arun`` for synchronous code, through a blocking asker (``extractor.client.Engine``).
+    def run(self, engine: Runner | None, text: str, prompt_version: str) -> Result:
+        """``arun`` for synchronous code, on ``engine`` (``extractor.client.Engine``).
 
         Raises:
             As ``arun``.
         """
-        return finished(self.arun(_Awaitable(engine) if engine else None, text, prompt_version))
+        if engine is None:
+            return finished(self.arun(None, text, prompt_version))
+        return engine.run(self.arun(engine.asker, text, prompt_version))
 
 
 REGISTRY: dict[str, Strategy] = {}

@@ -106,7 +106,7 @@ def test_the_engine_sends_the_body_and_a_reask_extends_it() -> None:
     messages = render("extract-v1", TEXT)
     script = Script([ok('{"proposals": "none"}'), ok(GOOD)])
     eng = engine(script, mode="llamacpp")
-    eng.ask(ArticleDraft, messages)
+    eng.run(eng.asker.ask(ArticleDraft, messages))
     settings = eng.settings
     first, second = script.requests
     assert first.content == encode(chat_body(ArticleDraft, messages, settings))
