@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import json
 import logging
@@ -820,7 +821,8 @@ def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
     if thread is threading.current_thread():
         loop.call_soon(loop.stop)  # collected on its own thread: it stops, unclosed
         return
-    asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result()
+    with contextlib.suppress(concurrent.futures.TimeoutError):  # work that will not end
+        asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join()
     loop.close()
