@@ -11,15 +11,15 @@ from handbuilt import Script, engine, ok
 
 from extractor.cli import cli
 from extractor.evaluate import iter_evidence, span_matches
-from extractor.schemas import ExtractionRecord
-from extractor.strategies import (
+from extractor.rules import (
     Chunk,
     beneficiary_mentions,
     guarantee_mentions,
     is_guarantee_sentence,
-    named,
     sentences,
 )
+from extractor.schemas import ExtractionRecord
+from extractor.strategies import named
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (
