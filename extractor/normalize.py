@@ -652,6 +652,30 @@ def actor_code(name: str) -> str | None:
     return None
 
 
+_DEMONYM_RE: Final[re.Pattern[str]] = re.compile(r"(?:ian|ean|ish|ese|ch|can|man|i)$")
+
+
+@cache
+def is_demonym(word: str) -> bool:
+    """Whether ``word`` is the English adjective of a state ("Russian", "British", "Israeli"),
+    not its name: one word that resolves to a state through the hand table, is no ISO name and
+    ends like a demonym. "Mali" and "Oman" are names; "Malian" would be the adjective."""
+    index = _actor_index()
+    key = _key(_actor_core(word))
+    return (
+        " " not in key
+        and key in index.names
+        and index.names[key] not in ORGANIZATION_CODES
+        and _key(word) not in index.capitalised
+        and not any(
+            _key(getattr(country, attribute, "") or "") == key
+            for country in pycountry.countries
+            for attribute in ("name", "common_name")
+        )
+        and bool(_DEMONYM_RE.search(key))
+    )
+
+
 def actor_kind(name: str) -> ActorKind | None:
     """Classify an actor by its resolved code.
 
@@ -979,7 +1003,16 @@ _TERRITORY_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     ("Crimea", r"(?:(?:autonomous )?republic of )?(?:crimea|crimean|krym)|crimea republic"),
     ("Crimea", r"(?:(?:автономн[а-я]{2,3} )?республик[а-я]{1,2} )?крым(?:а|у|е|ом|ск[а-я]{2,3})?"),
     ("Sevastopol", r"(?:city of )?se[bv]astopol|севастопол(?:ь|я|ю|ем|е|ьск[а-я]{2,3})"),
-    ("Donbas", r"donbas+|donets basin|донбас+(?:а|у|е|ом|ск[а-я]{2,3})?"),
+    # ORDLO/ORLO: "certain areas of the Donetsk and Luhansk oblasts", the official name of the
+    # parts of Donbas held by Russia's proxies since 2014.
+    (
+        "Donbas",
+        r"donbas+|donets basin|донбас+(?:а|у|е|ом|ск[а-я]{2,3})?|ordlo|orlo|ордло|орло"
+        r"|(?:certain|separate) (?:areas|districts) of (?:the )?donetsk and luhansk"
+        r"(?: oblasts| regions)?"
+        r"|отдельн[а-я]{2,3} район[а-я]{0,3} донецк[а-я]{2,3} и луганск[а-я]{2,3}"
+        r"(?: област[а-я]{0,3})?",
+    ),
     (
         "Donetsk",
         r"donetsk(?: people'?s republic)?|dpr|dnr|донецк[а-я]{0,3}|днр"

@@ -406,8 +406,20 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     proposed_by = _most_named(checked("proposer", actor_problem))
     proposer = make_party(proposed_by.value, [proposed_by.evidence]) if proposed_by else None
-    protected = _most_named(checked("beneficiary", actor_problem))
+    protecting = checked("beneficiary", actor_problem)
+    protected = _most_named(protecting)
     beneficiary = make_party(protected.value, [protected.evidence]) if protected else None
+    # Who gives no guarantee: the state protected, and a proposer that asks for guarantees for
+    # itself ("Russia wants guarantees"). With nothing said of who is protected (the model's
+    # field answers), the proposer is taken for the one protected, as it most often is.
+    protected_codes = {actor_code(found.value) for found in protecting} - {None}
+    not_guarantors: dict[str | None, str] = {}
+    if proposer is not None and (not protecting or proposer.code in protected_codes):
+        not_guarantors[proposer.code] = (
+            "the proposer itself" if not protecting else "the state whose security is guaranteed"
+        )
+    if beneficiary is not None:
+        not_guarantors[beneficiary.code] = "the state whose security is guaranteed"
 
     guarantors: list[Guarantor] = []
     for found in _first_by_key(
@@ -419,10 +431,8 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         if actor.code is None and not names_a_group(found.value):
             # A named organisation without a code is kept; every state has one (ISO 3166-1).
             drop("guarantors", found.value, "not a state or a named organisation or group")
-        elif proposer is not None and actor.code is not None and actor.code == proposer.code:
-            drop("guarantors", found.value, "the proposer itself")
-        elif beneficiary is not None and actor.code is not None and actor.code == beneficiary.code:
-            drop("guarantors", found.value, "the state whose security is guaranteed")
+        elif actor.code is not None and actor.code in not_guarantors:
+            drop("guarantors", found.value, not_guarantors[actor.code])
         else:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
