@@ -716,9 +716,6 @@ class Rules(Strategy):
         return merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS)
 
 
-# What ``guided`` takes from the rules as they stand: on the development set the embedded model
-# asked to list or to confirm guarantors drops more right ones than wrong ones (docs/quality.md).
-FROM_RULES: tuple[str, ...] = ("guarantors", "beneficiary", "conditions")
 # At most this many sentences go into one question (a bound on its prompt).
 MAX_SENTENCES = 8
 
@@ -744,44 +741,46 @@ def _choice_ask(
 
 @register
 class Guided(_FieldStrategy):
-    """Code finds the candidates, the model chooses among them, in at most three short requests
-    an article: the proposer among the states and organisations named in the sentences that
-    speak of guarantees (those with a proposing verb first), the response time among the
-    deadlines and the excluded territories among the territories named where a sentence speaks
-    of an exclusion. Guarantors and conditions are the rules' (``rules_findings``)."""
+    """Code finds the values (``rules_findings``); the model is asked only for what code
+    finds no answer to: the proposer, when the rules name none, chosen among the states and
+    organisations named in the sentences about guarantees (those with a proposing verb first).
+    At most one short request an article, and none where the rules found nothing at all.
+
+    On the development set the embedded model, asked to choose a value the rules had already
+    found (the proposer between candidates named equally often, the response time between two
+    deadlines, the excluded territories), replaced right answers with wrong ones more often than
+    the reverse (docs/quality.md), so it is not asked there.
+    """
 
     name = "guided"
 
     def prompt(self, requested: str | None) -> str:
         version = requested or FIELDS_PROMPT
-        fields = ("system", "proposer", "response_time", "excluded_territories")
-        require_parts(version, fields, f"strategy {self.name}")
+        require_parts(version, ("system", "proposer"), f"strategy {self.name}")
         return version
 
     def plan(self, text: str, prompt_version: str) -> list[Ask]:
-        about = [
+        found = rules_findings(text)
+        if found.of("proposer") or not any(found.values.values()):
+            return []
+        guarantee = [
             sentence
             for paragraph in paragraphs(text)
             if about_guarantees(paragraph.text)
             for sentence in sentences(paragraph)
+            if is_guarantee_sentence(sentence.text)
         ]
-        guarantee = [s for s in about if is_guarantee_sentence(s.text)]
         proposing = [s for s in guarantee if proposes(s.text)]
-        by_field = {q.field: q for q in QUESTIONS}
-        candidates = [
-            (by_field["proposer"], proposing + [s for s in guarantee if s not in proposing]),
-            (by_field["response_time"], [s for s in about if deadlines(s.text)]),
-            (by_field["excluded_territories"], [s for s in about if territory_mentions(s.text)]),
-        ]
-        asks = [
-            _choice_ask(question, passages, prompt_version, index)
-            for index, (question, passages) in enumerate(candidates)
-        ]
-        return [ask for ask in asks if ask is not None]
+        passages = proposing + [s for s in guarantee if s not in proposing]
+        question = next(q for q in QUESTIONS if q.field == "proposer")
+        ask = _choice_ask(question, passages, prompt_version, 0)
+        return [ask] if ask is not None else []
 
     def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
-        findings = locate_answers(asks, answers)
-        rules = rules_findings(text)
-        for name in FROM_RULES:
-            findings.values[name] = rules.of(name)
+        findings = rules_findings(text)
+        chosen = locate_answers(asks, answers)
+        for ask in asks:
+            if chosen.of(ask.field):
+                findings.values[ask.field] = chosen.of(ask.field)
+        findings.dropped.extend(chosen.dropped)
         return merge(findings, GUARANTEE_SENTENCE_CARRIERS)
