@@ -26,6 +26,7 @@ from . import (
     embedded,
     evaluate,
     export,
+    files,
     report,
     requestlog,
     runner,
@@ -320,7 +321,7 @@ def extract(
                 execute=execute,
             )
         if summary_path is not None:
-            runner.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
+            files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
         if db_url is not None:
             records = [o.record for o in summary.outcomes if o.record is not None]
             _print_load(sink.load(records, db_url), db_url, console)
@@ -508,7 +509,7 @@ def report_command(jsonl: Path, output: Path) -> None:
         _fail(f"cannot write {output}: directory {output.parent} does not exist")
         sys.exit(EXIT_USAGE)
     try:
-        runner.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
+        files.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
     except ExtractorError as exc:
         _error_exit(exc)
     click.echo(f"{len(records)} articles -> {output}")
@@ -746,7 +747,7 @@ def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
                     out.append(index, record)
             out.complete(collected.records)
         if collected.rerun:
-            runner.write_atomic(listing, "".join(f"{s}\n" for s, _ in collected.rerun))
+            files.write_atomic(listing, "".join(f"{s}\n" for s, _ in collected.rerun))
     except ExtractorError as exc:
         _error_exit(exc)
     failed = sum(r.error is not None for r in collected.records)

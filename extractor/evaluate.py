@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .errors import InputError
+from .files import read_jsonl
 from .grounding import on_word_boundaries
 
 __all__ = [
@@ -352,21 +353,25 @@ def load_gold_sets(directories: list[Path]) -> dict[str, dict[str, dict[str, Any
     return sets
 
 
-def _check_record(where: str, record: object) -> dict[str, Any]:
-    """Validate the parts of a record the scorer reads; raise InputError saying where."""
-    fix = "each line must be one extraction record as written by `extractor`"
+def _record(line: str) -> dict[str, Any]:
+    """A line of a records file, with the parts the scorer reads checked.
+
+    Raises:
+        ValueError: the line is not JSON, or the part named is missing or malformed.
+    """
+    record = json.loads(line)
     if not isinstance(record, dict):
-        raise InputError(f"{where}: not a JSON object; {fix}")
+        raise ValueError("not a JSON object")
     article = record.get("article")
     if not isinstance(article, dict) or not isinstance(article.get("source"), str):
-        raise InputError(f"{where}: missing article.source; {fix}")
+        raise ValueError("missing article.source")
     if not isinstance(article.get("text"), str):
-        raise InputError(f"{where}: missing article.text; {fix}")
+        raise ValueError("missing article.text")
     if not isinstance(record.get("proposals"), list):
-        raise InputError(f"{where}: 'proposals' must be a list; {fix}")
+        raise ValueError("'proposals' must be a list")
     error = record.get("error")
     if error is not None and not (isinstance(error, dict) and isinstance(error.get("type"), str)):
-        raise InputError(f'{where}: \'error\' must be null or {{"type", "message"}}; {fix}')
+        raise ValueError('\'error\' must be null or {"type", "message"}')
     return record
 
 
@@ -383,31 +388,8 @@ def load_records(path: Path) -> list[dict[str, Any]]:
         InputError: If the file cannot be read or is not UTF-8, or a line is not valid JSON or
             not a record. The message names the file and the line number.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the records file ({error.strerror})") from error
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        bad_line = data[: error.start].count(b"\n") + 1
-        raise InputError(f"{path}:{bad_line}: not UTF-8; re-save the file as UTF-8") from error
-    records: list[dict[str, Any]] = []
-    # Split on "\n" only: str.splitlines would also break at U+2028 and similar characters,
-    # which JSON written with ensure_ascii=False may hold raw inside an article's text.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            parsed = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"{where}: invalid JSON at column {error.colno} ({error.msg}); "
-                "each line must be one JSON record"
-            ) from error
-        records.append(_check_record(where, parsed))
-    return records
+    fix = "each line must be one extraction record as written by `extractor`"
+    return [line.value for line in read_jsonl(path, _record, fix=fix)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .build import evidence_of
 from .grounding import locate
-from .normalize import actor_code, duration_spans, is_demonym
+from .normalize import duration_spans, is_demonym, named_actors
 from .schemas import Dropped, Evidence
 
 # Code decides whether a chunk can hold the answer before the model is asked about it.
@@ -78,41 +77,10 @@ def territory_mentions(text: str) -> list[str]:
     return list(dict.fromkeys(m.group(0) for m in _TERRITORY_MENTION.finditer(text)))
 
 
-_WORD = re.compile(r"[\w'\u2019.-]+")
-_POSSESSIVE = re.compile(r"['\u2019]s$")
-
-
-# The same word runs come up again and again (every sentence is read by several rules); a code is
-# a pure function of the name.
-_code_of = lru_cache(maxsize=1 << 16)(actor_code)
-
-
-@lru_cache(maxsize=4096)
-def _actor_mentions(text: str) -> tuple[str, ...]:
-    words = list(_WORD.finditer(text))
-    found: dict[str, str] = {}
-    for i in range(len(words)):
-        for n in (5, 4, 3, 2, 1):
-            if i + n > len(words):
-                continue
-            phrase = _POSSESSIVE.sub("", text[words[i].start() : words[i + n - 1].end()])
-            if "\n" in phrase:
-                continue  # a name does not run across a line break
-            phrase = phrase.strip(".-'\u2019")
-            code = _code_of(phrase)
-            if code is not None:
-                found.setdefault(code, phrase)
-                break
-    return tuple(found.values())
-
-
 def actor_mentions(text: str) -> list[str]:
-    """States and organisations named in a text, as it writes them, first mention of each code.
-
-    Word runs of five words down to one are tried at each word, longest first, so that "the
-    United States" wins over "States" and "the Coalition of the Willing" is found whole.
-    """
-    return list(_actor_mentions(text))
+    """States and organisations named in a text, as it writes them, first mention of each code
+    (``normalize.named_actors``; a name does not run across a line break)."""
+    return list(named_actors(text, across_lines=False).values())
 
 
 def deadlines(text: str) -> list[str]:

@@ -50,18 +50,20 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create
 
 from .answers import Outcome
 from .build import (
+    actor_key,
     actor_problem,
     build,
-    hours_problem,
+    excluded_territory,
     make_actor,
     make_party,
     names_a_group,
+    response_time_of,
     territory_problem,
     validation_context,
 )
 from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
 from .errors import ConfigError, OutputError
-from .normalize import actor_code, canonical_territory, territory_code
+from .normalize import actor_code, canonical_territory
 from .prompting import Message, render, render_part, require_parts
 from .rules import (
     Chunk,
@@ -85,7 +87,6 @@ from .schemas import (
     ExcludedTerritory,
     Guarantor,
     Proposal,
-    ResponseTime,
 )
 
 _CONDITION = re.compile(
@@ -422,9 +423,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         not_guarantors[beneficiary.code] = "the state whose security is guaranteed"
 
     guarantors: list[Guarantor] = []
-    for found in _first_by_key(
-        checked("guarantors", actor_problem), lambda v: actor_code(v) or v.casefold()
-    ):
+    for found in _first_by_key(checked("guarantors", actor_problem), actor_key):
         actor = make_actor(found.value)
         if actor is None:
             continue
@@ -438,11 +437,11 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     response_time = None
     for found in findings.of("response_time"):
-        hours, reason = hours_problem(found.value, found.evidence.quote)
-        if reason is not None or hours is None:
-            drop("response_time", found.value, reason or "no duration in the answer")
+        given = response_time_of(found.value, found.evidence)
+        if isinstance(given, str):
+            drop("response_time", found.value, given)
         elif response_time is None:
-            response_time = ResponseTime(text=found.value, hours=hours, evidence=[found.evidence])
+            response_time = given
 
     territories: list[ExcludedTerritory] = []
     for found in _first_by_key(
@@ -452,12 +451,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         if actor_code(found.value) is not None:
             drop("excluded_territories", found.value, "a state or organisation, not a territory")
             continue
-        name = canonical_territory(found.value)
-        territories.append(
-            ExcludedTerritory(
-                name=name, code=territory_code(name), text=found.value, evidence=[found.evidence]
-            )
-        )
+        territories.append(excluded_territory(found.value, found.evidence))
 
     conditions = [
         Condition(text=found.value, bound_party=None, evidence=[found.evidence])
