@@ -23,16 +23,6 @@ from .config import Settings
 from .schemas import SCHEMA_VERSION, ExtractionRecord
 
 
-def default_dir() -> Path:
-    """``EXTRACTOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/guarantee-extractor/records``, else
-    ``~/.cache/guarantee-extractor/records``."""
-    chosen = os.environ.get("EXTRACTOR_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "guarantee-extractor" / "records"
-
-
 def key(article_id: str, settings: Settings) -> str:
     """What makes two extractions of an article the same: its text's hash, the schema, prompt
     (name and content), strategy, model, mode, generation parameters, re-asks and the code."""
