@@ -12,6 +12,9 @@ from extractor import config
 from extractor.config import EMBEDDED_MODEL, RetryPolicy, Settings, resolve
 from extractor.errors import ConfigError
 
+TABLE_START = "<!-- settings table: config.markdown_table() -->"
+TABLE_END = "<!-- end of the settings table -->"
+
 
 def test_nothing_configured_means_the_embedded_model() -> None:
     settings = resolve(env={})
@@ -133,3 +136,12 @@ def test_settings_are_frozen_and_read_the_environment_when_built(
     with pytest.raises(ValidationError, match="frozen"):
         settings.timeout = 1  # type: ignore[misc]
 
+
+def test_the_readme_settings_table_is_the_declaration() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index(TABLE_START) + len(TABLE_START) + 1
+    end = readme.index(TABLE_END)
+    assert readme[start:end] == config.markdown_table(), (
+        "README's settings table differs from extractor/config.py; paste the output of "
+        "`python -c 'from extractor import config; print(config.markdown_table(), end=\"\")'`"
+    )
