@@ -7,7 +7,7 @@ import json
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -110,12 +110,17 @@ class _Group(click.Group):
     group_class = type  # subgroups are of this class too
 
 
-def _click_type(
-    setting: config.Setting, choices: Sequence[str] | None
-) -> click.ParamType[Any, Any]:
+# Settings whose values are names known outside the declaration, listed in their flag's help.
+_CHOICES: dict[str, Callable[[], Sequence[str]]] = {"strategy": strategies.names}
+
+# The settings that say which model is asked and how: every command that plans requests.
+_ASKING = ("base_url", "model", "mode", "prompt_version", "strategy")
+
+
+def _click_type(setting: config.Setting) -> click.ParamType[Any, Any]:
     """The flag's type, from the setting's declared type and lower bound."""
-    if choices is not None:
-        return click.Choice(choices)
+    if setting.name in _CHOICES:
+        return click.Choice(_CHOICES[setting.name]())
     kind = setting.field.annotation
     if isinstance(kind, types.UnionType):  # X | None
         (kind,) = (arg for arg in get_args(kind) if arg is not type(None))
@@ -145,13 +150,9 @@ def setting_help(setting: config.Setting) -> str:
     return f"{declared.help} [env {declared.variable}; default {setting.shown_default}]"
 
 
-def settings_options(
-    *names: str, choices: Mapping[str, Sequence[str]] | None = None
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def settings_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The flags of the declared settings ``names`` (see ``config.Settings``), resolved flag >
-    environment variable > default into one ``settings`` argument of the command.
-
-    ``choices`` narrows a setting to names known outside the declaration (the strategies)."""
+    environment variable > default into one ``settings`` argument of the command."""
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(command)
@@ -168,7 +169,7 @@ def settings_options(
             resolved = click.option(
                 setting.flag,
                 name,
-                type=_click_type(setting, (choices or {}).get(name)),
+                type=_click_type(setting),
                 default=None,
                 help=setting_help(setting),
             )(resolved)
@@ -203,11 +204,7 @@ _COLUMNS = click.option(
     "-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout."
 )
 @settings_options(
-    "base_url",
-    "model",
-    "mode",
-    "prompt_version",
-    "strategy",
+    *_ASKING,
     "max_reasks",
     "timeout",
     "gguf",
@@ -216,7 +213,6 @@ _COLUMNS = click.option(
     "max_tokens_per_article",
     "prices",
     "cache_dir",
-    choices={"strategy": strategies.names()},
 )
 @click.option(
     "-j",
@@ -595,14 +591,7 @@ _JOB = click.argument("job", type=click.Path(file_okay=False, path_type=Path))
     type=click.Path(file_okay=False, path_type=Path),
     help="Job directory to create.",
 )
-@settings_options(
-    "base_url",
-    "model",
-    "mode",
-    "prompt_version",
-    "strategy",
-    choices={"strategy": strategies.names()},
-)
+@settings_options(*_ASKING)
 @_COLUMNS
 def batch_prepare(
     paths: tuple[str, ...], job: Path, settings: config.Settings, columns: str | None

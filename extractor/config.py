@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +186,7 @@ class Settings(BaseSettings):
     ] = None
     api_key: Annotated[
         str | None,
+        Field(repr=False),  # a secret: never in a log line or a traceback
         Declared(
             "OPENAI_API_KEY",
             "API key of the server (local servers ignore it).",
@@ -361,15 +362,12 @@ class Settings(BaseSettings):
         return "llamacpp" if self.base_url is None else "json_schema"
 
 
-def declared() -> Iterator[Setting]:
-    """Every declared setting, in the order of the declaration."""
-    for name, field in Settings.model_fields.items():
-        declaration = _declared(field)
-        if declaration is not None:
-            yield Setting(name, declaration, field)
-
-
-SETTINGS: dict[str, Setting] = {setting.name: setting for setting in declared()}
+# Every declared setting by name, in the order of the declaration.
+SETTINGS: dict[str, Setting] = {
+    name: Setting(name, declaration, field)
+    for name, field in Settings.model_fields.items()
+    if (declaration := _declared(field)) is not None
+}
 
 
 def check_names(names: Iterable[str], *, api: bool = False) -> None:
@@ -405,7 +403,7 @@ def resolve(*, env: Mapping[str, str] | None = None, **options: Any) -> Settings
         ConfigError: a value is malformed, e.g. a base URL that is not http(s), an unknown mode,
             a variable that is not a number; the message names the variable or keyword.
     """
-    check_names(list(options))
+    check_names(options)
     given = {name: value for name, value in options.items() if value is not None and value != ""}
     token = _VARIABLES.set(env)
     try:

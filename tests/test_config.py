@@ -145,3 +145,9 @@ def test_the_readme_settings_table_is_the_declaration() -> None:
         "README's settings table differs from extractor/config.py; paste the output of "
         "`python -c 'from extractor import config; print(config.markdown_table(), end=\"\")'`"
     )
+
+
+def test_the_api_key_stays_out_of_the_printed_settings() -> None:
+    settings = resolve(api_key="sk-handbuilt-secret", env={})
+    assert settings.api_key == "sk-handbuilt-secret"
+    assert "sk-handbuilt-secret" not in repr(settings)
