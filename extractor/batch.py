@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -451,7 +451,7 @@ def rerun_command(listing: Path, settings: Settings, output: str = "more.jsonl")
         command += ["--prompt", settings.prompt_version]
     prefix = (
         f"EXTRACTOR_MAX_TOKENS={settings.max_tokens} "
-        if settings.max_tokens != Settings.max_tokens
+        if settings.max_tokens != Settings.model_fields["max_tokens"].default
         else ""
     )
     return prefix + shlex.join(command)
@@ -551,7 +551,9 @@ def record_of(
             answers.append(exc)
             continue
         answers.append(outcome)
-    provenance = pipeline.provenance_of(replace(settings, base_url=source_label), meter)
+    provenance = pipeline.provenance_of(
+        settings.model_copy(update={"base_url": source_label}), meter
+    )
     base = {
         "article": pipeline.article_of(article),
         "provenance": provenance,

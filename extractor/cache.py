@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,16 +19,6 @@ from . import pipeline, prompting, strategies
 from .config import Settings
 from .files import replacing
 from .schemas import ExtractionRecord
-
-
-def default_dir() -> Path:
-    """``EXTRACTOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/guarantee-extractor/records``, else
-    ``~/.cache/guarantee-extractor/records``."""
-    chosen = os.environ.get("EXTRACTOR_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "guarantee-extractor" / "records"
 
 
 def key(article_id: str, settings: Settings) -> str:

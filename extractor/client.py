@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpcore2
@@ -39,7 +38,7 @@ from tenacity.stop import stop_base
 from . import embedded, requestlog
 from .answers import Meter, Outcome
 from .build import validation_context
-from .config import Mode, RetryPolicy, Settings
+from .config import Mode, Settings
 from .errors import (
     BackendError,
     BudgetError,
@@ -829,12 +828,14 @@ class BodyRecorder:
             self._bodies.append(json.loads(request.content))
             return httpx2.Response(418, json={"error": {"message": "kept, not sent"}})
 
-        no_retries = RetryPolicy(max_reasks=0, transport_retries=0, budget=0)
-        kept = replace(
-            settings,
-            base_url=settings.base_url or "http://batch.invalid/v1",
-            mode=settings.resolved_mode(),  # as chosen for the server it is meant for
-            retry=no_retries,
+        kept = settings.model_copy(
+            update={
+                "base_url": settings.base_url or "http://batch.invalid/v1",
+                "mode": settings.resolved_mode(),  # as chosen for the server it is meant for
+                "max_reasks": 0,  # no retries
+                "transport_retries": 0,
+                "retry_budget": 0,
+            }
         )
         self._engine = Engine(
             kept,

@@ -30,16 +30,16 @@ def test_each_part_of_the_identity_tells_records_apart() -> None:
     base = pipeline.identity_of(settings, "sha256:00")
     others = [
         pipeline.identity_of(settings, "sha256:01"),
-        pipeline.identity_of(dataclasses.replace(settings, model="other"), "sha256:00"),
-        pipeline.identity_of(dataclasses.replace(settings, mode="tools"), "sha256:00"),
-        pipeline.identity_of(dataclasses.replace(settings, strategy="chunked"), "sha256:00"),
+        pipeline.identity_of(settings.model_copy(update={"model": "other"}), "sha256:00"),
+        pipeline.identity_of(settings.model_copy(update={"mode": "tools"}), "sha256:00"),
+        pipeline.identity_of(settings.model_copy(update={"strategy": "chunked"}), "sha256:00"),
         dataclasses.replace(base, method=dataclasses.replace(base.method, prompt_version="v2")),
         dataclasses.replace(base, schema="1"),
         dataclasses.replace(base, extractor="0.0.9"),
     ]
     assert all(other != base for other in others)
     # The server's address is no part of it: the embedded server's port changes.
-    moved = dataclasses.replace(settings, base_url="http://127.0.0.1:10/v1")
+    moved = settings.model_copy(update={"base_url": "http://127.0.0.1:10/v1"})
     assert pipeline.identity_of(moved, "sha256:00") == base
 
 
@@ -61,5 +61,5 @@ def test_the_cache_key_is_the_one_earlier_versions_used() -> None:
     assert cache.key(article_id, settings) == (
         "fbef43ed7ccd1ef1c903b014b0315cc1a4770cd71ccba801a6ddc38ec16f34ad"
     )
-    hotter = dataclasses.replace(settings, temperature=0.7)
+    hotter = settings.model_copy(update={"temperature": 0.7})
     assert cache.key(article_id, hotter) != cache.key(article_id, settings)
