@@ -250,26 +250,30 @@ def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
     assert pipeline.method_of(other).strategy == "single"
 
 
-def test_guided_asks_the_model_only_to_choose_and_takes_guarantors_from_the_rules() -> None:
+def test_guided_asks_the_model_only_for_a_proposer_the_rules_do_not_name() -> None:
     guided = named("guided")
-    asks = guided.plan(TEXT, guided.prompt(None))
-    # One choice per field that has candidates: proposer, response time, territories.
-    assert [a.field for a in asks] == ["proposer", "response_time", "excluded_territories"]
-    schema = asks[0].answer.model_json_schema()["properties"]["value"]["anyOf"][0]
-    assert schema["enum"] == ["Ukraine", "the US", "UK", "Turkey"]
-    # The model's choices, hand-built (a proposer, no deadline, one territory):
-    script = Script(
-        [
-            ok(json.dumps({"value": "Ukraine"})),
-            ok(json.dumps({"value": None})),
-            ok(json.dumps({"values": ["Crimea"]})),
-        ]
-    )
-    [proposal], _ = guided.run(engine(script, mode="llamacpp"), TEXT, guided.prompt(None))
-    assert len(script.requests) == 3
+    # The rules name the proposer ("Ukraine proposed"): nothing to ask, the rules' record.
+    assert guided.plan(TEXT, guided.prompt(None)) == []
+    [proposal], _ = guided.run(None, TEXT, guided.prompt(None))
     assert proposal.proposer is not None and proposal.proposer.code == "UKR"
-    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
-    assert proposal.response_time is None
+    # No proposer in the words the rules read: one choice among the states named there.
+    text = (
+        "Talks in Istanbul.\n\n"
+        "The US and Turkey would guarantee the security of Ukraine, officials said.\n\n"
+        "Crimea would be excluded from the guarantees."
+    )
+    [ask] = guided.plan(text, guided.prompt(None))
+    assert ask.field == "proposer"
+    schema = ask.answer.model_json_schema()["properties"]["value"]["anyOf"][0]
+    assert schema["enum"] == ["The US", "Turkey", "Ukraine"]
+    # The model's choice, hand-built:
+    script = Script([ok(json.dumps({"value": "Turkey"}))])
+    [proposal], _ = guided.run(engine(script, mode="llamacpp"), text, guided.prompt(None))
+    assert len(script.requests) == 1
+    assert proposal.proposer is not None and proposal.proposer.code == "TUR"
+    assert [g.actor.code for g in proposal.guarantors] == ["USA", "TUR"]
     assert [t.name for t in proposal.excluded_territories] == ["Crimea"]
-    [evidence] = proposal.excluded_territories[0].evidence
-    assert TEXT[evidence.start : evidence.end] == "Crimea"
+    [evidence] = proposal.proposer.evidence
+    assert text[evidence.start : evidence.end] == "Turkey"
+    # An article the rules find nothing in asks nothing.
+    assert guided.plan("Weather was fine in Kyiv.", guided.prompt(None)) == []
