@@ -14,7 +14,6 @@ from .grounding import locate
 from .normalize import duration_spans, is_demonym, named_actors
 from .schemas import Dropped, Evidence
 
-# Code decides whether a chunk can hold the answer before the model is asked about it.
 # A commitment to defend a state that is a security guarantee in all but the word: "pledge to
 # defend Ukraine", "send troops to Ukraine", "peacekeepers", "a backstop", "mutual defence".
 _COMMITMENT = re.compile(
@@ -31,6 +30,8 @@ _COMMITMENT = re.compile(
     r"\b(?:ввест|ввод|размест|направ)\w* (?:\S+ ){0,2}?(?:войск|контингент|миротвор)|миротвор",
     re.IGNORECASE,
 )
+# A paragraph the rules read, and a chunk a field strategy asks about: one that speaks of
+# guarantees, security or a commitment to defend.
 _GUARANTEE = re.compile(
     r"guarant|safeguard|security|article\s*5|defen[cs]e pact|гарант|безопасност|"
     + _COMMITMENT.pattern,

@@ -89,6 +89,7 @@ from .schemas import (
     Proposal,
 )
 
+# A chunk a condition question is asked about speaks of guarantees and has a condition word.
 _CONDITION = re.compile(
     r"\bif\b|\bonly\b|provided|condition|in exchange|would have to|must|\bunless\b|"
     r"при условии|если|только|должн",
