@@ -92,11 +92,12 @@ _POSITION_CUES: Final[tuple[tuple[Position, re.Pattern[str]], ...]] = (
         _cues(
             r"(?:\bwilling|ready|prepared|open|agreed?)\W? (?:\w+ ){0,2}to (?:\w+ )?(?:provid|giv|"
             r"guarant|act|serv|offer|send|deploy|help|support|sign|back|defend|protect|commit)|"
+            r"sign\w* (?:a |the )?(?:declaration|agreement|pledge|deal|treaty)|"
             r"готов\w* (?:\w+ )?(?:предостав|да[тв]|гарантир|выступ|стать|направ|оказ|защи|"
             r"подписа)"
         ),
     ),
-    ("opposed", _cues(r"\boppos\w*|\bпротив\b")),
+    ("opposed", _cues(r"(?<!lack\sof\s)(?<!\bno\s)\boppos\w*|\bпротив\b")),
 )
 # A guarantor named right after these put the guarantee forward itself ("peacekeepers, which
 # have been pitched by the UK and France", "a coalition spearheaded by Britain").
@@ -146,22 +147,43 @@ def _cues_in(
 
 def _position_cues(passage: Passage, code: str) -> Iterator[_Cue[Position]]:
     """The cues a sentence gives about the guarantor ``code``, each spanning from its naming
-    (or from the words before it that say it proposed)."""
+    (or from the words before it that say it proposed). Namings joined by "and" or a comma
+    ("pitched by the UK and France", "the UK and France have signed") share what is said
+    before the first and after the last."""
     spans = actor_spans(passage.text)
     at = passage.start
     for index, (start, end, named) in enumerate(spans):
         if named != code:
             continue
-        before = passage.text[max(0, start - 40) : start]
+        first, last = _coordinated(passage.text, spans, index)
+        before = passage.text[max(0, spans[first][0] - 40) : spans[first][0]]
         if proposed := _PROPOSED_BY.search(before):
-            yield _Cue("proposed", at + start - len(before) + proposed.start(), at + end)
+            begin = spans[first][0] - len(before) + proposed.start()
+            yield _Cue("proposed", at + begin, at + end)
         elif _QUESTION_BEFORE.search(before):
             yield _Cue("undecided", at + start, at + end)
         elif not _OBJECT_BEFORE.search(before):
+            after = spans[last][1]
             for cue in _cues_in(
-                _clause_after(passage.text, spans, index), at + end, _POSITION_CUES
+                _clause_after(passage.text, spans, last), at + after, _POSITION_CUES
             ):
                 yield _Cue(cue.kind, at + start, cue.end)
+
+
+_JOINED: Final[re.Pattern[str]] = re.compile(
+    r"^\s*(?:,|,?\s*and|&|и|,?\s*as well as)\s+(?:the\s+)?$", re.IGNORECASE
+)
+
+
+def _coordinated(text: str, spans: list[tuple[int, int, str]], index: int) -> tuple[int, int]:
+    """The first and last of the namings joined to the ``index``-th one ("the US, the UK and
+    France")."""
+    first = last = index
+    while first > 0 and _JOINED.match(text[spans[first - 1][1] : spans[first][0]]):
+        first -= 1
+    while last + 1 < len(spans) and _JOINED.match(text[spans[last][1] : spans[last + 1][0]]):
+        last += 1
+    return first, last
 
 
 def _clause_after(text: str, spans: list[tuple[int, int, str]], index: int) -> str:

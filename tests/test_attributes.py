@@ -109,6 +109,24 @@ def test_a_guarantor_named_by_the_words_that_propose_it_proposed_it() -> None:
     assert proposal.guarantors[0].evidence[-1].quote == "pitched by the UK"
 
 
+def test_states_named_together_share_what_is_said_of_them() -> None:
+    text = (
+        "European peacekeepers have been pitched by the UK and France as a guarantee.\n"
+        "Poland, Latvia and Estonia have signed a declaration to send troops."
+    )
+    assert positions(filled(text, "UK", "France", "Poland", "Latvia")) == {
+        "GBR": "proposed",
+        "FRA": "proposed",
+        "POL": "willing",
+        "LVA": "willing",
+    }
+
+
+def test_a_lack_of_opposition_is_no_opposition() -> None:
+    text = "Kyiv asks that Moscow declare a lack of opposition to the security guarantees."
+    assert positions(filled(text, "Moscow")) == {"RUS": "unknown"}
+
+
 def test_a_state_named_as_an_object_takes_no_position_from_the_clause() -> None:
     text = "Kyiv will negotiate with Russia only when the security guarantees are signed."
     assert positions(filled(text, "Russia")) == {"RUS": "unknown"}
