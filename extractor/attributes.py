@@ -58,6 +58,12 @@ def _cues(pattern: str) -> re.Pattern[str]:
 # Where a guarantor stands
 # --------------------------------------------------------------------------------------------
 
+# A condition set: "could only work if", "provided that", "при условии".
+_ONLY_IF: Final[str] = (
+    r"only (?:\w+ ){0,2}(?:if|when)|provided (?:that )?|on condition(?! of anonymity)|"
+    r"depend\w* on|при условии|только (?:если|при|в случае)"
+)
+
 # Cues read after a guarantor's naming, in its clause (``_clause_after``). Earlier kinds win a
 # stretch of text: "declined to say whether ... willing" is undecided, not willing;
 # "unwilling" and "not willing" decline, not consent.
@@ -79,13 +85,7 @@ _POSITION_CUES: Final[tuple[tuple[Position, re.Pattern[str]], ...]] = (
             r"ruling out|reject\w*|not going to|отказ\w*|отверг\w*|не готов\w*"
         ),
     ),
-    (
-        "conditional",
-        _cues(
-            r"only (?:\w+ ){0,2}(?:if|when)|provided (?:that )?|on condition(?! of anonymity)|"
-            r"depend\w* on|при условии|только (?:если|при|в случае)"
-        ),
-    ),
+    ("conditional", _cues(_ONLY_IF)),
     # Ready to give, not ready to talk or to move on.
     (
         "willing",
@@ -384,14 +384,7 @@ _STANCE_CUES: Final[tuple[tuple[StanceKind, re.Pattern[str]], ...]] = (
             r"refrain\w* (?:\w+ ){0,3}from committing|avoid\w* committing|non-?committal"
         ),
     ),
-    (
-        "conditional",
-        _cues(
-            r"only (?:\w+ ){0,2}(?:if|when)|provided (?:that )?|on condition(?! of anonymity)|"
-            r"depend\w* on|(?:not|won't|no) [^.]{0,60}until|при условии|"
-            r"только (?:если|при|в случае)"
-        ),
-    ),
+    ("conditional", _cues(_ONLY_IF + r"|(?:not|won't|no) [^.]{0,60}until")),
     (
         "opposes",
         _cues(

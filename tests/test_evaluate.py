@@ -177,6 +177,12 @@ def attribute(report: Report, name: str) -> AttributeScore:
     return next(a for a in report.attributes if a.field == name)
 
 
+def set_counts(score: FieldScore | Accuracy) -> tuple[int, int, int, int]:
+    """tp_precision, n_pred, tp_recall, n_required of an attribute scored as a set field."""
+    assert isinstance(score, FieldScore)
+    return score.tp_precision, score.n_pred, score.tp_recall, score.n_required
+
+
 def cond(cid: str, keywords: list[str], *, required: bool = True) -> dict[str, Any]:
     return {"id": cid, "required": required, "keywords": keywords}
 
@@ -619,11 +625,8 @@ def test_guarantee_type_is_a_set_field_beside_the_constant_other() -> None:
     )
     report = score([r], by_article(g))
     types = attribute(report, "guarantee_type")
-    assert isinstance(types.measured, FieldScore) and isinstance(types.constant, FieldScore)
-    s = types.measured
-    assert (s.tp_precision, s.n_pred, s.tp_recall, s.n_required) == (2, 3, 1, 2)
-    c = types.constant
-    assert (c.tp_precision, c.n_pred, c.tp_recall, c.n_required) == (1, 1, 1, 2)
+    assert set_counts(types.measured) == (2, 3, 1, 2)
+    assert set_counts(types.constant) == (1, 1, 1, 2)
     assert report.articles[0].false_positives["guarantee_type"] == ["collective_defense"]
     assert report.articles[0].misses["guarantee_type"] == ["other"]
 
@@ -637,12 +640,10 @@ def test_legally_binding_null_is_no_answer_and_a_wrong_one_is_a_false_positive()
     ]
     report = score(records, by_article(said, unsaid))
     binding = attribute(report, "legally_binding")
-    assert isinstance(binding.measured, FieldScore) and isinstance(binding.constant, FieldScore)
-    s = binding.measured
-    assert (s.tp_precision, s.n_pred, s.tp_recall, s.n_required) == (0, 2, 0, 1)
-    c = binding.constant
-    assert (c.tp_precision, c.n_pred, c.tp_recall, c.n_required) == (0, 0, 0, 1)
-    assert (c.precision, c.f1) == (None, 0.0)
+    assert set_counts(binding.measured) == (0, 2, 0, 1)
+    assert set_counts(binding.constant) == (0, 0, 0, 1)
+    assert isinstance(binding.constant, FieldScore)
+    assert (binding.constant.precision, binding.constant.f1) == (None, 0.0)
     first, second = report.articles
     assert first.false_positives["legally_binding"] == ["false"]
     assert first.misses["legally_binding"] == ["true"]
@@ -672,9 +673,7 @@ def test_stances_match_actor_and_an_accepted_stance() -> None:
     )
     report = score([r], by_article(g))
     stances = attribute(report, "stances")
-    assert isinstance(stances.measured, FieldScore)
-    s = stances.measured
-    assert (s.tp_precision, s.n_pred, s.tp_recall, s.n_required) == (2, 4, 1, 2)
+    assert set_counts(stances.measured) == (2, 4, 1, 2)
     assert stances.beats_constant is True
     article = report.articles[0]
     assert article.false_positives["stances"] == ["GBR supports", "no actor supports"]
