@@ -30,6 +30,7 @@ __all__ = [
     "TERRITORY_CODES",
     "actor_code",
     "actor_kind",
+    "actor_spans",
     "canonical_territory",
     "detect_language",
     "duration_spans",
@@ -407,26 +408,44 @@ def named_actors(text: str, *, across_lines: bool = True) -> dict[str, str]:
         across_lines: whether a name may run across a line break (not in the rules, which
             read an article's lines as separate statements).
     """
-    return dict(_named_actors(text, across_lines))
+    found: dict[str, str] = {}
+    for _, phrase, code in _actor_runs(text, across_lines):
+        found.setdefault(code, phrase)
+    return found
 
 
 @lru_cache(maxsize=4096)
-def _named_actors(text: str, across_lines: bool) -> tuple[tuple[str, str], ...]:
+def _actor_runs(text: str, across_lines: bool = True) -> tuple[tuple[int, str, str], ...]:
+    """At each word that starts a name, the longest run of five words down to one naming a
+    state or organisation: (offset, the phrase as written, code)."""
     words = list(_MENTION_WORD_RE.finditer(text))
-    found: dict[str, str] = {}
+    runs: list[tuple[int, str, str]] = []
     for i in range(len(words)):
         for n in (5, 4, 3, 2, 1):
             if i + n > len(words):
                 continue
-            phrase = _MENTION_POSSESSIVE_RE.sub("", text[words[i].start() : words[i + n - 1].end()])
-            if not across_lines and "\n" in phrase:
+            run = text[words[i].start() : words[i + n - 1].end()]
+            if not across_lines and "\n" in run:
                 continue
-            phrase = phrase.strip(".-'\u2019")
+            phrase = _MENTION_POSSESSIVE_RE.sub("", run).strip(".-'\u2019")
             code = _code_of(phrase)
             if code is not None:
-                found.setdefault(code, phrase)
+                runs.append((words[i].start() + run.index(phrase), phrase, code))
                 break
-    return tuple(found.items())
+    return tuple(runs)
+
+
+def actor_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every naming of a state or organisation in a text, in order: (start, end, code).
+
+    As :func:`named_actors` reads names, without overlaps: "the United States" is one naming,
+    not also "United States" and "States".
+    """
+    spans: list[tuple[int, int, str]] = []
+    for start, phrase, code in _actor_runs(text):
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, start + len(phrase), code))
+    return spans
 
 
 # ---------------------------------------------------------------------------------------------

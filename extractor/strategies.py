@@ -33,8 +33,10 @@ answers:
 
 ``auto`` (the default) is no strategy of its own: ``for_settings`` turns it into the one that
 scores best for the model in use, ``guided`` for the embedded model and ``single`` for any
-other, and provenance records the one chosen. The field strategies do not extract stances, and
-their summary is composed in code.
+other, and provenance records the one chosen. ``rules`` and ``guided`` read each guarantor's
+position, the guarantee type, whether it is legally binding and the stances in code
+(``with_attributes``, ``extractor.attributes``); ``decomposed`` and ``chunked`` leave them at
+their constant answer. The field strategies' summary is composed in code.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVa
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
+from . import attributes
 from .answers import Outcome
 from .build import (
     actor_key,
@@ -708,7 +711,17 @@ class Rules(Strategy):
         return []
 
     def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
-        return merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS)
+        return with_attributes(text, merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS))
+
+
+def with_attributes(text: str, result: Result) -> Result:
+    """``result`` with its proposals' position, type, legally binding and stances read in code
+    from the article's sentences (``extractor.attributes``)."""
+    proposals, dropped = result
+    if not proposals:
+        return result
+    passages = [sentence for paragraph in paragraphs(text) for sentence in sentences(paragraph)]
+    return [attributes.fill(p, text, passages) for p in proposals], dropped
 
 
 # At most this many sentences go into one question (a bound on its prompt).
@@ -778,4 +791,4 @@ class Guided(_FieldStrategy):
             if chosen.of(ask.field):
                 findings.values[ask.field] = chosen.of(ask.field)
         findings.dropped.extend(chosen.dropped)
-        return merge(findings, GUARANTEE_SENTENCE_CARRIERS)
+        return with_attributes(text, merge(findings, GUARANTEE_SENTENCE_CARRIERS))

@@ -285,14 +285,20 @@ def test_eval_compares_files_side_by_side_per_gold_set(tmp_path: Path) -> None:
     assert lines[0] == f"{gold} (5 articles): F1 (precision / recall)"
     assert lines[1].split() == ["field", "guided", "nothing"]
     assert lines[2] == (
-        "proposers             0.774 (0.80 / 0.75)     0.000 (- / 0.00)        support 4"
+        "proposers             1.000 (1.00 / 1.00)     0.000 (- / 0.00)        support 4"
     )
     assert lines[7].split() == ["has_proposal", "1.000", "(n=5)", "0.000", "(n=5)", "accuracy",
                                 "(articles)"]  # fmt: skip
     assert f"{gold / 'corpus'} (12 articles): F1 (precision / recall)" in lines
     assert lines[lines.index("all (17 articles): F1 (precision / recall)") + 3].startswith(
-        "guarantors            0.836 (0.80 / 0.88)     0.000 (- / 0.00)        support 16"
+        "guarantors            0.927 (0.86 / 1.00)     0.000 (- / 0.00)        support 16"
     )
+    # Each attribute, and under it the constant answer on the same records.
+    assert lines[9:11] == [
+        "position              0.895 (n=19)            - (n=0)                 "
+        "accuracy (guarantors scored)",
+        "  constant unknown    0.474 (n=19)            - (n=0)",
+    ]
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
