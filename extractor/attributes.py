@@ -61,7 +61,8 @@ def _cues(pattern: str) -> re.Pattern[str]:
 # A condition set: "could only work if", "provided that", "при условии".
 _ONLY_IF: Final[str] = (
     r"only (?:\w+ ){0,2}(?:if|when)|provided (?:that )?|on condition(?! of anonymity)|"
-    r"depend\w* on|при условии|только (?:если|при|в случае)"
+    r"depend\w* on|contingent (?:up)?on|conditional (?:up)?on|при условии|"
+    r"только (?:если|при|в случае)"
 )
 
 # Cues read after a guarantor's naming, in its clause (``_clause_after``). Earlier kinds win a
@@ -90,8 +91,9 @@ _POSITION_CUES: Final[tuple[tuple[Position, re.Pattern[str]], ...]] = (
     (
         "willing",
         _cues(
-            r"(?:\bwilling|ready|prepared|open|agreed?)\W? (?:\w+ ){0,2}to (?:\w+ )?(?:provid|giv|"
-            r"guarant|act|serv|offer|send|deploy|help|support|sign|back|defend|protect|commit)|"
+            r"(?:\bwilling|willingness|ready|readiness|prepared|open|openness|agreed?)\W? "
+            r"(?:\w+ ){0,2}to (?:\w+ )?(?:provid|giv|guarant|act|serv|offer|send|deploy|help|"
+            r"support|sign|back|defend|protect|commit|participat|contribut|take part)|"
             r"sign\w* (?:a |the )?(?:declaration|agreement|pledge|deal|treaty)|"
             r"готов\w* (?:\w+ )?(?:предостав|да[тв]|гарантир|выступ|стать|направ|оказ|защи|"
             r"подписа)"

@@ -47,11 +47,16 @@ NOT_FOUND = "quote not found in the article"
 NO_QUOTE = "no quote was given"
 
 
+_QUOTE_MARKS_RE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb]")
+
+
 def make_actor(name: str | None, fallback: ActorKind = "other") -> Actor | None:
     """An actor from a surface name: code and kind derived in code, ``fallback`` when unknown."""
     if name is None or not name.strip():
         return None
-    name = name.strip()
+    # Quotation marks around a name or inside its words ("the "coalition of the willing") are
+    # no part of it; the evidence keeps the article's words as they stand.
+    name = " ".join(_QUOTE_MARKS_RE.sub(" ", name).split()) or name.strip()
     return Actor(name=name, kind=actor_kind(name) or fallback, code=actor_code(name))
 
 

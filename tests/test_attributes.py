@@ -69,6 +69,16 @@ def positions(proposal: Proposal) -> dict[str | None, str]:
         ("Canada neither approved nor opposed the security guarantee plan.", "Canada", "undecided"),
         ("Poland would join the guarantors only if the ceasefire holds.", "Poland", "conditional"),
         ("Japan expressed skepticism about the security guarantees.", "Japan", "undecided"),
+        (
+            "Spain signalled openness to deploying troops as a security guarantee.",
+            "Spain",
+            "willing",
+        ),
+        (
+            "Italy would take part in the guarantees contingent on US support.",
+            "Italy",
+            "conditional",
+        ),
         # A readiness to talk is no readiness to guarantee.
         ("Norway is ready to talk about security guarantees.", "Norway", "unknown"),
         ("Kyiv wants security guarantees.", "Kyiv", "unknown"),
