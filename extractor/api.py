@@ -29,7 +29,7 @@ from typing import Any
 
 from . import articles, embedded, pipeline, strategies
 from .client import AsyncEngine, Engine
-from .config import Settings, resolve
+from .config import Settings, check_names, resolve
 from .errors import InputError
 from .report import fragment
 from .schemas import ExtractionRecord
@@ -50,13 +50,16 @@ def settings(**options: Any) -> Settings:
     """The settings a call with these keyword arguments would use.
 
     Args:
-        **options: any of ``base_url``, ``api_key``, ``model``, ``mode``, ``prompt_version``,
-            ``strategy``, ``max_reasks``, ``timeout``, ``gguf``, ``retry_budget``,
-            ``max_tokens_per_article``; an omitted one comes from the environment or the default.
+        **options: any setting of the README's settings table (``config.Settings``) but the
+            command line's own ``prices`` and ``cache_dir``: ``base_url``, ``model``,
+            ``strategy``, ``timeout``...; an omitted one comes from its environment variable,
+            else the default.
 
     Raises:
+        TypeError: a keyword names no setting the Python interface takes.
         ConfigError: a value is malformed or unknown.
     """
+    check_names(options, api=True)
     return resolve(**options)
 
 
@@ -101,7 +104,7 @@ def _live(chosen: Settings) -> Settings:
 def _settings(given: Settings | None, options: dict[str, Any]) -> Settings:
     if given is not None and options:
         raise TypeError("pass either settings= or keyword settings, not both")
-    return given if given is not None else resolve(**options)
+    return given if given is not None else settings(**options)
 
 
 def _article(item: ArticleLike, source: str | None) -> articles.Article:

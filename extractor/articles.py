@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import ConfigError, InputError
+from .files import read_jsonl
 from .normalize import detect_language
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
@@ -332,27 +333,37 @@ def _table_rows(path: str) -> list[dict[str, Any]]:
         InputError: the file is missing or is not a table of that format.
     """
     fs, where = _filesystem(path)
+    if not path.lower().endswith(".parquet"):
+        if not fs.isfile(where):
+            raise InputError(f"{path}: no such file")
+        lines = read_jsonl(
+            path,
+            _row,
+            fix="each line must be one article, a JSON object",
+            opener=lambda: fs.open(where, "rb"),
+        )
+        return [line.value for line in lines]
     try:
-        if path.lower().endswith(".parquet"):
-            import pyarrow.parquet as pq
+        import pyarrow.parquet as pq
 
-            rows: list[dict[str, Any]] = pq.read_table(where, filesystem=fs).to_pylist()
-            return rows
-        rows = []
-        with fs.open(where, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise InputError(f"{path}: line {number} is not a JSON object")
-                rows.append(row)
+        rows: list[dict[str, Any]] = pq.read_table(where, filesystem=fs).to_pylist()
         return rows
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (ValueError, OSError) as exc:  # JSON, Arrow and filesystem errors
-        kind = "Parquet" if path.lower().endswith(".parquet") else "JSONL"
-        raise InputError(f"{path}: not a readable {kind} article table ({exc})") from None
+    except (ValueError, OSError) as exc:  # Arrow and filesystem errors
+        raise InputError(f"{path}: not a readable Parquet article table ({exc})") from None
+
+
+def _row(line: str) -> dict[str, Any]:
+    """A row of a JSONL article table.
+
+    Raises:
+        ValueError: the line is not JSON, or not an object.
+    """
+    row = json.loads(line)
+    if not isinstance(row, dict):
+        raise ValueError("not a JSON object")
+    return row
 
 
 def _optional(value: object) -> str | None:

@@ -21,12 +21,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import shlex
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -38,7 +37,7 @@ from .bodies import request_body
 from .client import AsyncEngine, Meter, answer_of, in_flight, read_usage
 from .config import EMBEDDED_MODEL, Settings, masked
 from .errors import BackendError, ConfigError, InputError, OutputError
-from .runner import write_atomic
+from .files import Appender, read_jsonl, write_atomic
 from .schemas import ErrorInfo, ExtractionRecord
 
 ENDPOINT: Final = "/v1/chat/completions"
@@ -151,15 +150,8 @@ def _requests(directory: Path) -> Iterator[dict[str, Any]]:
     path = directory / REQUESTS
     if not path.is_file():
         raise InputError(f"{path}: no request file; run `extractor batch prepare` first")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError:
-                    raise InputError(
-                        f"{path}: line {number} is not JSON; prepare the batch again"
-                    ) from None
+    for line in read_jsonl(path, json.loads, fix="prepare the batch again"):
+        yield line.value
 
 
 # --- sending the requests one by one (what `vllm run-batch` does, against any server) ----------
@@ -189,23 +181,17 @@ def run(
     Batch API writes one, and counts as failed.
     """
     results_path = directory / RESULTS
-    answered: set[str] = set()
-    if results_path.is_file():
-        for item in _results(results_path):
-            if item.ok:
-                answered.add(item.custom_id)
-        _keep_whole_lines(results_path)
+    answered = {item.custom_id for item in _results(results_path) if item.ok}
     pending = [r for r in _requests(directory) if r["custom_id"] not in answered]
     sent = Sent(skipped=len(answered))
     if not pending:
         return sent
     started = time.monotonic()
-    with backend(settings) as live, results_path.open("a", encoding="utf-8") as out:
+    kept = "the results written before are kept, and the same command sends the rest"
+    with backend(settings) as live, Appender(results_path, kept) as out:
 
         def keep(result: dict[str, Any]) -> None:
-            out.write(json.dumps(result, ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+            out.append(json.dumps(result, ensure_ascii=False) + "\n")
             sent.requests += 1
             sent.failed += not _answered(result)
 
@@ -261,13 +247,6 @@ async def _send_one(engine: AsyncEngine, request: dict[str, Any]) -> dict[str, A
         "response": response,
         "error": error,
     }
-
-
-def _keep_whole_lines(path: Path) -> None:
-    """Drop a last line a kill cut short, so appending starts on a fresh line."""
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        write_atomic(path, data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace"))
 
 
 # --- the OpenAI Batch API ---------------------------------------------------------------------
@@ -411,26 +390,33 @@ class Result:
         return self.problem is None
 
 
+def _result(line: str) -> Result:
+    """One line of a result file.
+
+    Raises:
+        ValueError: the line is no result (not JSON, or no ``custom_id``).
+    """
+    item = json.loads(line)
+    if not isinstance(item, dict) or "custom_id" not in item:
+        raise ValueError("no custom_id")
+    custom_id = item["custom_id"]
+    response = item.get("response") or {}
+    error = item.get("error")
+    code = response.get("status_code")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else str(error)
+        return Result(custom_id, None, f"failed: {message}")
+    if code != 200:
+        return Result(custom_id, None, f"HTTP {code}")
+    return Result(custom_id, response.get("body"), None)
+
+
 def _results(path: Path) -> Iterator[Result]:
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.endswith("\n") or not line.strip():
-                continue  # cut short: that request counts as not answered
-            try:
-                item = json.loads(line)
-                custom_id = item["custom_id"]
-            except (ValueError, KeyError, TypeError):
-                continue
-            response = item.get("response") or {}
-            error = item.get("error")
-            code = response.get("status_code")
-            if error:
-                message = error.get("message") if isinstance(error, dict) else str(error)
-                yield Result(custom_id, None, f"failed: {message}")
-            elif code != 200:
-                yield Result(custom_id, None, f"HTTP {code}")
-            else:
-                yield Result(custom_id, response.get("body"), None)
+    """The results of a result file (none when there is none); a line that holds none, or a
+    last one a kill cut short, is passed over: its request counts as not answered."""
+    if path.is_file():
+        for line in read_jsonl(path, _result, skipped=lambda number, why: None):
+            yield line.value
 
 
 # Where a batch prepared with no server in mind went: the OpenAI Batch API (``batch submit``).
@@ -461,7 +447,7 @@ def rerun_command(listing: Path, settings: Settings, output: str = "more.jsonl")
         command += ["--prompt", settings.prompt_version]
     prefix = (
         f"EXTRACTOR_MAX_TOKENS={settings.max_tokens} "
-        if settings.max_tokens != Settings.max_tokens
+        if settings.max_tokens != Settings.model_fields["max_tokens"].default
         else ""
     )
     return prefix + shlex.join(command)
@@ -568,7 +554,9 @@ def record_of(
             answers.append(exc)
             continue
         answers.append(outcome)
-    provenance = pipeline.provenance_of(replace(settings, base_url=source_label), meter)
+    provenance = pipeline.provenance_of(
+        settings.model_copy(update={"base_url": source_label}), meter
+    )
     base = {
         "article": pipeline.article_of(article),
         "provenance": provenance,

@@ -47,11 +47,16 @@ NOT_FOUND = "quote not found in the article"
 NO_QUOTE = "no quote was given"
 
 
+_QUOTE_MARKS_RE = re.compile(r"[\"\u201c\u201d\u201e\u00ab\u00bb]")
+
+
 def make_actor(name: str | None, fallback: ActorKind = "other") -> Actor | None:
     """An actor from a surface name: code and kind derived in code, ``fallback`` when unknown."""
     if name is None or not name.strip():
         return None
-    name = name.strip()
+    # Quotation marks around a name or inside its words ("the "coalition of the willing") are
+    # no part of it; the evidence keeps the article's words as they stand.
+    name = " ".join(_QUOTE_MARKS_RE.sub(" ", name).split()) or name.strip()
     return Actor(name=name, kind=actor_kind(name) or fallback, code=actor_code(name))
 
 
@@ -144,26 +149,40 @@ def actor_problem(name: str, quote: str) -> str | None:
     return f"{name!r} is not named in its quote {quote[:120]!r}"
 
 
-def hours_problem(text: str, quote: str) -> tuple[float | None, str | None]:
-    """The hours of a response time and why they cannot stand, checked against its quote.
+def actor_key(name: str) -> str:
+    """What two names of one actor share: the code, else the name itself (case folded)."""
+    return actor_code(name) or name.strip().casefold()
+
+
+def response_time_of(text: str, evidence: Evidence) -> ResponseTime | str:
+    """The response time ``text``, its hours derived in code and checked against its evidence,
+    or why it cannot stand.
 
     Returns:
-        ``(hours, None)`` when the duration of ``text`` is one its quote gives (or ``text`` has
-        none and the quote gives exactly one, which is then taken); ``(None, reason)`` when the
+        The response time when the duration of ``text`` is one its quote gives (or ``text``
+        has none and the quote gives exactly one, which is then taken); the reason when the
         quote gives no duration or another one.
     """
+    quote = evidence.quote
     quoted = [hours for phrase in find_durations(quote) if (hours := parse_hours(phrase))]
     if not quoted:
-        return None, f"its quote {quote[:120]!r} gives no duration"
+        return f"its quote {quote[:120]!r} gives no duration"
     hours = parse_hours(text)
     if hours is None:
-        if len(set(quoted)) == 1:
-            return quoted[0], None
-        return None, f"no duration in {text!r}"
-    if hours not in quoted:
+        if len(set(quoted)) != 1:
+            return f"no duration in {text!r}"
+        hours = quoted[0]
+    elif hours not in quoted:
         shown = ", ".join(f"{h:g} h" for h in dict.fromkeys(quoted))
-        return None, f"{text!r} is {hours:g} h but its quote gives {shown}"
-    return hours, None
+        return f"{text!r} is {hours:g} h but its quote gives {shown}"
+    return ResponseTime(text=text, hours=hours, evidence=[evidence])
+
+
+def excluded_territory(text: str, evidence: Evidence) -> ExcludedTerritory:
+    """An excluded territory as ``text`` writes it, its canonical name and ISO 3166-2 code
+    derived in code."""
+    name = canonical_territory(text)
+    return ExcludedTerritory(name=name, code=territory_code(name), text=text, evidence=[evidence])
 
 
 def territory_problem(name: str, quote: str) -> str | None:
@@ -230,7 +249,7 @@ class _Builder:
             if problem is not None:
                 self.drop(path, item.model_dump(), problem)
                 continue
-            key = actor.code or actor.name.casefold()
+            key = actor_key(actor.name)
             if key in seen:
                 reason = f"duplicate of an earlier guarantor ({key})"
                 self.drop(path, item.model_dump(), reason, fixable=False)
@@ -244,11 +263,11 @@ class _Builder:
             path = f"{base}.response_time"
             found = self.evidence(path, rt.quote, rt.model_dump())
             if found is not None:
-                hours, problem = hours_problem(rt.text, found.quote)
-                if problem is not None:
-                    self.drop(path, rt.model_dump(), problem)
+                given = response_time_of(rt.text, found)
+                if isinstance(given, str):
+                    self.drop(path, rt.model_dump(), given)
                 else:
-                    response_time = ResponseTime(text=rt.text, hours=hours, evidence=[found])
+                    response_time = given
 
         territories: list[ExcludedTerritory] = []
         names: set[str] = set()
@@ -265,11 +284,7 @@ class _Builder:
             if name.casefold() in names:
                 continue
             names.add(name.casefold())
-            territories.append(
-                ExcludedTerritory(
-                    name=name, code=territory_code(name), text=territory.name, evidence=[found]
-                )
-            )
+            territories.append(excluded_territory(territory.name, found))
 
         conditions: list[Condition] = []
         for j, condition in enumerate(draft.conditions):

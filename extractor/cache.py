@@ -1,45 +1,35 @@
 """The record cache: one finished record per article and extraction settings, on disk, so a
 re-run, a resumed run or a second sink costs no tokens.
 
-An entry is a JSON file named by the hash of its key, written to a temporary name and renamed,
-so concurrent writers and a killed process never leave a half-written entry (and a full disk
-no temporary file). Only records without an error are stored, and an entry is served only for
-the article it was made from.
+An entry is a JSON file named by the hash of its key, written atomically
+(``files.replacing``), so concurrent writers and a killed process never leave a half-written
+entry (and a full disk no temporary file). Only records without an error are stored, and an
+entry is served only for the article it was made from.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from . import __version__, pipeline, prompting, strategies
+from . import pipeline, prompting, strategies
 from .config import Settings
-from .schemas import SCHEMA_VERSION, ExtractionRecord
-
-
-def default_dir() -> Path:
-    """``EXTRACTOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/guarantee-extractor/records``, else
-    ``~/.cache/guarantee-extractor/records``."""
-    chosen = os.environ.get("EXTRACTOR_CACHE_DIR")
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "guarantee-extractor" / "records"
+from .files import replacing
+from .schemas import ExtractionRecord
 
 
 def key(article_id: str, settings: Settings) -> str:
-    """What makes two extractions of an article the same: its text's hash, the schema, prompt
-    (name and content), strategy, model, mode, generation parameters, re-asks and the code."""
-    method = pipeline.method_of(settings)
+    """The entry of the record ``settings`` make of article ``article_id``: the record's
+    identity (``identity``) and what changes the answer but no record states, the digest of
+    the prompt's templates, temperature, max_tokens, seed and re-asks."""
+    identity = pipeline.identity_of(settings, article_id)
+    method = identity.method
     parts = {
-        "article": article_id,
-        "schema": SCHEMA_VERSION,
+        "article": identity.article,
+        "schema": identity.schema,
         "prompt": method.prompt_version,
         "prompt_digest": prompting.digest(method.prompt_version)
         if method.prompt_version != strategies.NO_PROMPT
@@ -51,7 +41,7 @@ def key(article_id: str, settings: Settings) -> str:
         "max_tokens": settings.max_tokens,
         "seed": settings.seed,
         "max_reasks": settings.retry.max_reasks,
-        "extractor": __version__,
+        "extractor": identity.extractor,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -91,17 +81,11 @@ class RecordCache:
         if record.error is not None:
             return
         path = self._path(key)
-        temporary: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
+            with replacing(path) as out:
                 out.write(record.model_dump_json())
-            os.replace(temporary, path)
         except OSError as exc:
             self.write_error = f"{self.directory}: {exc.strerror or exc}"
-            if temporary is not None:
-                with suppress(OSError):
-                    Path(temporary).unlink(missing_ok=True)
             return
         self.writes += 1

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import json
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+import types
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, Literal, get_args, get_origin
 
+import annotated_types
 import click
 from pydantic import ValidationError
 from rich.console import Console
@@ -26,6 +27,7 @@ from . import (
     embedded,
     evaluate,
     export,
+    files,
     report,
     requestlog,
     runner,
@@ -68,7 +70,116 @@ def _fail(message: str) -> None:
     click.echo(f"error: {config.masked(message)}", err=True)
 
 
-@click.group()
+class _Command(click.Command):
+    """A command whose errors end it the one way: an :class:`ExtractorError` prints its message
+    on one line and exits 2 for what the user must change (a setting, an input, the
+    environment) or 1 for a run that failed; Ctrl-C exits 130. ``--traceback`` (on every
+    command) shows the traceback instead. ``keeps_partial``: the command writes its ``-o``
+    through ``FILE.partial``, which an interruption names."""
+
+    def __init__(self, *args: Any, keeps_partial: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keeps_partial = keeps_partial
+        self.params.append(
+            click.Option(
+                ["--traceback"],
+                is_flag=True,
+                help="Show the traceback of an error instead of one line.",
+            )
+        )
+
+    def invoke(self, ctx: click.Context) -> Any:
+        traceback = ctx.params.pop("traceback", False)
+        try:
+            return super().invoke(ctx)
+        except ExtractorError as exc:
+            if traceback:
+                raise
+            _fail(str(exc))
+            ctx.exit(EXIT_USAGE if isinstance(exc, ConfigError | InputError) else EXIT_SOME_FAILED)
+        except KeyboardInterrupt:
+            output = ctx.params.get("output", "-") if self.keeps_partial else "-"
+            where = "" if output == "-" else f"; finished records are in {output}.partial"
+            _fail(f"interrupted{where}: re-run the same command to finish")
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+class _Group(click.Group):
+    """A group whose commands, and groups, handle errors as :class:`_Command` does."""
+
+    command_class = _Command
+    group_class = type  # subgroups are of this class too
+
+
+# Settings whose values are names known outside the declaration, listed in their flag's help.
+_CHOICES: dict[str, Callable[[], Sequence[str]]] = {"strategy": strategies.names}
+
+# The settings that say which model is asked and how: every command that plans requests.
+_ASKING = ("base_url", "model", "mode", "prompt_version", "strategy")
+
+
+def _click_type(setting: config.Setting) -> click.ParamType[Any, Any]:
+    """The flag's type, from the setting's declared type and lower bound."""
+    if setting.name in _CHOICES:
+        return click.Choice(_CHOICES[setting.name]())
+    kind = setting.field.annotation
+    if isinstance(kind, types.UnionType):  # X | None
+        (kind,) = (arg for arg in get_args(kind) if arg is not type(None))
+    if get_origin(kind) is Literal:
+        return click.Choice(get_args(kind))
+    low, exclusive = _lower_bound(setting)
+    if kind is int:
+        return click.IntRange(min=low, min_open=exclusive)
+    if kind is float:
+        return click.FloatRange(min=low, min_open=exclusive)
+    return click.STRING
+
+
+def _lower_bound(setting: config.Setting) -> tuple[Any, bool]:
+    """The declared lower bound (None: none) and whether the bound itself is excluded."""
+    for item in setting.field.metadata:
+        if isinstance(item, annotated_types.Ge):
+            return item.ge, False
+        if isinstance(item, annotated_types.Gt):
+            return item.gt, True
+    return None, False
+
+
+def setting_help(setting: config.Setting) -> str:
+    """A settings flag's help: the declared help, the variable and the default."""
+    declared = setting.declared
+    return f"{declared.help} [env {declared.variable}; default {setting.shown_default}]"
+
+
+def settings_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The flags of the declared settings ``names`` (see ``config.Settings``), resolved flag >
+    environment variable > default into one ``settings`` argument of the command."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def resolved(**params: Any) -> Any:
+            given = {name: params.pop(name) for name in names}
+            return command(settings=config.resolve(**given), **params)
+
+        for name in reversed(names):
+            setting = config.SETTINGS[name]
+            if setting.flag is None:
+                raise ValueError(
+                    f"setting {name} has no flag; it is read from {setting.declared.variable}"
+                )
+            resolved = click.option(
+                setting.flag,
+                name,
+                type=_click_type(setting),
+                default=None,
+                help=setting_help(setting),
+            )(resolved)
+        return resolved
+
+    return decorate
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="extractor")
 def cli() -> None:
     """Extract security-guarantee proposals from news articles as grounded JSON records."""
@@ -82,7 +193,7 @@ _COLUMNS = click.option(
 )
 
 
-@cli.command()
+@cli.command(keeps_partial=True)
 @click.argument("paths", nargs=-1)
 @click.option(
     "--from-file",
@@ -93,39 +204,17 @@ _COLUMNS = click.option(
 @click.option(
     "-o", "--output", default="-", show_default=True, help="JSONL file to write; - for stdout."
 )
-@click.option(
-    "--base-url",
-    help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 "
-    "[env OPENAI_BASE_URL; none: start the embedded model].",
+@settings_options(
+    *_ASKING,
+    "max_reasks",
+    "timeout",
+    "gguf",
+    "retry_budget",
+    "max_connection_failures",
+    "max_tokens_per_article",
+    "prices",
+    "cache_dir",
 )
-@click.option("--model", help="Model name [env EXTRACTOR_MODEL].")
-@click.option(
-    "--mode",
-    type=click.Choice(config.MODES),
-    help="How to ask for structured output [env EXTRACTOR_MODE; default auto].",
-)
-@click.option(
-    "--prompt",
-    "prompt_version",
-    help="Prompt version, a folder of prompts/ [env EXTRACTOR_PROMPT].",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(strategies.names()),
-    help="How the article is put to the model [env EXTRACTOR_STRATEGY; default "
-    f"{config.DEFAULT_STRATEGY}].",
-)
-@click.option(
-    "--max-reasks",
-    type=click.IntRange(min=0),
-    help="Re-asks when quotes are not found [env EXTRACTOR_MAX_REASKS; default 1].",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    help="Seconds per request [env EXTRACTOR_TIMEOUT; default 300].",
-)
-@click.option("--gguf", help="Model file for the embedded server [env EXTRACTOR_GGUF].")
 @click.option(
     "-j",
     "--concurrency",
@@ -137,40 +226,12 @@ _COLUMNS = click.option(
 @click.option("--rpm", type=click.IntRange(min=1), help="At most this many requests per minute.")
 @click.option("--tpm", type=click.IntRange(min=1), help="At most this many tokens per minute.")
 @click.option(
-    "--retry-budget",
-    type=click.IntRange(min=0),
-    help="Extra requests (transport retries and re-asks together) one article may make "
-    "[env EXTRACTOR_RETRY_BUDGET; default 8].",
-)
-@click.option(
-    "--max-connection-failures",
-    type=click.IntRange(min=0),
-    help="Stop the run (resumably) after this many requests in a row could not reach the "
-    "server; 0: never [env EXTRACTOR_MAX_CONNECTION_FAILURES; default 10].",
-)
-@click.option(
-    "--max-tokens-per-article",
-    type=click.IntRange(min=1),
-    help="Stop an article once it has used this many tokens (its record says so; a re-run "
-    "with a higher limit finishes it).",
-)
-@click.option(
     "--budget",
     help="Stop the run once it has spent this many tokens (e.g. 200000) or dollars (e.g. "
     "'$2.50', needs --prices); a re-run resumes.",
 )
 @click.option(
-    "--prices",
-    help="JSON price table, model -> USD per million prompt/completion tokens "
-    "[env EXTRACTOR_PRICES].",
-)
-@click.option(
     "--no-cache", is_flag=True, help="Neither read nor write the record cache; ask the model."
-)
-@click.option(
-    "--cache-dir",
-    help="Where cached records live [env EXTRACTOR_CACHE_DIR; default "
-    "~/.cache/guarantee-extractor/records].",
 )
 @click.option(
     "--log-json",
@@ -213,31 +274,16 @@ _COLUMNS = click.option(
     help="Ray actors extracting at once, each with -j articles in flight.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
-@click.option(
-    "--traceback", is_flag=True, help="Show the traceback of an error instead of one line."
-)
 def extract(
     paths: tuple[str, ...],
     from_file: Path | None,
     output: str,
-    base_url: str | None,
-    model: str | None,
-    mode: str | None,
-    prompt_version: str | None,
-    strategy: str | None,
-    max_reasks: int | None,
-    timeout: float | None,
-    gguf: str | None,
+    settings: config.Settings,
     concurrency: int,
     rpm: int | None,
     tpm: int | None,
-    retry_budget: int | None,
-    max_connection_failures: int | None,
-    max_tokens_per_article: int | None,
     budget: str | None,
-    prices: str | None,
     no_cache: bool,
-    cache_dir: str | None,
     log_json: Path | None,
     summary_path: Path | None,
     db: str | None,
@@ -245,7 +291,6 @@ def extract(
     ray_address: str | None,
     ray_workers: int,
     quiet: bool,
-    traceback: bool,
 ) -> None:
     """Extract every article in PATHS (files, directories, JSONL or Parquet article tables,
     or - for stdin) to JSONL.
@@ -256,83 +301,54 @@ def extract(
     error, 130 when interrupted.
     """
     console = Console(stderr=True, quiet=quiet)
-    try:
-        settings = config.resolve(
-            base_url=base_url,
-            model=model,
-            mode=mode,
-            prompt_version=prompt_version,
-            strategy=strategy,
-            max_reasks=max_reasks,
-            timeout=timeout,
-            gguf=gguf,
-            retry_budget=retry_budget,
-            max_tokens_per_article=max_tokens_per_article,
-            max_connection_failures=max_connection_failures,
+    strategies.for_settings(settings)  # an unknown strategy or unusable prompt: exit 2 now
+    table = spending.load_prices(settings.prices) if settings.prices else {}
+    options = runner.RunOptions(
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        cache=None if no_cache else cache.RecordCache(settings.cache_dir),
+        budget=spending.parse_budget(budget) if budget is not None else None,
+        price=spending.price_of(table, settings.model),
+    )
+    listed = _listed(from_file) if from_file is not None else []
+    if not paths and not listed:
+        raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
+    sources, skipped = articles.expand_reporting([*paths, *listed])
+    if skipped:
+        click.echo(
+            f"note: skipped {len(skipped)} files that are not articles "
+            f"({', '.join(articles.SUFFIXES)}): {', '.join(skipped[:5])}"
+            + (" …" if len(skipped) > 5 else ""),
+            err=True,
         )
-        strategies.for_settings(settings)  # an unknown strategy or unusable prompt: exit 2 now
-        table = (
-            spending.load_prices(prices or os.environ["EXTRACTOR_PRICES"])
-            if (prices or os.environ.get("EXTRACTOR_PRICES"))
-            else {}
+    if summary_path is not None and not summary_path.parent.is_dir():
+        raise ConfigError(
+            f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
         )
-        options = runner.RunOptions(
-            concurrency=concurrency,
-            rpm=rpm,
-            tpm=tpm,
-            cache=None
-            if no_cache
-            else cache.RecordCache(Path(cache_dir) if cache_dir else cache.default_dir()),
-            budget=spending.parse_budget(budget) if budget is not None else None,
-            price=spending.price_of(table, settings.model),
-        )
-        listed = _listed(from_file) if from_file is not None else []
-        if not paths and not listed:
-            raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
-        sources, skipped = articles.expand_reporting([*paths, *listed])
-        if skipped:
-            click.echo(
-                f"note: skipped {len(skipped)} files that are not articles "
-                f"({', '.join(articles.SUFFIXES)}): {', '.join(skipped[:5])}"
-                + (" …" if len(skipped) > 5 else ""),
-                err=True,
-            )
-        if summary_path is not None and not summary_path.parent.is_dir():
-            raise ConfigError(
-                f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
-            )
-        db_url = (db or sink.default_url(output)) if db is not None else None
-        if db_url is not None:
-            sink.check(db_url)  # a bad URL or a database down: a usage error before any request
-        execute = None
-        if ray_address is not None:
-            from . import raydata
+    db_url = (db or sink.default_url(output)) if db is not None else None
+    if db_url is not None:
+        sink.check(db_url)  # a bad URL or a database down: a usage error before any request
+    execute = None
+    if ray_address is not None:
+        from . import raydata
 
-            execute = raydata.executor(ray_address, ray_workers, options)
-        with requestlog.to_file(log_json) if log_json is not None else nullcontext():
-            summary = _run(
-                sources,
-                settings,
-                runner.Output(output),
-                options,
-                console,
-                columns=articles.Columns.parse(columns),
-                execute=execute,
-            )
-        if summary_path is not None:
-            runner.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
-        if db_url is not None:
-            records = [o.record for o in summary.outcomes if o.record is not None]
-            _print_load(sink.load(records, db_url), db_url, console)
-    except ExtractorError as exc:
-        if traceback:
-            raise
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | InputError) else EXIT_SOME_FAILED)
-    except KeyboardInterrupt:
-        where = "" if output == "-" else f"; finished records are in {output}.partial"
-        _fail(f"interrupted{where}: re-run the same command to finish")
-        sys.exit(EXIT_INTERRUPTED)
+        execute = raydata.executor(ray_address, ray_workers, options)
+    with requestlog.to_file(log_json) if log_json is not None else nullcontext():
+        summary = _run(
+            sources,
+            settings,
+            runner.Output(output),
+            options,
+            console,
+            columns=articles.Columns.parse(columns),
+            execute=execute,
+        )
+    if summary_path is not None:
+        files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
+    if db_url is not None:
+        records = [o.record for o in summary.outcomes if o.record is not None]
+        _print_load(sink.load(records, db_url), db_url, console)
     sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
 
 
@@ -416,21 +432,17 @@ def eval_command(gold_dirs: tuple[Path, ...], predictions: tuple[Path, ...], as_
     listed, not scored. With several PREDICTIONS files (one per strategy, say), their figures
     are printed side by side, for each gold set and for all of them together.
     """
-    try:
-        gold_sets = evaluate.load_gold_sets(list(gold_dirs))
-        if len(predictions) > 1:
-            comparisons = evaluate.compare(list(predictions), gold_sets)
-            if as_json:
-                figures = {c.name: c.to_json() for c in comparisons}
-                click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
-            else:
-                click.echo(evaluate.render_comparison(comparisons), nl=False)
-            return
-        gold = {name: g for one in gold_sets.values() for name, g in one.items()}
-        report = evaluate.score(evaluate.load_records(predictions[0]), gold)
-    except InputError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE)
+    gold_sets = evaluate.load_gold_sets(list(gold_dirs))
+    if len(predictions) > 1:
+        comparisons = evaluate.compare(list(predictions), gold_sets)
+        if as_json:
+            figures = {c.name: c.to_json() for c in comparisons}
+            click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+        else:
+            click.echo(evaluate.render_comparison(comparisons), nl=False)
+        return
+    gold = {name: g for one in gold_sets.values() for name, g in one.items()}
+    report = evaluate.score(evaluate.load_records(predictions[0]), gold)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -438,24 +450,24 @@ def eval_command(gold_dirs: tuple[Path, ...], predictions: tuple[Path, ...], as_
 
 
 def _read_records(path: Path) -> list[ExtractionRecord]:
-    """The records of a JSONL file, or exit 2 with a message naming the file and the record."""
-    try:
-        raw = evaluate.load_records(path)
-        records = []
-        for number, data in enumerate(raw, start=1):
-            try:
-                records.append(ExtractionRecord.model_validate(data))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(map(str, first["loc"]))
-                raise InputError(
-                    f"{path}: record {number} is not an extraction record of schema version "
-                    f"{SCHEMA_VERSION} "
-                    f"({first['msg']} at {where}); re-extract it with this version"
-                ) from None
-    except InputError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE)
+    """The records of a JSONL file.
+
+    Raises:
+        InputError: the file cannot be read, or a line is not a record of this schema version
+            (the message names the file and the record).
+    """
+    records = []
+    for number, data in enumerate(evaluate.load_records(path), start=1):
+        try:
+            records.append(ExtractionRecord.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"]))
+            raise InputError(
+                f"{path}: record {number} is not an extraction record of schema version "
+                f"{SCHEMA_VERSION} "
+                f"({first['msg']} at {where}); re-extract it with this version"
+            ) from None
     return records
 
 
@@ -485,11 +497,7 @@ def load(jsonl: Path, db: str) -> None:
     """Load extraction records (JSONL) into a database, idempotently, in one transaction."""
     url = db or sink.default_url(str(jsonl))
     records = _read_records(jsonl)
-    try:
-        report = sink.load(records, url)
-    except ExtractorError as exc:
-        _error_exit(exc)
-    _print_load(report, url, Console())
+    _print_load(sink.load(records, url), url, Console())
 
 
 @cli.command(name="report")
@@ -505,12 +513,8 @@ def report_command(jsonl: Path, output: Path) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
     records = _read_records(jsonl)
     if not output.parent.is_dir():
-        _fail(f"cannot write {output}: directory {output.parent} does not exist")
-        sys.exit(EXIT_USAGE)
-    try:
-        runner.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
-    except ExtractorError as exc:
-        _error_exit(exc)
+        raise ConfigError(f"cannot write {output}: directory {output.parent} does not exist")
+    files.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
     click.echo(f"{len(records)} articles -> {output}")
 
 
@@ -536,11 +540,7 @@ def export_command(jsonl: Path, fmt: str, output: Path) -> None:
     schema: articles, extraction_runs, extractions, proposals, guarantors, conditions,
     excluded_territories, stances, evidence, dropped."""
     records = _read_records(jsonl)
-    try:
-        written = export.write(records, output, fmt)
-    except ExtractorError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE)
+    written = export.write(records, output, fmt)
     width = max(len(name) for name in written.rows)
     click.echo(f"{len(records)} records -> {output}/ ({fmt})")
     for name, rows in written.rows.items():
@@ -556,16 +556,12 @@ def db_group() -> None:
 @click.option("--db", required=True, metavar="URL", help="SQLAlchemy URL.")
 def db_upgrade(db: str) -> None:
     """Create or migrate the database schema to the latest version."""
-    try:
-        engine = sink.connect(db)
-        with sink.for_writing(engine).begin() as connection:
-            before = sink.current_revision(connection)
-            sink.upgrade(connection)
-            after = sink.current_revision(connection)
-        engine.dispose()
-    except ExtractorError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE)
+    engine = sink.connect(db)
+    with sink.for_writing(engine).begin() as connection:
+        before = sink.current_revision(connection)
+        sink.upgrade(connection)
+        after = sink.current_revision(connection)
+    engine.dispose()
     click.echo(f"{config.masked(db)}: schema {before or 'none'} -> {after}")
 
 
@@ -583,19 +579,7 @@ def batch_group() -> None:
     """
 
 
-def _error_exit(exc: ExtractorError, traceback: bool = False) -> NoReturn:
-    """The one way a command ends on an error: its message on one line, exit 2 for what the
-    user must change (a setting, an input, the environment), 1 for a run that failed."""
-    if traceback:
-        raise exc
-    _fail(str(exc))
-    sys.exit(EXIT_USAGE if isinstance(exc, ConfigError | InputError) else EXIT_SOME_FAILED)
-
-
 _JOB = click.argument("job", type=click.Path(file_okay=False, path_type=Path))
-_API_URL = click.option(
-    "--base-url", help="Batch API server [env OPENAI_BASE_URL; default OpenAI]."
-)
 
 
 @batch_group.command(name="prepare")
@@ -608,47 +592,23 @@ _API_URL = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Job directory to create.",
 )
-@click.option("--base-url", help="The server the batch is meant for [env OPENAI_BASE_URL].")
-@click.option("--model", help="Model name [env EXTRACTOR_MODEL].")
-@click.option("--mode", type=click.Choice(config.MODES), help="[env EXTRACTOR_MODE]")
-@click.option("--prompt", "prompt_version", help="Prompt version [env EXTRACTOR_PROMPT].")
-@click.option("--strategy", type=click.Choice(strategies.names()), help="[env EXTRACTOR_STRATEGY]")
+@settings_options(*_ASKING)
 @_COLUMNS
 def batch_prepare(
-    paths: tuple[str, ...],
-    job: Path,
-    base_url: str | None,
-    model: str | None,
-    mode: str | None,
-    prompt_version: str | None,
-    strategy: str | None,
-    columns: str | None,
+    paths: tuple[str, ...], job: Path, settings: config.Settings, columns: str | None
 ) -> None:
-    """Write every request of a run over PATHS as a Batch API request file.
+    """Write every request of a run over PATHS as a Batch API request file, for the server
+    --base-url names.
 
     With no --model the requests are for the embedded model (mode llamacpp); with another model
     they are for the OpenAI Batch API or vllm run-batch (mode json_schema), e.g.
     --model gpt-4o-mini.
     """
-    try:
-        settings = config.resolve(
-            base_url=base_url,
-            model=model,
-            mode=mode,
-            prompt_version=prompt_version,
-            strategy=strategy,
-        )
-        if (
-            settings.embedded
-            and settings.mode == "auto"
-            and settings.model != config.EMBEDDED_MODEL
-        ):
-            # Another model with no server named: a Batch API or vLLM, which take json_schema.
-            settings = dataclasses.replace(settings, mode="json_schema")
-        sources, _ = articles.expand_reporting(list(paths))
-        prepared = batch.prepare(sources, settings, job, articles.Columns.parse(columns))
-    except ExtractorError as exc:
-        _error_exit(exc)
+    if settings.embedded and settings.mode == "auto" and settings.model != config.EMBEDDED_MODEL:
+        # Another model with no server named: a Batch API or vLLM, which take json_schema.
+        settings = settings.model_copy(update={"mode": "json_schema"})
+    sources, _ = articles.expand_reporting(list(paths))
+    prepared = batch.prepare(sources, settings, job, articles.Columns.parse(columns))
     click.echo(
         f"{prepared.requests} requests for {prepared.articles} articles "
         f"({prepared.unreadable} unreadable) -> {job / batch.REQUESTS}, {job / batch.MANIFEST}"
@@ -657,23 +617,13 @@ def batch_prepare(
 
 @batch_group.command(name="run")
 @_JOB
-@click.option(
-    "--base-url",
-    help="OpenAI-compatible server [env OPENAI_BASE_URL; none: start the embedded model].",
-)
+@settings_options("base_url", "timeout")
 @click.option("-j", "--concurrency", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=1), help="Seconds per request.")
-def batch_run(job: Path, base_url: str | None, concurrency: int, timeout: float | None) -> None:
+def batch_run(job: Path, settings: config.Settings, concurrency: int) -> None:
     """Send the job's requests one by one to a server, writing JOB/results.jsonl (what
     `vllm run-batch` does). Interrupted, it sends only what has no result yet."""
     console = Console(stderr=True)
-    try:
-        settings = config.resolve(base_url=base_url, timeout=timeout)
-        sent = batch.run(
-            job, settings, concurrency=concurrency, backend=lambda s: _backend(s, console)
-        )
-    except ExtractorError as exc:
-        _error_exit(exc)
+    sent = batch.run(job, settings, concurrency=concurrency, backend=lambda s: _backend(s, console))
     click.echo(
         f"{sent.requests} requests sent ({sent.failed} failed, {sent.skipped} already answered) "
         f"in {sent.seconds:.1f}s -> {job / batch.RESULTS}"
@@ -681,45 +631,36 @@ def batch_run(job: Path, base_url: str | None, concurrency: int, timeout: float 
     sys.exit(EXIT_SOME_FAILED if sent.failed else EXIT_OK)
 
 
-T = TypeVar("T")
-
-
-def _on_job(action: Callable[[Path, config.Settings], T], job: Path, base_url: str | None) -> T:
-    """Run a Batch API step on ``job``; an error ends the command with its message."""
-    try:
-        return action(job, config.resolve(base_url=base_url))
-    except ExtractorError as exc:
-        _error_exit(exc)
-
-
 @batch_group.command(name="submit")
 @_JOB
-@_API_URL
-def batch_submit(job: Path, base_url: str | None) -> None:
-    """Upload JOB/requests.jsonl to the OpenAI Batch API and start the batch."""
-    state = _on_job(batch.submit, job, base_url)
+@settings_options("base_url")
+def batch_submit(job: Path, settings: config.Settings) -> None:
+    """Upload JOB/requests.jsonl to the OpenAI Batch API (or the one --base-url names) and
+    start the batch."""
+    state = batch.submit(job, settings)
     click.echo(f"submitted batch {state['batch_id']} (file {state['input_file_id']})")
 
 
 @batch_group.command(name="status")
 @_JOB
-@_API_URL
-def batch_status(job: Path, base_url: str | None) -> None:
-    """Show how far the submitted batch is."""
-    current = _on_job(batch.status, job, base_url)
-    click.echo(current.line())
+@settings_options("base_url")
+def batch_status(job: Path, settings: config.Settings) -> None:
+    """Show how far the submitted batch is (on the OpenAI Batch API, or the one --base-url
+    names)."""
+    click.echo(batch.status(job, settings).line())
 
 
 @batch_group.command(name="fetch")
 @_JOB
-@_API_URL
-def batch_fetch(job: Path, base_url: str | None) -> None:
-    """Download the finished batch's results to JOB/results.jsonl (errors to JOB/errors.jsonl)."""
-    current = _on_job(batch.fetch, job, base_url)
+@settings_options("base_url")
+def batch_fetch(job: Path, settings: config.Settings) -> None:
+    """Download the finished batch's results to JOB/results.jsonl (errors to JOB/errors.jsonl)
+    from the OpenAI Batch API, or the one --base-url names."""
+    current = batch.fetch(job, settings)
     click.echo(f"{current.line()} -> {job / batch.RESULTS}")
 
 
-@batch_group.command(name="collect")
+@batch_group.command(name="collect", keeps_partial=True)
 @click.argument("results", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--manifest",
@@ -737,18 +678,15 @@ def batch_collect(results: Path, manifest: Path | None, output: str) -> None:
     0 when every article has an error-free record, 1 otherwise, 2 on a usage error.
     """
     listing = results.parent / "rerun.txt"
-    try:
-        collected = batch.collect(results, manifest or results.parent / batch.MANIFEST)
-        out = runner.Output(output)
-        with out.claimed([str(results)]):
-            with out:
-                for index, record in enumerate(collected.records):
-                    out.append(index, record)
-            out.complete(collected.records)
-        if collected.rerun:
-            runner.write_atomic(listing, "".join(f"{s}\n" for s, _ in collected.rerun))
-    except ExtractorError as exc:
-        _error_exit(exc)
+    collected = batch.collect(results, manifest or results.parent / batch.MANIFEST)
+    out = runner.Output(output)
+    with out.claimed([str(results)]):
+        with out:
+            for index, record in enumerate(collected.records):
+                out.append(index, record)
+        out.complete(collected.records)
+    if collected.rerun:
+        files.write_atomic(listing, "".join(f"{s}\n" for s, _ in collected.rerun))
     failed = sum(r.error is not None for r in collected.records)
     meter = collected.meter
     click.echo(
@@ -778,22 +716,14 @@ def schema() -> None:
 @cli.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--gguf", help="Model file [env EXTRACTOR_GGUF; default: the bundled SmolLM2].")
-def serve(port: int, host: str, gguf: str | None) -> None:
-    """Run the embedded model server on its own until interrupted."""
-    try:
-        with embedded.serve(gguf or os.environ.get("EXTRACTOR_GGUF"), port=port, host=host) as url:
-            click.echo(f"serving {config.EMBEDDED_MODEL} at {url} (Ctrl-C stops)", err=True)
-            click.echo(
-                f"use it with: extractor extract --base-url {url} --mode llamacpp ...", err=True
-            )
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        return
-    except ExtractorError as exc:
-        _fail(str(exc))
-        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_SOME_FAILED)
+@settings_options("gguf")
+def serve(port: int, host: str, settings: config.Settings) -> None:
+    """Run the embedded model server on its own until interrupted (Ctrl-C stops it, exit 0)."""
+    with suppress(KeyboardInterrupt), embedded.serve(settings.gguf, port=port, host=host) as url:
+        click.echo(f"serving {config.EMBEDDED_MODEL} at {url} (Ctrl-C stops)", err=True)
+        click.echo(f"use it with: extractor extract --base-url {url} --mode llamacpp ...", err=True)
+        while True:
+            time.sleep(3600)
 
 
 def main() -> None:

@@ -1,19 +1,27 @@
-"""Resolve settings once, flag > environment variable > default, into one frozen object.
+"""The settings, declared once: each one's type, default, environment variable, command-line
+flag and help live on its field of :class:`Settings`, and are resolved keyword (or flag) >
+environment variable > default into one frozen object.
 
-Environment variables: ``OPENAI_BASE_URL``, ``OPENAI_API_KEY``, and ``EXTRACTOR_MODEL``,
-``EXTRACTOR_MODE``, ``EXTRACTOR_PROMPT``, ``EXTRACTOR_STRATEGY``, ``EXTRACTOR_MAX_REASKS``,
-``EXTRACTOR_TRANSPORT_RETRIES``, ``EXTRACTOR_RETRY_BUDGET``, ``EXTRACTOR_TIMEOUT``,
-``EXTRACTOR_MAX_TOKENS``, ``EXTRACTOR_GGUF``, ``EXTRACTOR_MAX_CONNECTION_FAILURES``.
+The command line builds its flags from this declaration (``cli.settings_options``), the Python
+interface checks its keyword arguments against it, and the README's settings table is printed
+from it (:func:`markdown_table`). Every environment variable the package reads is read here.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Literal, get_args
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
 
@@ -74,25 +82,263 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything a run needs to know, resolved once.
+class Declared:
+    """How the user gives a setting (the metadata of a :class:`Settings` field).
 
-    ``base_url`` None means: start the embedded server and use it.
+    ``flag`` is the command-line flag (empty: ``--`` and the field's name with dashes; None: the
+    setting has no flag, only its variable); ``default`` is how the default reads in help texts
+    and the README (None: the value itself); ``example`` is a good value for error messages
+    (None: the default); ``api`` False keeps it off the Python interface, which does not use it.
     """
 
-    base_url: str | None
-    api_key: str | None
-    model: str
-    mode: Mode
-    prompt_version: str | None = None  # None: the strategy's own
-    strategy: str = DEFAULT_STRATEGY
-    retry: RetryPolicy = RetryPolicy()
-    timeout: float = 300.0
-    max_tokens: int = 1024
+    variable: str
+    help: str
+    flag: str | None = ""
+    default: str | None = None
+    example: str | None = None
+    api: bool = True
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting: its field name, its declaration and its pydantic field."""
+
+    name: str
+    declared: Declared
+    field: FieldInfo
+
+    @property
+    def flag(self) -> str | None:
+        flag = self.declared.flag
+        return "--" + self.name.replace("_", "-") if flag == "" else flag
+
+    @property
+    def shown_default(self) -> str:
+        if self.declared.default is not None:
+            return self.declared.default
+        return _shown(self.field.get_default(call_default_factory=True))
+
+    @property
+    def example(self) -> str:
+        return self.declared.example or self.shown_default
+
+
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# The mapping of environment variables a resolution reads (None: ``os.environ``). Set only
+# while :func:`resolve` builds settings from a given mapping (tests, benchmarks).
+_VARIABLES: ContextVar[Mapping[str, str] | None] = ContextVar("variables", default=None)
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """The value of each setting's environment variable; an unset or empty one is left to the
+    default. ``$XDG_CACHE_HOME`` moves the default cache folder, as the XDG standard says."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        variables = _VARIABLES.get()
+        self.variables: Mapping[str, str] = os.environ if variables is None else variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        declared = _declared(field)
+        value = self.variables.get(declared.variable) if declared is not None else None
+        return value or None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, _, _ = self.get_field_value(field, name)
+            if value is not None:
+                found[name] = value
+        if "cache_dir" not in found and self.variables.get("XDG_CACHE_HOME"):
+            found["cache_dir"] = _records_dir(Path(self.variables["XDG_CACHE_HOME"]))
+        return found
+
+
+def _records_dir(cache_home: Path | None = None) -> Path:
+    return (cache_home or Path.home() / ".cache") / "guarantee-extractor" / "records"
+
+
+def _declared(field: FieldInfo) -> Declared | None:
+    return next((item for item in field.metadata if isinstance(item, Declared)), None)
+
+
+class Settings(BaseSettings):
+    """Everything a run needs to know, resolved once: ``Settings(**keywords)`` takes each
+    setting from its keyword, else its environment variable, else its default.
+
+    ``base_url`` None means: start the embedded server and use it. ``retry`` gathers the retry
+    settings into the one :class:`RetryPolicy`. ``temperature`` and ``seed`` are fixed (no
+    variable, no flag): they are recorded so the cache key would tell a change apart.
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+
+    base_url: Annotated[
+        str | None,
+        Declared(
+            "OPENAI_BASE_URL",
+            "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+            default="none: start the embedded model",
+        ),
+    ] = None
+    api_key: Annotated[
+        str | None,
+        Field(repr=False),  # a secret: never in a log line or a traceback
+        Declared(
+            "OPENAI_API_KEY",
+            "API key of the server (local servers ignore it).",
+            flag=None,
+            default="none",
+        ),
+    ] = None
+    model: Annotated[
+        str,
+        Declared(
+            "EXTRACTOR_MODEL",
+            "Model name.",
+            default=f"{EMBEDDED_MODEL} embedded, else {DEFAULT_OPENAI_MODEL}",
+        ),
+    ] = Field("", validate_default=True)
+    mode: Annotated[Mode, Declared("EXTRACTOR_MODE", "How to ask for structured output.")] = "auto"
+    prompt_version: Annotated[
+        str | None,
+        Declared(
+            "EXTRACTOR_PROMPT",
+            "Prompt version, a folder of prompts/.",
+            flag="--prompt",
+            default="the strategy's own",
+        ),
+    ] = None
+    strategy: Annotated[
+        str, Declared("EXTRACTOR_STRATEGY", "How the article is put to the model.")
+    ] = DEFAULT_STRATEGY
+    max_reasks: Annotated[
+        int,
+        Field(ge=0),
+        Declared(
+            "EXTRACTOR_MAX_REASKS",
+            "Re-asks of an answer that does not validate (a quote not found, say).",
+        ),
+    ] = RetryPolicy.max_reasks
+    transport_retries: Annotated[
+        int,
+        Field(ge=0),
+        Declared(
+            "EXTRACTOR_TRANSPORT_RETRIES",
+            "Retries of a request that failed in transport (connection, timeout, HTTP 429 or 5xx).",
+            flag=None,
+        ),
+    ] = RetryPolicy.transport_retries
+    retry_budget: Annotated[
+        int,
+        Field(ge=0),
+        Declared(
+            "EXTRACTOR_RETRY_BUDGET",
+            "Extra requests (transport retries and re-asks together) one article may make.",
+        ),
+    ] = RetryPolicy.budget
+    max_connection_failures: Annotated[
+        int,
+        Field(ge=0),
+        Declared(
+            "EXTRACTOR_MAX_CONNECTION_FAILURES",
+            "Stop the run (resumably) after this many requests in a row could not reach the "
+            "server; 0: never.",
+        ),
+    ] = RetryPolicy.connection_failures
+    timeout: Annotated[
+        float, Field(gt=0), Declared("EXTRACTOR_TIMEOUT", "Seconds per request, all of it.")
+    ] = 300.0
+    max_tokens: Annotated[
+        int,
+        Field(ge=1),
+        Declared(
+            "EXTRACTOR_MAX_TOKENS", "Most tokens one answer of the model may take.", flag=None
+        ),
+    ] = 1024
+    gguf: Annotated[
+        str | None,
+        Declared(
+            "EXTRACTOR_GGUF",
+            "Model file for the embedded server.",
+            default="the bundled SmolLM2",
+        ),
+    ] = None
+    max_tokens_per_article: Annotated[
+        int | None,
+        Field(ge=1),
+        Declared(
+            "EXTRACTOR_MAX_TOKENS_PER_ARTICLE",
+            "Stop an article once it has used this many tokens (its record says so; a re-run "
+            "with a higher limit finishes it).",
+            default="no limit",
+            example="20000",
+        ),
+    ] = None
+    prices: Annotated[
+        str | None,
+        Declared(
+            "EXTRACTOR_PRICES",
+            "JSON price table, model -> USD per million prompt/completion tokens.",
+            default="none",
+            api=False,
+        ),
+    ] = None
+    cache_dir: Annotated[
+        Path,
+        Declared(
+            "EXTRACTOR_CACHE_DIR",
+            "Where cached records live.",
+            default="~/.cache/guarantee-extractor/records ($XDG_CACHE_HOME for ~/.cache)",
+            api=False,
+        ),
+    ] = Field(default_factory=_records_dir)
     temperature: float = 0.0
     seed: int = 0
-    gguf: str | None = None
-    max_tokens_per_article: int | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords over the declared environment variables; no ``.env`` or secrets files."""
+        return init_settings, _Environment(settings_cls)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(
+                f"base URL {masked(url)!r} is not an http(s) URL; give e.g. "
+                "http://127.0.0.1:8000/v1"
+            )
+        return url.rstrip("/")
+
+    @field_validator("model")
+    @classmethod
+    def _default_model(cls, model: str, info: ValidationInfo) -> str:
+        if model:
+            return model
+        return EMBEDDED_MODEL if info.data.get("base_url") is None else DEFAULT_OPENAI_MODEL
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_reasks=self.max_reasks,
+            transport_retries=self.transport_retries,
+            budget=self.retry_budget,
+            connection_failures=self.max_connection_failures,
+        )
 
     @property
     def embedded(self) -> bool:
@@ -101,7 +347,7 @@ class Settings:
     def with_base_url(self, base_url: str) -> Settings:
         """The same settings pointed at a server started for this run, keeping the mode chosen
         for the embedded backend."""
-        return replace(self, base_url=base_url, mode=self.resolved_mode())
+        return self.model_copy(update={"base_url": base_url, "mode": self.resolved_mode()})
 
     def resolved_mode(self) -> Mode:
         """The structured-output mode to use with this backend when ``mode`` is ``auto``.
@@ -116,115 +362,98 @@ class Settings:
         return "llamacpp" if self.base_url is None else "json_schema"
 
 
-def _int(value: str, name: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a whole number; set it to e.g. 1") from None
-    if number < 0:
-        raise ConfigError(f"{name}={value!r} must not be negative")
-    return number
+# Every declared setting by name, in the order of the declaration.
+SETTINGS: dict[str, Setting] = {
+    name: Setting(name, declaration, field)
+    for name, field in Settings.model_fields.items()
+    if (declaration := _declared(field)) is not None
+}
 
 
-def _float(value: str, name: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number; set it to e.g. 300") from None
-    if number <= 0:
-        raise ConfigError(f"{name}={value!r} must be positive")
-    return number
+def check_names(names: Iterable[str], *, api: bool = False) -> None:
+    """Refuse a keyword that names no setting (or, for the Python interface, one it does not
+    use), suggesting the nearest name.
+
+    Raises:
+        TypeError: an unknown keyword, as for any Python call.
+    """
+    known = [s.name for s in SETTINGS.values() if s.declared.api or not api]
+    for name in names:
+        if name in known:
+            continue
+        if name in SETTINGS:
+            raise TypeError(
+                f"{name!r} is a setting of the command line only (the Python interface does "
+                f"not use it); leave it out"
+            )
+        near = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise TypeError(f"unknown setting {name!r}; {hint}settings: {', '.join(known)}")
 
 
-def resolve(
-    *,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    model: str | None = None,
-    mode: str | None = None,
-    prompt_version: str | None = None,
-    strategy: str | None = None,
-    max_reasks: int | None = None,
-    timeout: float | None = None,
-    gguf: str | None = None,
-    retry_budget: int | None = None,
-    max_tokens_per_article: int | None = None,
-    max_connection_failures: int | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
-    """Build the settings from command-line flags (None when not given) and the environment.
+def resolve(*, env: Mapping[str, str] | None = None, **options: Any) -> Settings:
+    """Build the settings from keyword arguments or flags (None or empty: not given), else the
+    environment (``env``, default ``os.environ``), else the defaults.
 
     The strategy name and the prompt version are checked by ``strategies.for_settings``, which
     knows the strategies.
 
     Raises:
-        ConfigError: a value is malformed, e.g. a base URL that is not http(s), an unknown mode.
+        TypeError: a keyword names no setting.
+        ConfigError: a value is malformed, e.g. a base URL that is not http(s), an unknown mode,
+            a variable that is not a number; the message names the variable or keyword.
     """
-    env = os.environ if env is None else env
-    url = base_url or env.get("OPENAI_BASE_URL") or None
-    if url is not None:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigError(
-                f"base URL {masked(url)!r} is not an http(s) URL; give e.g. "
-                "http://127.0.0.1:8000/v1"
-            )
-        url = url.rstrip("/")
-    key = api_key or env.get("OPENAI_API_KEY") or None
-    chosen_mode = mode or env.get("EXTRACTOR_MODE") or "auto"
-    if chosen_mode not in MODES:
-        raise ConfigError(f"unknown mode {chosen_mode!r}; choose one of {', '.join(MODES)}")
-    chosen_strategy = strategy or env.get("EXTRACTOR_STRATEGY") or DEFAULT_STRATEGY
-    default_model = EMBEDDED_MODEL if url is None else DEFAULT_OPENAI_MODEL
-    reasks_env = env.get("EXTRACTOR_MAX_REASKS")
-    reasks = (
-        max_reasks
-        if max_reasks is not None
-        else (_int(reasks_env, "EXTRACTOR_MAX_REASKS") if reasks_env else RetryPolicy.max_reasks)
-    )
-    retries_env = env.get("EXTRACTOR_TRANSPORT_RETRIES")
-    retries = (
-        _int(retries_env, "EXTRACTOR_TRANSPORT_RETRIES")
-        if retries_env
-        else RetryPolicy.transport_retries
-    )
-    budget_env = env.get("EXTRACTOR_RETRY_BUDGET")
-    budget = (
-        retry_budget
-        if retry_budget is not None
-        else (_int(budget_env, "EXTRACTOR_RETRY_BUDGET") if budget_env else RetryPolicy.budget)
-    )
-    failures_env = env.get("EXTRACTOR_MAX_CONNECTION_FAILURES")
-    failures = (
-        max_connection_failures
-        if max_connection_failures is not None
-        else (
-            _int(failures_env, "EXTRACTOR_MAX_CONNECTION_FAILURES")
-            if failures_env
-            else RetryPolicy.connection_failures
+    check_names(options)
+    given = {name: value for name, value in options.items() if value is not None and value != ""}
+    token = _VARIABLES.set(env)
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError(_message(exc, given)) from None
+    finally:
+        _VARIABLES.reset(token)
+
+
+def _message(exc: ValidationError, given: Mapping[str, Any]) -> str:
+    """One line on the first invalid setting: what was given where, and what to give instead."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    setting = SETTINGS.get(name)
+    if setting is None:
+        return masked(f"{name}: {error['msg']}")
+    source = name if name in given else setting.declared.variable
+    value = error["input"]
+    kind = error["type"]
+    if kind == "value_error":  # a validator's own message, e.g. the base URL's
+        return masked(str(error["ctx"]["error"]))
+    if kind == "literal_error":
+        where = "" if name in given else f" in {source}"
+        choices = ", ".join(get_args(setting.field.annotation))
+        return f"unknown {name} {value!r}{where}; choose one of {choices}"
+    stated = f"{source}={masked(value) if isinstance(value, str) else value!r}"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"{stated} is not a whole number; set it to e.g. {setting.example}"
+    if kind in ("float_parsing", "float_type"):
+        return f"{stated} is not a number; set it to e.g. {setting.example}"
+    if kind == "greater_than":
+        return f"{stated} must be positive"
+    if kind == "greater_than_equal":
+        at_least = error["ctx"]["ge"]
+        return (
+            f"{stated} must not be negative"
+            if at_least == 0
+            else f"{stated} must be at least {at_least}"
         )
-    )
-    timeout_env = env.get("EXTRACTOR_TIMEOUT")
-    max_tokens_env = env.get("EXTRACTOR_MAX_TOKENS")
-    return Settings(
-        base_url=url,
-        api_key=key,
-        model=model or env.get("EXTRACTOR_MODEL") or default_model,
-        mode=chosen_mode,  # type: ignore[arg-type]  # checked against MODES above
-        prompt_version=prompt_version or env.get("EXTRACTOR_PROMPT") or None,
-        strategy=chosen_strategy,
-        retry=RetryPolicy(
-            max_reasks=reasks,
-            transport_retries=retries,
-            budget=budget,
-            connection_failures=failures,
-        ),
-        timeout=timeout
-        if timeout is not None
-        else (_float(timeout_env, "EXTRACTOR_TIMEOUT") if timeout_env else Settings.timeout),
-        max_tokens=_int(max_tokens_env, "EXTRACTOR_MAX_TOKENS")
-        if max_tokens_env
-        else Settings.max_tokens,
-        gguf=gguf or env.get("EXTRACTOR_GGUF") or None,
-        max_tokens_per_article=max_tokens_per_article,
-    )
+    return f"{stated}: {error['msg'].lower()}; set it to e.g. {setting.example}"
+
+
+def markdown_table() -> str:
+    """The README's settings table: flag, variable, default and meaning of every setting."""
+    lines = ["| Flag | Variable | Default | Meaning |", "| --- | --- | --- | --- |"]
+    for setting in SETTINGS.values():
+        flag = f"`{setting.flag}`" if setting.flag else "—"
+        meaning = setting.declared.help + ("" if setting.declared.api else " Command line only.")
+        lines.append(
+            f"| {flag} | `{setting.declared.variable}` | {setting.shown_default} | {meaning} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -11,8 +11,9 @@
                              sent, and the articles it stopped get no record (a re-run finishes
                              them)
 
-The CLI prints ``str(error)`` as one line and exits 2 for ConfigError; per-article errors are
-recorded in that article's ``error`` field and the batch goes on.
+The CLI's one handler (``cli._Command``) prints ``str(error)`` as one line and exits 2 for
+ConfigError and InputError, 1 for the others; per-article errors are recorded in that article's
+``error`` field and the batch goes on.
 """
 
 from __future__ import annotations

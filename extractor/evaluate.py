@@ -7,14 +7,20 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from .errors import InputError
+from .files import read_jsonl
 from .grounding import on_word_boundaries
+from .schemas import GuaranteeType, Position, StanceKind
 
 __all__ = [
+    "ATTRIBUTES",
+    "CONSTANT",
     "FIELDS",
+    "Accuracy",
     "ArticleReport",
+    "AttributeScore",
     "Comparison",
     "FieldScore",
     "Report",
@@ -34,6 +40,23 @@ SET_FIELDS: Final[tuple[str, ...]] = (
     "excluded_territories",
 )
 FIELDS: Final[tuple[str, ...]] = (*SET_FIELDS, "conditions")
+# The proposal's attributes, scored in the articles whose gold annotates them (their gold keys are
+# optional, so gold written before them still reads), each beside the score of the constant
+# answer on the same records: what a record that never fills the attribute holds.
+ATTRIBUTES: Final[tuple[str, ...]] = ("position", "guarantee_type", "legally_binding", "stances")
+CONSTANT: Final[dict[str, str]] = {
+    "position": "unknown",
+    "guarantee_type": "other",
+    "legally_binding": "null",
+    "stances": "none",
+}
+# The gold key of each attribute.
+_GOLD_ATTRIBUTE: Final[dict[str, str]] = {
+    "position": "positions",
+    "guarantee_type": "guarantee_type",
+    "legally_binding": "legally_binding",
+    "stances": "stances",
+}
 
 _GOLD_KEYS: Final[tuple[str, ...]] = ("article", "has_proposal", *FIELDS)
 _GOLD_FIX: Final[str] = "fix the file to follow the format in gold/README.md"
@@ -99,13 +122,96 @@ class FieldScore:
 
 
 @dataclass(frozen=True)
+class Accuracy:
+    """Correct answers among those scored, summed over the scored articles.
+
+    Attributes:
+        field: The field name (``position``).
+        correct: Answers the gold accepts.
+        total: Answers scored.
+    """
+
+    field: str
+    correct: int
+    total: int
+
+    @property
+    def accuracy(self) -> float | None:
+        """``correct / total``; ``None`` when nothing was scored."""
+        return _ratio(self.correct, self.total)
+
+
+@dataclass(frozen=True)
+class AttributeScore:
+    """One attribute of the proposals scored on the records, and the constant answer scored on
+    the same records (each proposal's attribute set to :data:`CONSTANT`, nothing else changed).
+
+    Attributes:
+        field: One of :data:`ATTRIBUTES`.
+        measured: The records' score: accuracy for ``position``, else precision, recall and F1.
+        constant: The constant answer's score, of the same kind.
+        articles: Scored articles whose gold annotates the attribute.
+    """
+
+    field: str
+    measured: FieldScore | Accuracy
+    constant: FieldScore | Accuracy
+    articles: int
+
+    @staticmethod
+    def headline(score: FieldScore | Accuracy) -> float | None:
+        """The figure a score is compared by: accuracy, or F1."""
+        return score.accuracy if isinstance(score, Accuracy) else score.f1
+
+    @property
+    def beats_constant(self) -> bool | None:
+        """Whether the records score above the constant answer; ``None`` when either is
+        undefined."""
+        measured, constant = self.headline(self.measured), self.headline(self.constant)
+        if measured is None or constant is None:
+            return None
+        return measured > constant
+
+    def to_json(self) -> dict[str, object]:
+        """The figures as one JSON-serialisable object."""
+
+        def figures(score: FieldScore | Accuracy) -> dict[str, object]:
+            if isinstance(score, Accuracy):
+                return {"accuracy": score.accuracy, "correct": score.correct, "total": score.total}
+            return _field_json(score)
+
+        return {
+            "measure": "accuracy" if isinstance(self.measured, Accuracy) else "f1",
+            **figures(self.measured),
+            "articles": self.articles,
+            "constant": {"answer": CONSTANT[self.field], **figures(self.constant)},
+            "beats_constant": self.beats_constant,
+        }
+
+
+def _field_json(s: FieldScore) -> dict[str, object]:
+    return {
+        "precision": s.precision,
+        "recall": s.recall,
+        "f1": s.f1,
+        "support": s.support,
+        "tp_precision": s.tp_precision,
+        "n_pred": s.n_pred,
+        "tp_recall": s.tp_recall,
+        "n_required": s.n_required,
+    }
+
+
+@dataclass(frozen=True)
 class ArticleReport:
     """What one record got wrong.
 
     Attributes:
         article: The article file name (``Path(record["article"]["source"]).name``).
         scored: Whether the record was scored (False: no gold file, or a duplicate).
-        false_positives: Per field, the predicted values the gold neither requires nor allows.
+        false_positives: Per field, the predicted values the gold neither requires nor allows
+            (for ``position``, each guarantor's position the gold does not accept, with the ones
+            it does).
         misses: Per field, the required values not predicted (condition ids for conditions).
         has_proposal: The gold answer (``None``: either answer accepted, or not scored).
         predicted_has_proposal: Whether the record holds at least one proposal.
@@ -155,6 +261,8 @@ class Report:
         articles: One report per record, in input order (unscored ones with ``scored=False``).
         unscored: Article file names of records with no gold file; a repeated record's name
             carries the suffix `` (duplicate)``.
+        attributes: One score per attribute, in :data:`ATTRIBUTES` order, beside the constant
+            answer's.
     """
 
     fields: list[FieldScore]
@@ -164,6 +272,7 @@ class Report:
     grounding_total: int
     articles: list[ArticleReport]
     unscored: list[str]
+    attributes: list[AttributeScore]
 
     @property
     def has_proposal_accuracy(self) -> float | None:
@@ -181,22 +290,12 @@ class Report:
         Returns:
             ``{"fields": {name: {precision, recall, f1, support, tp_precision, n_pred,
             tp_recall, n_required}}, "has_proposal": {accuracy, correct, total},
-            "grounding": {matched, total, share}, "articles": [...], "unscored": [...]}``.
+            "grounding": {matched, total, share}, "attributes": {name: {measure, ...figures,
+            articles, constant: {answer, ...figures}, beats_constant}}, "articles": [...],
+            "unscored": [...]}``.
         """
         return {
-            "fields": {
-                s.field: {
-                    "precision": s.precision,
-                    "recall": s.recall,
-                    "f1": s.f1,
-                    "support": s.support,
-                    "tp_precision": s.tp_precision,
-                    "n_pred": s.n_pred,
-                    "tp_recall": s.tp_recall,
-                    "n_required": s.n_required,
-                }
-                for s in self.fields
-            },
+            "fields": {s.field: _field_json(s) for s in self.fields},
             "has_proposal": {
                 "accuracy": self.has_proposal_accuracy,
                 "correct": self.has_proposal_correct,
@@ -207,6 +306,7 @@ class Report:
                 "total": self.grounding_total,
                 "share": self.grounding_share,
             },
+            "attributes": {a.field: a.to_json() for a in self.attributes},
             "articles": [a.to_json() for a in self.articles],
             "unscored": list(self.unscored),
         }
@@ -277,7 +377,67 @@ def _check_gold(path: Path, gold: object) -> dict[str, Any]:
                 f'{path}: conditions[{i}] must be {{"id": str, "required": true|false, '
                 f'"keywords": [non-empty strings]}}; {_GOLD_FIX}'
             )
+    _check_attributes(path, gold)
     return gold
+
+
+_POSITIONS: Final[frozenset[str]] = frozenset(get_args(Position))
+_GUARANTEE_TYPES: Final[frozenset[str]] = frozenset(get_args(GuaranteeType))
+_STANCES: Final[frozenset[str]] = frozenset(get_args(StanceKind))
+
+
+def _some_of(values: object, allowed: frozenset[str]) -> bool:
+    """Whether ``values`` is a non-empty list of allowed values."""
+    return isinstance(values, list) and bool(values) and all(v in allowed for v in values)
+
+
+def _check_attributes(path: Path, gold: dict[str, Any]) -> None:
+    """Validate the optional attribute keys of a gold file; raise InputError naming the fix."""
+
+    def fail(what: str) -> InputError:
+        return InputError(f"{path}: {what}; {_GOLD_FIX}")
+
+    if "positions" in gold:
+        positions = gold["positions"]
+        guarantors = gold["guarantors"]
+        coded = {*guarantors["required"], *guarantors["optional"]}
+        if not isinstance(positions, dict) or not all(
+            _some_of(accepted, _POSITIONS) for accepted in positions.values()
+        ):
+            raise fail(
+                "'positions' must map guarantor codes to lists of positions "
+                f"({', '.join(sorted(_POSITIONS))})"
+            )
+        if stray := sorted(set(positions) - coded):
+            raise fail(f"'positions' names {', '.join(stray)}, which 'guarantors' does not hold")
+    if "guarantee_type" in gold:
+        entry = gold["guarantee_type"]
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(part), list) and all(v in _GUARANTEE_TYPES for v in entry[part])
+            for part in ("required", "optional")
+        ):
+            raise fail(
+                '\'guarantee_type\' must be {"required": [...], "optional": [...]} holding '
+                f"types ({', '.join(sorted(_GUARANTEE_TYPES))})"
+            )
+    if "legally_binding" in gold and gold["legally_binding"] not in (True, False, None):
+        raise fail("'legally_binding' must be true, false or null")
+    if "stances" in gold:
+        stances = gold["stances"]
+        if not isinstance(stances, list):
+            raise fail("'stances' must be a list")
+        for i, stance in enumerate(stances):
+            if not (
+                isinstance(stance, dict)
+                and _is_nonempty_str(stance.get("speaker"))
+                and _is_nonempty_str(stance.get("actor"))
+                and _some_of(stance.get("stance"), _STANCES)
+                and isinstance(stance.get("required"), bool)
+            ):
+                raise fail(
+                    f'stances[{i}] must be {{"speaker": str, "actor": code, "stance": '
+                    f'[{", ".join(sorted(_STANCES))}], "required": true|false}}'
+                )
 
 
 def load_gold(directory: Path) -> dict[str, dict[str, Any]]:
@@ -352,21 +512,25 @@ def load_gold_sets(directories: list[Path]) -> dict[str, dict[str, dict[str, Any
     return sets
 
 
-def _check_record(where: str, record: object) -> dict[str, Any]:
-    """Validate the parts of a record the scorer reads; raise InputError saying where."""
-    fix = "each line must be one extraction record as written by `extractor`"
+def _record(line: str) -> dict[str, Any]:
+    """A line of a records file, with the parts the scorer reads checked.
+
+    Raises:
+        ValueError: the line is not JSON, or the part named is missing or malformed.
+    """
+    record = json.loads(line)
     if not isinstance(record, dict):
-        raise InputError(f"{where}: not a JSON object; {fix}")
+        raise ValueError("not a JSON object")
     article = record.get("article")
     if not isinstance(article, dict) or not isinstance(article.get("source"), str):
-        raise InputError(f"{where}: missing article.source; {fix}")
+        raise ValueError("missing article.source")
     if not isinstance(article.get("text"), str):
-        raise InputError(f"{where}: missing article.text; {fix}")
+        raise ValueError("missing article.text")
     if not isinstance(record.get("proposals"), list):
-        raise InputError(f"{where}: 'proposals' must be a list; {fix}")
+        raise ValueError("'proposals' must be a list")
     error = record.get("error")
     if error is not None and not (isinstance(error, dict) and isinstance(error.get("type"), str)):
-        raise InputError(f'{where}: \'error\' must be null or {{"type", "message"}}; {fix}')
+        raise ValueError('\'error\' must be null or {"type", "message"}')
     return record
 
 
@@ -383,31 +547,8 @@ def load_records(path: Path) -> list[dict[str, Any]]:
         InputError: If the file cannot be read or is not UTF-8, or a line is not valid JSON or
             not a record. The message names the file and the line number.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the records file ({error.strerror})") from error
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        bad_line = data[: error.start].count(b"\n") + 1
-        raise InputError(f"{path}:{bad_line}: not UTF-8; re-save the file as UTF-8") from error
-    records: list[dict[str, Any]] = []
-    # Split on "\n" only: str.splitlines would also break at U+2028 and similar characters,
-    # which JSON written with ensure_ascii=False may hold raw inside an article's text.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            parsed = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"{where}: invalid JSON at column {error.colno} ({error.msg}); "
-                "each line must be one JSON record"
-            ) from error
-        records.append(_check_record(where, parsed))
-    return records
+    fix = "each line must be one extraction record as written by `extractor`"
+    return [line.value for line in read_jsonl(path, _record, fix=fix)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -567,6 +708,120 @@ class _Counts:
         self.tp_recall += tp_recall
         self.n_required += n_required
 
+    def add_sets(self, pred: _SetValues, required: _SetValues, allowed: _SetValues) -> None:
+        """Add one article's predicted values of a set field against its gold."""
+        self.add(
+            len(pred.keys & allowed.keys),
+            len(pred.keys),
+            len(pred.keys & required.keys),
+            len(required.keys),
+        )
+
+
+def _false_positives(pred: _SetValues, allowed: _SetValues) -> list[str]:
+    return sorted(pred.shown[k] for k in pred.keys - allowed.keys)
+
+
+def _misses(pred: _SetValues, required: _SetValues) -> list[str]:
+    return sorted(required.shown[k] for k in required.keys - pred.keys)
+
+
+def _as_constant(proposals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The proposals with every attribute at its constant answer (:data:`CONSTANT`)."""
+    return [
+        {
+            **p,
+            "guarantee_type": "other",
+            "legally_binding": None,
+            "stances": [],
+            "guarantors": [{**g, "position": "unknown"} for g in _dicts(p.get("guarantors"))],
+        }
+        for p in proposals
+    ]
+
+
+def _json_word(value: object) -> str:
+    return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
+
+
+def _score_attributes(
+    proposals: list[dict[str, Any]],
+    entry: dict[str, Any],
+    counts: dict[str, _Counts],
+    false_positives: dict[str, list[str]],
+    misses: dict[str, list[str]],
+) -> None:
+    """Add one article's attribute figures to ``counts``, and what it got wrong to
+    ``false_positives`` and ``misses``; an attribute its gold does not annotate is skipped.
+
+    ``position`` counts each distinct (guarantor code, position) the proposals give to a
+    guarantor the gold annotates, correct when the gold accepts the position (``tp_precision``
+    correct of ``n_pred``); ``guarantee_type`` and ``legally_binding`` are set fields (a null
+    ``legally_binding`` is no value); ``stances`` counts distinct (actor code, stance) pairs, a
+    pair matching a gold stance of the same actor that accepts the stance.
+    """
+    if "positions" in entry:
+        accepted: dict[str, list[str]] = entry["positions"]
+        given = dict.fromkeys(
+            (code, str(g.get("position")))
+            for p in proposals
+            for g in _dicts(p.get("guarantors"))
+            if isinstance(code := _get(g.get("actor"), "code"), str) and code in accepted
+        )
+        wrong = [(code, pos) for code, pos in given if pos not in accepted[code]]
+        counts["position"].add(len(given) - len(wrong), len(given), 0, 0)
+        false_positives["position"] = [
+            f"{code} {pos} (gold: {' or '.join(accepted[code])})" for code, pos in wrong
+        ]
+    if "guarantee_type" in entry:
+        gold = entry["guarantee_type"]
+        types = _collect(
+            (kind, kind) for p in proposals if isinstance(kind := p.get("guarantee_type"), str)
+        )
+        required = _collect((kind, kind) for kind in gold["required"])
+        allowed = _collect((kind, kind) for kind in [*gold["required"], *gold["optional"]])
+        counts["guarantee_type"].add_sets(types, required, allowed)
+        false_positives["guarantee_type"] = _false_positives(types, allowed)
+        misses["guarantee_type"] = _misses(types, required)
+    if "legally_binding" in entry:
+        values = _collect(
+            (value, _json_word(value))
+            for p in proposals
+            if isinstance(value := p.get("legally_binding"), bool)
+        )
+        truth = entry["legally_binding"]
+        expected = _collect(iter([] if truth is None else [(truth, _json_word(truth))]))
+        counts["legally_binding"].add_sets(values, expected, expected)
+        false_positives["legally_binding"] = _false_positives(values, expected)
+        misses["legally_binding"] = _misses(values, expected)
+    if "stances" in entry:
+        gold_stances = _dicts(entry["stances"])
+        pairs = list(
+            dict.fromkeys(
+                (_get(s.get("actor"), "code"), str(s.get("stance")))
+                for p in proposals
+                for s in _dicts(p.get("stances"))
+            )
+        )
+
+        def matches(stance: dict[str, Any], pair: tuple[object, str]) -> bool:
+            return stance["actor"] == pair[0] and pair[1] in stance["stance"]
+
+        wanted = [s for s in gold_stances if s["required"]]
+        pair_hit = [any(matches(s, pair) for s in gold_stances) for pair in pairs]
+        found = [any(matches(s, pair) for pair in pairs) for s in wanted]
+        counts["stances"].add(sum(pair_hit), len(pairs), sum(found), len(wanted))
+        false_positives["stances"] = [
+            f"{actor if isinstance(actor, str) else 'no actor'} {stance}"
+            for (actor, stance), hit in zip(pairs, pair_hit, strict=True)
+            if not hit
+        ]
+        misses["stances"] = [
+            f"{s['actor']} {' or '.join(s['stance'])} ({s['speaker']})"
+            for s, hit in zip(wanted, found, strict=True)
+            if not hit
+        ]
+
 
 def _unscored_report(record: dict[str, Any], name: str) -> ArticleReport:
     error = record.get("error")
@@ -598,6 +853,9 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
         per-article false positives and misses.
     """
     counts = {field: _Counts() for field in FIELDS}
+    measured = {name: _Counts() for name in ATTRIBUTES}
+    constant = {name: _Counts() for name in ATTRIBUTES}
+    annotated = dict.fromkeys(ATTRIBUTES, 0)
     hp_correct = hp_total = 0
     grounded = evidence_total = 0
     articles: list[ArticleReport] = []
@@ -627,14 +885,9 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
         for field in SET_FIELDS:
             required, allowed = _gold_sets(entry, field)
             pred = predicted[field]
-            counts[field].add(
-                len(pred.keys & allowed.keys),
-                len(pred.keys),
-                len(pred.keys & required.keys),
-                len(required.keys),
-            )
-            false_positives[field] = sorted(pred.shown[k] for k in pred.keys - allowed.keys)
-            misses[field] = sorted(required.shown[k] for k in required.keys - pred.keys)
+            counts[field].add_sets(pred, required, allowed)
+            false_positives[field] = _false_positives(pred, allowed)
+            misses[field] = _misses(pred, required)
 
         texts = _predicted_conditions(proposals)
         gold_conditions = _dicts(entry["conditions"])
@@ -652,6 +905,11 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
             for c, hit in zip(required_conditions, required_hit, strict=True)
             if not hit
         ]
+
+        _score_attributes(proposals, entry, measured, false_positives, misses)
+        _score_attributes(_as_constant(proposals), entry, constant, {}, {})
+        for attribute in ATTRIBUTES:
+            annotated[attribute] += _GOLD_ATTRIBUTE[attribute] in entry
 
         predicted_has_proposal = bool(proposals)
         gold_has_proposal = entry["has_proposal"]
@@ -688,7 +946,22 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
         grounding_total=evidence_total,
         articles=articles,
         unscored=unscored,
+        attributes=[
+            AttributeScore(
+                name,
+                _attribute_score(name, measured[name]),
+                _attribute_score(name, constant[name]),
+                annotated[name],
+            )
+            for name in ATTRIBUTES
+        ],
     )
+
+
+def _attribute_score(name: str, c: _Counts) -> FieldScore | Accuracy:
+    if name == "position":
+        return Accuracy(name, c.tp_precision, c.n_pred)
+    return FieldScore(name, c.tp_precision, c.n_pred, c.tp_recall, c.n_required)
 
 
 # --------------------------------------------------------------------------------------------
@@ -708,8 +981,10 @@ def render_table(report: Report) -> str:
     """Render a report as a plain-text table (no colour codes), ending in a newline.
 
     One row per field (precision, recall, F1 to 3 decimals, ``-`` when undefined, and support),
-    then a has_proposal row and a grounding row, then per scored article its false positives
-    and misses (``none`` when the article is perfect), then the records not scored, if any.
+    then a has_proposal row and a grounding row; where the gold annotates the proposals'
+    attributes, a row for each (accuracy and the guarantors scored for ``position``) with the
+    constant answer's figure beside it; then per scored article its false positives and misses
+    (``none`` when the article is perfect), then the records not scored, if any.
 
     Args:
         report: The report to render.
@@ -717,7 +992,7 @@ def render_table(report: Report) -> str:
     Returns:
         The table as text.
     """
-    width = max(len(f) for f in (*FIELDS, "has_proposal"))
+    width = max(len(f) for f in (*FIELDS, *ATTRIBUTES, "has_proposal"))
     lines = [
         f"{'field':<{width}}  {'precision':>9}  {'recall':>9}  {'F1':>9}  {'support':>7}",
     ]
@@ -734,6 +1009,25 @@ def render_table(report: Report) -> str:
         f"{'grounding':<{width}}  share {_num(report.grounding_share)}"
         f"  matched {report.grounding_matched}/{report.grounding_total}"
     )
+    if any(a.articles for a in report.attributes):
+        lines.extend(
+            [
+                "",
+                f"{'attribute':<{width}}  {'precision':>9}  {'recall':>9}  {'F1':>9}  "
+                f"{'support':>7}  constant",
+            ]
+        )
+        for a in report.attributes:
+            constant = f"{_num(a.headline(a.constant))} {CONSTANT[a.field]}"
+            if isinstance(a.measured, Accuracy):
+                accuracy = f"accuracy {_num(a.measured.accuracy)}"
+                figures = f"{accuracy:>31}  {f'n={a.measured.total}':>7}"
+            else:
+                s = a.measured
+                figures = (
+                    f"{_num(s.precision):>9}  {_num(s.recall):>9}  {_num(s.f1):>9}  {s.support:>7}"
+                )
+            lines.append(f"{a.field:<{width}}  {figures}  {constant}")
 
     scored = [a for a in report.articles if a.scored]
     if scored:
@@ -747,10 +1041,11 @@ def render_table(report: Report) -> str:
                 f"has_proposal: expected {_bool(bool(article.has_proposal))}, "
                 f"predicted {_bool(article.predicted_has_proposal)}"
             )
-        for field in FIELDS:
+        for field in (*FIELDS, *ATTRIBUTES):
             parts = []
             if article.false_positives.get(field):
-                parts.append("false positives: " + ", ".join(article.false_positives[field]))
+                wrong = "wrong" if field == "position" else "false positives"
+                parts.append(f"{wrong}: " + ", ".join(article.false_positives[field]))
             if article.misses.get(field):
                 parts.append("misses: " + ", ".join(article.misses[field]))
             if parts:
@@ -832,7 +1127,9 @@ def compare(
     ]
 
 
-def _cell(s: FieldScore) -> str:
+def _cell(s: FieldScore | Accuracy) -> str:
+    if isinstance(s, Accuracy):
+        return f"{_num(s.accuracy)} (n={s.total})"
     if s.f1 is None:
         return "-"
 
@@ -849,9 +1146,11 @@ def _accuracy(report: Report) -> str:
 def render_comparison(comparisons: list[Comparison]) -> str:
     """Render :func:`compare`'s figures as plain-text tables, one per gold set, ending in a
     newline: per field F1 (precision / recall) for each prediction file side by side, then
-    has_proposal accuracy and the grounding share."""
+    has_proposal accuracy and the grounding share, then, where the gold annotates them, each
+    attribute of the proposals (accuracy for ``position``) with the constant answer's figures
+    on the same records in the row below it."""
     lines: list[str] = []
-    width = max(len(f) for f in (*FIELDS, "has_proposal"))
+    width = max(len(f) for f in (*FIELDS, *ATTRIBUTES, "has_proposal"))
     for comparison in comparisons:
         reports = comparison.reports
         if lines:
@@ -881,4 +1180,22 @@ def render_comparison(comparisons: list[Comparison]) -> str:
             )
             + "  spans matching their quote"
         )
+        if not any(a.articles for r in reports.values() for a in r.attributes):
+            continue
+        for index, name in enumerate(ATTRIBUTES):
+            scores = [reports[c].attributes[index] for c in columns]
+            support = max(
+                (a.measured.support for a in scores if isinstance(a.measured, FieldScore)),
+                default=0,
+            )
+            what = "accuracy (guarantors scored)" if name == "position" else f"support {support}"
+            lines.append(
+                f"{name:<{width}}  "
+                + "  ".join(f"{_cell(a.measured):<{cell}}" for a in scores)
+                + f"  {what}"
+            )
+            lines.append(
+                f"{'  constant ' + CONSTANT[name]:<{width}}  "
+                + "  ".join(f"{_cell(a.constant):<{cell}}" for a in scores).rstrip()
+            )
     return "\n".join(lines) + "\n"

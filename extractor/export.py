@@ -12,7 +12,6 @@ extraction (article and run) that appears twice is written once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy import Boolean, Float, Integer, Table
 
 from . import tables as t
 from .errors import ConfigError
+from .files import replacing, write_error
 from .schemas import ExtractionRecord
 
 FORMATS: Final = ("parquet", "csv")
@@ -128,7 +128,7 @@ def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tab
     each file written whole or not at all.
 
     Raises:
-        ConfigError: an unknown format, or the directory cannot be created.
+        ConfigError: an unknown format, or the directory or a file cannot be written.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -140,16 +140,16 @@ def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tab
     for table in t.TABLES:
         data = tables.arrow(table.name)
         target = directory / f"{table.name}.{fmt}"
-        temporary = target.with_name(target.name + ".tmp")
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
+        try:
+            with replacing(target, binary=True) as handle:
+                if fmt == "parquet":
+                    import pyarrow.parquet as pq
 
-            pq.write_table(data, temporary)
-        else:
-            import pyarrow.csv as pcsv
+                    pq.write_table(data, handle)
+                else:
+                    import pyarrow.csv as pcsv
 
-            pcsv.write_csv(data, temporary)
-        with temporary.open("rb") as handle:
-            os.fsync(handle.fileno())
-        temporary.replace(target)
+                    pcsv.write_csv(data, handle)
+        except OSError as exc:
+            raise write_error(target, exc) from None
     return tables

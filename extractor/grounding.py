@@ -6,14 +6,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Final
 
 from rapidfuzz import fuzz
+
+from .normalize import MARK_TABLE
+from .schemas import MatchKind
 
 __all__ = [
     "FUZZY_THRESHOLD",
     "MIN_QUOTE_CHARS",
-    "MatchKind",
     "Span",
     "locate",
     "normalize_for_match",
@@ -21,8 +23,6 @@ __all__ = [
     "strip_marks",
     "widen_to_words",
 ]
-
-MatchKind = Literal["exact", "normalized", "widened", "fuzzy"]
 
 # Score on rapidfuzz's 0..100 scale (Indel similarity of the quote against the best window of
 # the text). 90 accepts a few changed characters in a sentence-length quote - a typo, a changed
@@ -35,16 +35,12 @@ FUZZY_THRESHOLD: float = 90.0
 # short quotes must be found exactly or after normalisation.
 MIN_QUOTE_CHARS: int = 8
 
-# Mapped before NFKC as well as after: NFKC would otherwise turn the double prime into two
-# primes and the acute accent into a space plus a combining mark.
-_QUOTE_AND_DASH_TABLE: Final[dict[int, str]] = {
-    **{ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u0022"},
-    **{ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u2039\u203a\u2032\u0060\u00b4\u0027"},
-    **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u002d"},
-    # Russian writers use YO (U+0451) and IE (U+0435) interchangeably; an article and a model's
-    # quote of it may disagree, so both compare as IE (same length, so offsets are unaffected).
-    ord("\u0451"): "\u0435",
-}
+# The marks of ``normalize.MARK_TABLE``, mapped before NFKC as well as after: NFKC would
+# otherwise turn the double prime into two primes and the acute accent into a space plus a
+# combining mark. Russian writers use YO (U+0451) and IE (U+0435) interchangeably; an article
+# and a model's quote of it may disagree, so both compare as IE (same length, so offsets are
+# unaffected).
+_QUOTE_AND_DASH_TABLE: Final[dict[int, str]] = {**MARK_TABLE, ord("\u0451"): "\u0435"}
 
 # Invisible characters that web articles scatter inside words (soft hyphens, zero-width
 # spaces and joiners, BOM); they are dropped so they cannot break a match.

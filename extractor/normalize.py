@@ -1,26 +1,36 @@
-"""Normalise surface forms (actors, durations, territories, language) to canonical values."""
+"""Normalise surface forms (actors, durations, territories, language) to canonical values.
+
+The names, declensions, number words and territory patterns are data, in ``extractor/data``
+(described in its README), read once; this module holds the logic that uses them.
+"""
 
 # Russian and Ukrainian words are this module's data, so Cyrillic letters that look Latin are
 # expected in its strings and comments.
-# ruff: noqa: RUF001, RUF002, RUF003
+# ruff: noqa: RUF001, RUF002
 
 from __future__ import annotations
 
 import gettext
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from typing import Any, Final, Literal
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any, Final
 
 import pycountry
 
+from .schemas import ActorKind
+
 __all__ = [
+    "MARK_TABLE",
     "ORGANIZATION_CODES",
-    "ActorKind",
+    "TERRITORY_CODES",
     "actor_code",
     "actor_kind",
+    "actor_spans",
     "canonical_territory",
     "detect_language",
     "duration_spans",
@@ -31,15 +41,25 @@ __all__ = [
     "territory_code",
 ]
 
-ActorKind = Literal["state", "organization", "person", "group", "other"]
+
+@cache
+def _data(name: str) -> Any:
+    """The content of the data file ``extractor/data/NAME``, read once."""
+    text = resources.files("extractor").joinpath("data", name).read_text(encoding="utf-8")
+    return json.loads(text)
+
 
 # ---------------------------------------------------------------------------------------------
 # Shared text folding
 # ---------------------------------------------------------------------------------------------
 
-_CHAR_TABLE: Final[dict[int, str]] = {
-    **{ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u02bc\u2032\u0060\u00b4"},
-    **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"},
+# The one table of marks written more than one way: every quotation mark becomes " or ' and
+# every dash -, so that names, durations, territories and quotes compare whatever marks an
+# article or a model used.
+MARK_TABLE: Final[dict[int, str]] = {
+    **{ord(c): '"' for c in "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\u0022"},
+    **{ord(c): "'" for c in "\u2018\u2019\u201a\u201b\u2039\u203a\u02bc\u2032\u0060\u00b4\u0027"},
+    **{ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u002d"},
 }
 
 
@@ -73,7 +93,7 @@ def _fold(text: str) -> str:
     Cyrillic is kept whole apart from YO -> IE: decomposing it would turn SHORT I into I and
     merge words that Russian keeps apart, while YO and IE are written interchangeably.
     """
-    lowered = text.translate(_CHAR_TABLE).lower()
+    lowered = text.translate(MARK_TABLE).lower()
     return lowered if lowered.isascii() else lowered.translate(_FOLD_TABLE)
 
 
@@ -92,356 +112,26 @@ def _alternation(words: Iterable[str]) -> str:
 # Actors
 # ---------------------------------------------------------------------------------------------
 
-# Organisations with the codes records carry (the README lists them), their English names and
-# their Russian ones (stem:PARADIGM, see _PARADIGMS). No maintained library codes these.
-# "the alliance" alone is left out on purpose: articles use it for NATO, for the coalition of
-# the willing and for bilateral pacts alike.
-_ORGANIZATIONS: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "NATO": (
-        (
-            "NATO",
-            "North Atlantic Treaty Organization",
-            "North Atlantic Treaty Organisation",
-            "North Atlantic Alliance",
-            "Atlantic Alliance",
-            "NATO alliance",
-            "OTAN",
-        ),
-        ("нато", "североатлантическ:ADJ альянс:M", "североатлантическ:ADJ союз:M"),
-    ),
-    "EU": (
-        ("EU", "European Union", "European Commission", "European Council", "EU Commission"),
-        (
-            "ес",
-            "євросоюз:M",
-            "евросоюз:M",
-            "европейск:ADJ союз:M",
-            "еврокомисси:IA",
-            "европейск:ADJ комисси:IA",
-            "європейськ:ADJ союз:M",
-        ),
-    ),
-    "UN": (
-        (
-            "UN",
-            "United Nations",
-            "UN Security Council",
-            "United Nations Security Council",
-            "UNSC",
-            "Security Council",
-            "UN General Assembly",
-            "United Nations General Assembly",
-            "UNGA",
-        ),
-        # Without "ООН", "совет безопасности" is as likely to be Russia's own Security Council.
-        (
-            "оон",
-            "совет:M безопасности оон",
-            "совбез:M оон",
-            "сб оон",
-            "генассамбле:IA оон",
-            "генеральн:ADJ ассамбле:IA оон",
-        ),
-    ),
-    "G7": (
-        ("G7", "G-7", "Group of Seven", "Group of 7", "Big Seven", "Г7"),
-        ("больш:ADJ семерк:A", "г 7"),
-    ),
-    "G20": (
-        ("G20", "G-20", "Group of Twenty", "Group of 20"),
-        ("больш:ADJ двадцатк:A", "г 20"),
-    ),
-    "OSCE": (
-        (
-            "OSCE",
-            "Organization for Security and Co-operation in Europe",
-            "Organization for Security and Cooperation in Europe",
-            "Organisation for Security and Co-operation in Europe",
-            "Organisation for Security and Cooperation in Europe",
-        ),
-        ("обсе", "обсє", "организаци:IA по безопасности и сотрудничеству в европе"),
-    ),
-    "CSTO": (
-        (
-            "CSTO",
-            "Collective Security Treaty Organization",
-            "Collective Security Treaty Organisation",
-        ),
-        ("одкб", "организаци:IA договора о коллективной безопасности"),
-    ),
-    "CIS": (
-        ("CIS", "Commonwealth of Independent States"),
-        ("снг", "снд", "содружеств:NO независимых государств"),
-    ),
-    "AU": (("AU", "African Union"), ("африканск:ADJ союз:M",)),
-    "COE": (("Council of Europe",), ("совет:M европы", "рад:A європи")),
-    "COTW": (
-        ("Coalition of the Willing", "coalition of the willing", "Coalition of Willing"),
-        ("коалици:IA желающих", "коаліці:IA охочих", "коаліці:IA бажаючих"),
-    ),
-    "JEF": (("Joint Expeditionary Force", "JEF"), ()),
-    "BRICS": (("BRICS",), ("брикс",)),
-    "SCO": (("Shanghai Cooperation Organisation", "Shanghai Cooperation Organization"), ("шос",)),
-}
+# Organisations with the codes records carry (the README lists them), by their English names and
+# their Russian and Ukrainian ones (data/organizations.json); no maintained library codes them.
+_ORGANIZATIONS: Final[dict[str, dict[str, list[str]]]] = _data("organizations.json")
 ORGANIZATION_CODES: Final[frozenset[str]] = frozenset(_ORGANIZATIONS)
 
-# What no library has: the metonyms (capitals, seats of government), short forms and adjectival
-# forms by which articles name states. The states' own names, in English, Russian and Ukrainian,
-# come from pycountry (ISO 3166-1 and its translations). Leaders are deliberately absent: a
-# person who speaks for a state is an actor of kind "person", and mapping "Putin" to RUS would
-# hide who actually made the proposal. "Brussels" is absent too: it stands for the EU as often
-# as for Belgium.
-_STATE_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "UKR": ("Ukrainian", "Ukrainians", "Kyiv", "Kiev", "Bankova"),
-    "RUS": ("Russia", "Russian", "Russians", "Moscow", "Kremlin"),
-    "USA": (
-        "US",
-        "USA",
-        "America",
-        "American",
-        "Americans",
-        "Washington",
-        "Washington DC",
-        "White House",
-        "Pentagon",
-        "State Department",
-        "US State Department",
-    ),
-    "GBR": (
-        "UK",
-        "Britain",
-        "Great Britain",
-        "British",
-        "Britons",
-        "London",
-        "Downing Street",
-        "Number 10",
-        "No 10",
-        "Whitehall",
-    ),
-    "FRA": ("French", "Paris", "Elysee", "Elysee Palace", "Quai d'Orsay"),
-    "DEU": ("German", "Germans", "Berlin"),
-    "TUR": ("Turkey", "Turkish", "Turks", "Ankara"),
-    "CAN": ("Canadian", "Canadians", "Ottawa"),
-    "POL": ("Polish", "Warsaw"),
-    "ISR": ("Israeli", "Israelis", "Tel Aviv", "Jerusalem"),
-    "ITA": ("Italian", "Italians", "Rome"),
-    "ESP": ("Spanish", "Madrid"),
-    "CHN": ("Chinese", "PRC", "Beijing", "Peking"),
-    "IND": ("Indian", "New Delhi"),
-    "BLR": ("Belarusian", "Belarussian", "Byelorussian", "Belorussia", "Byelorussia", "Minsk"),
-    "MDA": ("Moldovan", "Moldavia", "Chisinau", "Kishinev"),
-    "GEO": ("Georgian", "Georgians", "Tbilisi"),
-    "KAZ": ("Kazakh", "Kazakhstani", "Astana"),
-    "JPN": ("Japanese", "Tokyo"),
-    "NLD": ("Dutch", "Holland", "Hague", "Amsterdam"),
-    "BEL": ("Belgian",),
-    "DNK": ("Danish", "Copenhagen"),
-    "SWE": ("Swedish", "Stockholm"),
-    "FIN": ("Finnish", "Helsinki"),
-    "NOR": ("Norwegian", "Oslo"),
-    "EST": ("Estonian", "Tallinn"),
-    "LVA": ("Latvian", "Riga"),
-    "LTU": ("Lithuanian", "Vilnius"),
-    "ROU": ("Romanian", "Bucharest"),
-    "HUN": ("Hungarian", "Budapest"),
-    "SVK": ("Slovak", "Slovakian", "Bratislava"),
-    "CZE": ("Czech", "Prague"),
-    "AUT": ("Austrian", "Vienna"),
-    "CHE": ("Swiss", "Bern", "Berne"),
-    "BGR": ("Bulgarian",),
-    "GRC": ("Greek", "Athens"),
-    "PRT": ("Portuguese", "Lisbon"),
-    "IRL": ("Irish", "Dublin"),
-    "AUS": ("Australian", "Australians", "Canberra"),
-    "NZL": ("New Zealander",),
-    "KOR": ("South Korean", "ROK", "Seoul"),
-    "SAU": ("Saudi", "Saudis", "Riyadh"),
-    "QAT": ("Qatari", "Doha"),
-    "ARE": ("UAE", "Emirates", "Emirati", "Abu Dhabi"),
-    "IRN": ("Iranian", "Tehran", "Teheran"),
-    "PRK": ("North Korean", "DPRK", "Pyongyang"),
-    "BRA": ("Brazilian", "Brasilia"),
-    "ZAF": ("South African", "Pretoria"),
-    "AZE": ("Azerbaijani", "Azeri", "Baku"),
-    "ARM": ("Armenian", "Yerevan"),
-    "VAT": ("Vatican", "Vatican City"),
-    "SVN": ("Slovenian", "Slovene", "Ljubljana"),
-    "HRV": ("Croatian", "Zagreb"),
-    "SRB": ("Serbian", "Belgrade"),
-    "LUX": ("Luxembourgish",),
-    "MNE": ("Montenegrin", "Podgorica"),
-    "MEX": ("Mexican", "Mexico City"),
-    "EGY": ("Egyptian", "Cairo"),
-    "ALB": ("Albanian", "Tirana"),
-    "SYR": ("Syrian", "Damascus"),
-    # Not in ISO 3166-1: XKX is the user-assigned code the EU and the IMF use for Kosovo.
-    "XKX": ("Kosovo", "Pristina"),
-}
-
-# Russian and Ukrainian: a word is "stem:PARADIGM" (the stem takes any ending of the paradigm) or
-# a bare word (indeclinable). Matching whole words against stem + known ending is what keeps
-# "Польша" from matching "польза" or "Дания" from matching "дань"/"дани". The states' names are
-# declined from pycountry's Russian and Ukrainian translations (see _declined); this table keeps
-# the metonyms, short forms and adjectives.
-_RU_STATE_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "UKR": ("украинск:ADJ", "українськ:ADJ", "киев:M", "київ:M", "киевск:ADJ", "банков:A"),
-    "RUS": (
-        "росси:IA",
-        "росі:IA",
-        "рф",
-        "российск:ADJ",
-        "російськ:ADJ",
-        "русск:ADJ",
-        "москв:A",
-        "кремл:MS",
-    ),
-    "USA": (
-        "сша",
-        "америк:A",
-        "американск:ADJ",
-        "американськ:ADJ",
-        "штат:PL",
-        "соединенн:ADJ штат:PL америк:A",
-        "вашингтон:M",
-        "бел:ADJ дом:M",
-        "біл:ADJ дім",
-        "пентагон:M",
-        "госдеп:M",
-        "госдепартамент:M",
-        "держдеп:M",
-    ),
-    "GBR": (
-        "великобритани:IA",
-        "британи:IA",
-        "британі:IA",
-        "британск:ADJ",
-        "британськ:ADJ",
-        "англи:IA",
-        "лондон:M",
-        "даунинг стрит",
-    ),
-    "FRA": (
-        "французск:ADJ",
-        "французьк:ADJ",
-        "париж:M",
-        "елисейск:ADJ дворц:M",
-        "елисейск:ADJ дворец",
-    ),
-    "DEU": ("немецк:ADJ", "німецьк:ADJ", "германск:ADJ", "фрг", "берлин:M", "берлін:M"),
-    "TUR": ("турецк:ADJ", "турецьк:ADJ", "анкар:A"),
-    "CAN": ("канадск:ADJ", "канадськ:ADJ", "оттав:A"),
-    "POL": ("польск:ADJ", "польськ:ADJ", "варшав:A"),
-    "ISR": ("израильск:ADJ", "тель авив:M", "иерусалим:M"),
-    "ITA": ("итальянск:ADJ", "рим:M"),
-    "ESP": ("испанск:ADJ", "мадрид:M"),
-    "CHN": ("китайск:ADJ", "кнр", "пекин:M"),
-    "IND": ("индийск:ADJ", "нью дели"),
-    "BLR": ("белорусси:IA", "белорусск:ADJ", "минск:M"),
-    "EGY": ("египт:M",),  # Египет, Египта: the vowel drops
-    "MDA": ("молдави:IA", "молдавск:ADJ", "молдовск:ADJ", "кишинев:M"),
-    "GEO": ("грузинск:ADJ", "тбилиси"),
-    "KAZ": ("казахстанск:ADJ", "астан:A"),
-    "JPN": ("японск:ADJ", "токио"),
-    "NLD": ("нидерландск:ADJ", "голланди:IA", "голландск:ADJ"),
-    "BEL": ("бельгийск:ADJ",),
-    "DNK": ("датск:ADJ", "копенгаген:M"),
-    "SWE": ("шведск:ADJ", "стокгольм:M"),
-    "FIN": ("финск:ADJ", "финляндск:ADJ", "хельсинки"),
-    "NOR": ("норвежск:ADJ", "осло"),
-    "EST": ("эстонск:ADJ", "таллин:M", "таллинн:M"),
-    "LVA": ("латвийск:ADJ", "латышск:ADJ"),
-    "LTU": ("литовск:ADJ", "вильнюс:M"),
-    "ROU": ("румынск:ADJ", "бухарест:M"),
-    "HUN": ("венгерск:ADJ", "будапешт:M"),
-    "SVK": ("словацк:ADJ", "братислав:A"),
-    "CZE": ("чешск:ADJ", "чешск:ADJ республик:A", "праг:A"),
-    "AUT": ("австрийск:ADJ",),
-    "CHE": ("швейцарск:ADJ",),
-    "BGR": ("болгарск:ADJ",),
-    "GRC": ("греческ:ADJ",),
-    "PRT": ("португальск:ADJ",),
-    "IRL": ("ирландск:ADJ",),
-    "AUS": ("австралийск:ADJ",),
-    "NZL": ("новозеландск:ADJ",),
-    "KOR": ("южн:ADJ коре:IA", "южнокорейск:ADJ", "сеул:M"),
-    "SAU": ("саудовск:ADJ арави:IA", "саудовск:ADJ"),
-    "QAT": ("катарск:ADJ",),
-    "ARE": ("оаэ", "эмират:PL"),
-    "IRN": ("иранск:ADJ", "тегеран:M"),
-    "PRK": ("кндр", "северн:ADJ коре:IA", "северокорейск:ADJ", "пхеньян:M"),
-    "BRA": ("бразильск:ADJ",),
-    "ZAF": ("юар", "южноафриканск:ADJ"),
-    "AZE": ("азербайджанск:ADJ", "баку"),
-    "ARM": ("армянск:ADJ", "ереван:M"),
-    "VAT": ("ватикан:M", "свят:ADJ престол:M"),
-    "SVN": ("словенск:ADJ",),
-    "HRV": ("хорватск:ADJ",),
-    "SRB": ("сербск:ADJ", "белград:M"),
-    "XKX": ("косово", "приштин:A"),
-}
-
-# Declension endings by paradigm, Russian and Ukrainian together (a stem decides the language).
-_ADJECTIVE_ENDINGS: Final[tuple[str, ...]] = (
-    # Russian
-    "ий", "ый", "ой", "ая", "яя", "ое", "ее", "ие", "ые", "ого", "его", "ому", "ему", "ом",
-    "ем", "ую", "юю", "ей", "ых", "их", "ым", "им", "ыми", "ими", "ою", "ею",
-    # Ukrainian
-    "а", "е", "і", "у", "ої", "ій", "ім", "ю",
-)  # fmt: skip
+# Russian and Ukrainian: a word is "stem:PARADIGM" (the stem takes any ending of the paradigm,
+# data/paradigms.json) or a bare word (indeclinable). Matching whole words against stem + known
+# ending is what keeps "Польша" from matching "польза" or "Дания" from matching "дань"/"дани".
 _PARADIGMS: Final[dict[str, tuple[str, ...]]] = {
-    "IA": ("я", "и", "е", "ю", "ей", "ею", "ї", "єю", "і"),  # Россия, Корея; Росія, Росії
-    "A": ("а", "ы", "и", "е", "у", "ой", "ою", "і"),  # Украина, Польша; Україна, Україні
-    "M": ("", "а", "у", "е", "ом", "ем", "і", "ові"),  # Казахстан, Париж; Люксембургом
-    "MS": ("ь", "я", "ю", "ем", "е"),  # Израиль, Кремль
-    "FS": ("ь", "и", "ью"),  # Беларусь
-    "SOFT": ("ь", "я", "ю", "ем", "е", "и", "ью", "і", "ю"),  # either of the two above
-    "Y": ("й", "я", "ю", "ем", "е", "ї", "єм"),  # Китай
-    "PL": ("ы", "ов", "ам", "ами", "ах", "и", "ів"),  # Нидерланды, Штаты
-    "NO": ("о", "а", "у", "е", "ом"),  # Королевство
-    "ADJ": _ADJECTIVE_ENDINGS,
+    name: tuple(endings) for name, endings in _data("paradigms.json").items()
 }
 
 # Declined forms of a state's name that are common words in their own right.
-_COMMON_WORDS: Final[frozenset[str]] = frozenset({"того", "перу", "чад", "чада", "чаду", "гана"})
+_COMMON_WORDS: Final[frozenset[str]] = frozenset(_data("common_words.json"))
 
 # Words naming the apparatus of a state rather than a different actor: "the Ukrainian side",
-# "US officials", "правительство Украины" all stand for the state itself. "President" is not
-# here on purpose: a head of state is a person.
-_EN_HEAD_NOUNS: Final[frozenset[str]] = frozenset(
-    {
-        "government",
-        "administration",
-        "authorities",
-        "leadership",
-        "side",
-        "officials",
-        "cabinet",
-        "negotiators",
-        "delegation",
-        "diplomats",
-        "ministry",
-        "military",
-        "forces",
-        "troops",
-        "leaders",
-    }
-)
-_RU_HEAD_STEMS: Final[tuple[str, ...]] = (
-    "мид",  # the foreign ministry: "МИД РФ"
-    "мзс",
-    "министерств",
-    "міністерств",
-    "правительств",
-    "уряд",
-    "власт",
-    "влад",
-    "сторон",
-    "руководств",
-    "керівництв",
-    "администраци",
-    "адміністраці",
-)
+# "US officials", "правительство Украины" all stand for the state itself (English words whole,
+# Russian and Ukrainian stems with an ending of up to three letters).
+_EN_HEAD_NOUNS: Final[frozenset[str]] = frozenset(_data("head_words.json")["en"])
+_RU_HEAD_STEMS: Final[tuple[str, ...]] = tuple(_data("head_words.json")["cyrillic_stems"])
 
 _Word = tuple[str, tuple[str, ...]]
 _Pattern = tuple[tuple[_Word, ...], str]
@@ -515,13 +205,19 @@ def _claim(table: dict[str, str], clashes: set[str], key: str, code: str) -> Non
 
 @cache
 def _actor_index() -> _ActorIndex:
-    """Build the actor tables from pycountry and the hand tables (once, on first use)."""
+    """Build the actor tables from pycountry and the data files (once, on first use).
+
+    The states' own names, in English, Russian and Ukrainian, come from pycountry (ISO 3166-1
+    and its translations); data/states.json adds only what pycountry lacks: metonyms, short
+    forms and adjectives.
+    """
+    states: dict[str, dict[str, list[str]]] = _data("states.json")
     names: dict[str, str] = {}
-    for code, (english, _) in _ORGANIZATIONS.items():
-        for name in english:
+    for code, organization in _ORGANIZATIONS.items():
+        for name in organization["en"]:
             names[_key(name)] = code
-    for code, aliases in _STATE_NAMES.items():
-        for name in aliases:
+    for code, state in states.items():
+        for name in state["en"]:
             # A key claimed by two codes is a data error; fail loudly, not at a wrong lookup.
             if names.setdefault(_key(name), code) != code:
                 raise ValueError(f"actor name {name!r} maps to both {names[_key(name)]} and {code}")
@@ -559,10 +255,10 @@ def _actor_index() -> _ActorIndex:
         del cyrillic_specs[pattern]
 
     patterns: list[_Pattern] = [(p, code) for p, code in cyrillic_specs.items()]
-    for code, specs in _RU_STATE_NAMES.items():
-        patterns += [(_pattern(spec), code) for spec in specs]
-    for code, (_, russian) in _ORGANIZATIONS.items():
-        patterns += [(_pattern(spec), code) for spec in russian]
+    for code, state in states.items():
+        patterns += [(_pattern(spec), code) for spec in state["cyrillic"]]
+    for code, organization in _ORGANIZATIONS.items():
+        patterns += [(_pattern(spec), code) for spec in organization["cyrillic"]]
     cyrillic: dict[tuple[int, str], list[_Pattern]] = {}
     # Hand-written patterns were added last but must win: look them up first.
     for entry in reversed(patterns):
@@ -581,7 +277,7 @@ _POSSESSIVE_RE: Final[re.Pattern[str]] = re.compile(r"'s$", re.IGNORECASE)
 
 def _actor_core(name: str) -> str:
     """Strip quotes, punctuation, a leading "the" and a possessive "'s" from an actor name."""
-    core = name.translate(_CHAR_TABLE).strip(_EDGE_CHARS)
+    core = name.translate(MARK_TABLE).strip(_EDGE_CHARS)
     core = _POSSESSIVE_RE.sub("", core).strip(_EDGE_CHARS)
     return _LEADING_THE_RE.sub("", core).strip(_EDGE_CHARS)
 
@@ -652,6 +348,30 @@ def actor_code(name: str) -> str | None:
     return None
 
 
+_DEMONYM_RE: Final[re.Pattern[str]] = re.compile(r"(?:ian|ean|ish|ese|ch|can|man|i)$")
+
+
+@cache
+def is_demonym(word: str) -> bool:
+    """Whether ``word`` is the English adjective of a state ("Russian", "British", "Israeli"),
+    not its name: one word that resolves to a state through the hand table, is no ISO name and
+    ends like a demonym. "Mali" and "Oman" are names; "Malian" would be the adjective."""
+    index = _actor_index()
+    key = _key(_actor_core(word))
+    return (
+        " " not in key
+        and key in index.names
+        and index.names[key] not in ORGANIZATION_CODES
+        and _key(word) not in index.capitalised
+        and not any(
+            _key(getattr(country, attribute, "") or "") == key
+            for country in pycountry.countries
+            for attribute in ("name", "common_name")
+        )
+        and bool(_DEMONYM_RE.search(key))
+    )
+
+
 def actor_kind(name: str) -> ActorKind | None:
     """Classify an actor by its resolved code.
 
@@ -671,132 +391,78 @@ def actor_kind(name: str) -> ActorKind | None:
 _MENTION_WORD_RE: Final[re.Pattern[str]] = re.compile(r"[\w'\u2019.-]+")
 _MENTION_POSSESSIVE_RE: Final[re.Pattern[str]] = re.compile(r"['\u2019]s$")
 
+# The same word runs come up again and again (every sentence is read by several rules); a code
+# is a pure function of the name.
+_code_of = lru_cache(maxsize=1 << 16)(actor_code)
 
-def named_actors(text: str) -> dict[str, str]:
-    """States and organisations named in a text: code -> the first phrase naming it.
 
-    Word runs of three, two and one words are tried at each word, longest first, so that
-    "the United States" wins over "States".
+def named_actors(text: str, *, across_lines: bool = True) -> dict[str, str]:
+    """States and organisations named in a text: code -> the first phrase naming it, as the
+    text writes it (without a possessive "'s"), in the order of first mention.
+
+    Word runs of five words down to one are tried at each word, longest first, so that "the
+    United States" wins over "States" and "the Coalition of the Willing" is found whole.
+
+    Args:
+        text: any text.
+        across_lines: whether a name may run across a line break (not in the rules, which
+            read an article's lines as separate statements).
     """
-    words = list(_MENTION_WORD_RE.finditer(text))
     found: dict[str, str] = {}
+    for _, phrase, code in _actor_runs(text, across_lines):
+        found.setdefault(code, phrase)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _actor_runs(text: str, across_lines: bool = True) -> tuple[tuple[int, str, str], ...]:
+    """At each word that starts a name, the longest run of five words down to one naming a
+    state or organisation: (offset, the phrase as written, code)."""
+    words = list(_MENTION_WORD_RE.finditer(text))
+    runs: list[tuple[int, str, str]] = []
     for i in range(len(words)):
-        for n in (3, 2, 1):
+        for n in (5, 4, 3, 2, 1):
             if i + n > len(words):
                 continue
-            phrase = _MENTION_POSSESSIVE_RE.sub("", text[words[i].start() : words[i + n - 1].end()])
-            phrase = phrase.strip(".-'\u2019")
-            code = actor_code(phrase)
+            run = text[words[i].start() : words[i + n - 1].end()]
+            if not across_lines and "\n" in run:
+                continue
+            phrase = _MENTION_POSSESSIVE_RE.sub("", run).strip(".-'\u2019")
+            code = _code_of(phrase)
             if code is not None:
-                found.setdefault(code, phrase)
+                runs.append((words[i].start() + run.index(phrase), phrase, code))
                 break
-    return found
+    return tuple(runs)
+
+
+def actor_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every naming of a state or organisation in a text, in order: (start, end, code).
+
+    As :func:`named_actors` reads names, without overlaps: "the United States" is one naming,
+    not also "United States" and "States".
+    """
+    spans: list[tuple[int, int, str]] = []
+    for start, phrase, code in _actor_runs(text):
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, start + len(phrase), code))
+    return spans
 
 
 # ---------------------------------------------------------------------------------------------
 # Durations
 # ---------------------------------------------------------------------------------------------
 
-_EN_NUMBERS: Final[dict[str, int]] = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
+# Number words, English and Russian (data/numbers.json): every case form that can stand before a
+# unit, the collective numerals that "сутки" takes ("двое суток") included.
+_NUMBERS: Final[dict[str, float]] = _data("numbers.json")
+_EN_NUMBERS: Final[dict[str, float]] = {w: v for w, v in _NUMBERS.items() if w.isascii()}
+_RU_NUMBERS: Final[dict[str, float]] = {w: v for w, v in _NUMBERS.items() if not w.isascii()}
 
-# Every case form that can stand before a unit, including the collective numerals that
-# "сутки" takes ("двое суток").
-_RU_NUMBER_FORMS: Final[tuple[tuple[float, tuple[str, ...]], ...]] = (
-    (1, ("один", "одна", "одно", "одного", "одной", "одному", "одним", "одну", "одни", "одних")),
-    (1.5, ("полтора", "полторы", "полутора")),
-    (2, ("два", "две", "двух", "двум", "двумя", "двое", "двоих")),
-    (3, ("три", "трех", "трем", "тремя", "трое", "троих")),
-    (4, ("четыре", "четырех", "четырем", "четырьмя", "четверо")),
-    (5, ("пять", "пяти", "пятью", "пятеро")),
-    (6, ("шесть", "шести", "шестью", "шестеро")),
-    (7, ("семь", "семи", "семью", "семеро")),
-    (8, ("восемь", "восьми", "восемью")),
-    (9, ("девять", "девяти", "девятью")),
-    (10, ("десять", "десяти", "десятью")),
-    (11, ("одиннадцать", "одиннадцати")),
-    (12, ("двенадцать", "двенадцати")),
-    (13, ("тринадцать", "тринадцати")),
-    (14, ("четырнадцать", "четырнадцати")),
-    (15, ("пятнадцать", "пятнадцати")),
-    (16, ("шестнадцать", "шестнадцати")),
-    (17, ("семнадцать", "семнадцати")),
-    (18, ("восемнадцать", "восемнадцати")),
-    (19, ("девятнадцать", "девятнадцати")),
-    (20, ("двадцать", "двадцати")),
-    (30, ("тридцать", "тридцати")),
-    (40, ("сорок", "сорока")),
-    (50, ("пятьдесят", "пятидесяти")),
-    (60, ("шестьдесят", "шестидесяти")),
-    (70, ("семьдесят", "семидесяти")),
-    (80, ("восемьдесят", "восьмидесяти")),
-    (90, ("девяносто", "девяноста")),
-    (100, ("сто", "ста")),
-)
-_RU_NUMBERS: Final[dict[str, float]] = {
-    form: value for value, forms in _RU_NUMBER_FORMS for form in forms
-}
-
-# Genitive stems that open compound adjectives: "трехдневный", "семидесятидвухчасовой".
-_RU_PREFIX_TENS: Final[dict[str, int]] = {
-    "двадцати": 20,
-    "тридцати": 30,
-    "сорока": 40,
-    "пятидесяти": 50,
-    "шестидесяти": 60,
-    "семидесяти": 70,
-    "восьмидесяти": 80,
-    "девяноста": 90,
-}
-_RU_PREFIX_UNITS: Final[dict[str, int]] = {
-    "одно": 1,
-    "двух": 2,
-    "трех": 3,
-    "четырех": 4,
-    "пяти": 5,
-    "шести": 6,
-    "семи": 7,
-    "восьми": 8,
-    "девяти": 9,
-    "десяти": 10,
-    "одиннадцати": 11,
-    "двенадцати": 12,
-    "тринадцати": 13,
-    "четырнадцати": 14,
-    "пятнадцати": 15,
-    "шестнадцати": 16,
-    "семнадцати": 17,
-    "восемнадцати": 18,
-    "девятнадцати": 19,
-}
+# Genitive stems that open compound adjectives (data/compound_prefixes.json): the tens in
+# "семидесятидвухчасовой", the units in "трехдневный".
+_PREFIXES: Final[dict[str, int]] = _data("compound_prefixes.json")
+_RU_PREFIX_TENS: Final[dict[str, int]] = {w: v for w, v in _PREFIXES.items() if v >= 20}
+_RU_PREFIX_UNITS: Final[dict[str, int]] = {w: v for w, v in _PREFIXES.items() if v < 20}
 
 # Regex for a unit word mapped to its length in hours. Russian adjective forms ("72-часовой",
 # "3-дневный") are the stem plus a short ending.
@@ -975,62 +641,14 @@ def parse_hours(text: str) -> float | None:
 # Territories
 # ---------------------------------------------------------------------------------------------
 
-_TERRITORY_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
-    ("Crimea", r"(?:(?:autonomous )?republic of )?(?:crimea|crimean|krym)|crimea republic"),
-    ("Crimea", r"(?:(?:автономн[а-я]{2,3} )?республик[а-я]{1,2} )?крым(?:а|у|е|ом|ск[а-я]{2,3})?"),
-    ("Sevastopol", r"(?:city of )?se[bv]astopol|севастопол(?:ь|я|ю|ем|е|ьск[а-я]{2,3})"),
-    ("Donbas", r"donbas+|donets basin|донбас+(?:а|у|е|ом|ск[а-я]{2,3})?"),
-    (
-        "Donetsk",
-        r"donetsk(?: people'?s republic)?|dpr|dnr|донецк[а-я]{0,3}|днр"
-        r"|донецк[а-я]{2,3} народн[а-я]{2,3} республик[а-я]{1,2}",
-    ),
-    (
-        "Luhansk",
-        r"(?:luhansk|lugansk)(?: people'?s republic)?|lpr|lnr|луганск[а-я]{0,3}|лнр"
-        r"|луганск[а-я]{2,3} народн[а-я]{2,3} республик[а-я]{1,2}",
-    ),
-    (
-        "Zaporizhzhia",
-        r"zaporizh(?:zh)?(?:ia|ya)|zaporozh(?:ye|ie|ia|e)|запорожь(?:е|я|ю|ем)|запорожск[а-я]{2,3}",
-    ),
-    ("Kherson", r"kherson|херсон(?:а|у|е|ом|ск[а-я]{2,3})?"),
-    (
-        "Transnistria",
-        r"transnistria|transdniestria|trans ?dniester|pridnestrovi[ea]|pmr"
-        r"|приднестровь(?:е|я|ю|ем)|пмр|приднестровск[а-я]{2,3}(?: молдавск[а-я]{2,3}"
-        r" республик[а-я]{1,2})?",
-    ),
-    ("Abkhazia", r"abkhazia|абхази(?:я|и|ю|ей)"),
-    ("South Ossetia", r"south ossetia|южн[а-я]{2,3} осети(?:я|и|ю|ей)"),
-    ("Kharkiv", r"kharkiv|kharkov|харьков(?:а|у|е|ом|ск[а-я]{2,3})?"),
-    ("Odesa", r"odes+a|одесс(?:а|ы|е|у|ой|к[а-я]{2,3})"),
-    ("Mykolaiv", r"mykolaiv|mykolayiv|nikolaev|nikolayev|николаев(?:а|у|е|ом|ск[а-я]{2,3})?"),
-    ("Dnipropetrovsk", r"dnipropetrovsk|dnepropetrovsk|днепропетровск[а-я]{0,3}"),
-    ("Kyiv", r"kyiv|kiev|киев(?:а|у|е|ом|ск[а-я]{2,3})?"),
-    ("Kursk", r"kursk|курск[а-я]{0,3}"),
-    ("Belgorod", r"belgorod|белгород(?:а|у|е|ом|ск[а-я]{2,3})?"),
-)
-# ISO 3166-2 codes of the canonical territories that have one. ISO 3166-2 names regions in
-# their own languages ("Avtonomna Respublika Krym"), which no mention matches, so the canonical
-# English name is mapped here and a test checks every code against pycountry's ISO 3166-2 data.
-# Donbas spans two oblasts and South Ossetia is no ISO subdivision: they have none.
+# The territories articles name, by canonical English name (data/territories.json): the patterns
+# a mention's folded words must match whole, and the ISO 3166-2 code where there is one. ISO
+# 3166-2 names regions in their own languages ("Avtonomna Respublika Krym"), which no mention
+# matches, so the canonical name is mapped, and a test checks every code against pycountry's
+# ISO 3166-2 data. Donbas spans two oblasts and South Ossetia is no ISO subdivision: no code.
+_TERRITORIES: Final[dict[str, dict[str, Any]]] = _data("territories.json")
 TERRITORY_CODES: Final[dict[str, str]] = {
-    "Crimea": "UA-43",
-    "Sevastopol": "UA-40",
-    "Donetsk": "UA-14",
-    "Luhansk": "UA-09",
-    "Zaporizhzhia": "UA-23",
-    "Kherson": "UA-65",
-    "Kharkiv": "UA-63",
-    "Odesa": "UA-51",
-    "Mykolaiv": "UA-48",
-    "Dnipropetrovsk": "UA-12",
-    "Kyiv": "UA-30",
-    "Transnistria": "MD-SN",
-    "Abkhazia": "GE-AB",
-    "Kursk": "RU-KRS",
-    "Belgorod": "RU-BEL",
+    name: territory["code"] for name, territory in _TERRITORIES.items() if territory["code"]
 }
 
 
@@ -1040,7 +658,9 @@ def territory_code(name: str) -> str | None:
 
 
 _TERRITORY_RES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
-    (re.compile(pattern), name) for name, pattern in _TERRITORY_PATTERNS
+    (re.compile(pattern), name)
+    for name, territory in _TERRITORIES.items()
+    for pattern in territory["patterns"]
 )
 
 # Administrative words around a name; "Донецкая область" and "Donetsk oblast" are both Donetsk.
@@ -1080,7 +700,7 @@ def canonical_territory(text: str) -> str:
 
 def _territory_words(text: str) -> list[str]:
     """A mention's words without a leading "the" or words such as "region"/"oblast"."""
-    words = text.translate(_CHAR_TABLE).strip(_EDGE_CHARS).split()
+    words = text.translate(MARK_TABLE).strip(_EDGE_CHARS).split()
     if words and words[0].lower() == "the":
         words = words[1:]
     return [w for w in words if not _TERRITORY_AFFIX_RE.fullmatch(_key(w))] or words

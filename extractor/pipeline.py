@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from . import __version__, strategies
@@ -12,7 +11,17 @@ from .articles import Unreadable
 from .client import ArticleAsker, Engine, Meter, describe_usage
 from .config import Settings, masked
 from .errors import ConfigError, ExtractorError, RunStopped
-from .schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Proposal, Provenance, Usage
+from .identity import Identity, Method
+from .schemas import (
+    SCHEMA_VERSION,
+    Article,
+    Dropped,
+    ErrorInfo,
+    ExtractionRecord,
+    Proposal,
+    Provenance,
+    Usage,
+)
 
 Clock = Callable[[], datetime]
 
@@ -24,20 +33,9 @@ def _utc_now() -> datetime:
 NO_MODEL = "none"  # the model and mode recorded for a strategy that asks none
 
 
-@dataclass(frozen=True)
-class Method:
-    """How a record is made, as far as the settings decide it: the model and mode asked, the
-    concrete strategy (``auto`` resolved) and the prompt version it asks with. Provenance,
-    resumption and the record cache all read it from here."""
-
-    model: str
-    mode: str
-    strategy: str
-    prompt_version: str
-
-
 def method_of(settings: Settings) -> Method:
-    """The method a run with ``settings`` uses.
+    """The method a run with ``settings`` uses; provenance and the record's identity read it
+    from here.
 
     Raises:
         ConfigError: unknown strategy, or a prompt version the strategy cannot use.
@@ -47,6 +45,16 @@ def method_of(settings: Settings) -> Method:
     if not strategy.needs_model:
         return Method(NO_MODEL, NO_MODEL, strategy.name, prompt)
     return Method(settings.model, settings.resolved_mode(), strategy.name, prompt)
+
+
+def identity_of(settings: Settings, article_id: str) -> Identity:
+    """The identity of the record a run with ``settings`` makes of article ``article_id``
+    (``identity.Identity``: what resumption and the record cache compare).
+
+    Raises:
+        ConfigError: unknown strategy, or a prompt version the strategy cannot use.
+    """
+    return Identity(article_id, SCHEMA_VERSION, method_of(settings), __version__)
 
 
 def provenance_of(settings: Settings, meter: Meter, clock: Clock = _utc_now) -> Provenance:

@@ -333,7 +333,7 @@ def request_rows(row: dict[str, Any], settings: Settings) -> list[dict[str, Any]
     the answer's JSON schema for guided decoding (``structured_outputs``), the same messages
     and schema the online path sends in ``json_schema`` mode."""
 
-    as_sent = dataclasses.replace(settings, mode="json_schema")
+    as_sent = settings.model_copy(update={"mode": "json_schema"})
     strategy = strategies.for_settings(settings)
     asks = strategy.plan(row["text"], strategy.prompt(settings.prompt_version))
     out = []

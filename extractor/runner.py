@@ -14,55 +14,33 @@ a second run on the same ``FILE`` stops before doing anything, naming the first.
 from __future__ import annotations
 
 import asyncio
-import errno
 import fcntl
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
-from pydantic import ValidationError
-
-from . import __version__, articles, cache, pipeline, strategies
+from . import articles, cache, pipeline, strategies
 from .client import AsyncEngine, Meter, in_flight
 from .config import Settings
 from .errors import ConfigError, RunStopped
+from .files import Appender, Line, read_jsonl, write_atomic, write_error
+from .identity import Identity
 from .schemas import ExtractionRecord
 from .spending import Budget, Price, RateLimiter, Spend
 
-# A record is finished work for an input when these match the run's: the same source and text,
-# asked of the same model, the same way, with the same prompt and code.
-Fingerprint = tuple[str, str, str, str, str, str, str]
+# A record is finished work for an input when it is the work the run would do (its identity,
+# ``extractor.identity``) and was made for that input (its source).
+Done = tuple[str, Identity]
 
 
-def fingerprint_of(record: ExtractionRecord) -> Fingerprint:
-    p = record.provenance
-    return (
-        record.article.source,
-        record.article.id,
-        p.model,
-        p.mode,
-        p.strategy,
-        p.prompt_version,
-        p.extractor_version,
-    )
-
-
-def expected_fingerprint(source: str, article_id: str, settings: Settings) -> Fingerprint:
-    method = pipeline.method_of(settings)
-    return (
-        source,
-        article_id,
-        method.model,
-        method.mode,
-        method.strategy,
-        method.prompt_version,
-        __version__,
-    )
+def done_as(record: ExtractionRecord) -> Done:
+    """What finished work ``record`` is: its source and identity."""
+    return record.article.source, Identity.of(record)
 
 
 @dataclass(frozen=True)
@@ -203,7 +181,7 @@ class Output:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._handle: IO[str] | None = None
+        self._appender: Appender | None = None
         self._pending: dict[int, str] = {}  # standard output: finished out of order
         self._next = 0
         self.unfinished: list[ExtractionRecord] = []  # what FILE.partial held at the start
@@ -248,25 +226,23 @@ class Output:
         ``FILE.partial`` rewritten without it."""
         if not self.resumable:
             return []
-        records = _read_lenient(self.target)[0] if self.target.is_file() else []
+        records = [line.value for line in _read_records(self.target)[0]]
         if self.partial.is_file():
-            kept, lines, bad = _read_lenient(self.partial)
+            lines, bad = _read_records(self.partial)
             if bad:
-                write_atomic(self.partial, "".join(lines))
-            self.unfinished = kept
-            records += kept
+                write_atomic(self.partial, "".join(line.text for line in lines))
+            self.unfinished = [line.value for line in lines]
+            records += self.unfinished
         return records
 
-    def check_unfinished(self, wanted: set[Fingerprint]) -> None:
+    def check_unfinished(self, wanted: set[Done]) -> None:
         """Refuse to take over a ``FILE.partial`` that holds finished records this run would
         not keep: they are another command's work, and completing this run would drop them.
 
         Raises:
             ConfigError: naming the file, an example record and the way out.
         """
-        foreign = [
-            r for r in self.unfinished if r.error is None and fingerprint_of(r) not in wanted
-        ]
+        foreign = [r for r in self.unfinished if r.error is None and done_as(r) not in wanted]
         if foreign:
             first = foreign[0]
             raise ConfigError(
@@ -278,10 +254,9 @@ class Output:
 
     def __enter__(self) -> Output:
         if self.resumable:
-            try:
-                self._handle = self.partial.open("a", encoding="utf-8")
-            except OSError as exc:
-                raise write_error(self.partial, exc) from None
+            # A line cut short here is dropped by the re-run, which extracts that article again.
+            appender = Appender(self.partial, kept="the records finished before are kept")
+            self._appender = appender.__enter__()
         return self
 
     def append(self, index: int, record: ExtractionRecord) -> None:
@@ -289,20 +264,14 @@ class Output:
         next article is counted done; to standard output as soon as every earlier input's
         record has been written."""
         line = record.model_dump_json() + "\n"
-        if self._handle is None:
+        if self._appender is None:
             self._pending[index] = line
             while self._next in self._pending:
                 sys.stdout.write(self._pending.pop(self._next))
                 self._next += 1
             sys.stdout.flush()
             return
-        try:
-            self._handle.write(line)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-        except OSError as exc:
-            # A line cut short here is dropped by the re-run, which extracts that article again.
-            raise write_error(self.partial, exc, "the records finished before are kept") from None
+        self._appender.append(line)
 
     def complete(self, records: list[ExtractionRecord]) -> None:
         """Every input has its record: ``FILE`` gets them in input order, atomically.
@@ -325,28 +294,21 @@ class Output:
         self.partial.unlink(missing_ok=True)
 
     def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._appender is not None:
+            self._appender.__exit__()
+            self._appender = None
 
 
-def _read_lenient(path: Path) -> tuple[list[ExtractionRecord], list[str], int]:
-    """The records of a JSONL file, the lines that hold them, and how many lines did not."""
-    records: list[ExtractionRecord] = []
-    lines: list[str] = []
-    bad = 0
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                bad += 1  # cut short by a kill: the article is extracted again
-                continue
-            try:
-                records.append(ExtractionRecord.model_validate_json(line))
-            except ValidationError:
-                bad += 1
-                continue
-            lines.append(line)
-    return records, lines, bad
+def _read_records(path: Path) -> tuple[list[Line[ExtractionRecord]], int]:
+    """The lines of an output file that hold records (none when there is no file), and how
+    many did not (cut short by a kill, or no record): their articles are extracted again."""
+    if not path.is_file():
+        return [], 0
+    bad: list[int] = []
+    lines = read_jsonl(
+        path, ExtractionRecord.model_validate_json, skipped=lambda number, _: bad.append(number)
+    )
+    return list(lines), len(bad)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -354,39 +316,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
     except OSError:
         return False
-
-
-def write_error(path: Path, exc: OSError, kept: str = "") -> ConfigError:
-    """The one-line error for a file that cannot be written, naming what to do about it."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        why = f"the disk is full ({exc.strerror}); free space or choose another disk"
-    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        why = (
-            f"{path.parent} cannot be written ({exc.strerror}); choose a directory you can write to"
-        )
-    else:
-        why = f"{exc.strerror or exc}"
-    return ConfigError(f"cannot write {path}: {why}" + (f"; {kept}" if kept else ""))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` whole or not at all: written beside it, on disk, renamed.
-
-    Raises:
-        ConfigError: it cannot be written (disk full, no permission); ``path`` is left as it
-            was and no temporary file is left behind.
-    """
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    except OSError as exc:
-        with suppress(OSError):  # the first error is the one to report
-            temporary.unlink(missing_ok=True)
-        raise write_error(path, exc) from None
 
 
 @contextmanager
@@ -533,21 +462,21 @@ def triage(
     Raises:
         ConfigError: ``output``'s partial file holds another command's finished records.
     """
-    done: dict[Fingerprint, ExtractionRecord] = {
-        fingerprint_of(r): r for r in output.finished() if r.error is None
+    done: dict[Done, ExtractionRecord] = {
+        done_as(r): r for r in output.finished() if r.error is None
     }
     outcomes: list[Outcome] = []
     todo: list[tuple[int, articles.Article]] = []
-    wanted: set[Fingerprint] = set()
+    wanted: set[Done] = set()
     for index, item in enumerate(items):
         source = item.source
         if isinstance(item, articles.Unreadable):
             record = pipeline.unreadable(item, settings)
             outcomes.append(Outcome(index, source, "unreadable", record))
             continue
-        fingerprint = expected_fingerprint(source, item.id, settings)
-        wanted.add(fingerprint)
-        earlier = done.get(fingerprint)
+        work = (source, pipeline.identity_of(settings, item.id))
+        wanted.add(work)
+        earlier = done.get(work)
         if earlier is not None:
             outcomes.append(Outcome(index, source, "resumed", earlier))
             continue

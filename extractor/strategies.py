@@ -33,8 +33,10 @@ answers:
 
 ``auto`` (the default) is no strategy of its own: ``for_settings`` turns it into the one that
 scores best for the model in use, ``guided`` for the embedded model and ``single`` for any
-other, and provenance records the one chosen. The field strategies do not extract stances, and
-their summary is composed in code.
+other, and provenance records the one chosen. ``rules`` and ``guided`` read each guarantor's
+position, the guarantee type, whether it is legally binding and the stances in code
+(``with_attributes``, ``extractor.attributes``); ``decomposed`` and ``chunked`` leave them at
+their constant answer. The field strategies' summary is composed in code.
 """
 
 from __future__ import annotations
@@ -43,39 +45,60 @@ import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
+from . import attributes
 from .answers import Outcome
 from .build import (
+    actor_key,
     actor_problem,
     build,
-    evidence_of,
-    hours_problem,
+    excluded_territory,
     make_actor,
     make_party,
     names_a_group,
+    response_time_of,
     territory_problem,
     validation_context,
 )
 from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
 from .errors import ConfigError, OutputError
-from .grounding import locate
-from .normalize import actor_code, canonical_territory, duration_spans, territory_code
+from .normalize import actor_code, canonical_territory
 from .prompting import Message, render, render_part, require_parts
+from .rules import (
+    Chunk,
+    Findings,
+    Found,
+    about_guarantees,
+    actor_mentions,
+    deadlines,
+    found_in,
+    is_guarantee_sentence,
+    paragraphs,
+    proposes,
+    rules_findings,
+    sentences,
+    territory_mentions,
+)
 from .schemas import (
     ArticleDraft,
     Condition,
     Dropped,
-    Evidence,
     ExcludedTerritory,
     Guarantor,
     Proposal,
-    ResponseTime,
 )
+
+# A chunk a condition question is asked about speaks of guarantees and has a condition word.
+_CONDITION = re.compile(
+    r"\bif\b|\bonly\b|provided|condition|in exchange|would have to|must|\bunless\b|"
+    r"при условии|если|только|должн",
+    re.IGNORECASE,
+)
+
 
 FIELDS_PROMPT = "fields-v1"
 NO_PROMPT = "none"  # the prompt version recorded for a strategy that asks no model
@@ -172,104 +195,8 @@ def choice_model(options: list[str], many: bool, at_least: int = 0) -> type[Base
     return model
 
 
-# Code decides whether a chunk can hold the answer before the model is asked about it.
-_GUARANTEE = re.compile(
-    r"guarant|safeguard|security|article\s*5|defen[cs]e pact|гарант|безопасност", re.IGNORECASE
-)
-_CONDITION = re.compile(
-    r"\bif\b|\bonly\b|provided|condition|in exchange|would have to|must|\bunless\b|"
-    r"при условии|если|только|должн",
-    re.IGNORECASE,
-)
-_TERRITORY = re.compile(
-    r"crimea|krym|крым|donbas|донбас|donetsk|донецк|luhansk|lugansk|луганск|zaporiz|zaporoz|"
-    r"запорож|kherson|херсон|sevastopol|севастопол|transnistri|приднестров|occupied|оккупир",
-    re.IGNORECASE,
-)
-
-
-_TERRITORY_MENTION = re.compile(
-    rf"[\w'\u2019-]*(?:{_TERRITORY.pattern})[\w'\u2019-]*", re.IGNORECASE
-)
-
-
-_EXCLUSION = re.compile(
-    r"exclu|not be (?:part|covered|included)|not cover|except|outside|apart from|"
-    r"исключ|кроме|за исключением|не распростран|не входи",
-    re.IGNORECASE,
-)
-_DEADLINE_BEFORE = re.compile(
-    r"(?:within|respond|react|no later than|deadline|в течение|за|через|не позднее)\W*(?:\w+\W+)?$",
-    re.IGNORECASE,
-)
-_DEADLINE_AFTER = re.compile(
-    r"^\W*(?:max|maximum|at most|deadline|to respond|to react)", re.IGNORECASE
-)
-
-
-def territory_mentions(text: str) -> list[str]:
-    """Territories named in a text that speaks of leaving something out, once each."""
-    if not _EXCLUSION.search(text):
-        return []
-    return list(dict.fromkeys(m.group(0) for m in _TERRITORY_MENTION.finditer(text)))
-
-
-_WORD = re.compile(r"[\w'\u2019.-]+")
-_POSSESSIVE = re.compile(r"['\u2019]s$")
-
-
-# The same word runs come up again and again (every sentence is read by several rules); a code is
-# a pure function of the name.
-_code_of = lru_cache(maxsize=1 << 16)(actor_code)
-
-
-@lru_cache(maxsize=4096)
-def _actor_mentions(text: str) -> tuple[str, ...]:
-    words = list(_WORD.finditer(text))
-    found: dict[str, str] = {}
-    for i in range(len(words)):
-        for n in (3, 2, 1):
-            if i + n > len(words):
-                continue
-            phrase = _POSSESSIVE.sub("", text[words[i].start() : words[i + n - 1].end()])
-            if "\n" in phrase:
-                continue  # a name does not run across a line break
-            phrase = phrase.strip(".-'\u2019")
-            code = _code_of(phrase)
-            if code is not None:
-                found.setdefault(code, phrase)
-                break
-    return tuple(found.values())
-
-
-def actor_mentions(text: str) -> list[str]:
-    """States and organisations named in a text, as it writes them, first mention of each code.
-
-    Word runs of three, two and one words are tried at each word, longest first, so that
-    "the United States" wins over "States".
-    """
-    return list(_actor_mentions(text))
-
-
 def _guarantee_actors(text: str) -> list[str]:
-    return actor_mentions(text) if _GUARANTEE.search(text) else []
-
-
-def deadlines(text: str) -> list[str]:
-    """Durations written as a deadline ("within 72 hours", "72 hours max"), not as an idiom
-    ("would one day join"): each phrase once, in the order of its first appearance, if any of
-    its appearances reads as a deadline. One look at each duration, so linear in the text."""
-    first: dict[str, int] = {}
-    deadline: set[str] = set()
-    for start, end in duration_spans(text):
-        phrase = text[start:end]
-        first.setdefault(phrase, start)
-        if phrase not in deadline and (
-            _DEADLINE_BEFORE.search(text[max(0, start - 30) : start])
-            or _DEADLINE_AFTER.search(text[end : end + 20])
-        ):
-            deadline.add(phrase)
-    return [phrase for phrase in first if phrase in deadline]
+    return actor_mentions(text) if about_guarantees(text) else []
 
 
 @dataclass(frozen=True)
@@ -282,7 +209,7 @@ class Question:
     options: Callable[[str], list[str]] | None = None
     many: bool = True
     at_least: int = 0
-    gate: Callable[[str], bool] = lambda text: bool(_GUARANTEE.search(text))
+    gate: Callable[[str], bool] = lambda text: about_guarantees(text)
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -294,33 +221,13 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "conditions",
         Phrases,
-        gate=lambda text: bool(_GUARANTEE.search(text)) and bool(_CONDITION.search(text)),
+        gate=lambda text: about_guarantees(text) and bool(_CONDITION.search(text)),
     ),
 )
 
 
-@dataclass(frozen=True)
-class Chunk:
-    start: int
-    text: str
-
-
 def whole(text: str) -> list[Chunk]:
     return [Chunk(0, text)]
-
-
-def paragraphs(text: str) -> list[Chunk]:
-    """Non-empty paragraphs of ``text`` (split on blank lines, else line breaks), with offsets."""
-    separator = r"\n\s*\n" if re.search(r"\n\s*\n", text) else r"\n"
-    out: list[Chunk] = []
-    position = 0
-    for match in re.finditer(separator, text + "\n\n"):
-        piece = text[position : match.start()]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            out.append(Chunk(position + lead, piece.strip()))
-        position = match.end()
-    return out
 
 
 def chunks(text: str, limit: int = CHUNK_CHARS) -> list[Chunk]:
@@ -340,34 +247,6 @@ def chunks(text: str, limit: int = CHUNK_CHARS) -> list[Chunk]:
             break
         i = j - 1 if j - 1 > i else j
     return out
-
-
-@dataclass
-class Found:
-    """A value the model gave, located in the article."""
-
-    value: str
-    evidence: Evidence
-
-
-def found_in(value: str, piece: Chunk) -> Found | None:
-    """``value`` located in ``piece`` (offsets in the article), or None when it is not there."""
-    span = locate(value, piece.text)
-    if span is None:
-        return None
-    return Found(value, evidence_of(span, piece.text, value, piece.start))
-
-
-@dataclass
-class Findings:
-    values: dict[str, list[Found]] = field(default_factory=dict)
-    dropped: list[Dropped] = field(default_factory=list)
-
-    def add(self, field_name: str, found: Found) -> None:
-        self.values.setdefault(field_name, []).append(found)
-
-    def of(self, field_name: str) -> list[Found]:
-        return self.values.get(field_name, [])
 
 
 def _answers(draft: BaseModel) -> list[str]:
@@ -562,33 +441,41 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     proposed_by = _most_named(checked("proposer", actor_problem))
     proposer = make_party(proposed_by.value, [proposed_by.evidence]) if proposed_by else None
-    protected = _most_named(checked("beneficiary", actor_problem))
+    protecting = checked("beneficiary", actor_problem)
+    protected = _most_named(protecting)
     beneficiary = make_party(protected.value, [protected.evidence]) if protected else None
+    # Who gives no guarantee: the state protected, and a proposer that asks for guarantees for
+    # itself ("Russia wants guarantees"). With nothing said of who is protected (the model's
+    # field answers), the proposer is taken for the one protected, as it most often is.
+    protected_codes = {actor_code(found.value) for found in protecting} - {None}
+    not_guarantors: dict[str | None, str] = {}
+    if proposer is not None and (not protecting or proposer.code in protected_codes):
+        not_guarantors[proposer.code] = (
+            "the proposer itself" if not protecting else "the state whose security is guaranteed"
+        )
+    if beneficiary is not None:
+        not_guarantors[beneficiary.code] = "the state whose security is guaranteed"
 
     guarantors: list[Guarantor] = []
-    for found in _first_by_key(
-        checked("guarantors", actor_problem), lambda v: actor_code(v) or v.casefold()
-    ):
+    for found in _first_by_key(checked("guarantors", actor_problem), actor_key):
         actor = make_actor(found.value)
         if actor is None:
             continue
         if actor.code is None and not names_a_group(found.value):
             # A named organisation without a code is kept; every state has one (ISO 3166-1).
             drop("guarantors", found.value, "not a state or a named organisation or group")
-        elif proposer is not None and actor.code is not None and actor.code == proposer.code:
-            drop("guarantors", found.value, "the proposer itself")
-        elif beneficiary is not None and actor.code is not None and actor.code == beneficiary.code:
-            drop("guarantors", found.value, "the state whose security is guaranteed")
+        elif actor.code is not None and actor.code in not_guarantors:
+            drop("guarantors", found.value, not_guarantors[actor.code])
         else:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
     response_time = None
     for found in findings.of("response_time"):
-        hours, reason = hours_problem(found.value, found.evidence.quote)
-        if reason is not None or hours is None:
-            drop("response_time", found.value, reason or "no duration in the answer")
+        given = response_time_of(found.value, found.evidence)
+        if isinstance(given, str):
+            drop("response_time", found.value, given)
         elif response_time is None:
-            response_time = ResponseTime(text=found.value, hours=hours, evidence=[found.evidence])
+            response_time = given
 
     territories: list[ExcludedTerritory] = []
     for found in _first_by_key(
@@ -598,12 +485,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         if actor_code(found.value) is not None:
             drop("excluded_territories", found.value, "a state or organisation, not a territory")
             continue
-        name = canonical_territory(found.value)
-        territories.append(
-            ExcludedTerritory(
-                name=name, code=territory_code(name), text=found.value, evidence=[found.evidence]
-            )
-        )
+        territories.append(excluded_territory(found.value, found.evidence))
 
     conditions = [
         Condition(text=found.value, bound_party=None, evidence=[found.evidence])
@@ -667,179 +549,6 @@ def built(text: str, outcome: Outcome[ArticleDraft]) -> Result:
         ]
         dropped = notes + dropped
     return proposals, dropped
-
-
-# --------------------------------------------------------------------------------------------
-# Rules: what code alone finds
-# --------------------------------------------------------------------------------------------
-
-# Sentence ends: ., ! or ? (a closing quote may follow), then space and a capital, digit or
-# opening quote. Written here rather than taken from a library: the maintained splitters either
-# need a downloaded model (NLTK's punkt) or are not packaged for this project's platforms, and
-# an end missed only makes a sentence longer, which a rule tolerates.
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?\u2026])[\"'\u201d\u00bb]?\s+(?=[\"'\u201c\u00ab(]?[A-Z\u0410-\u042f\u04010-9])|"
-    # a line break, or a full stop with no space before a capitalised word (web copy of Russian
-    # articles often drops that space)
-    r"\s*\n\s*|(?<=[a-z\u0430-\u044f\u0451)\u0410-\u042f][.!?])(?=[A-Z\u0410-\u042f\u0401][a-z\u0430-\u044f\u0451])"
-)
-_GUARANTEE_WORD = re.compile(r"guarant|гарант", re.IGNORECASE)
-_PROPOSING = re.compile(
-    r"propos|offer|suggest|put forward|call(?:s|ed|ing)? for|demand|insist|"
-    r"предлож|предлага|требова|требу|выдвину|настаива",
-    re.IGNORECASE,
-)
-_CONDITION_MARK = re.compile(
-    r"\bif\b|\bprovided\b|\bon condition\b|\bin exchange\b|\bin return\b|\bunless\b|"
-    r"\bonly\b|would have to|\bmust\b|\brequire|"
-    r"при условии|в обмен|если|только|должн",
-    re.IGNORECASE,
-)
-
-
-# A full stop after these ends an abbreviation ("St. Petersburg", "Mr. Zelensky", "U.S."),
-# not a sentence.
-_ABBREVIATION = re.compile(r"(?:\b(?:St|Mr|Mrs|Ms|Dr|Gen|Sen|Rep|Gov|Jr|No|vs)|\b[A-Z])\.$")
-
-
-def sentences(piece: Chunk) -> list[Chunk]:
-    """The sentences of ``piece``, with offsets in the article."""
-    out: list[Chunk] = []
-    start = position = 0
-    for match in [*_SENTENCE_END.finditer(piece.text), None]:
-        # A closing quote after the full stop belongs to the sentence it closes.
-        end = match.start() + len(match.group(0).rstrip()) if match else len(piece.text)
-        if match is not None and _ABBREVIATION.search(piece.text, start, match.start()):
-            continue
-        sentence = piece.text[start:end].strip()
-        if sentence:
-            out.append(Chunk(piece.start + piece.text.index(sentence, start), sentence))
-        start = position = match.end() if match else len(piece.text)
-    del position
-    return out
-
-
-# A guarantee word in the sense of security ("security guarantees", "guarantors", "a guarantee
-# that Ukraine will not join NATO", "гарантии безопасности"), not "guaranteed life" or
-# "guarantee the rights of the media".
-_SECURITY_SENSE = re.compile(
-    r"secur|defen[cs]|protect|guarantor|\bsafe|\bnato\b|alliance|neutral|"
-    r"безопасн|защит|нато|альянс|нейтрал|гарант(?:ы|ом|ами|ов|а)?\b",  # noqa: RUF001
-    re.IGNORECASE,
-)
-# "did not mention ... security guarantees", "without guarantees", "не дали гарантий".
-_NEGATED = re.compile(
-    r"\b(?:not|no|never|without|neither|nor)\b[^.;:,]{0,60}guarant|"
-    r"(?:\bне\b|\bбез\b|\bни\b)[^.;:,]{0,40}гарант",  # noqa: RUF001
-    re.IGNORECASE,
-)
-# The state whose security is guaranteed: "security guarantees for Ukraine", "guarantor of
-# Ukraine's security", "offer Ukraine a guarantee", "гарантии безопасности Украине".
-_FOR_BEFORE = re.compile(
-    r"(?:guarante\w*|guarantor\w*|security|assurances?|protection)\s+(?:\w+\s+)?"
-    r"(?:for|to|of)\s+(?:the\s+)?$|"
-    r"(?:гарант\w*|безопасност\w*)\s+(?:для\s+)?$",
-    re.IGNORECASE,
-)
-_FOR_AFTER = re.compile(
-    r"^['\u2019]s\s+(?:\w+[- ]term\s+|own\s+|future\s+)?(?:security|sovereignty|defen[cs]e)|"
-    r"^\s+(?:a|an|the)\s+(?:\w+\s+)?(?:security\s+)?guarante",
-    re.IGNORECASE,
-)
-# "the Budapest Memorandum", "the Minsk agreements", "the Istanbul talks": a place in a name.
-_NAMED_AFTER = re.compile(
-    r"^\s+(?:memorandum|accords?|agreements?|protocol|communiqu|format|process|talks|"
-    r"press conference|summit|меморандум|соглашени|протокол|формат|переговор|саммит)",
-    re.IGNORECASE,
-)
-
-
-def _mentions(sentence: str) -> Iterator[tuple[str, int, int]]:
-    """States and organisations named in a sentence: (name as written, start, end)."""
-    for name in actor_mentions(sentence):
-        at = sentence.find(name)
-        while at >= 0:
-            yield name, at, at + len(name)
-            at = sentence.find(name, at + len(name))
-
-
-def beneficiary_mentions(sentence: str) -> list[str]:
-    """States named in a guarantee sentence as the one whose security is guaranteed."""
-    return list(
-        dict.fromkeys(
-            name
-            for name, start, end in _mentions(sentence)
-            if _FOR_BEFORE.search(sentence[max(0, start - 50) : start])
-            or _FOR_AFTER.search(sentence[end : end + 40])
-        )
-    )
-
-
-def guarantee_mentions(sentence: str) -> list[str]:
-    """States and organisations a sentence in a guarantee context names, leaving out those it
-    names as the protected state or as part of a name ("the Budapest Memorandum")."""
-    protected = set(beneficiary_mentions(sentence))
-    in_names = {name for name, _, end in _mentions(sentence) if _NAMED_AFTER.search(sentence[end:])}
-    return [name for name in actor_mentions(sentence) if name not in protected | in_names]
-
-
-def _proposer_mention(sentence: str) -> str | None:
-    """The state or organisation named last before the first proposing verb of a sentence."""
-    verb = _PROPOSING.search(sentence)
-    if verb is None:
-        return None
-    named = list(_mentions(sentence[: verb.start()]))
-    return max(named, key=lambda mention: mention[1])[0] if named else None
-
-
-_OCCUPIED = re.compile(r"occupied|оккупир", re.IGNORECASE)
-
-
-def is_guarantee_sentence(sentence: str) -> bool:
-    """Whether a sentence speaks of security guarantees as something given or proposed."""
-    return bool(
-        _GUARANTEE_WORD.search(sentence)
-        and _SECURITY_SENSE.search(sentence)
-        and not _NEGATED.search(sentence)
-    )
-
-
-def rules_findings(text: str) -> Findings:
-    """What code finds with no model, located in ``text``.
-
-    In each paragraph that speaks of guarantees or security: every state or organisation named
-    in a sentence with a guarantee word ("guarant", "гарант") is a guarantor, and the one named
-    before a proposing verb there ("proposed", "offered", "предложил") the proposer; durations
-    written as deadlines are response times; territories named in a sentence that speaks of an
-    exclusion are excluded territories; a sentence with a guarantee word and a condition word
-    ("if", "provided", "only", "при условии") is a condition.
-    """
-    findings = Findings()
-
-    def add(field_name: str, values: list[str], sentence: Chunk) -> None:
-        for value in values:
-            found = found_in(value, sentence)
-            if found is not None:
-                findings.add(field_name, found)
-
-    for paragraph in paragraphs(text):
-        if not _GUARANTEE.search(paragraph.text):
-            continue
-        for sentence in sentences(paragraph):
-            add("response_time", deadlines(sentence.text), sentence)
-            territories = territory_mentions(sentence.text)
-            add(
-                "excluded_territories", [t for t in territories if not _OCCUPIED.match(t)], sentence
-            )
-            if not is_guarantee_sentence(sentence.text):
-                continue
-            add("beneficiary", beneficiary_mentions(sentence.text), sentence)
-            add("guarantors", guarantee_mentions(sentence.text), sentence)
-            proposer = _proposer_mention(sentence.text)
-            add("proposer", [proposer] if proposer else [], sentence)
-            if _CONDITION_MARK.search(sentence.text):
-                add("conditions", [sentence.text], sentence)
-    return findings
 
 
 # --------------------------------------------------------------------------------------------
@@ -1043,12 +752,19 @@ class Rules(Strategy):
         return []
 
     def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
-        return merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS)
+        return with_attributes(text, merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS))
 
 
-# What ``guided`` takes from the rules as they stand: on the development set the embedded model
-# asked to list or to confirm guarantors drops more right ones than wrong ones (docs/quality.md).
-FROM_RULES: tuple[str, ...] = ("guarantors", "beneficiary", "conditions")
+def with_attributes(text: str, result: Result) -> Result:
+    """``result`` with its proposals' position, type, legally binding and stances read in code
+    from the article's sentences (``extractor.attributes``)."""
+    proposals, dropped = result
+    if not proposals:
+        return result
+    passages = [sentence for paragraph in paragraphs(text) for sentence in sentences(paragraph)]
+    return [attributes.fill(p, text, passages) for p in proposals], dropped
+
+
 # At most this many sentences go into one question (a bound on its prompt).
 MAX_SENTENCES = 8
 
@@ -1074,44 +790,46 @@ def _choice_ask(
 
 @register
 class Guided(_FieldStrategy):
-    """Code finds the candidates, the model chooses among them, in at most three short requests
-    an article: the proposer among the states and organisations named in the sentences that
-    speak of guarantees (those with a proposing verb first), the response time among the
-    deadlines and the excluded territories among the territories named where a sentence speaks
-    of an exclusion. Guarantors and conditions are the rules' (``rules_findings``)."""
+    """Code finds the values (``rules_findings``); the model is asked only for what code
+    finds no answer to: the proposer, when the rules name none, chosen among the states and
+    organisations named in the sentences about guarantees (those with a proposing verb first).
+    At most one short request an article, and none where the rules found nothing at all.
+
+    On the development set the embedded model, asked to choose a value the rules had already
+    found (the proposer between candidates named equally often, the response time between two
+    deadlines, the excluded territories), replaced right answers with wrong ones more often than
+    the reverse (docs/quality.md), so it is not asked there.
+    """
 
     name = "guided"
 
     def prompt(self, requested: str | None) -> str:
         version = requested or FIELDS_PROMPT
-        fields = ("system", "proposer", "response_time", "excluded_territories")
-        require_parts(version, fields, f"strategy {self.name}")
+        require_parts(version, ("system", "proposer"), f"strategy {self.name}")
         return version
 
     def plan(self, text: str, prompt_version: str) -> list[Ask]:
-        about = [
+        found = rules_findings(text)
+        if found.of("proposer") or not any(found.values.values()):
+            return []
+        guarantee = [
             sentence
             for paragraph in paragraphs(text)
-            if _GUARANTEE.search(paragraph.text)
+            if about_guarantees(paragraph.text)
             for sentence in sentences(paragraph)
+            if is_guarantee_sentence(sentence.text)
         ]
-        guarantee = [s for s in about if is_guarantee_sentence(s.text)]
-        proposing = [s for s in guarantee if _PROPOSING.search(s.text)]
-        by_field = {q.field: q for q in QUESTIONS}
-        candidates = [
-            (by_field["proposer"], proposing + [s for s in guarantee if s not in proposing]),
-            (by_field["response_time"], [s for s in about if deadlines(s.text)]),
-            (by_field["excluded_territories"], [s for s in about if territory_mentions(s.text)]),
-        ]
-        asks = [
-            _choice_ask(question, passages, prompt_version, index)
-            for index, (question, passages) in enumerate(candidates)
-        ]
-        return [ask for ask in asks if ask is not None]
+        proposing = [s for s in guarantee if proposes(s.text)]
+        passages = proposing + [s for s in guarantee if s not in proposing]
+        question = next(q for q in QUESTIONS if q.field == "proposer")
+        ask = _choice_ask(question, passages, prompt_version, 0)
+        return [ask] if ask is not None else []
 
     def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
-        findings = locate_answers(asks, answers)
-        rules = rules_findings(text)
-        for name in FROM_RULES:
-            findings.values[name] = rules.of(name)
-        return merge(findings, GUARANTEE_SENTENCE_CARRIERS)
+        findings = rules_findings(text)
+        chosen = locate_answers(asks, answers)
+        for ask in asks:
+            if chosen.of(ask.field):
+                findings.values[ask.field] = chosen.of(ask.field)
+        findings.dropped.extend(chosen.dropped)
+        return with_attributes(text, merge(findings, GUARANTEE_SENTENCE_CARRIERS))

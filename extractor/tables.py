@@ -8,7 +8,6 @@ The row functions are pure: keys that the database assigns (ids) are left to the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +27,7 @@ from sqlalchemy import (
 )
 
 from .config import masked
+from .identity import Identity
 from .schemas import Actor, Evidence, ExtractionRecord, Proposal
 
 metadata = MetaData()
@@ -213,15 +213,6 @@ VIEW_NAMES: tuple[str, ...] = (
 # The rows of a record
 # ---------------------------------------------------------------------------------------------
 
-RUN_FIELDS = ("model", "mode", "strategy", "prompt_version", "extractor_version")
-
-
-def run_key(record: ExtractionRecord) -> str:
-    """What makes a run's output what it is; base_url is left out (a local port changes)."""
-    provenance = record.provenance.model_dump()
-    parts = [provenance[name] for name in RUN_FIELDS] + [record.schema_version]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
 
 def actor_columns(prefix: str, actor: Actor | None) -> dict[str, Any]:
     """An actor as the three columns ``PREFIX_name``, ``PREFIX_kind``, ``PREFIX_code``."""
@@ -244,7 +235,7 @@ def run_row(record: ExtractionRecord) -> dict[str, Any]:
     provenance = record.provenance
     usage = provenance.usage
     return {
-        "run_key": run_key(record),
+        "run_key": Identity.of(record).run_key,
         "model": provenance.model,
         "base_url": masked(provenance.base_url),
         "mode": provenance.mode,

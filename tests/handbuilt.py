@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 
 from extractor.client import Engine
-from extractor.config import RetryPolicy, Settings
+from extractor.config import Settings
 
 BASE_URL = "http://handbuilt.invalid/v1"
 
@@ -86,7 +86,8 @@ def settings(**overrides: Any) -> Settings:
         "api_key": "test-key",
         "model": "handbuilt",
         "mode": "json_schema",
-        "retry": RetryPolicy(max_reasks=1, transport_retries=2),
+        "max_reasks": 1,
+        "transport_retries": 2,
     }
     values.update(overrides)
     return Settings(**values)

@@ -109,3 +109,12 @@ def test_proper_names_are_told_from_descriptions() -> None:
     assert not names_a_group("Senator Dick Durbin") and not names_a_group("Istanbul")
     # "сила" inside "перебросила" is no group word, and a sentence is no name.
     assert not names_a_group("Весной 2021 года Россия перебросила в аннексированный Крым и")
+
+
+def test_quotation_marks_are_no_part_of_an_actors_name() -> None:
+    from extractor.build import make_actor
+
+    actor = make_actor('the "coalition of the willing')
+    assert actor is not None
+    assert (actor.name, actor.code) == ("the coalition of the willing", "COTW")
+    assert make_actor("«НАТО»") == make_actor("НАТО")  # noqa: RUF001

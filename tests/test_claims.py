@@ -13,8 +13,9 @@ from handbuilt import Script, draft_json, engine, ok
 from extractor.build import build
 from extractor.client import Meter, Outcome
 from extractor.grounding import on_word_boundaries
+from extractor.rules import Findings, Found
 from extractor.schemas import ArticleDraft, Evidence, Proposal
-from extractor.strategies import Ask, Findings, Found, Names, locate_answers, merge, named
+from extractor.strategies import Ask, Names, locate_answers, merge, named
 
 TEXT = (
     "Ukraine proposed that the US, the UK and Turkey guarantee its security. "

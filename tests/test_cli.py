@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from handbuilt import LoopbackServer, Script, draft_json, ok, status
 
-from extractor.cli import cli, schema_text
+from extractor import config, evaluate
+from extractor.cli import cli, schema_text, setting_help
+from extractor.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -281,11 +285,75 @@ def test_eval_compares_files_side_by_side_per_gold_set(tmp_path: Path) -> None:
     assert lines[0] == f"{gold} (5 articles): F1 (precision / recall)"
     assert lines[1].split() == ["field", "guided", "nothing"]
     assert lines[2] == (
-        "proposers             0.774 (0.80 / 0.75)     0.000 (- / 0.00)        support 4"
+        "proposers             1.000 (1.00 / 1.00)     0.000 (- / 0.00)        support 4"
     )
     assert lines[7].split() == ["has_proposal", "1.000", "(n=5)", "0.000", "(n=5)", "accuracy",
                                 "(articles)"]  # fmt: skip
     assert f"{gold / 'corpus'} (12 articles): F1 (precision / recall)" in lines
     assert lines[lines.index("all (17 articles): F1 (precision / recall)") + 3].startswith(
-        "guarantors            0.836 (0.80 / 0.88)     0.000 (- / 0.00)        support 16"
+        "guarantors            0.927 (0.86 / 1.00)     0.000 (- / 0.00)        support 16"
     )
+    # Each attribute, and under it the constant answer on the same records.
+    assert lines[9:11] == [
+        "position              0.895 (n=19)            - (n=0)                 "
+        "accuracy (guarantors scored)",
+        "  constant unknown    0.474 (n=19)            - (n=0)",
+    ]
+
+
+def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", command
+
+
+def test_extract_help_shows_every_setting_with_its_flag_and_variable() -> None:
+    code, out, _ = run("extract", "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    for setting in config.SETTINGS.values():
+        if setting.flag is not None:
+            assert setting.flag in flat
+            assert f"[env {setting.declared.variable}; default {setting.shown_default}]" in flat
+
+
+def test_a_settings_flag_is_the_declared_one_wherever_it_appears() -> None:
+    """No command declares a setting's flag by hand: each has the declared help, variable and
+    no default of its own (so the variable and the default apply), and every flag naming a
+    variable is a declared setting's."""
+    seen = set()
+    for path, command in _commands(cli):
+        for param in command.params:
+            if not isinstance(param, click.Option):
+                continue
+            setting = config.SETTINGS.get(param.name or "")
+            if setting is None:
+                assert "[env " not in (param.help or ""), (path, param.name)
+                continue
+            seen.add(param.name)
+            assert param.opts == [setting.flag], (path, param.name)
+            assert param.help == setting_help(setting), (path, param.name)
+            assert param.default is None, (path, param.name)
+    assert seen == {s.name for s in config.SETTINGS.values() if s.flag is not None}
+
+
+def test_every_command_ends_an_error_one_way(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.jsonl")
+    for args in (("report", missing, "-o", str(tmp_path / "r.html")), ("load", missing)):
+        code, out, err = run(*args)
+        assert (code, out) == (2, "")
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        with pytest.raises(InputError):
+            run(*args, "--traceback")
+
+
+def test_ctrl_c_exits_130_with_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "load_gold_sets", interrupted)
+    code, _, err = run("eval", "--gold", str(tmp_path), str(tmp_path / "p.jsonl"))
+    assert code == 130
+    assert err == "error: interrupted: re-run the same command to finish\n"

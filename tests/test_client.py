@@ -69,7 +69,7 @@ def test_after_the_last_reask_ungrounded_values_are_dropped_not_kept() -> None:
 
 def test_zero_reasks_means_one_request() -> None:
     script = Script([ok(INVENTED)])
-    outcome = engine(script, retry=_policy(max_reasks=0)).extract(MESSAGES, ARTICLE)
+    outcome = engine(script, max_reasks=0).extract(MESSAGES, ARTICLE)
     assert not outcome.grounded
     assert len(script.requests) == 1
 
@@ -204,12 +204,6 @@ def test_json_schema_mode_asks_for_strict_structured_output() -> None:
     engine(script, mode="json_schema").extract(MESSAGES, ARTICLE)
     body = script.bodies()[0]
     assert body["response_format"]["type"] == "json_schema"
-
-
-def _policy(**kwargs: int):  # type: ignore[no-untyped-def]
-    from extractor.config import RetryPolicy
-
-    return RetryPolicy(**kwargs)
 
 
 def test_an_article_is_sent_verbatim_even_when_it_looks_like_a_template() -> None:

@@ -299,10 +299,10 @@ def _cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
 
 @pytest.mark.live
 def test_the_embedded_model_finishes_a_batch_with_quotes_in_its_options(tmp_path: Path) -> None:
-    from extractor import strategies
+    from extractor import rules, strategies
 
     # The quote of 'the "Ukraine' (a proposer candidate) never reaches the server's grammar.
-    assert 'the "Ukraine' in strategies.actor_mentions(QUOTED)
+    assert 'the "Ukraine' in rules.actor_mentions(QUOTED)
     chunked = strategies.named("chunked")
     plan = chunked.plan(QUOTED, chunked.prompt(None))
     options = [o for ask in plan for o in _enum(ask.answer)]

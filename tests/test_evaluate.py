@@ -10,11 +10,17 @@ import pytest
 
 from extractor.errors import InputError
 from extractor.evaluate import (
+    ATTRIBUTES,
     FIELDS,
+    Accuracy,
+    AttributeScore,
     FieldScore,
     Report,
+    compare,
     load_gold,
+    load_gold_sets,
     load_records,
+    render_comparison,
     render_table,
     score,
 )
@@ -44,16 +50,27 @@ def proposal(
     territories: tuple[str, ...] = (),
     conditions: tuple[str, ...] = (),
     evidence: tuple[dict[str, Any], ...] = (),
+    guarantee_type: str = "other",
+    legally_binding: bool | None = None,
+    positions: dict[str, str] | None = None,
+    stances: tuple[tuple[str | None, str], ...] = (),
 ) -> dict[str, Any]:
-    """A hand-made proposal holding exactly the given values (nested evidence left empty)."""
+    """A hand-made proposal holding exactly the given values (nested evidence left empty);
+    a guarantor's position is ``positions[code]``, else ``proposed``; ``stances`` are
+    (actor code, stance) pairs."""
     return {
         "summary": "made up",
         "proposer": None if proposer is None else actor(proposer),
         "beneficiary": None,
-        "guarantee_type": "other",
-        "legally_binding": None,
+        "guarantee_type": guarantee_type,
+        "legally_binding": legally_binding,
         "guarantors": [
-            {"actor": actor(code), "position": "proposed", "evidence": []} for code in guarantors
+            {
+                "actor": actor(code),
+                "position": (positions or {}).get(str(code), "proposed"),
+                "evidence": [],
+            }
+            for code in guarantors
         ],
         "response_time": None
         if hours is None
@@ -62,7 +79,15 @@ def proposal(
             {"name": name, "text": name, "evidence": []} for name in territories
         ],
         "conditions": [{"text": t, "bound_party": None, "evidence": []} for t in conditions],
-        "stances": [],
+        "stances": [
+            {
+                "speaker": actor(code, kind="person"),
+                "actor": None if code is None else actor(code),
+                "stance": stance,
+                "evidence": [],
+            }
+            for code, stance in stances
+        ],
         "evidence": list(evidence),
     }
 
@@ -116,6 +141,46 @@ def gold(
         "conditions": conditions or [],
         "notes": "",
     }
+
+
+def attributes(
+    entry: dict[str, Any],
+    *,
+    positions: dict[str, list[str]] | None = None,
+    types: tuple[list[str], list[str]] | None = None,
+    binding: bool | str | None = "absent",
+    stances: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``entry`` with the attribute keys given (a key left out stays unannotated)."""
+    extra: dict[str, Any] = {}
+    if positions is not None:
+        extra["positions"] = positions
+    if types is not None:
+        extra["guarantee_type"] = {"required": types[0], "optional": types[1]}
+    if binding != "absent":
+        extra["legally_binding"] = binding
+    if stances is not None:
+        extra["stances"] = stances
+    return {**entry, **extra}
+
+
+def gold_stance(actor_code: str, *stances: str, required: bool = True) -> dict[str, Any]:
+    return {
+        "speaker": "someone",
+        "actor": actor_code,
+        "stance": list(stances),
+        "required": required,
+    }
+
+
+def attribute(report: Report, name: str) -> AttributeScore:
+    return next(a for a in report.attributes if a.field == name)
+
+
+def set_counts(score: FieldScore | Accuracy) -> tuple[int, int, int, int]:
+    """tp_precision, n_pred, tp_recall, n_required of an attribute scored as a set field."""
+    assert isinstance(score, FieldScore)
+    return score.tp_precision, score.n_pred, score.tp_recall, score.n_required
 
 
 def cond(cid: str, keywords: list[str], *, required: bool = True) -> dict[str, Any]:
@@ -518,6 +583,205 @@ def test_load_gold_rejects_two_files_for_one_article(tmp_path: Path) -> None:
         load_gold(tmp_path)
 
 
+# ------------------------------------------------------------------------------ attributes
+
+
+def test_position_accuracy_counts_only_guarantors_the_gold_annotates() -> None:
+    g = attributes(
+        gold(guarantors=(["USA", "GBR"], [])),
+        positions={"USA": ["willing", "conditional"], "GBR": ["unknown"]},
+    )
+    r = record(
+        proposal(
+            guarantors=("USA", "GBR", "CHN"),
+            positions={"USA": "conditional", "GBR": "declined", "CHN": "willing"},
+        )
+    )
+    report = score([r], by_article(g))
+    position = attribute(report, "position")
+    assert position.measured == Accuracy("position", 1, 2)
+    # The constant answer: USA unknown is wrong, GBR unknown right.
+    assert position.constant == Accuracy("position", 1, 2)
+    assert position.beats_constant is False
+    assert report.articles[0].false_positives["position"] == ["GBR declined (gold: unknown)"]
+
+
+def test_position_pairs_are_counted_once_across_proposals() -> None:
+    g = attributes(gold(guarantors=(["USA"], [])), positions={"USA": ["willing"]})
+    r = record(
+        proposal(guarantors=("USA",), positions={"USA": "willing"}),
+        proposal(guarantors=("USA",), positions={"USA": "willing"}),
+        proposal(guarantors=("USA",), positions={"USA": "opposed"}),
+    )
+    assert attribute(score([r], by_article(g)), "position").measured == Accuracy("position", 1, 2)
+
+
+def test_guarantee_type_is_a_set_field_beside_the_constant_other() -> None:
+    g = attributes(gold(), types=(["peacekeeping_force", "other"], ["military_assistance"]))
+    r = record(
+        proposal(guarantee_type="peacekeeping_force"),
+        proposal(guarantee_type="military_assistance"),
+        proposal(guarantee_type="collective_defense"),
+    )
+    report = score([r], by_article(g))
+    types = attribute(report, "guarantee_type")
+    assert set_counts(types.measured) == (2, 3, 1, 2)
+    assert set_counts(types.constant) == (1, 1, 1, 2)
+    assert report.articles[0].false_positives["guarantee_type"] == ["collective_defense"]
+    assert report.articles[0].misses["guarantee_type"] == ["other"]
+
+
+def test_legally_binding_null_is_no_answer_and_a_wrong_one_is_a_false_positive() -> None:
+    said = attributes(gold("said.txt"), binding=True)
+    unsaid = attributes(gold("unsaid.txt"), binding=None)
+    records = [
+        record(proposal(legally_binding=False), proposal(), source="said.txt"),
+        record(proposal(legally_binding=True), source="unsaid.txt"),
+    ]
+    report = score(records, by_article(said, unsaid))
+    binding = attribute(report, "legally_binding")
+    assert set_counts(binding.measured) == (0, 2, 0, 1)
+    assert set_counts(binding.constant) == (0, 0, 0, 1)
+    assert isinstance(binding.constant, FieldScore)
+    assert (binding.constant.precision, binding.constant.f1) == (None, 0.0)
+    first, second = report.articles
+    assert first.false_positives["legally_binding"] == ["false"]
+    assert first.misses["legally_binding"] == ["true"]
+    assert second.false_positives["legally_binding"] == ["true"]
+    assert second.misses["legally_binding"] == []
+
+
+def test_stances_match_actor_and_an_accepted_stance() -> None:
+    g = attributes(
+        gold(),
+        stances=[
+            gold_stance("RUS", "opposes"),
+            gold_stance("USA", "supports", "conditional", required=False),
+            gold_stance("GBR", "skeptical"),
+        ],
+    )
+    r = record(
+        proposal(
+            stances=(
+                ("RUS", "opposes"),
+                ("USA", "conditional"),
+                ("GBR", "supports"),
+                (None, "supports"),
+            )
+        ),
+        proposal(stances=(("RUS", "opposes"),)),
+    )
+    report = score([r], by_article(g))
+    stances = attribute(report, "stances")
+    assert set_counts(stances.measured) == (2, 4, 1, 2)
+    assert stances.beats_constant is True
+    article = report.articles[0]
+    assert article.false_positives["stances"] == ["GBR supports", "no actor supports"]
+    assert article.misses["stances"] == ["GBR skeptical (someone)"]
+
+
+def test_gold_without_attribute_keys_scores_no_attribute() -> None:
+    report = score([record(proposal(guarantee_type="assurances"))], by_article(gold()))
+    assert all(a.articles == 0 for a in report.attributes)
+    assert all(AttributeScore.headline(a.measured) is None for a in report.attributes)
+    assert report.articles[0].perfect
+    table = render_table(report)
+    assert "attribute" not in table and "guarantee_type" not in table
+
+
+def test_render_table_sets_each_attribute_beside_its_constant() -> None:
+    g = attributes(
+        gold(guarantors=(["USA"], [])),
+        positions={"USA": ["willing"]},
+        types=(["peacekeeping_force"], []),
+        binding=True,
+        stances=[gold_stance("RUS", "opposes")],
+    )
+    r = record(
+        proposal(
+            guarantors=("USA",),
+            positions={"USA": "willing"},
+            guarantee_type="peacekeeping_force",
+            legally_binding=True,
+            stances=(("RUS", "opposes"),),
+        )
+    )
+    lines = render_table(score([r], by_article(g))).splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("attribute")))
+    assert lines[start].split() == ["attribute", "precision", "recall", "F1", "support", "constant"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[start + 1 : start + 5]}
+    assert list(rows) == list(ATTRIBUTES)
+    assert rows["position"] == ["accuracy", "1.000", "n=1", "0.000", "unknown"]
+    assert rows["guarantee_type"] == ["1.000", "1.000", "1.000", "1", "0.000", "other"]
+    assert rows["legally_binding"] == ["1.000", "1.000", "1.000", "1", "0.000", "null"]
+    assert rows["stances"] == ["1.000", "1.000", "1.000", "1", "0.000", "none"]
+
+
+def test_render_comparison_puts_the_constant_row_under_each_attribute(tmp_path: Path) -> None:
+    g = attributes(gold(), types=(["assurances"], []), stances=[gold_stance("RUS", "opposes")])
+    filled = tmp_path / "filled.jsonl"
+    filled.write_text(
+        json.dumps(record(proposal(guarantee_type="assurances", stances=(("RUS", "opposes"),))))
+        + "\n",
+        encoding="utf-8",
+    )
+    unfilled = tmp_path / "unfilled.jsonl"
+    unfilled.write_text(json.dumps(record(proposal())) + "\n", encoding="utf-8")
+    (comparison,) = compare([filled, unfilled], {"gold": by_article(g)})
+    lines = render_comparison([comparison]).splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("guarantee_type")))
+    assert lines[at].split() == [
+        "guarantee_type", "1.000", "(1.00", "/", "1.00)", "0.000", "(0.00", "/", "0.00)",
+        "support", "1",
+    ]  # fmt: skip
+    assert lines[at + 1].split() == [
+        "constant", "other", "0.000", "(0.00", "/", "0.00)", "0.000", "(0.00", "/", "0.00)",
+    ]  # fmt: skip
+    assert lines[-1].split() == [
+        "constant", "none", "0.000", "(-", "/", "0.00)", "0.000", "(-", "/", "0.00)",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"positions": {"USA": ["maybe"]}}, "'positions' must map"),
+        ({"positions": {"CHN": ["willing"]}}, "names CHN, which 'guarantors' does not hold"),
+        ({"positions": {"USA": []}}, "'positions' must map"),
+        ({"guarantee_type": {"required": ["treaty"], "optional": []}}, "'guarantee_type' must"),
+        ({"legally_binding": "yes"}, "'legally_binding' must be true, false or null"),
+        ({"stances": [{"actor": "RUS", "stance": ["opposes"], "required": True}]}, r"stances\[0\]"),
+        ({"stances": [gold_stance("RUS", "hates")]}, r"stances\[0\] must be"),
+    ],
+)
+def test_load_gold_rejects_malformed_attributes(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    entry = {**gold("x.txt", guarantors=(["USA"], [])), **change}
+    (tmp_path / "x.json").write_text(json.dumps(entry), encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_gold(tmp_path)
+
+
+def test_attributes_to_json_name_the_measure_and_the_constant() -> None:
+    g = attributes(gold(guarantors=(["USA"], [])), positions={"USA": ["unknown"]}, binding=None)
+    r = record(proposal(guarantors=("USA",), positions={"USA": "unknown"}))
+    data = json.loads(json.dumps(score([r], by_article(g)).to_json()))["attributes"]
+    assert list(data) == list(ATTRIBUTES)
+    assert data["position"] == {
+        "measure": "accuracy",
+        "accuracy": 1.0,
+        "correct": 1,
+        "total": 1,
+        "articles": 1,
+        "constant": {"answer": "unknown", "accuracy": 1.0, "correct": 1, "total": 1},
+        "beats_constant": False,
+    }
+    assert data["legally_binding"]["measure"] == "f1"
+    assert data["legally_binding"]["constant"]["answer"] == "null"
+    assert data["stances"]["articles"] == 0
+
+
 # ------------------------------------------------------------------------------ output
 
 
@@ -591,31 +855,64 @@ def test_render_table_reports_a_wrong_has_proposal() -> None:
 
 
 def _perfect_record(entry: dict[str, Any]) -> dict[str, Any]:
-    """A record whose proposals hold exactly the gold's required values."""
+    """A record whose proposals hold exactly the gold's required values (and each annotated
+    guarantor's first accepted position)."""
     if entry["has_proposal"] is False:
         return record(source=f"seeds/{entry['article']}")
     proposers = entry["proposers"]["required"]
     hours = entry["response_time_hours"]["required"]
+    types = entry["guarantee_type"]
+    kinds = types["required"] or types["optional"] or ["other"]
+    common = {
+        "legally_binding": entry["legally_binding"],
+        "positions": {code: accepted[0] for code, accepted in entry["positions"].items()},
+    }
     first = proposal(
         proposer=proposers[0] if proposers else None,
         guarantors=tuple(entry["guarantors"]["required"]),
         hours=hours[0] if hours else None,
         territories=tuple(entry["excluded_territories"]["required"]),
         conditions=tuple(c["keywords"][0] for c in entry["conditions"] if c["required"]),
+        guarantee_type=kinds[0],
+        stances=tuple((s["actor"], s["stance"][0]) for s in entry["stances"] if s["required"]),
+        **common,
     )
-    # One proposer and one response time per proposal: extra ones need extra proposals.
-    extra = [proposal(proposer=code) for code in proposers[1:]]
-    extra += [proposal(hours=h) for h in hours[1:]]
+    # One proposer, response time and type per proposal: extra ones need extra proposals.
+    extra = [proposal(proposer=code, guarantee_type=kinds[0], **common) for code in proposers[1:]]
+    extra += [proposal(hours=h, guarantee_type=kinds[0], **common) for h in hours[1:]]
+    extra += [proposal(guarantee_type=kind, **common) for kind in kinds[1:]]
     return record(first, *extra, source=f"seeds/{entry['article']}")
 
 
 def test_real_gold_scores_perfect_against_its_own_required_values() -> None:
-    loaded = load_gold(GOLD_DIR)
+    sets = load_gold_sets([GOLD_DIR, GOLD_DIR / "corpus"])
+    loaded = {name: entry for one in sets.values() for name, entry in one.items()}
+    assert len(loaded) == 17
     report = score([_perfect_record(entry) for entry in loaded.values()], loaded)
     assert report.unscored == []
     assert len(report.articles) == len(loaded)
     for s in report.fields:
         assert s.n_required > 0, s.field
         assert s.f1 == 1.0, s.field
+    for a in report.attributes:
+        assert a.articles == 17, a.field
+        assert AttributeScore.headline(a.measured) == 1.0, a.field
     assert report.has_proposal_accuracy == 1.0
     assert all(a.perfect for a in report.articles)
+
+
+def test_the_constant_answer_on_the_real_gold() -> None:
+    """The constant answer on the perfect records: every annotated guarantor "unknown", no
+    stance, no legally_binding, type "other" (required only in h06)."""
+    sets = load_gold_sets([GOLD_DIR, GOLD_DIR / "corpus"])
+    loaded = {name: entry for one in sets.values() for name, entry in one.items()}
+    report = score([_perfect_record(entry) for entry in loaded.values()], loaded)
+    constant = {a.field: a.constant for a in report.attributes}
+    assert isinstance(constant["position"], Accuracy)
+    assert isinstance(constant["stances"], FieldScore)
+    assert constant["stances"].n_pred == 0 and constant["stances"].f1 == 0.0
+    assert isinstance(constant["legally_binding"], FieldScore)
+    assert (constant["legally_binding"].n_required, constant["legally_binding"].f1) == (4, 0.0)
+    types = constant["guarantee_type"]
+    assert isinstance(types, FieldScore)
+    assert types.tp_recall == 1  # h06 requires "other" (the minerals deal)

@@ -30,7 +30,7 @@ from test_runner import Server, answer_for, articles
 from test_sink import _postgres, db_url, seed_records, table_counts  # noqa: F401
 
 from extractor import articles as reading
-from extractor import batch, cache, config, runner, sink
+from extractor import batch, cache, config, files, runner, sink
 from extractor.cli import cli
 from extractor.errors import InputError
 
@@ -513,6 +513,6 @@ def test_write_atomic_leaves_the_old_file_and_no_tmp_on_a_full_disk(
     path.write_text("old\n")
     monkeypatch.setattr(os, "fsync", full_disk_on(".tmp"))
     with pytest.raises(runner.ConfigError, match="the disk is full"):
-        runner.write_atomic(path, "new\n")
+        files.write_atomic(path, "new\n")
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]

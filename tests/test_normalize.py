@@ -567,3 +567,18 @@ def test_detect_language_russian_text_quoting_a_ukrainian_name_stays_russian() -
         "продолжатся на следующей неделе, а издание «Українська правда» сообщило подробности."
     )
     assert detect_language(text) == "ru"
+
+
+def test_ordlo_is_donbas() -> None:
+    from extractor.normalize import canonical_territory
+
+    for name in ("ОРДЛО", "ORDLO", "Отдельные районы Донецкой и Луганской областей"):
+        assert canonical_territory(name) == "Donbas"
+    assert canonical_territory("Донецкой") == "Donetsk"
+
+
+def test_a_states_adjective_is_told_from_its_name() -> None:
+    from extractor.normalize import is_demonym
+
+    assert all(is_demonym(w) for w in ("Russian", "British", "Israeli", "French", "Japanese"))
+    assert not any(is_demonym(w) for w in ("Russia", "Mali", "Oman", "UK", "Kyiv", "NATO"))

@@ -11,15 +11,19 @@ from handbuilt import Script, engine, ok
 
 from extractor.cli import cli
 from extractor.evaluate import iter_evidence, span_matches
-from extractor.schemas import ExtractionRecord
-from extractor.strategies import (
+from extractor.rules import (
     Chunk,
     beneficiary_mentions,
     guarantee_mentions,
     is_guarantee_sentence,
-    named,
+    is_terms_sentence,
+    proposal_owners,
+    role,
+    rules_findings,
     sentences,
 )
+from extractor.schemas import ExtractionRecord
+from extractor.strategies import named
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (
@@ -44,7 +48,9 @@ def test_rules_plans_no_request_and_finds_every_field() -> None:
     assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
     assert proposal.response_time is not None and proposal.response_time.hours == 72
     assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
-    assert [d.reason for d in dropped] == ["the proposer itself"]
+    # "guarantee its security": the proposer is the state protected, not a guarantor.
+    assert proposal.beneficiary is not None and proposal.beneficiary.code == "UKR"
+    assert [d.reason for d in dropped] == ["the state whose security is guaranteed"]
     for guarantor in proposal.guarantors:
         [evidence] = guarantor.evidence
         assert TEXT[evidence.start : evidence.end] == guarantor.actor.name
@@ -59,7 +65,7 @@ def test_sentences_keep_offsets_and_abbreviations() -> None:
     assert [s.text for s in found] == [
         "If Ukraine fires at St. Petersburg the guarantee is void.",
         "Mr. Smith said so.",
-        "- ratified by the guarantor states.",
+        "ratified by the guarantor states.",
         "Consultations began.",
     ]
     for sentence in found:
@@ -75,6 +81,104 @@ def test_the_protected_state_and_names_of_places_are_no_guarantors() -> None:
     assert beneficiary_mentions("Germany would act as guarantor of Ukraine's security.") == [
         "Ukraine"
     ]
+
+
+def roles_in(sentence: str) -> dict[str, str]:
+    """The role of each name's first mention in ``sentence``."""
+    out: dict[str, str] = {}
+    for name in ("Russia", "Russian", "Ukraine", "Kyiv", "NATO", "Poland", "France", "the US"):
+        at = sentence.find(name)
+        if (
+            at >= 0
+            and name not in out
+            and not sentence[at + len(name) : at + len(name) + 1].isalpha()
+        ):
+            out[name] = role(sentence, at, at + len(name))
+    return out
+
+
+def test_a_name_in_a_guarantee_sentence_takes_the_role_its_words_give_it() -> None:
+    # the attacker, the other side of talks, the model, a place, a description: no guarantor
+    assert roles_in("France would guarantee that a Russian attack is answered.") == {
+        "France": "guarantor", "Russian": "other",
+    }  # fmt: skip
+    assert roles_in("The guarantee holds if Russia invades again.")["Russia"] == "other"
+    assert roles_in("Guarantees against Russia were offered by France.") == {
+        "Russia": "other", "France": "guarantor",
+    }  # fmt: skip
+    assert roles_in("France will guarantee any peace deal with Russia.")["Russia"] == "other"
+    assert roles_in("A guarantee similar to NATO's Article 5 came from France.")["NATO"] == "other"
+    assert roles_in("Security guarantees include jets stationed in Poland.")["Poland"] == "other"
+    assert roles_in("Russian pundits doubt the guarantees.")["Russian"] == "other"
+    # the scanner reads "Russian forces" as one mention, the state's apparatus
+    assert role("Russian forces would guarantee it.", 0, len("Russian forces")) == "guarantor"
+    assert roles_in("A peacekeeping force would not be led by NATO.")["NATO"] == "other"
+    # the one guaranteed, asking for guarantees, or what a pledge not to enlarge is about
+    assert roles_in("Russia wants guarantees that Ukraine will not join NATO.") == {
+        "Russia": "beneficiary", "Ukraine": "beneficiary", "NATO": "guarantor",
+    }  # fmt: skip
+    assert roles_in("The West should give Kyiv legally binding guarantees.")["Kyiv"] == (
+        "beneficiary"
+    )
+    assert roles_in("France could send troops to Ukraine as a security guarantee.") == {
+        "France": "guarantor", "Ukraine": "beneficiary",
+    }  # fmt: skip
+
+
+def test_a_commitment_to_defend_is_a_guarantee_in_all_but_the_word() -> None:
+    assert is_guarantee_sentence("Leading powers would make a pledge to defend Ukraine.")
+    assert is_guarantee_sentence("The UK and France are ready to send troops to Ukraine.")
+    assert is_guarantee_sentence("A European force of peacekeepers was pitched by France.")
+    assert not is_guarantee_sentence("Putin said Russian troops are advancing.")
+
+
+def test_the_owner_of_a_proposal_is_named_where_it_is_written() -> None:
+    assert proposal_owners("What we know about the leaked US draft plan") == ["US"]
+    assert proposal_owners("Ukraine's proposal was greeted with skepticism.") == ["Ukraine"]
+    assert proposal_owners("A plan put forward by Turkey was discussed.") == ["Turkey"]
+    assert proposal_owners("Обсуждали предложения Украины.") == ["Украины"]
+    assert proposal_owners("The EU said it had not seen the plan yet.") == []
+
+
+def test_terms_stated_as_commitments_are_conditions_and_a_report_is_not() -> None:
+    assert is_terms_sentence("Kiev would pledge not to host foreign military bases.")
+    assert is_terms_sentence("Ukraine will not join NATO, the draft says.")
+    assert is_terms_sentence("Украина будет готова закрепить внеблоковый статус.")
+    assert is_terms_sentence("a proposal for a neutral status for Ukraine", proposal=True)
+    assert not is_terms_sentence("a proposal for a neutral status for Ukraine")
+    assert not is_terms_sentence("The ceasefire collapsed in March.")
+
+
+def test_terms_and_owners_outside_guarantee_paragraphs_carry_no_proposal_alone() -> None:
+    report = (
+        "Russia's plan for the region\n\n"
+        "Under the deal, both sides would agree to a ceasefire.\n\n"
+        "Fighting went on."
+    )
+    assert rules_findings(report).values == {}
+    proposal = report + "\n\nFrance offered security guarantees to Ukraine."
+    findings = rules_findings(proposal)
+    assert [f.value for f in findings.of("guarantors")] == ["France"]
+    assert [f.value for f in findings.of("proposer")] == ["Russia", "France"]
+    assert [f.value for f in findings.of("conditions")] == [
+        "Under the deal, both sides would agree to a ceasefire."
+    ]
+
+
+def test_a_territory_set_aside_is_excluded_and_ordlo_is_donbas() -> None:
+    russian = (
+        "Договор о гарантиях безопасности подписан. Крым в договоре прописан отдельным пунктом. "
+        "Вопросы ОРДЛО в договоре также вынесены отдельным пунктом."
+    )
+    english = (
+        "France offered security guarantees. The status of Kherson would be settled in "
+        "separate negotiations over 15 years."
+    )
+    for text, names in ((russian, ["Crimea", "Donbas"]), (english, ["Kherson"])):
+        findings = rules_findings(text)
+        assert [f.value for f in findings.of("excluded_territories")] != []
+        [proposal], _ = named("rules").run(None, text + " France guarantees it.", "none")
+        assert [t.name for t in proposal.excluded_territories] == names
 
 
 def test_guarantees_in_another_sense_or_denied_are_not_guarantee_sentences() -> None:
@@ -146,26 +250,30 @@ def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
     assert pipeline.method_of(other).strategy == "single"
 
 
-def test_guided_asks_the_model_only_to_choose_and_takes_guarantors_from_the_rules() -> None:
+def test_guided_asks_the_model_only_for_a_proposer_the_rules_do_not_name() -> None:
     guided = named("guided")
-    asks = guided.plan(TEXT, guided.prompt(None))
-    # One choice per field that has candidates: proposer, response time, territories.
-    assert [a.field for a in asks] == ["proposer", "response_time", "excluded_territories"]
-    schema = asks[0].answer.model_json_schema()["properties"]["value"]["anyOf"][0]
-    assert schema["enum"] == ["Ukraine", "the US", "UK", "Turkey"]
-    # The model's choices, hand-built (a proposer, no deadline, one territory):
-    script = Script(
-        [
-            ok(json.dumps({"value": "Ukraine"})),
-            ok(json.dumps({"value": None})),
-            ok(json.dumps({"values": ["Crimea"]})),
-        ]
-    )
-    [proposal], _ = guided.run(engine(script, mode="llamacpp"), TEXT, guided.prompt(None))
-    assert len(script.requests) == 3
+    # The rules name the proposer ("Ukraine proposed"): nothing to ask, the rules' record.
+    assert guided.plan(TEXT, guided.prompt(None)) == []
+    [proposal], _ = guided.run(None, TEXT, guided.prompt(None))
     assert proposal.proposer is not None and proposal.proposer.code == "UKR"
-    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
-    assert proposal.response_time is None
+    # No proposer in the words the rules read: one choice among the states named there.
+    text = (
+        "Talks in Istanbul.\n\n"
+        "The US and Turkey would guarantee the security of Ukraine, officials said.\n\n"
+        "Crimea would be excluded from the guarantees."
+    )
+    [ask] = guided.plan(text, guided.prompt(None))
+    assert ask.field == "proposer"
+    schema = ask.answer.model_json_schema()["properties"]["value"]["anyOf"][0]
+    assert schema["enum"] == ["The US", "Turkey", "Ukraine"]
+    # The model's choice, hand-built:
+    script = Script([ok(json.dumps({"value": "Turkey"}))])
+    [proposal], _ = guided.run(engine(script, mode="llamacpp"), text, guided.prompt(None))
+    assert len(script.requests) == 1
+    assert proposal.proposer is not None and proposal.proposer.code == "TUR"
+    assert [g.actor.code for g in proposal.guarantors] == ["USA", "TUR"]
     assert [t.name for t in proposal.excluded_territories] == ["Crimea"]
-    [evidence] = proposal.excluded_territories[0].evidence
-    assert TEXT[evidence.start : evidence.end] == "Crimea"
+    [evidence] = proposal.proposer.evidence
+    assert text[evidence.start : evidence.end] == "Turkey"
+    # An article the rules find nothing in asks nothing.
+    assert guided.plan("Weather was fine in Kyiv.", guided.prompt(None)) == []

@@ -1,0 +1,65 @@
+"""One record identity (``extractor.identity``): what a record states is what a run would make,
+and the keys derived from it are those earlier versions stored."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from test_sink import seed_records
+
+from extractor import articles, cache, config, pipeline
+from extractor.identity import Identity, Method
+from extractor.schemas import SCHEMA_VERSION
+
+
+def test_a_record_states_the_identity_its_settings_give() -> None:
+    settings = config.resolve(strategy="rules", env={})
+    article = articles.from_text("a.txt", "Kyiv asked the UK to guarantee its security.")
+    record = pipeline.extract(article, None, settings=settings)
+    assert Identity.of(record) == pipeline.identity_of(settings, article.id)
+    assert Identity.of(record) == Identity(
+        article=article.id,
+        schema=SCHEMA_VERSION,
+        method=Method("none", "none", "rules", "none"),
+        extractor=record.provenance.extractor_version,
+    )
+
+
+def test_each_part_of_the_identity_tells_records_apart() -> None:
+    settings = config.resolve(base_url="http://127.0.0.1:9/v1", env={})
+    base = pipeline.identity_of(settings, "sha256:00")
+    others = [
+        pipeline.identity_of(settings, "sha256:01"),
+        pipeline.identity_of(settings.model_copy(update={"model": "other"}), "sha256:00"),
+        pipeline.identity_of(settings.model_copy(update={"mode": "tools"}), "sha256:00"),
+        pipeline.identity_of(settings.model_copy(update={"strategy": "chunked"}), "sha256:00"),
+        dataclasses.replace(base, method=dataclasses.replace(base.method, prompt_version="v2")),
+        dataclasses.replace(base, schema="1"),
+        dataclasses.replace(base, extractor="0.0.9"),
+    ]
+    assert all(other != base for other in others)
+    # The server's address is no part of it: the embedded server's port changes.
+    moved = settings.model_copy(update={"base_url": "http://127.0.0.1:10/v1"})
+    assert pipeline.identity_of(moved, "sha256:00") == base
+
+
+def test_the_run_key_is_the_one_earlier_versions_stored() -> None:
+    record = seed_records()[0]
+    # sha256 of ["smollm2-135m-instruct", "llamacpp", "guided", "fields-v1", "0.1.0", "2"]
+    assert Identity.of(record).run_key == (
+        "75b82425b20524f6d81fa91809c1f01808cf52d3db47d154eb1317e14b1c9b22"
+    )
+    other_article = record.model_copy(
+        update={"article": record.article.model_copy(update={"id": "sha256:00"})}
+    )
+    assert Identity.of(other_article).run_key == Identity.of(record).run_key
+
+
+def test_the_cache_key_is_the_one_earlier_versions_used() -> None:
+    settings = config.resolve(strategy="rules", env={})
+    article_id = "sha256:b1fab7e5af8b15dd7c0779745b2623673241055188bac602a654a737a991190e"
+    assert cache.key(article_id, settings) == (
+        "fbef43ed7ccd1ef1c903b014b0315cc1a4770cd71ccba801a6ddc38ec16f34ad"
+    )
+    hotter = settings.model_copy(update={"temperature": 0.7})
+    assert cache.key(article_id, hotter) != cache.key(article_id, settings)
