@@ -15,9 +15,10 @@ from extractor.schemas import ExtractionRecord
 
 pytestmark = pytest.mark.live
 
+# No proposing word: the default's rules name no proposer, so the model is asked to choose one.
 TEXT = (
-    "Ukraine proposed on Tuesday that the US, UK and France guarantee its security. "
-    "Under the plan the guarantors would have to respond within 72 hours, "
+    "The US, UK and France would guarantee the security of Ukraine, officials said on Tuesday. "
+    "The guarantors would have to respond within 72 hours, "
     "and Crimea would be excluded from the guarantee."
 )
 
@@ -48,8 +49,12 @@ def test_cli_extracts_a_valid_fully_grounded_record_on_the_embedded_model(tmp_pa
     assert record.article.text == TEXT
     assert record.provenance.mode == "llamacpp"
     assert record.provenance.model == "smollm2-135m-instruct"
-    assert record.provenance.usage.requests >= 1
+    assert record.provenance.strategy == "guided"
+    assert record.provenance.usage.requests == 1
     assert record.provenance.usage.total_tokens > 0
+    [proposal] = record.proposals
+    assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "FRA"]
+    assert proposal.response_time is not None and proposal.response_time.hours == 72
     for evidence in iter_evidence(json.loads(line)):
         assert span_matches(evidence, TEXT), evidence
 
