@@ -19,6 +19,7 @@ listed for an online re-run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import shlex
@@ -34,7 +35,7 @@ import openai
 
 from . import __version__, articles, pipeline, strategies
 from .bodies import request_body
-from .client import AsyncEngine, Meter, answer_of, in_flight, read_usage
+from .client import AsyncEngine, Meter, answer_of, api_client, in_flight, read_usage, with_retries
 from .config import EMBEDDED_MODEL, Settings, masked
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .files import Appender, read_jsonl, write_atomic
@@ -258,9 +259,7 @@ def _client(settings: Settings) -> openai.OpenAI:
             "the Batch API needs a key: set OPENAI_API_KEY (and OPENAI_BASE_URL for another "
             "provider that speaks it)"
         )
-    return openai.OpenAI(
-        base_url=settings.base_url, api_key=settings.api_key or "not-needed", max_retries=2
-    )
+    return api_client(settings)
 
 
 def _api_error(exc: openai.OpenAIError, settings: Settings) -> ConfigError | BackendError:
@@ -290,14 +289,19 @@ def submit(directory: Path, settings: Settings) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"{path}: no request file; run `extractor batch prepare` first")
     client = _client(settings)
+    content = path.read_bytes()  # sent again whole if the upload is retried
     try:
-        with path.open("rb") as handle:
-            uploaded = client.files.create(file=(REQUESTS, handle), purpose="batch")
-        batch = client.batches.create(
-            input_file_id=uploaded.id,
-            endpoint=ENDPOINT,
-            completion_window="24h",
-            metadata={"job": directory.name[:64]},
+        uploaded = with_retries(
+            settings, lambda: client.files.create(file=(REQUESTS, content), purpose="batch")
+        )
+        batch = with_retries(
+            settings,
+            lambda: client.batches.create(
+                input_file_id=uploaded.id,
+                endpoint=ENDPOINT,
+                completion_window="24h",
+                metadata={"job": directory.name[:64]},
+            ),
         )
     except openai.OpenAIError as exc:
         raise _api_error(exc, settings) from exc
@@ -334,7 +338,7 @@ def status(directory: Path, settings: Settings) -> BatchStatus:
     state = _load_json(directory / STATE, "submitted batch (state.json)")
     client = _client(settings)
     try:
-        batch = client.batches.retrieve(state["batch_id"])
+        batch = with_retries(settings, lambda: client.batches.retrieve(state["batch_id"]))
     except openai.OpenAIError as exc:
         raise _api_error(exc, settings) from exc
     finally:
@@ -354,6 +358,10 @@ def status(directory: Path, settings: Settings) -> BatchStatus:
 FINISHED = ("completed", "expired", "cancelled", "failed")
 
 
+def _download(client: openai.OpenAI, file_id: str) -> bytes:
+    return client.files.content(file_id).content
+
+
 def fetch(directory: Path, settings: Settings) -> BatchStatus:
     """Download a finished batch's results (and errors) into the job directory.
 
@@ -367,7 +375,7 @@ def fetch(directory: Path, settings: Settings) -> BatchStatus:
     try:
         for file_id, name in ((current.output_file_id, RESULTS), (current.error_file_id, ERRORS)):
             if file_id:
-                content = client.files.content(file_id).content
+                content = with_retries(settings, functools.partial(_download, client, file_id))
                 write_atomic(directory / name, content.decode("utf-8"))
     except openai.OpenAIError as exc:
         raise _api_error(exc, settings) from exc

@@ -45,6 +45,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
+    Retrying,
     retry_if_exception,
     stop_after_attempt,
     stop_any,
@@ -56,7 +57,7 @@ from . import embedded, requestlog
 from .answers import Meter, Outcome
 from .bodies import chat_body, encode
 from .build import validation_context
-from .config import Mode, Settings
+from .config import Mode, RetryPolicy, Settings
 from .errors import BackendError, BudgetError, ConfigError, OutputError, RunStopped
 from .prompting import Message
 from .schemas import ArticleDraft
@@ -229,6 +230,54 @@ def _retry_after(exc: BaseException | None) -> float | None:
             except ValueError:
                 return None
     return None
+
+
+def policy_wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    """How long the retry policy waits before a transport retry: what the server's Retry-After
+    asks, at most ``backoff_max``, else exponential backoff with jitter."""
+    backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max)
+
+    def wait(state: RetryCallState) -> float:
+        hinted = _retry_after(state.outcome.exception() if state.outcome else None)
+        return min(hinted, policy.backoff_max) if hinted is not None else backoff(state)
+
+    return wait
+
+
+def api_client(settings: Settings) -> openai.OpenAI:
+    """The synchronous client of the OpenAI Files and Batches API (``extractor batch submit``,
+    ``status``, ``fetch``), with the SDK's own retries off: its calls go through
+    :func:`with_retries`, the retry policy every request of the project keeps."""
+    return openai.OpenAI(
+        base_url=settings.base_url,
+        api_key=settings.api_key or "not-needed",
+        max_retries=0,
+        timeout=settings.timeout,
+    )
+
+
+def with_retries(
+    settings: Settings, call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """``call()`` (one API request) under the transport retries of the retry policy: on
+    connection errors, timeouts, HTTP 429 and 5xx, at most ``transport_retries`` more times,
+    waiting as :func:`policy_wait` says.
+
+    Raises:
+        openai.OpenAIError: the last failure, when the retries are spent or the failure is not
+            one to retry.
+    """
+    policy = settings.retry
+    for attempt in Retrying(
+        stop=stop_after_attempt(1 + policy.transport_retries),
+        wait=policy_wait(policy),
+        retry=retry_if_exception(_is_transient),
+        reraise=True,
+        sleep=sleep,
+    ):
+        with attempt:
+            return call()
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
 def _json_text(content: str) -> str:
@@ -588,10 +637,7 @@ class ArticleAsker:
         )
 
     def _wait(self, state: RetryCallState) -> float:
-        policy = self.settings.retry
-        backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max)
-        hinted = _retry_after(state.outcome.exception() if state.outcome else None)
-        return min(hinted, policy.backoff_max) if hinted is not None else backoff(state)
+        return policy_wait(self.settings.retry)(state)
 
     def _spend_retry(self, state: RetryCallState) -> None:
         self.meter.retry_budget -= 1

@@ -36,8 +36,8 @@ LONG = "\n\n".join(
 IDS = [*(f"a000000-r{n:04d}" for n in range(6)), *(f"a000001-r{n:04d}" for n in range(3))]
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
@@ -329,6 +329,9 @@ class FakeBatchAPI:
         self.keys: list[str | None] = []
         self.batch: dict[str, Any] = {}
         self.files: dict[str, bytes] = {}
+        # Status codes to fail the next GETs with (Retry-After: 0), hand-built server errors.
+        self.failures: list[int] = []
+        self.gets = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -352,6 +355,10 @@ class FakeBatchAPI:
 
             def do_GET(self) -> None:
                 outer.keys.append(self.headers.get("authorization"))
+                outer.gets += 1
+                if outer.failures:
+                    self.reply({"error": {"message": "handbuilt"}}, outer.failures.pop(0))
+                    return
                 wanted = re.fullmatch(r"/v1/files/([\w-]+)/content", self.path)
                 if self.path == "/v1/batches/batch_1" and outer.batch:
                     self.reply(outer.batch)
@@ -365,6 +372,8 @@ class FakeBatchAPI:
                 self.send_response(code)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
+                if code >= 500 or code == 429:
+                    self.send_header("retry-after", "0")
                 self.end_headers()
                 self.wfile.write(payload)
 
@@ -435,6 +444,30 @@ def test_submit_status_fetch_through_the_batch_api(
     assert (job / batch.RESULTS).read_bytes() == api.files["file-out"]
     assert (job / batch.ERRORS).read_bytes() == api.files["file-err"]
     assert set(api.keys) == {"Bearer sk-handbuilt"}
+
+
+def test_the_batch_api_is_asked_under_the_one_retry_policy(
+    tmp_path: Path, corpus: Path, api: FakeBatchAPI
+) -> None:
+    job = tmp_path / "job"
+    prepare(job, corpus)
+    url = ("--base-url", api.base_url)
+    assert invoke("batch", "submit", str(job), *url).exit_code == 0
+    api.batch.update(status="in_progress", request_counts={"completed": 1, "failed": 0, "total": 9})
+    # A 503 and a 429 are retried (two transport retries by default), as every request is.
+    api.failures, api.gets = [503, 429], 0
+    result = invoke("batch", "status", str(job), *url)
+    assert (result.exit_code, api.gets) == (0, 3)
+    assert result.stdout == "batch batch_1: in_progress, 1/9 requests done, 0 failed\n"
+    # A server that keeps failing costs 1 + 2 requests, then one line and exit 1.
+    api.failures, api.gets = [500] * 5, 0
+    result = invoke("batch", "status", str(job), *url)
+    assert (result.exit_code, api.gets) == (1, 3)
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    # With the retries set to none, one request.
+    api.failures, api.gets = [500], 0
+    result = invoke("batch", "status", str(job), *url, env={"EXTRACTOR_TRANSPORT_RETRIES": "0"})
+    assert (result.exit_code, api.gets) == (1, 1)
 
 
 def test_prepare_for_another_model_asks_for_json_schema(tmp_path: Path, corpus: Path) -> None:
