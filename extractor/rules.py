@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .build import evidence_of
 from .grounding import locate
@@ -498,7 +499,8 @@ def is_terms_sentence(sentence: str, proposal: bool = False) -> bool:
 
 
 def rules_findings(text: str) -> Findings:
-    """What code finds with no model, located in ``text``.
+    """What code finds with no model, located in ``text`` (a copy the caller may change: a
+    strategy reads the same article's findings when it plans and again when it concludes).
 
     In each paragraph that speaks of guarantees or security (or of a commitment to defend):
     every state or organisation named in a sentence about security guarantees is a guarantor
@@ -514,6 +516,14 @@ def rules_findings(text: str) -> Findings:
     headline), and sentences that state the terms a party would be bound to (``is_terms_sentence``)
     as conditions. Neither alone makes an article hold a proposal.
     """
+    found = _rules_findings(text)
+    return Findings(
+        {name: list(values) for name, values in found.values.items()}, list(found.dropped)
+    )
+
+
+@lru_cache(maxsize=64)
+def _rules_findings(text: str) -> Findings:
     findings = Findings()
     extra = Findings()
 
