@@ -28,7 +28,8 @@ _COMMITMENT = re.compile(
     r"(?:troops|forces|soldiers|contingents?|peacekeepers)|"
     r"\bpeace-?keep\w*|\breassurance force|\bbackstop|\bsecurity (?:commitment|arrangement)s?|"
     r"обязательств\w* (?:\w+ )?(?:защи|оборон)|"
-    r"\b(?:ввест|ввод|размест|направ)\w* (?:\S+ ){0,2}?(?:войск|контингент|миротвор)|миротвор",
+    r"\b(?:ввест|ввод|размест|направ|отправ|разверн|развертыв)\w* (?:\S+ ){0,4}?"
+    r"(?:войск|контингент|миротвор|сил\w* (?:сдерживани|безопасност|поддержк))|миротвор",
     re.IGNORECASE,
 )
 # A paragraph the rules read, and a chunk a field strategy asks about: one that speaks of

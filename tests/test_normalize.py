@@ -582,3 +582,10 @@ def test_a_states_adjective_is_told_from_its_name() -> None:
 
     assert all(is_demonym(w) for w in ("Russian", "British", "Israeli", "French", "Japanese"))
     assert not any(is_demonym(w) for w in ("Russia", "Mali", "Oman", "UK", "Kyiv", "NATO"))
+
+
+def test_the_coalition_of_the_willing_by_its_other_russian_name() -> None:
+    from extractor.normalize import actor_code
+
+    assert actor_code("коалиции решительных") == "COTW"
+    assert actor_code("коаліції рішучих") == "COTW"

@@ -129,6 +129,9 @@ def test_a_commitment_to_defend_is_a_guarantee_in_all_but_the_word() -> None:
     assert is_guarantee_sentence("Leading powers would make a pledge to defend Ukraine.")
     assert is_guarantee_sentence("The UK and France are ready to send troops to Ukraine.")
     assert is_guarantee_sentence("A European force of peacekeepers was pitched by France.")
+    assert is_guarantee_sentence(
+        "Готовность Великобритании и Франции направить в Украину свои военные контингенты."
+    )
     assert not is_guarantee_sentence("Putin said Russian troops are advancing.")
 
 
