@@ -135,7 +135,9 @@ def test_extract_many_keeps_hundreds_of_requests_in_flight() -> None:
     texts = [
         f"Article {i} says Ukraine asked the US to guarantee its security." for i in range(200)
     ]
-    busy = Server(delay=1.0)
+    # Each answer is held long enough that all 200 requests are sent before the first comes
+    # back, however busy the machine (a loaded 2-core runner took over a second to send them).
+    busy = Server(delay=5.0)
     with LoopbackServer(busy) as loopback:
         records = list(
             extractor.extract_many(
