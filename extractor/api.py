@@ -5,14 +5,16 @@
     >>> [g.actor.code for p in record.proposals for g in p.guarantors]
 
 With no server configured (no ``base_url`` argument, no ``OPENAI_BASE_URL``), the embedded model
-server is started on first use, reused by every later call in the process, and stopped when the
-process exits (or by :func:`close`). Settings are resolved as on the command line: keyword
+server is started by the first request that needs the model (an article the rules settle alone
+starts nothing), reused by every later call in the process, and stopped when the process exits
+(or by :func:`close`). Settings are resolved as on the command line: keyword
 arguments over ``EXTRACTOR_*`` / ``OPENAI_*`` environment variables over defaults.
 
 Errors: :class:`~extractor.errors.ConfigError` (a setting or install is wrong) and
 :class:`~extractor.errors.InputError` (an input cannot be read as an article) are raised; a model
 failure on one article is recorded in that record's ``error`` field, as the command line does, so
-a batch goes on. :class:`~extractor.errors.RunStopped` is raised when a budget stops the work.
+a batch goes on. :class:`~extractor.errors.RunStopped` is raised when a budget stops the work,
+or when the embedded server does not start.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def settings(**options: Any) -> Settings:
 
 
 class _Embedded:
-    """The embedded server of this process: started on first use, stopped at exit."""
+    """The embedded server of this process: its address fixed on first use, the server started
+    by the first request sent to it, stopped at exit."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -77,7 +80,7 @@ class _Embedded:
                 if self._stack is None:
                     self._stack = ExitStack()
                     atexit.register(self.close)
-                self._urls[gguf] = self._stack.enter_context(embedded.serve(gguf))
+                self._urls[gguf] = self._stack.enter_context(embedded.serve(gguf, lazy=True))
             return self._urls[gguf]
 
     def close(self) -> None:
@@ -226,7 +229,8 @@ async def aextract(
     item = _article(article, source)
     if not strategies.for_settings(chosen).needs_model:
         return _record(pipeline.extract(item, None, settings=chosen))
-    # Starting the embedded server (the first call only) waits on a thread, not on the loop.
+    # Fixing the embedded server's address (the first call only) waits on a thread, not on the
+    # loop; so does starting it, at the first request.
     engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
     try:
         return _record(await pipeline.aextract(item, engine.article(item.id)))

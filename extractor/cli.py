@@ -53,16 +53,20 @@ def schema_text() -> str:
 
 
 @contextmanager
-def _backend(settings: config.Settings, console: Console) -> Iterator[config.Settings]:
+def _backend(
+    settings: config.Settings, console: Console, *, lazy: bool = True
+) -> Iterator[config.Settings]:
+    """The settings with the embedded server's address when none is configured. ``lazy``: it
+    starts at the first request (a run the rules settle alone never starts it); else at once,
+    for requests sent from other processes (Ray)."""
     if not settings.embedded:
         yield settings
         return
-    console.print("[dim]starting the embedded model server…[/dim]")
-    started = time.monotonic()
-    with embedded.serve(settings.gguf) as base_url:
-        console.print(
-            f"[dim]embedded server ready at {base_url} in {time.monotonic() - started:.1f}s[/dim]"
-        )
+
+    def announce(text: str) -> None:
+        console.print(f"[dim]{text}[/dim]")
+
+    with embedded.serve(settings.gguf, lazy=lazy, announce=announce) as base_url:
         yield settings.with_base_url(base_url)
 
 
@@ -399,7 +403,7 @@ def _run(
             settings,
             output,
             options,
-            backend=lambda s: _backend(s, console),
+            backend=lambda s: _backend(s, console, lazy=execute is None),
             execute=execute,
             columns=columns,
             on_total=lambda total: progress.update(task, total=total),
@@ -625,7 +629,8 @@ def batch_run(job: Path, settings: config.Settings, concurrency: int) -> None:
     console = Console(stderr=True)
     sent = batch.run(job, settings, concurrency=concurrency, backend=lambda s: _backend(s, console))
     click.echo(
-        f"{sent.requests} requests sent ({sent.failed} failed, {sent.skipped} already answered) "
+        f"{runner.counted(sent.requests, 'request')} sent ({sent.failed} failed, "
+        f"{sent.skipped} already answered) "
         f"in {sent.seconds:.1f}s -> {job / batch.RESULTS}"
     )
     sys.exit(EXIT_SOME_FAILED if sent.failed else EXIT_OK)

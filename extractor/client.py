@@ -419,6 +419,7 @@ class AsyncEngine:
         self.spend = spend
         self.breaker = breaker or Breaker(settings.retry.connection_failures)
         self._revive = revive if revive is not None else embedded.reviver(settings.base_url)
+        self._start = embedded.starter(settings.base_url)
 
     def article(self, article_id: str = "") -> ArticleAsker:
         """An asker for one article's requests (its id goes into the request log)."""
@@ -457,6 +458,23 @@ class AsyncEngine:
         if response.is_error:
             raise self.client._make_status_error_from_response(response)
         return response
+
+    async def ready(self) -> None:
+        """Before a request: start the embedded server if this process serves it on demand
+        and it has not been started yet (on a thread, not on the loop).
+
+        Raises:
+            RunStopped: it did not come up (the message says why; no request is sent).
+        """
+        if self._start is None:
+            return
+        try:
+            await asyncio.to_thread(self._start)
+        except BackendError as exc:
+            if self.spend is not None:
+                self.spend.halt(str(exc))
+            raise RunStopped(str(exc)) from None
+        self._start = None
 
     async def unreachable(self) -> None:
         """A request could not reach the server: start it again if it died (the embedded
@@ -614,6 +632,7 @@ class ArticleAsker:
         chars = sum(len(str(m.get("content") or "")) for m in body.get("messages", []))
         tokens = chars // 3 + int(body.get("max_tokens") or 0)
         self._waited_past_cap = None
+        await self._engine.ready()
         answer: dict[str, Any] = {}
         async for attempt in self._retrying():
             with attempt:

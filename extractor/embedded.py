@@ -156,6 +156,7 @@ class Supervised:
         log: Path,
         timeout: float,
         report: Callable[[str], None] | None = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         """
         Args:
@@ -164,13 +165,17 @@ class Supervised:
             log: where its output goes; the tail is reported when it dies.
             timeout: seconds a start may take before it counts as failed.
             report: where a death is reported (default: standard error).
+            announce: told when the first start begins and when the server answers (default:
+                nobody).
         """
         self.command, self.base_url, self.log, self.timeout = command, base_url, log, timeout
         self._report = report or (lambda text: print(text, file=sys.stderr, flush=True))
+        self._announce = announce or (lambda text: None)
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-server")
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._gone = False
+        self._failed: BackendError | None = None
         self.restarts = 0
 
     @property
@@ -191,6 +196,29 @@ class Supervised:
         """
         self._process = self._starter.submit(self._spawn, mode).result()
         wait_until_ready(self.base_url, self._process, self.log, self.timeout)
+
+    def ensure(self) -> None:
+        """Start the process if it has not been started yet (the first request of a run that
+        needs the model); a no-op once it has been.
+
+        Raises:
+            BackendError: it did not come up, now or at an earlier try (not tried again).
+        """
+        with self._lock:
+            if self._failed is not None:
+                raise self._failed
+            if self._process is not None or self._gone:
+                return
+            self._announce("starting the embedded model server…")
+            started = time.monotonic()
+            try:
+                self.start()
+            except BackendError as exc:
+                self._failed = exc
+                raise
+            self._announce(
+                f"embedded server ready at {self.base_url} in {time.monotonic() - started:.1f}s"
+            )
 
     def revive(self) -> bool:
         """If the process has died, say so once (exit status and the tail of its log) and start
@@ -259,18 +287,33 @@ def reviver(base_url: str | None) -> Callable[[], bool] | None:
     return server.revive if server is not None else None
 
 
+def starter(base_url: str | None) -> Callable[[], None] | None:
+    """What starts the server at ``base_url`` before its first request, when this process
+    serves it on demand (``serve(lazy=True)``): its ``ensure``; else None."""
+    server = _SUPERVISED.get(base_url or "")
+    return server.ensure if server is not None else None
+
+
 @contextmanager
 def supervised(
-    command: list[str], base_url: str, log: Path, timeout: float
+    command: list[str],
+    base_url: str,
+    log: Path,
+    timeout: float,
+    *,
+    lazy: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> Iterator[Supervised]:
     """Run ``command`` as a supervised server at ``base_url`` for the block, then stop it.
+    ``lazy``: started by the first request that needs it (``starter``), not before the block.
 
     Raises:
-        BackendError: the server did not come up.
+        BackendError: the server did not come up (``lazy``: raised by that first request).
     """
-    server = Supervised(command, base_url, log, timeout)
+    server = Supervised(command, base_url, log, timeout, announce=announce)
     try:
-        server.start()
+        if not lazy:
+            server.ensure()
         _SUPERVISED[base_url] = server
         yield server
     finally:
@@ -285,14 +328,22 @@ def serve(
     port: int | None = None,
     host: str = "127.0.0.1",
     timeout: float = 120.0,
+    lazy: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> Iterator[str]:
     """Start the embedded server, yield its base URL once it answers, stop it on exit. While it
     runs, an engine of this process that cannot reach it starts it again if it died
     (``reviver``).
 
+    ``lazy``: yield the base URL at once and start the server when an engine of this process
+    first sends it a request (``starter``), so a run whose articles the rules settle alone
+    never starts it. Only engines of this process start it: give other processes a started
+    one. ``announce`` is told when the start begins and when the server answers.
+
     Raises:
-        ConfigError: llama-cpp-python or the model file is not installed.
-        BackendError: the server did not come up.
+        ConfigError: llama-cpp-python or the model file is not installed (checked at once,
+            lazy or not).
+        BackendError: the server did not come up (``lazy``: raised by that first request).
     """
     if importlib.util.find_spec("llama_cpp") is None:
         raise ConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}")
@@ -300,5 +351,6 @@ def serve(
     port = port or free_port()
     base_url = f"http://{host}:{port}/v1"
     log = Path(tempfile.gettempdir()) / f"extractor-server-{port}.log"
-    with supervised(server_command(model, port, host), base_url, log, timeout):
+    command = server_command(model, port, host)
+    with supervised(command, base_url, log, timeout, lazy=lazy, announce=announce):
         yield base_url

@@ -67,6 +67,11 @@ class Outcome:
     seconds: float = 0.0
 
 
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """``count`` and the noun in its number: "1 request", "2 requests", "0 retries"."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
 @dataclass
 class Summary:
     """What one run did and spent. Tokens, requests and dollars count this run's requests only
@@ -115,15 +120,17 @@ class Summary:
         done = self.count("extracted", "failed")
         rate = done / self.wall_seconds * 60 if self.wall_seconds > 0 else 0.0
         articles_line = (
-            f"{len(self.outcomes)} articles: {done} extracted, {self.count('cached')} from the "
-            f"cache, {self.count('resumed')} already done, {self.count('unreadable')} unreadable"
-            f", {self.count('not started')} not started; {self.failed} with an error"
+            f"{counted(len(self.outcomes), 'article')}: {done} extracted, "
+            f"{self.count('cached')} from the cache, {self.count('resumed')} already done, "
+            f"{self.count('unreadable')} unreadable, {self.count('not started')} not started; "
+            f"{self.failed} with an error"
         )
         cost = f", ${self.usd:.4f}" if self.usd is not None else ""
         tokens_line = (
             f"{self.total_tokens:,} tokens spent (prompt {self.prompt_tokens:,}, completion "
-            f"{self.completion_tokens:,}) in {self._sum('requests')} requests "
-            f"({self._sum('retries')} retries, {self._sum('reasks')} re-asks){cost}"
+            f"{self.completion_tokens:,}) in {counted(self._sum('requests'), 'request')} "
+            f"({counted(self._sum('retries'), 'retry', 'retries')}, "
+            f"{counted(self._sum('reasks'), 're-ask')}){cost}"
         )
         time_line = (
             f"{self.wall_seconds:.1f}s, {self.model_seconds:.1f}s of it waiting on the model; "

@@ -150,7 +150,7 @@ def test_run_sends_each_request_once_and_resumes_after_a_cut(tmp_path: Path, cor
     with LoopbackServer(script) as server:
         again = invoke("batch", "run", str(job), "--base-url", server.base_url)
     assert again.exit_code == 0, again.stderr
-    assert again.stdout.startswith("1 requests sent (0 failed, 8 already answered)")
+    assert again.stdout.startswith("1 request sent (0 failed, 8 already answered)")
     assert script.bodies() == [requests[-1]["body"]]
     text = (job / batch.RESULTS).read_text()
     assert text.endswith("\n")
@@ -178,7 +178,7 @@ def test_run_writes_a_request_that_keeps_failing_with_its_error(
     with LoopbackServer(script) as server:
         result = invoke("batch", "run", str(tmp_path / "job"), "--base-url", server.base_url)
     assert result.exit_code == 1
-    assert result.stdout.startswith("1 requests sent (1 failed, 0 already answered)")
+    assert result.stdout.startswith("1 request sent (1 failed, 0 already answered)")
     # The online path's backoff: exponential from 1 s, with up to 1 s of jitter.
     assert len(script.requests) == 3
     assert len(waits) == 2
@@ -235,7 +235,7 @@ def test_run_counts_a_request_answered_4xx_as_failed(tmp_path: Path) -> None:
     assert line["response"]["status_code"] == 400  # what the Batch API writes for a 4xx
     collected = invoke("batch", "collect", str(tmp_path / "job" / batch.RESULTS))
     assert collected.exit_code == 1  # collect treats it as failed ...
-    assert (result.exit_code, result.stdout[:34]) == (1, "1 requests sent (1 failed, 0 alrea"), (
+    assert (result.exit_code, result.stdout[:34]) == (1, "1 request sent (1 failed, 0 alread"), (
         "BUG: batch run counts an HTTP 400 answer as sent, not failed (exit 0, '0 failed'), "
         "though collect then refuses the result"
     )

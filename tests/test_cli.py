@@ -55,9 +55,9 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         code, _, err = run("extract", str(article), "-o", str(out), "--base-url", server.base_url)
     assert code == 0, err
     assert (
-        "1 articles: 1 extracted, 0 from the cache, 0 already done, 0 unreadable, "
+        "1 article: 1 extracted, 0 from the cache, 0 already done, 0 unreadable, "
         "0 not started; 0 with an error\n"
-        "120 tokens spent (prompt 100, completion 20) in 1 requests (0 retries, 0 re-asks)\n"
+        "120 tokens spent (prompt 100, completion 20) in 1 request (0 retries, 0 re-asks)\n"
     ) in err
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     proposal = record["proposals"][0]

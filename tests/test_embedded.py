@@ -149,6 +149,79 @@ def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
     assert f"starting it again at {base_url}" in reported
 
 
+def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
+    tmp_path: Path,
+) -> None:
+    from handbuilt import draft_json, handbuilt_completion
+
+    from extractor import runner
+    from extractor.config import resolve
+    from extractor.embedded import free_port, supervised
+
+    answer = draft_json(
+        quote="Ukraine asked the US to guarantee its security",
+        summary="Ukraine asks the US.",
+        guarantors=[{"name": "the US", "quote": "the US"}],
+    )
+    (tmp_path / "answer.json").write_text(json.dumps(handbuilt_completion(answer)))
+    (tmp_path / "stand_in.py").write_text(STAND_IN)
+    (tmp_path / "died-once").touch()  # this stand-in never kills itself
+    (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security.")
+    port = free_port()
+    command = [sys.executable, str(tmp_path / "stand_in.py"), str(port)]
+    command += [str(tmp_path / "died-once"), str(tmp_path / "answer.json")]
+    base_url = f"http://127.0.0.1:{port}/v1"
+    told: list[str] = []
+    with supervised(
+        command, base_url, tmp_path / "server.log", timeout=30, lazy=True, announce=told.append
+    ) as server:
+        # The rules settle this article alone: no request, so no process.
+        rules = resolve(base_url=base_url, strategy="rules", env={})
+        quiet = runner.run(
+            [str(tmp_path / "a.txt")], rules, runner.Output(str(tmp_path / "r.jsonl")),
+            runner.RunOptions(),
+        )  # fmt: skip
+        assert quiet.outcomes[0].record is not None and server.pid is None and told == []
+        single = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
+        summary = runner.run(
+            [str(tmp_path / "a.txt")], single, runner.Output(str(tmp_path / "s.jsonl")),
+            runner.RunOptions(),
+        )  # fmt: skip
+        assert server.pid is not None and alive(server.pid)
+        assert server.restarts == 0
+    [outcome] = summary.outcomes
+    assert outcome.record is not None and outcome.record.error is None
+    assert outcome.meter.requests == 1 and outcome.meter.retries == 0
+    assert told[0] == "starting the embedded model server…"
+    assert told[1].startswith(f"embedded server ready at {base_url} in ")
+    assert len(told) == 2
+
+
+def test_a_server_served_on_demand_that_cannot_start_stops_the_run_once(tmp_path: Path) -> None:
+    from extractor import runner
+    from extractor.config import resolve
+    from extractor.embedded import free_port, supervised
+
+    starts = tmp_path / "starts"
+    failing = "import sys; open(sys.argv[1], 'a').write('x'); print('no model here'); sys.exit(3)"
+    command = [sys.executable, "-c", failing, str(starts)]
+    base_url = f"http://127.0.0.1:{free_port()}/v1"
+    articles = []
+    for i in range(3):
+        (tmp_path / f"{i}.txt").write_text(f"Ukraine asked the US to guarantee its security ({i}).")
+        articles.append(str(tmp_path / f"{i}.txt"))
+    single = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
+    with supervised(command, base_url, tmp_path / "server.log", timeout=30, lazy=True):
+        summary = runner.run(
+            articles, single, runner.Output(str(tmp_path / "out.jsonl")), runner.RunOptions()
+        )
+    assert summary.stopped is not None
+    assert "the embedded server exited with code 3 before answering" in summary.stopped
+    assert "no model here" in summary.stopped  # the tail of its log
+    assert starts.read_text() == "x"  # tried once, not once an article
+    assert [o.record for o in summary.outcomes] == [None, None, None]  # none marked as done
+
+
 HOSTILE_OPTIONS = [
     'Ukraine"',
     '"Ukraine"',

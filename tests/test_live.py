@@ -41,7 +41,7 @@ def test_cli_extracts_a_valid_fully_grounded_record_on_the_embedded_model(tmp_pa
     out = tmp_path / "out.jsonl"
     done = extractor("extract", str(article), "-o", str(out))
     assert done.returncode == 0, done.stderr
-    assert "1 articles: 1 extracted" in done.stderr
+    assert "1 article: 1 extracted" in done.stderr
 
     [line] = out.read_text(encoding="utf-8").splitlines()
     record = ExtractionRecord.model_validate_json(line)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from handbuilt import Script, engine, ok
 
@@ -189,6 +191,29 @@ def test_guarantees_in_another_sense_or_denied_are_not_guarantee_sentences() -> 
     assert is_guarantee_sentence("Russia wants guarantees that Ukraine will not join NATO.")
     assert not is_guarantee_sentence("Fighters who lay down arms are guaranteed life.")
     assert not is_guarantee_sentence("The plan did not mention security guarantees for Ukraine.")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="the embedded backend is not installed"
+)
+def test_the_default_starts_no_server_for_articles_the_rules_settle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    article, out = tmp_path / "a.txt", tmp_path / "out.jsonl"
+    article.write_text(
+        "Ukraine proposed on Tuesday that the US, the UK and France guarantee its security.\n"
+    )
+    code, _, err = invoke("extract", str(article), "-o", str(out), "--no-cache")
+    assert code == 0, err
+    # guided asks the model only where the rules name no proposer; the server starts with the
+    # first request, so here never.
+    assert "starting the embedded model server" not in err
+    assert "in 0 requests" in err
+    record = ExtractionRecord.model_validate_json(out.read_text(encoding="utf-8"))
+    assert record.error is None and record.provenance.strategy == "guided"
+    [proposal] = record.proposals
+    assert proposal.proposer is not None and proposal.proposer.code == "UKR"
 
 
 def test_extract_with_rules_starts_no_server_and_writes_grounded_records(tmp_path: Path) -> None:
