@@ -99,33 +99,37 @@ HTTPServer(("127.0.0.1", port), Handler).serve_forever()
 """
 
 
-def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _stand_in(folder: Path, *, dies_once: bool) -> tuple[list[str], str]:
+    """The command of a stand-in server answering with a hand-built completion naming the US as
+    guarantor, and its base URL; ``dies_once``: it kills itself on its first request."""
     from handbuilt import draft_json, handbuilt_completion
 
-    from extractor import runner
-    from extractor.config import resolve
-    from extractor.embedded import free_port, supervised
+    from extractor.embedded import free_port
 
-    text = "Ukraine asked the US to guarantee its security within 72 hours."
     answer = draft_json(
         quote="Ukraine asked the US to guarantee its security",
         summary="Ukraine asks the US.",
         guarantors=[{"name": "the US", "quote": "the US"}],
     )
-    (tmp_path / "answer.json").write_text(json.dumps(handbuilt_completion(answer)))
-    (tmp_path / "stand_in.py").write_text(STAND_IN)
-    (tmp_path / "a.txt").write_text(text)
+    (folder / "answer.json").write_text(json.dumps(handbuilt_completion(answer)))
+    (folder / "stand_in.py").write_text(STAND_IN)
+    if not dies_once:
+        (folder / "died-once").touch()
     port = free_port()
-    command = [
-        sys.executable,
-        str(tmp_path / "stand_in.py"),
-        str(port),
-        str(tmp_path / "died-once"),
-        str(tmp_path / "answer.json"),
-    ]
-    base_url = f"http://127.0.0.1:{port}/v1"
+    command = [sys.executable, str(folder / "stand_in.py"), str(port)]
+    command += [str(folder / "died-once"), str(folder / "answer.json")]
+    return command, f"http://127.0.0.1:{port}/v1"
+
+
+def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from extractor import runner
+    from extractor.config import resolve
+    from extractor.embedded import supervised
+
+    (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security in 72 hours.")
+    command, base_url = _stand_in(tmp_path, dies_once=True)
     settings = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
     with supervised(command, base_url, tmp_path / "server.log", timeout=30) as server:
         first_pid = server.pid
@@ -152,25 +156,12 @@ def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
 def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
     tmp_path: Path,
 ) -> None:
-    from handbuilt import draft_json, handbuilt_completion
-
     from extractor import runner
     from extractor.config import resolve
-    from extractor.embedded import free_port, supervised
+    from extractor.embedded import supervised
 
-    answer = draft_json(
-        quote="Ukraine asked the US to guarantee its security",
-        summary="Ukraine asks the US.",
-        guarantors=[{"name": "the US", "quote": "the US"}],
-    )
-    (tmp_path / "answer.json").write_text(json.dumps(handbuilt_completion(answer)))
-    (tmp_path / "stand_in.py").write_text(STAND_IN)
-    (tmp_path / "died-once").touch()  # this stand-in never kills itself
     (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security.")
-    port = free_port()
-    command = [sys.executable, str(tmp_path / "stand_in.py"), str(port)]
-    command += [str(tmp_path / "died-once"), str(tmp_path / "answer.json")]
-    base_url = f"http://127.0.0.1:{port}/v1"
+    command, base_url = _stand_in(tmp_path, dies_once=False)
     told: list[str] = []
     with supervised(
         command, base_url, tmp_path / "server.log", timeout=30, lazy=True, announce=told.append
