@@ -207,8 +207,15 @@ def run_langextract(items: list[articles.Article], base_url: str, model: str) ->
     from langextract.providers.openai import OpenAILanguageModel
 
     out = Run()
+    # max_output_tokens goes to the model itself: lx.extract passes language_model_params only
+    # to a model it builds, and without the cap one chunk can generate for minutes.
     language_model = OpenAILanguageModel(
-        model_id=model, api_key="not-needed", base_url=base_url, temperature=0.0, max_workers=1
+        model_id=model,
+        api_key="not-needed",
+        base_url=base_url,
+        temperature=0.0,
+        max_workers=1,
+        max_output_tokens=MAX_OUTPUT_TOKENS,
     )
     create = language_model._client.chat.completions.create
 
@@ -235,7 +242,6 @@ def run_langextract(items: list[articles.Article], base_url: str, model: str) ->
                 prompt_description=PROMPT,
                 examples=_examples(),
                 model=language_model,
-                language_model_params={"max_output_tokens": MAX_OUTPUT_TOKENS},
                 max_char_buffer=1000,
                 batch_length=1,
                 max_workers=1,
