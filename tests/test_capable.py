@@ -233,3 +233,43 @@ def test_an_answer_cut_at_a_small_budget_is_asked_again_and_the_summary_says_so(
     assert {r["article"]["source"]: r["proposals"] for r in records_of(out)} == by_default
     assert sum(r["provenance"]["usage"]["cut_off"] for r in records_of(out)) == 3
 
+
+def test_the_version_3_answers_are_the_version_2_answers_rewritten() -> None:
+    """tests/capable/answers/ is answers-v2/ as ``to_v3.py`` rewrites it: the same values, a
+    person given as proposer moved to ``proposer_person`` (named in the version 2 answer's own
+    words), every response time in a list; nothing added."""
+    from capable.to_v3 import PERSONS, SOURCE, TARGET
+
+    assert sorted(p.name for p in TARGET.glob("*.json")) == sorted(
+        p.name for p in SOURCE.glob("*.json")
+    )
+    moved = set()
+    for path in sorted(SOURCE.glob("*.json")):
+        old = json.loads(path.read_text(encoding="utf-8"))["proposals"]
+        new = json.loads((TARGET / path.name).read_text(encoding="utf-8"))["proposals"]
+        assert len(old) == len(new), path.name
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            article = path.name.removesuffix(".json")
+            kept = set(before) - {"proposer", "response_time"}
+            assert {key: after[key] for key in kept} == {key: before[key] for key in kept}
+            assert after["beneficiary_person"] is None
+            times = [] if before["response_time"] is None else [before["response_time"]]
+            assert [
+                {k: v for k, v in t.items() if k != "purpose"} for t in after["response_times"]
+            ] == times
+            assert all(t["purpose"] is None for t in after["response_times"])
+            if (article, index) not in PERSONS:
+                assert (after["proposer"], after["proposer_person"]) == (before["proposer"], None)
+                continue
+            moved.add((article, index))
+            words = " ".join(
+                [before["proposer"], before["proposer_quote"], before["summary"], before["quote"]]
+                + [f"{s['speaker']} {s['actor']}" for p in old for s in p["stances"]]
+            )
+            state, person = after["proposer"], after["proposer_person"]
+            # The person's surname is in the old proposer; the state (if any) in the answer.
+            assert person.split()[-1] in before["proposer"], (article, index)
+            assert state is None or all(
+                part.removeprefix("the ")[:5] in words for part in state.split(" and ")
+            ), (article, index)
+    assert moved == set(PERSONS)
