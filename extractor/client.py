@@ -822,8 +822,14 @@ class ArticleAsker:
 
 def _cut_off(completion: ChatCompletion) -> bool:
     """The server ended the answer at max_tokens."""
-    choices = completion.choices or []
-    return bool(choices) and getattr(choices[0], "finish_reason", None) == "length"
+    choices = getattr(completion, "choices", None) or []
+    first: Any = choices[0] if choices else None
+    reason = (
+        first.get("finish_reason")
+        if isinstance(first, dict)
+        else getattr(first, "finish_reason", None)
+    )
+    return bool(reason == "length")
 
 
 def _completion(answer: dict[str, Any]) -> ChatCompletion:

@@ -71,8 +71,10 @@ class RetryPolicy:
     Retries and re-asks draw on one shared ``budget`` per article: the extra requests an article
     may make beyond one per question, whatever caused them. Once it is spent, a transport
     failure fails the request and an invalid answer is kept as it stands (salvaged). A single
-    request therefore costs at most ``(1 + max_reasks) * (1 + transport_retries)`` requests and
-    an article at most its questions plus ``budget``.
+    request therefore costs at most ``(1 + max_reasks) * (1 + transport_retries)`` requests, but
+    for an answer cut off at max_tokens and asked again with a larger budget (also drawn on
+    ``budget``; ``Settings.max_tokens_ceiling``), and an article at most its questions plus
+    ``budget``.
 
     A server that cannot be reached at all stops the run: after ``connection_failures``
     requests in a row could not connect (0: never), the run ends resumably instead of spending
