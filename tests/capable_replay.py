@@ -11,9 +11,11 @@ for any other article. With ``simulate_max_tokens`` it cuts an answer longer tha
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -131,7 +133,7 @@ class Replay:
 class ReplayServer:
     """``Replay`` on a real socket at 127.0.0.1 (the command line builds its own client)."""
 
-    def __init__(self, replay: Replay) -> None:
+    def __init__(self, replay: Replay, port: int = 0) -> None:
         self.replay = replay
 
         class Handler(BaseHTTPRequestHandler):
@@ -155,7 +157,7 @@ class ReplayServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -169,3 +171,29 @@ class ReplayServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def main() -> None:
+    """Serve the answers by hand, e.g. for docs/quality.md's figures:
+    ``python tests/capable_replay.py --answers tests/capable/answers-v2 --port 18777 ARTICLE...``
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--answers", type=Path, required=True, help="folder of <article>.json")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument(
+        "--no-cut", action="store_true", help="never cut an answer at the request's max_tokens"
+    )
+    parser.add_argument("articles", nargs="+", type=Path)
+    args = parser.parse_args()
+    replay = Replay.load(args.answers, args.articles, simulate_max_tokens=not args.no_cut)
+    with ReplayServer(replay, args.port) as server:
+        print(f"{len(replay.answers)} answers at {server.base_url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
