@@ -17,6 +17,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +276,51 @@ def test_the_version_3_answers_are_the_version_2_answers_rewritten() -> None:
                 part.removeprefix("the ")[:5] in words for part in state.split(" and ")
             ), (article, index)
     assert moved == set(PERSONS)
+
+
+SHARED_REPLAY = SHARED / "capable" / "replay.py"
+
+
+@pytest.mark.skipif(not SHARED_REPLAY.is_file(), reason=f"no {SHARED_REPLAY}")
+@pytest.mark.parametrize(("max_tokens", "cut"), [("", 0), ("1024", 2)])
+def test_the_shared_replay_server_cuts_no_answer_at_the_default_budget(
+    tmp_path: Path, max_tokens: str, cut: int
+) -> None:
+    """The seeds against ``../shared/capable/replay.py --simulate-max-tokens`` (its own copy of
+    the answers): at the default budget it cuts nothing; at 1024 it cuts the two long seed
+    answers, each asked again with 2048."""
+    with socket.socket() as probe:  # a free port for the server to take
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "requests.jsonl"
+    seeds = SETS["seeds"][0]
+    command = [sys.executable, str(SHARED_REPLAY), "--port", str(port), "--log", str(log)]
+    command += ["--simulate-max-tokens", "--answers", str(SHARED / "capable" / "answers")]
+    with subprocess.Popen(
+        [*command, *map(str, seeds)], stderr=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stderr is not None
+            assert "5 answers" in server.stderr.readline()  # it is listening
+            result = CliRunner().invoke(
+                cli,
+                [
+                    "extract",
+                    *map(str, seeds),
+                    *("--strategy", "single", "--mode", "json_schema", "--model", "capable-replay"),
+                    *("--base-url", f"http://127.0.0.1:{port}/v1", "--no-cache", "-o", "-", "-q"),
+                ],
+                catch_exceptions=False,
+                env={"EXTRACTOR_MAX_TOKENS": max_tokens},
+            )
+        finally:
+            server.terminate()
+    assert result.exit_code == 0, result.stderr
+    served = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    ended = [(s["article_file"], s["body"]["max_tokens"], s["finish_reason"]) for s in served]
+    cut_off = sorted(name for name, _, finish in ended if finish == "length")
+    assert len(cut_off) == cut
+    for name in cut_off:
+        assert (name, 2048, "stop") in ended
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sum(r["provenance"]["usage"]["cut_off"] for r in records) == cut
