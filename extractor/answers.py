@@ -20,8 +20,11 @@ M = TypeVar("M", bound=BaseModel)
 class Meter:
     """Requests and tokens spent on one article, every attempt included.
 
-    ``retries`` (transport) and ``reasks`` (validation) both draw on ``retry_budget``, the
-    extra requests the article may still make; ``seconds`` is the time spent waiting on HTTP.
+    ``retries`` (transport) and ``reasks`` (validation, or an answer cut off asked again with
+    a larger budget) all draw on ``retry_budget``, the extra requests the article may still
+    make; ``seconds`` is the time spent waiting on HTTP. ``cut_off`` counts the answers the
+    server ended at max_tokens, and ``kept_cut`` those of them kept as they were (no budget
+    left to ask again, or asked at the most already).
     """
 
     requests: int = 0
@@ -32,6 +35,8 @@ class Meter:
     reasks: int = 0
     retry_budget: int = 0
     seconds: float = 0.0
+    cut_off: int = 0
+    kept_cut: int = 0
 
     @property
     def total_tokens(self) -> int:

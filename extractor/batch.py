@@ -36,7 +36,7 @@ import openai
 from . import __version__, articles, pipeline, strategies
 from .bodies import request_body
 from .client import AsyncEngine, Meter, answer_of, api_client, in_flight, read_usage, with_retries
-from .config import EMBEDDED_MODEL, Settings, masked
+from .config import EMBEDDED_MODEL, Settings, default_max_tokens, masked
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .files import Appender, read_jsonl, write_atomic
 from .schemas import ErrorInfo, ExtractionRecord
@@ -455,7 +455,7 @@ def rerun_command(listing: Path, settings: Settings, output: str = "more.jsonl")
         command += ["--prompt", settings.prompt_version]
     prefix = (
         f"EXTRACTOR_MAX_TOKENS={settings.max_tokens} "
-        if settings.max_tokens != Settings.model_fields["max_tokens"].default
+        if settings.max_tokens != default_max_tokens(settings.model)
         else ""
     )
     return prefix + shlex.join(command)
@@ -548,19 +548,21 @@ def record_of(
             continue
         meter.prompt_tokens += prompt
         meter.completion_tokens += completion
+        asked = Meter(requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion)
         try:
             outcome = answer_of(
                 ask.answer,
                 result.body,
                 context=ask.context,
                 max_tokens=ask.max_tokens or settings.max_tokens,
-                meter=Meter(
-                    requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion
-                ),
+                meter=asked,
             )
         except OutputError as exc:
             answers.append(exc)
             continue
+        finally:  # a cut-off answer counts, whatever could be made of it
+            meter.cut_off += asked.cut_off
+            meter.kept_cut += asked.kept_cut
         answers.append(outcome)
     provenance = pipeline.provenance_of(
         settings.model_copy(update={"base_url": source_label}), meter

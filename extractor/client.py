@@ -540,8 +540,10 @@ class ArticleAsker:
 
         An answer that fails validation is re-asked up to ``max_reasks`` times, while the
         article's retry budget lasts; after the last, it is parsed for shape only
-        (``Outcome.grounded`` false). An answer cut off at ``max_tokens`` is not re-asked (it
-        would be cut off again): what it holds is salvaged.
+        (``Outcome.grounded`` false). An answer cut off at ``max_tokens`` is asked again, the
+        same question with twice the budget, up to ``Settings.max_tokens_ceiling`` and while
+        the retry budget lasts (the same question at the same budget would be cut off again);
+        one cut off past that is salvaged for what it holds.
 
         Raises:
             BackendError, ConfigError, OutputError: as for ``extract``.
@@ -574,8 +576,14 @@ class ArticleAsker:
                 self._next = ("reask", " ".join(said.split())[:300])
             try:
                 completion = _completion(await self._send(body))
+                while _cut_off(completion) and (larger := self._larger(limit)) is not None:
+                    self._next = ("reask", f"cut off at max_tokens={limit}; asked with {larger}")
+                    limit, body = larger, {**body, "max_tokens": larger}
+                    completion = _completion(await self._send(body))
             except openai.OpenAIError as exc:
                 raise self._backend_error(exc) from exc
+            if _cut_off(completion):
+                self.meter.kept_cut += 1
             try:
                 draft = handlers.response_parser(
                     response=completion,
@@ -597,6 +605,17 @@ class ArticleAsker:
             return Outcome(draft=draft, grounded=True, meter=self.meter)
         problem = f"re-asks exhausted after {1 + policy.max_reasks} answer(s): {invalid}"
         return self._salvaged(response_model, completion, problem, 1 + policy.max_reasks)
+
+    def _larger(self, limit: int) -> int | None:
+        """The budget to ask again with after an answer was cut off at ``limit`` (which counts
+        it), drawn on the retry budget; None when there is no more to give or none left."""
+        self.meter.cut_off += 1
+        larger = min(2 * limit, self.settings.max_tokens_ceiling)
+        if larger <= limit or self.meter.retry_budget <= 0:
+            return None
+        self.meter.retry_budget -= 1
+        self.meter.reasks += 1
+        return larger
 
     def _salvaged(
         self, model: type[M], completion: ChatCompletion | None, problem: str, answers: int
@@ -801,6 +820,18 @@ class ArticleAsker:
         return BackendError(f"{url}: {exc}")
 
 
+def _cut_off(completion: ChatCompletion) -> bool:
+    """The server ended the answer at max_tokens."""
+    choices = getattr(completion, "choices", None) or []
+    first: Any = choices[0] if choices else None
+    reason = (
+        first.get("finish_reason")
+        if isinstance(first, dict)
+        else getattr(first, "finish_reason", None)
+    )
+    return bool(reason == "length")
+
+
 def _completion(answer: dict[str, Any]) -> ChatCompletion:
     """The SDK's chat completion of a JSON answer; one that does not have the type's every
     field is built as leniently as the SDK builds one (validating costs a twentieth of that).
@@ -990,7 +1021,9 @@ def answer_of(
     content = _CONTROL.sub(" ", content)
     finish = completion.choices[0].finish_reason if completion.choices else None
     problem = None
-    if finish == "length":
+    if finish == "length":  # a batch answer cannot be asked again
+        meter.cut_off += 1
+        meter.kept_cut += 1
         problem = f"the answer was cut off at max_tokens={max_tokens}"
     else:
         try:
@@ -1014,6 +1047,7 @@ def describe_usage(meter: Meter) -> dict[str, int]:
         "completion_tokens": meter.completion_tokens,
         "total_tokens": meter.total_tokens,
         "requests": meter.requests,
+        "cut_off": meter.cut_off,
     }
 
 

@@ -30,6 +30,16 @@ MODES: tuple[str, ...] = get_args(Mode)
 
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+# The answer budget (``max_tokens``) by model. A capable model's answer for a long article with
+# several proposals runs to 1,300-1,600 tokens (docs/quality.md, the capable replay), so a server's
+# model gets room for more than twice that. The embedded 135M model keeps 1024: its answers are
+# short field questions, and one that reaches the cap is the model repeating itself, which more
+# room only makes slower (on two CPU cores, ~20 tokens a second).
+EMBEDDED_MAX_TOKENS = 1024
+SERVER_MAX_TOKENS = 4096
+# The most an answer cut off at max_tokens is given when asked again: what OpenAI's models write
+# at most in one answer (gpt-4o and gpt-4o-mini: 16,384 output tokens).
+MAX_TOKENS_CEILING = 16_384
 DEFAULT_PROMPT = "extract-v1"  # the prompt of the one-call strategy, ``single``
 DEFAULT_STRATEGY = "auto"  # names are checked by ``strategies.named``, where they live
 
@@ -61,8 +71,10 @@ class RetryPolicy:
     Retries and re-asks draw on one shared ``budget`` per article: the extra requests an article
     may make beyond one per question, whatever caused them. Once it is spent, a transport
     failure fails the request and an invalid answer is kept as it stands (salvaged). A single
-    request therefore costs at most ``(1 + max_reasks) * (1 + transport_retries)`` requests and
-    an article at most its questions plus ``budget``.
+    request therefore costs at most ``(1 + max_reasks) * (1 + transport_retries)`` requests, but
+    for an answer cut off at max_tokens and asked again with a larger budget (also drawn on
+    ``budget``; ``Settings.max_tokens_ceiling``), and an article at most its questions plus
+    ``budget``.
 
     A server that cannot be reached at all stops the run: after ``connection_failures``
     requests in a row could not connect (0: never), the run ends resumably instead of spending
@@ -256,9 +268,13 @@ class Settings(BaseSettings):
         int,
         Field(ge=1),
         Declared(
-            "EXTRACTOR_MAX_TOKENS", "Most tokens one answer of the model may take.", flag=None
+            "EXTRACTOR_MAX_TOKENS",
+            "Most tokens one answer of the model may take (an answer cut off there is asked "
+            f"again with twice as many, up to {MAX_TOKENS_CEILING:,}, but on the embedded model).",
+            flag=None,
+            default=f"{EMBEDDED_MAX_TOKENS} on the embedded model, else {SERVER_MAX_TOKENS}",
         ),
-    ] = 1024
+    ] = Field(None, validate_default=True)  # by the model: ``_default_max_tokens``
     gguf: Annotated[
         str | None,
         Declared(
@@ -331,6 +347,25 @@ class Settings(BaseSettings):
             return model
         return EMBEDDED_MODEL if info.data.get("base_url") is None else DEFAULT_OPENAI_MODEL
 
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _default_max_tokens(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            return value
+        return default_max_tokens(str(info.data.get("model") or ""))
+
+    @property
+    def small_model(self) -> bool:
+        """The model is the embedded SmolLM2, served by this process or by hand."""
+        return self.model == EMBEDDED_MODEL
+
+    @property
+    def max_tokens_ceiling(self) -> int:
+        """The most tokens an answer cut off at ``max_tokens`` may be given when asked again:
+        ``max_tokens`` itself on the embedded model (its cut answers are repetition, not a long
+        answer), else ``MAX_TOKENS_CEILING`` (or ``max_tokens``, when that is higher)."""
+        return self.max_tokens if self.small_model else max(self.max_tokens, MAX_TOKENS_CEILING)
+
     @property
     def retry(self) -> RetryPolicy:
         return RetryPolicy(
@@ -360,6 +395,11 @@ class Settings(BaseSettings):
         if self.mode != "auto":
             return self.mode
         return "llamacpp" if self.base_url is None else "json_schema"
+
+
+def default_max_tokens(model: str) -> int:
+    """The answer budget a model gets when ``EXTRACTOR_MAX_TOKENS`` is not set."""
+    return EMBEDDED_MAX_TOKENS if model == EMBEDDED_MODEL else SERVER_MAX_TOKENS
 
 
 # Every declared setting by name, in the order of the declaration.

@@ -137,6 +137,18 @@ class Summary:
             f"{rate:.1f} articles/min" + ("" if self.output == "-" else f" -> {self.output}")
         )
         lines = [articles_line, tokens_line, time_line]
+        cut, kept = self._sum("cut_off"), self._sum("kept_cut")
+        if cut:
+            lines.append(
+                f"{counted(cut, 'answer was', 'answers were')} cut off at max_tokens: "
+                f"{cut - kept} asked again with a larger budget, {kept} kept cut"
+                + (
+                    " (their records say so; raise EXTRACTOR_MAX_TOKENS or --retry-budget and "
+                    "re-run them with --no-cache)"
+                    if kept
+                    else ""
+                )
+            )
         if self.cache_error:
             lines.append(f"warning: the cache could not be written ({self.cache_error})")
         if self.stopped:
@@ -158,6 +170,8 @@ class Summary:
             "requests": self._sum("requests"),
             "retries": self._sum("retries"),
             "reasks": self._sum("reasks"),
+            "cut_off": self._sum("cut_off"),
+            "kept_cut": self._sum("kept_cut"),
             "usd": self.usd,
             "wall_seconds": round(self.wall_seconds, 3),
             "model_seconds": round(self.model_seconds, 3),
@@ -172,6 +186,7 @@ class Summary:
                     "requests": o.meter.requests,
                     "retries": o.meter.retries,
                     "reasks": o.meter.reasks,
+                    "cut_off": o.meter.cut_off,
                     "model_seconds": round(o.meter.seconds, 3),
                     "seconds": round(o.seconds, 3),
                     "usd": self.price.cost(o.meter.prompt_tokens, o.meter.completion_tokens)

@@ -166,6 +166,7 @@ class Usage(_Model):
     requests: int = Field(
         default=0, description="HTTP requests made, retries and re-asks included."
     )
+    cut_off: int = 0
 
 
 class Provenance(_Model):

@@ -82,6 +82,8 @@ def test_prepared_bodies_are_what_extract_sends(
     extra = ("--model", "handbuilt") + (("--mode", mode) if mode == "llamacpp" else ())
     with LoopbackServer(script) as server:
         online = ("-o", str(tmp_path / "o.jsonl"), "--base-url", server.base_url, "--no-cache")
+        # No retry budget: the long article's cut-off answer is not asked again, as in a batch.
+        online = (*online, "--retry-budget", "0")
         result = invoke("extract", str(corpus), *online, "--strategy", strategy, "-q", *extra)
         assert result.exit_code == 0, result.stderr
         result = prepare(job, corpus, strategy=strategy, url=server.base_url, extra=extra)
@@ -249,7 +251,9 @@ def test_collect_gives_the_records_extract_gives(
     job = tmp_path / "job"
     with LoopbackServer(Script([answer] * 20)) as server:
         flags = ("--base-url", server.base_url, "--strategy", strategy, "--no-cache", "-q")
-        result = invoke("extract", str(corpus), "-o", str(online), *flags, "--max-reasks", "0")
+        # Nothing asked again (a batch answer cannot be): no re-asks, no retry budget.
+        flags = (*flags, "--max-reasks", "0", "--retry-budget", "0")
+        result = invoke("extract", str(corpus), "-o", str(online), *flags)
         assert result.exit_code == 0, result.stderr
         prepare(job, corpus, strategy=strategy, url=server.base_url)
         assert invoke("batch", "run", str(job), "--base-url", server.base_url).exit_code == 0
@@ -276,8 +280,15 @@ def test_collect_gives_the_records_extract_gives(
             "completion_tokens": sum(u["completion_tokens"] for u in usage),
             "total_tokens": sum(u["total_tokens"] for u in usage),
             "requests": len(usage),
+            "cut_off": sum(
+                r["response"]["body"]["choices"][0]["finish_reason"] == "length"
+                for r in results
+                if r["custom_id"].startswith(f"a{index:06d}-")
+            ),
         }
         assert record["provenance"]["usage"] == before["provenance"]["usage"]
+    # The long article's whole-draft answer is cut off (single); chunked asks no whole draft.
+    assert sum(r["provenance"]["usage"]["cut_off"] for r in records) == (strategy == "single")
 
 
 def test_collect_lists_articles_with_a_missing_or_failed_result(

@@ -84,6 +84,7 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         "completion_tokens": 20,
         "total_tokens": 120,
         "requests": 1,
+        "cut_off": 0,
     }
     assert not (tmp_path / "out.jsonl.partial").exists()
 

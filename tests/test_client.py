@@ -146,23 +146,59 @@ def test_unparseable_answers_end_in_output_error() -> None:
     assert len(script.requests) == 2
 
 
-def test_truncated_answer_is_not_reasked_and_what_it_holds_is_kept() -> None:
-    cut = GOOD[: GOOD.index('"response_time"')] + '"response_time": {"text": "72 h'
-    script = Script([ok(cut, finish_reason="length")])
+# A hand-built answer cut off inside its response time, as a server ends one at max_tokens.
+CUT = GOOD[: GOOD.index('"response_time"')] + '"response_time": {"text": "72 h'
+
+
+def test_a_cut_off_answer_is_asked_again_with_twice_the_budget() -> None:
+    script = Script([ok(CUT, finish_reason="length"), ok(GOOD)])
     outcome = engine(script).extract(MESSAGES, ARTICLE)
-    assert len(script.requests) == 1
+    assert [body["max_tokens"] for body in script.bodies()] == [4096, 8192]
+    # The same question: only the budget changed.
+    first, second = script.bodies()
+    assert first["messages"] == second["messages"] == MESSAGES
+    assert outcome.grounded and outcome.problem is None
+    assert outcome.draft.proposals[0].response_time is not None
+    meter = outcome.meter
+    assert (meter.cut_off, meter.kept_cut, meter.reasks, meter.requests) == (1, 0, 1, 2)
+    assert meter.retry_budget == 7
+
+
+def test_a_cut_off_answer_grows_to_the_ceiling_then_what_it_holds_is_kept() -> None:
+    script = Script([ok(CUT, finish_reason="length") for _ in range(3)])
+    outcome = engine(script, max_tokens=5000).extract(MESSAGES, ARTICLE)
+    # 5000, then 10000, then the ceiling (16,384): no more to give.
+    assert [body["max_tokens"] for body in script.bodies()] == [5000, 10000, 16384]
     assert not outcome.grounded
-    assert outcome.problem == "the answer was cut off at max_tokens=1024"
+    assert outcome.problem == "the answer was cut off at max_tokens=16384"
     [proposal] = outcome.draft.proposals
     assert [g.name for g in proposal.guarantors] == ["the US"]
     # The cut-off response time lacks its quote: pruned, not invented.
     assert proposal.response_time is None
+    assert (outcome.meter.cut_off, outcome.meter.kept_cut) == (3, 1)
+
+
+def test_a_cut_off_answer_is_asked_again_only_while_the_retry_budget_lasts() -> None:
+    script = Script([ok(CUT, finish_reason="length") for _ in range(2)])
+    outcome = engine(script, retry_budget=1).extract(MESSAGES, ARTICLE)
+    assert [body["max_tokens"] for body in script.bodies()] == [4096, 8192]
+    assert outcome.problem == "the answer was cut off at max_tokens=8192"
+    assert (outcome.meter.cut_off, outcome.meter.kept_cut, outcome.meter.retry_budget) == (2, 1, 0)
+
+
+def test_the_embedded_models_cut_off_answer_is_not_asked_again() -> None:
+    """Its cut answers are a small model repeating itself: more room only makes them longer."""
+    script = Script([ok(CUT, finish_reason="length")])
+    outcome = engine(script, model="smollm2-135m-instruct").extract(MESSAGES, ARTICLE)
+    assert [body["max_tokens"] for body in script.bodies()] == [1024]
+    assert outcome.problem == "the answer was cut off at max_tokens=1024"
+    assert (outcome.meter.cut_off, outcome.meter.kept_cut) == (1, 1)
 
 
 def test_truncated_answer_with_nothing_in_it_is_an_output_error() -> None:
     script = Script([ok("", finish_reason="length")])
     with pytest.raises(OutputError, match="cut off at max_tokens=1024 before it said anything"):
-        engine(script).extract(MESSAGES, ARTICLE)
+        engine(script, model="smollm2-135m-instruct").extract(MESSAGES, ARTICLE)
 
 
 @pytest.mark.parametrize(

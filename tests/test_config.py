@@ -82,10 +82,28 @@ def test_every_setting_is_declared_with_its_own_variable() -> None:
 )
 def test_a_number_comes_from_the_keyword_else_the_variable_else_the_default(name: str) -> None:
     variable = config.SETTINGS[name].declared.variable
-    assert getattr(resolve(env={}), name) == config.SETTINGS[name].field.default
+    # max_tokens's default depends on the model (the embedded one when nothing is set).
+    default = 1024 if name == "max_tokens" else config.SETTINGS[name].field.default
+    assert getattr(resolve(env={}), name) == default
     assert getattr(resolve(env={variable: "7"}), name) == 7
     assert getattr(resolve(env={variable: "7"}, **{name: 3}), name) == 3
-    assert getattr(resolve(env={variable: ""}), name) == config.SETTINGS[name].field.default
+    assert getattr(resolve(env={variable: ""}), name) == default
+
+
+def test_the_answer_budget_fits_a_capable_models_long_answer_but_not_the_embedded_models() -> None:
+    """A capable model's answer for a long article runs to 1,600 tokens (docs/quality.md): a
+    server's model gets 4096, and an answer cut off there may grow to 16,384 when asked again;
+    the embedded model keeps 1024 and is not asked again (its cut answers are repetition)."""
+    embedded = resolve(env={})
+    assert (embedded.max_tokens, embedded.max_tokens_ceiling) == (1024, 1024)
+    started = embedded.with_base_url("http://127.0.0.1:8011/v1")  # the embedded server
+    assert (started.max_tokens, started.max_tokens_ceiling) == (1024, 1024)
+    by_hand = resolve(env={}, base_url="http://127.0.0.1:8011/v1", model="smollm2-135m-instruct")
+    assert (by_hand.max_tokens, by_hand.max_tokens_ceiling) == (1024, 1024)
+    server = resolve(env={}, base_url="http://127.0.0.1:8000/v1")
+    assert (server.max_tokens, server.max_tokens_ceiling) == (4096, 16384)
+    chosen = resolve(env={"EXTRACTOR_MAX_TOKENS": "20000"}, base_url="http://127.0.0.1:8000/v1")
+    assert (chosen.max_tokens, chosen.max_tokens_ceiling) == (20000, 20000)
 
 
 def test_the_cache_folder_follows_xdg_unless_its_variable_is_set(tmp_path: Path) -> None:

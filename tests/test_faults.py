@@ -59,7 +59,16 @@ CASES = [
     ("500 every time", [status(500)] * 3, [], 3, 1, "BackendError"),
     ("slow past the timeout", [slow(2.5, ok(GOOD)), ok(GOOD)], ["--timeout", "1"], 2, 0, None),
     ("connection reset", [reset, ok(GOOD)], [], 2, 0, None),
-    ("cut off at max_tokens", [ok(GOOD[:-3], finish_reason="length")], [], 1, 0, None),
+    # Asked again with twice the budget, which the whole answer fits.
+    ("cut off at max_tokens", [ok(GOOD[:-3], finish_reason="length"), ok(GOOD)], [], 2, 0, None),
+    (
+        "cut off until the retry budget is spent",
+        [ok(GOOD[:-3], finish_reason="length")] * 2,
+        ["--retry-budget", "1"],
+        2,
+        0,
+        None,
+    ),
     ("invalid JSON twice", [ok("{not json"), ok("still {not")], [], 2, 1, "OutputError"),
 ]
 
@@ -87,7 +96,11 @@ def test_fault(
     if error is None:
         assert [g["actor"]["code"] for g in record["proposals"][0]["guarantors"]] == ["USA"]
     if name == "cut off at max_tokens":
-        assert record["dropped"][0]["reason"] == "the answer was cut off at max_tokens=1024"
+        assert record["provenance"]["usage"]["cut_off"] == 1
+        assert record["dropped"] == []
+    if name == "cut off until the retry budget is spent":
+        assert record["provenance"]["usage"]["cut_off"] == 2
+        assert record["dropped"][0]["reason"] == "the answer was cut off at max_tokens=8192"
 
 
 def test_retry_after_is_waited_before_the_retry(tmp_path: Path) -> None:

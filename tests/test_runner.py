@@ -333,3 +333,49 @@ def test_a_partial_file_of_another_command_is_not_taken_over(tmp_path: Path) -> 
         code, _ = extract(loopback.base_url, *map(str, first), "-o", str(out), "--no-cache")
     assert code == 0
     assert len(server.requests) == 2
+
+
+def test_the_summary_says_when_answers_were_cut_off_at_max_tokens(tmp_path: Path) -> None:
+    """Hand-built answers, two of them ended at max_tokens: one asked again and answered whole,
+    one cut off until the article's retry budget was spent (and kept as it was)."""
+    first, second = articles(tmp_path / "in", 2)
+    cut = answer_for(first.read_text())[:-5]
+
+    summary = tmp_path / "summary.json"
+    # Article 0: cut at 4096, whole at 8192. Article 1: cut at 4096 and at 8192 (budget 1).
+    script = Script(
+        [
+            ok(cut, finish_reason="length"),
+            ok(answer_for(first.read_text())),
+            ok(answer_for(second.read_text())[:-5], finish_reason="length"),
+            ok(answer_for(second.read_text())[:-5], finish_reason="length"),
+        ]
+    )
+    with LoopbackServer(script) as loopback:
+        code, err = extract(
+            loopback.base_url,
+            *(str(first), str(second), "-o", str(tmp_path / "o.jsonl"), "-j", "1"),
+            *("--retry-budget", "1", "--summary", str(summary)),
+        )
+    assert code == 0, err
+    assert [body["max_tokens"] for body in script.bodies()] == [4096, 8192, 4096, 8192]
+    assert (
+        "3 answers were cut off at max_tokens: 2 asked again with a larger budget, 1 kept cut "
+        "(their records say so; raise EXTRACTOR_MAX_TOKENS or --retry-budget and re-run them "
+        "with --no-cache)"
+    ) in err
+    data = json.loads(summary.read_text())
+    assert (data["cut_off"], data["kept_cut"]) == (3, 1)
+    assert [a["cut_off"] for a in data["per_article"]] == [1, 2]
+    records = lines(tmp_path / "o.jsonl")
+    assert [r["provenance"]["usage"]["cut_off"] for r in records] == [1, 2]
+    assert records[0]["dropped"] == []
+    assert records[1]["dropped"][0]["reason"] == "the answer was cut off at max_tokens=8192"
+
+
+def test_the_summary_says_nothing_of_cut_answers_when_none_was_cut(tmp_path: Path) -> None:
+    [path] = articles(tmp_path / "in", 1)
+    with LoopbackServer(Server()) as loopback:
+        code, err = extract(loopback.base_url, str(path), "-o", str(tmp_path / "o.jsonl"))
+    assert code == 0
+    assert "cut off" not in err

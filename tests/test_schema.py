@@ -40,7 +40,7 @@ def test_record_field_names_are_the_contract() -> None:
     assert "url" in defs["Article"]["properties"]
     assert schema["properties"]["schema_version"]["const"] == "2"
     assert list(defs["Usage"]["properties"]) == [
-        "prompt_tokens", "completion_tokens", "total_tokens", "requests",
+        "prompt_tokens", "completion_tokens", "total_tokens", "requests", "cut_off",
     ]  # fmt: skip
     assert set(defs["Provenance"]["properties"]) >= {
         "model", "base_url", "prompt_version", "extractor_version", "extracted_at", "attempts",
