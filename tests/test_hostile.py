@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import resource
 import subprocess
 import sys
 from collections.abc import Callable
@@ -92,6 +93,10 @@ def malformed_server() -> LoopbackServer:
     return LoopbackServer(Script([answer] * 100))
 
 
+def answer_good(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(200, json=handbuilt_completion(GOOD))
+
+
 def test_a_malformed_answer_is_that_articles_error_and_the_batch_goes_on(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -119,3 +124,41 @@ def test_a_malformed_answer_is_that_articles_error_and_the_batch_goes_on(tmp_pat
                 assert by_name[str(n)]["provenance"]["usage"]["requests"] == 1  # not re-asked
             good = by_name[str(len(MALFORMED))]
             assert good["error"] is None and len(good["proposals"]) == 1, attempt
+
+
+# --- a file-size limit (as a full disk) mid-run: one line, exit 2, the same command finishes -----
+
+
+def test_a_file_size_limit_mid_run_is_one_line_and_the_same_command_finishes(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(4):
+        (folder / f"{n}.txt").write_text(f"{ARTICLE} Report {n}.")
+    out = tmp_path / "out.jsonl"
+    with LoopbackServer(Script([answer_good] * 100)) as server:
+        command = ("extract", str(folder), "-o", str(out), "--base-url", server.base_url)
+        command = (*command, "--strategy", "single", "--no-cache", "-q")
+        on_stdout = run("extract", str(folder), *command[4:])  # the records' sizes, to stdout
+        sizes = [len(line.encode()) + 1 for line in on_stdout.stdout.splitlines()]
+        limit = sizes[0] + sizes[1] // 2  # the second record does not fit
+
+        def limited() -> None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        stopped = run(*command, preexec_fn=limited)
+        assert stopped.returncode == 2, stopped.stderr
+        assert one_error_line(stopped.stderr) == (
+            f"error: cannot write {out}.partial: the file reached the size limit (File too "
+            "large); raise the limit (ulimit -f) or choose another disk; the records finished "
+            "before are kept"
+        )
+        assert not out.exists()
+        assert len(Path(f"{out}.partial").read_bytes()) <= limit
+        finished = run(*command)
+    assert finished.returncode == 0, finished.stderr
+    assert [Path(r["article"]["source"]).name for r in lines_of(out)] == [
+        f"{n}.txt" for n in range(4)
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.jsonl"]
