@@ -388,6 +388,33 @@ def _iso_date(value: object) -> str | None:
     return parsed.date().isoformat() if parsed else None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """What in ``text`` no record can hold, or None: a NUL (PostgreSQL cannot store it in a
+    text, so a file holding one is refused as binary) or a lone surrogate (half a UTF-16
+    character, as a JSON escape such as ``\\ud800`` can give: UTF-8 cannot write it)."""
+    at = text.find("\x00")
+    if at >= 0:
+        return f"a NUL character at {at:,}"
+    found = _SURROGATE.search(text)
+    if found is not None:
+        return f"a lone surrogate (U+{ord(found.group()):04X}) at {found.start():,}"
+    return None
+
+
+def _unstorable_cell(row: dict[str, Any], columns: Columns) -> tuple[str, str] | None:
+    """The first column of ``row`` an article is read from whose text no record can hold,
+    and what it holds."""
+    for name in dict.fromkeys(getattr(columns, f.name) for f in fields(columns)):
+        value = row.get(name)
+        problem = unstorable(value) if isinstance(value, str) else None
+        if problem is not None:
+            return name, problem
+    return None
+
+
 def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable]:
     """One article per row of a JSONL or Parquet table; a row without text is ``Unreadable``.
 
@@ -404,6 +431,19 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
         )
     for number, row in enumerate(rows):
         source = _optional(row.get(columns.id)) or f"{path}#{number}"
+        unstorable = _unstorable_cell(row, columns)
+        if unstorable is not None:
+            column, problem = unstorable
+            if column == columns.id:
+                source = f"{path}#{number}"
+            yield Unreadable(
+                source,
+                InputError(
+                    f"{source}: row {number} of {path} has {problem} in column {column!r}, "
+                    "which no record can hold; remove it or drop the row"
+                ),
+            )
+            continue
         raw = row.get(columns.text)
         if not isinstance(raw, str) or not raw.strip():
             yield Unreadable(
@@ -494,6 +534,10 @@ def read(sources: Iterable[str], columns: Columns | None = None) -> Iterator[Art
         InputError: an article table cannot be read at all.
     """
     for source in sources:
+        if _SURROGATE.search(source):  # a file name that is not UTF-8: Python escapes its bytes
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            yield Unreadable(shown, InputError(f"{shown}: the file's name is not UTF-8; rename it"))
+            continue
         if is_dataset(source):
             yield from table_articles(source, columns or Columns())
             continue

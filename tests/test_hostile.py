@@ -162,3 +162,109 @@ def test_a_file_size_limit_mid_run_is_one_line_and_the_same_command_finishes(
         f"{n}.txt" for n in range(4)
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.jsonl"]
+
+
+# --- what no record can hold: NUL and lone surrogates, in a table row or in an answer ------------
+
+
+def hostile_table(path: Path) -> None:
+    """A JSONL article table whose rows 1 to 4 hold a lone surrogate or a NUL (as JSON escapes)
+    in a column an article is read from; rows 0 and 5 are plain."""
+    rows = [
+        {"id": "fine", "text": f"{ARTICLE} Report 0."},
+        {"id": "half", "text": f"{ARTICLE} \ud800 Report 1."},
+        {"id": "nul", "text": f"{ARTICLE} \x00 Report 2."},
+        {"id": "title", "text": f"{ARTICLE} Report 3.", "title": "Kyiv \udfff"},
+        {"id": "bad\x00id", "text": f"{ARTICLE} Report 4."},
+        {"id": "also fine", "text": f"{ARTICLE} Report 5."},
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="ascii")
+
+
+TABLE_ERRORS = {
+    "half": "has a lone surrogate (U+D800) at 64 in column 'text'",
+    "nul": "has a NUL character at 64 in column 'text'",
+    "title": "has a lone surrogate (U+DFFF) at 5 in column 'title'",
+}
+
+
+def test_nul_and_lone_surrogates_in_a_table_row_are_that_rows_input_error(
+    tmp_path: Path,
+) -> None:
+    table = tmp_path / "articles.jsonl"
+    hostile_table(table)
+    out = tmp_path / "out.jsonl"
+    with LoopbackServer(Script([answer_good] * 100)) as server:
+        done = run("extract", str(table), "-o", str(out), "--base-url", server.base_url,
+                   "--strategy", "single", "--no-cache", "-q")  # fmt: skip
+        assert len(server.script.requests) == 2  # the plain rows only
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    records = lines_of(out)
+    assert [r["article"]["source"] for r in records] == [
+        "fine", "half", "nul", "title", f"{table}#4", "also fine"
+    ]  # fmt: skip
+    for record in records:
+        source = record["article"]["source"]
+        if source in ("fine", "also fine"):
+            assert record["error"] is None and len(record["proposals"]) == 1
+            continue
+        number = [r["article"]["source"] for r in records].index(source)
+        why = TABLE_ERRORS.get(source, "has a NUL character at 3 in column 'id'")
+        assert record["error"] == {
+            "type": "InputError",
+            "message": f"{source}: row {number} of {table} {why}, which no record can hold; "
+            "remove it or drop the row",
+        }
+    assert "\\u0000" not in out.read_text() and "\\ud" not in out.read_text()
+
+    job = tmp_path / "job"
+    prepared = run("batch", "prepare", str(table), "-d", str(job), "--strategy", "single")
+    assert prepared.returncode == 0, prepared.stderr
+    assert "Traceback" not in prepared.stderr
+    manifest = json.loads((job / "manifest.json").read_text())
+    errors = [entry.get("error") for entry in manifest["articles"]]
+    assert [e is None for e in errors] == [True, False, False, False, False, True]
+    assert len((job / "requests.jsonl").read_text().splitlines()) == 2
+
+
+def test_nul_and_lone_surrogates_in_an_answer_never_reach_the_record(tmp_path: Path) -> None:
+    """The answer's JSON escapes NUL and half a surrogate pair inside its strings; a whole pair
+    (one character) is kept, and an escaped backslash before ``u0000`` is text."""
+    content = (
+        '{"proposals": [{"quote": "Ukraine asked the US to guarantee its security", '
+        '"summary": "Ukraine\\u0000 asks \\ud800the US \\ud83d\\ude00 \\\\u0000.", '
+        '"guarantors": [{"name": "the US\\u0000", "quote": "the US"}]}]}'
+    )
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE)
+    out = tmp_path / "out.jsonl"
+    answer = httpx2.Response(200, json=handbuilt_completion(content))
+    with LoopbackServer(Script([answer])) as server:
+        done = run("extract", str(article), "-o", str(out), "--base-url", server.base_url,
+                   "--strategy", "single", "--no-cache", "-q")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [record] = lines_of(out)
+    [proposal] = record["proposals"]
+    assert proposal["summary"] == "Ukraine asks \ufffdthe US \U0001f600 \\u0000."
+    assert [g["actor"]["name"] for g in proposal["guarantors"]] == ["the US"]
+    assert "\\u0000" not in out.read_text().replace("\\\\u0000", "")
+
+
+def test_a_file_name_that_is_not_utf8_is_that_files_input_error(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "fine.txt").write_text(f"{ARTICLE} Report 0.")
+    with open(bytes(folder) + b"/\xff.txt", "w") as handle:  # a name in Latin-1, say
+        handle.write(f"{ARTICLE} Report 1.")
+    out = tmp_path / "out.jsonl"
+    done = run("extract", str(folder), "-o", str(out), "--strategy", "rules", "--no-cache", "-q")
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1
+    [fine, odd] = lines_of(out)
+    assert fine["error"] is None
+    assert odd["article"]["source"] == f"{folder}/\ufffd.txt"
+    assert odd["error"] == {
+        "type": "InputError",
+        "message": f"{folder}/\ufffd.txt: the file's name is not UTF-8; rename it",
+    }
