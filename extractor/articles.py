@@ -157,16 +157,30 @@ def published_date(text: str, language: str | None = None) -> str | None:
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
-    """``utf-16le`` or ``utf-16be`` when the bytes look like UTF-16 text with no byte-order
-    mark (most of every other byte NUL, as Latin and Cyrillic text has it), else None."""
+    """``utf-16le`` or ``utf-16be`` when the bytes read as UTF-16 text with no byte-order mark,
+    else None.
+
+    UTF-16 writes the characters of the ASCII range (spaces, digits, punctuation, Latin
+    letters) with a NUL byte, the second of the pair in little-endian order and the first in
+    big-endian: in text, every NUL is on one side, and the text decoded in that order is
+    printable. In Cyrillic text only spaces and punctuation have a NUL (a fifth of the
+    characters or fewer), so how many there are says nothing; that there are none on the other
+    side and that the text reads does. Binary data has NUL bytes on both sides, or does not read.
+    (No maintained library says this: charset detectors look for a byte-order mark.)
+    """
     head = raw[:8192]
     pairs = len(head) // 2
     if pairs < 2:
         return None
     for name, offset in (("utf-16le", 1), ("utf-16be", 0)):
-        nul = head[offset::2][:pairs].count(0)
-        other = head[1 - offset :: 2][:pairs].count(0)
-        if nul >= 0.3 * pairs and other <= 0.05 * pairs:
+        if head[offset::2][:pairs].count(0) == 0 or head[1 - offset :: 2][:pairs].count(0) > 0:
+            continue
+        try:  # incremental: a pair of surrogates cut at the end of the head is not an error
+            text = codecs.getincrementaldecoder(name)().decode(head)
+        except UnicodeDecodeError:
+            continue
+        readable = sum(char.isprintable() or char in "\n\r\t" for char in text)
+        if readable >= 0.95 * len(text):
             return name
     return None
 

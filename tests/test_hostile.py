@@ -268,3 +268,33 @@ def test_a_file_name_that_is_not_utf8_is_that_files_input_error(tmp_path: Path) 
         "type": "InputError",
         "message": f"{folder}/\ufffd.txt: the file's name is not UTF-8; rename it",
     }
+
+
+# --- UTF-16 without a byte-order mark, in either byte order, in Russian too ---------------------
+
+
+def test_utf16_without_a_byte_order_mark_is_named_in_either_order_in_russian_too(
+    tmp_path: Path,
+) -> None:
+    russian = "Киев попросил Вашингтон гарантировать безопасность Украины за 72 часа.\n"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for encoding in ("utf-16le", "utf-16be"):
+        (folder / f"ru-{encoding}.txt").write_bytes(russian.encode(encoding))
+        (folder / f"en-{encoding}.txt").write_bytes(f"{ARTICLE}\n".encode(encoding))
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    out = tmp_path / "out.jsonl"
+    done = run("extract", str(folder), "-o", str(out), "--strategy", "rules", "--no-cache", "-q")
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = {Path(r["article"]["source"]).name: r["error"]["message"] for r in lines_of(out)}
+    for encoding in ("utf-16le", "utf-16be"):
+        for language in ("ru", "en"):
+            path = folder / f"{language}-{encoding}.txt"
+            assert errors[path.name] == (
+                f"{path}: looks like {encoding.upper()} without a byte-order mark; convert it "
+                f"first, e.g. iconv -f {encoding} -t utf-8 {path} > fixed.txt"
+            )
+    assert errors["binary.txt"] == (
+        f"{folder / 'binary.txt'}: looks binary (a NUL byte at 0); pass a UTF-8 text, Markdown "
+        "or HTML file"
+    )
