@@ -34,6 +34,7 @@ from . import (
     sink,
     spending,
     strategies,
+    tables,
 )
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import SCHEMA_VERSION, ExtractionRecord
@@ -472,6 +473,16 @@ def _read_records(path: Path) -> list[ExtractionRecord]:
                 f"{SCHEMA_VERSION} "
                 f"({first['msg']} at {where}); re-extract it with this version"
             ) from None
+        # Refused rather than clamped: usage is at most millions of tokens and offsets at most
+        # an article's length, so such a number was written by hand, and a clamp would keep a
+        # number nobody wrote.
+        past = tables.out_of_range(records[-1])
+        if past is not None:
+            raise InputError(
+                f"{path}: record {number} holds {past[1]:,} at {past[0]}, past the 64-bit "
+                "integers a database holds; no extraction makes such a number, so the file was "
+                "altered: re-extract that article, or remove its record"
+            )
     return records
 
 

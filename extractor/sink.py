@@ -292,6 +292,12 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
             else "re-extract that article: its record holds a value out of the database's range"
         )
         raise InputError(f"{where} refused {at}: {reason}; {fix}. Nothing was loaded") from None
+    except OverflowError:  # SQLite's driver, before the database sees the value
+        raise InputError(
+            f"{where} refused {at}: it holds an integer past the 64 bits a database holds; "
+            "re-extract that article: its record holds a value out of the database's range. "
+            "Nothing was loaded"
+        ) from None
     except IntegrityError as exc:
         raise BackendError(
             f"{where}: another load wrote the same rows at the same time "

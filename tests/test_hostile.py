@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 from handbuilt import LoopbackServer, Script, draft_json, handbuilt_completion
 
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
@@ -298,3 +299,54 @@ def test_utf16_without_a_byte_order_mark_is_named_in_either_order_in_russian_too
         f"{folder / 'binary.txt'}: looks binary (a NUL byte at 0); pass a UTF-8 text, Markdown "
         "or HTML file"
     )
+
+
+# --- a number no database integer holds ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["load", "export", "report"])
+def test_an_integer_past_64_bits_in_a_record_is_one_line_naming_it(
+    tmp_path: Path, command: str
+) -> None:
+    from test_sink import seed_records
+
+    records = [r.model_dump(mode="json") for r in seed_records()]
+    records[1]["provenance"]["usage"]["prompt_tokens"] = 2**64
+    path = tmp_path / "altered.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    target = {
+        "load": ("--db", f"sqlite:///{tmp_path / 'x.sqlite'}"),
+        "export": ("-o", str(tmp_path / "tables")),
+        "report": ("-o", str(tmp_path / "r.html")),
+    }[command]
+    done = run(command, str(path), *target)
+    assert done.returncode == 2, done.stderr
+    assert one_error_line(done.stderr) == (
+        f"error: {path}: record 2 holds {2**64:,} at provenance.usage.prompt_tokens, past "
+        "the 64-bit integers a database holds; no extraction makes such a number, so the file "
+        "was altered: re-extract that article, or remove its record"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["altered.jsonl"]
+
+
+def test_a_load_of_a_record_past_64_bits_is_refused_whole(tmp_path: Path) -> None:
+    """Records handed to ``sink.load`` directly (not read by the CLI) are refused the same."""
+    from test_sink import seed_records
+
+    from extractor import sink
+    from extractor.errors import InputError
+
+    first, second, *_ = seed_records()
+    usage = second.provenance.usage.model_copy(update={"prompt_tokens": 2**64})
+    altered = second.model_copy(
+        update={"provenance": second.provenance.model_copy(update={"usage": usage})}
+    )
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    with pytest.raises(InputError) as caught:
+        sink.load([first, altered], url)
+    assert str(caught.value) == (
+        f"{url} refused record 2 ({second.article.source}): it holds an integer past the 64 "
+        "bits a database holds; re-extract that article: its record holds a value out of the "
+        "database's range. Nothing was loaded"
+    )
+    assert sink.load([first], url).added["extractions"] == 1  # the failed load left nothing
