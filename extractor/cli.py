@@ -571,12 +571,7 @@ def db_group() -> None:
 @click.option("--db", required=True, metavar="URL", help="SQLAlchemy URL.")
 def db_upgrade(db: str) -> None:
     """Create or migrate the database schema to the latest version."""
-    engine = sink.connect(db)
-    with sink.for_writing(engine).begin() as connection:
-        before = sink.current_revision(connection)
-        sink.upgrade(connection)
-        after = sink.current_revision(connection)
-    engine.dispose()
+    before, after = sink.migrate(db)
     click.echo(f"{config.masked(db)}: schema {before or 'none'} -> {after}")
 
 

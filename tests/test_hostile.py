@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import resource
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -350,3 +351,20 @@ def test_a_load_of_a_record_past_64_bits_is_refused_whole(tmp_path: Path) -> Non
         "database's range. Nothing was loaded"
     )
     assert sink.load([first], url).added["extractions"] == 1  # the failed load left nothing
+
+
+# --- a database that is down ----------------------------------------------------------------------
+
+
+def test_db_upgrade_with_the_database_down_is_one_line_naming_the_fix(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://extractor:{'PASSWORD'}@127.0.0.1:{port}/extractor"
+    done = run("db", "upgrade", "--db", url)
+    assert done.returncode == 2, done.stderr
+    line = one_error_line(done.stderr)
+    shown = f"postgresql+psycopg://extractor:***@127.0.0.1:{port}/extractor"
+    assert line.startswith(f"error: cannot reach the database {shown}: "), line
+    assert line.endswith("; start it or correct --db"), line
+    assert "Connection refused" in line and "PASSWORD" not in done.stderr
