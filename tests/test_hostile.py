@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -368,3 +369,56 @@ def test_db_upgrade_with_the_database_down_is_one_line_naming_the_fix(tmp_path: 
     assert line.startswith(f"error: cannot reach the database {shown}: "), line
     assert line.endswith("; start it or correct --db"), line
     assert "Connection refused" in line and "PASSWORD" not in done.stderr
+
+
+# --- a prompt is a name from the prompts folder, or a directory named by its path --------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``run`` from ``cwd``, importing this checkout's extractor."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    return run(*args, cwd=cwd, env=env)
+
+
+def test_a_prompt_path_is_a_directory_named_as_such_and_a_name_stays_in_the_prompts_folder(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE)
+    flags = ("--strategy", "single", "--no-cache", "-q", "-o", "out.jsonl")
+    refused = {
+        "../../../../etc": "prompt '../../../../etc' has no system.txt, user.txt, which "
+        "strategy single asks with; give a prompt version made for it, or leave out --prompt",
+        "..": "unknown prompt version '..'; available: extract-v1, fields-v1 (or the path of a "
+        "directory of templates, with a /)",
+        "./nowhere": "--prompt './nowhere' is no directory; give a directory of prompt "
+        "templates (a path with a /) or a prompt version: extract-v1, fields-v1",
+        "./dollar": "prompt './dollar': user.txt has a $ that is no placeholder ($article); "
+        "the placeholders are $options, $text, and $$ writes a dollar sign",
+    }
+    (tmp_path / "dollar").mkdir()
+    (tmp_path / "dollar" / "system.txt").write_text("Extract.")
+    (tmp_path / "dollar" / "user.txt").write_text("Read $article")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for part in ("system", "user"):
+        text = (ROOT / "prompts" / "extract-v1" / f"{part}.txt").read_text(encoding="utf-8")
+        (mine / f"{part}.txt").write_text(text, encoding="utf-8")
+    with LoopbackServer(Script([answer_good] * 10)) as server:
+        for prompt, message in refused.items():
+            done = run_in(tmp_path, "extract", "a.txt", "--prompt", prompt, *flags,
+                          "--base-url", server.base_url)  # fmt: skip
+            assert done.returncode == 2, (prompt, done.stderr)
+            assert one_error_line(done.stderr) == f"error: {message}", prompt
+        assert server.script.requests == []
+        done = run_in(tmp_path, "extract", "a.txt", "--prompt", "./mine", *flags,
+                      "--base-url", server.base_url)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [record] = lines_of(tmp_path / "out.jsonl")
+    assert record["provenance"]["prompt_version"] == "./mine"
+    assert record["error"] is None and len(record["proposals"]) == 1
