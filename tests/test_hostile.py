@@ -24,6 +24,7 @@ import httpx2
 import pytest
 from handbuilt import LoopbackServer, Script, draft_json, handbuilt_completion
 
+ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
 ARTICLE = "Ukraine asked the US to guarantee its security within 72 hours."
 GOOD = draft_json(
@@ -34,6 +35,9 @@ GOOD = draft_json(
 
 
 def run(*args: str, timeout: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own, importing this checkout's extractor from any ``cwd``."""
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    kwargs.setdefault("env", {**os.environ, "PYTHONPATH": path})
     return subprocess.run(
         [*COMMAND, *args], capture_output=True, text=True, timeout=timeout, **kwargs
     )
@@ -373,16 +377,9 @@ def test_db_upgrade_with_the_database_down_is_one_line_naming_the_fix(tmp_path: 
 
 # --- a prompt is a name from the prompts folder, or a directory named by its path --------------
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def run_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``run`` from ``cwd``, importing this checkout's extractor."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    return run(*args, cwd=cwd, env=env)
+    return run(*args, cwd=cwd)
 
 
 def test_a_prompt_path_is_a_directory_named_as_such_and_a_name_stays_in_the_prompts_folder(
