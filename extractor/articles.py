@@ -445,9 +445,9 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
         )
     for number, row in enumerate(rows):
         source = _optional(row.get(columns.id)) or f"{path}#{number}"
-        unstorable = _unstorable_cell(row, columns)
-        if unstorable is not None:
-            column, problem = unstorable
+        held = _unstorable_cell(row, columns)
+        if held is not None:
+            column, problem = held
             if column == columns.id:
                 source = f"{path}#{number}"
             yield Unreadable(

@@ -227,12 +227,13 @@ def out_of_range(record: ExtractionRecord) -> tuple[str, int] | None:
 def _first_out_of_range(value: Any, at: str) -> tuple[str, int] | None:
     if isinstance(value, int):
         return None if value in INTEGERS else (at, value)
-    items: Any = value.items() if isinstance(value, dict) else None
-    if isinstance(value, list):
-        items = ((f"{at}[{n}]", item) for n, item in enumerate(value))
-    elif items is not None:
-        items = ((f"{at}.{key}" if at else str(key), item) for key, item in items)
-    for where, item in items or ():
+    if isinstance(value, dict):
+        inside = [(f"{at}.{key}" if at else str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        inside = [(f"{at}[{n}]", item) for n, item in enumerate(value)]
+    else:
+        return None
+    for where, item in inside:
         found = _first_out_of_range(item, where)
         if found is not None:
             return found
