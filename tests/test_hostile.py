@@ -133,6 +133,26 @@ def test_a_malformed_answer_is_that_articles_error_and_the_batch_goes_on(tmp_pat
             assert good["error"] is None and len(good["proposals"]) == 1, attempt
 
 
+@pytest.mark.parametrize("mode", ["json_schema", "json", "tools", "llamacpp"])
+def test_every_malformed_answer_is_an_output_error_in_every_mode(mode: str) -> None:
+    """In process, each mode's response parser and re-ask handler: none meets the answer."""
+    from handbuilt import engine
+
+    from extractor import pipeline
+    from extractor.articles import Article
+
+    for name, body in MALFORMED.items():
+        script = Script([httpx2.Response(200, json=body)] * 3)
+        asking = engine(script, mode=mode)
+        try:
+            record = pipeline.extract(Article("a.txt", ARTICLE, None, None, "en"), asking)
+        finally:
+            asking.close()
+        assert record.error is not None, (mode, name)
+        assert (record.error.type, len(script.requests)) == ("OutputError", 1), (mode, name)
+        assert WHY[name] in record.error.message, (mode, name)
+
+
 # --- a file-size limit (as a full disk) mid-run: one line, exit 2, the same command finishes -----
 
 
