@@ -157,16 +157,30 @@ def published_date(text: str, language: str | None = None) -> str | None:
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
-    """``utf-16le`` or ``utf-16be`` when the bytes look like UTF-16 text with no byte-order
-    mark (most of every other byte NUL, as Latin and Cyrillic text has it), else None."""
+    """``utf-16le`` or ``utf-16be`` when the bytes read as UTF-16 text with no byte-order mark,
+    else None.
+
+    UTF-16 writes the characters of the ASCII range (spaces, digits, punctuation, Latin
+    letters) with a NUL byte, the second of the pair in little-endian order and the first in
+    big-endian: in text, every NUL is on one side, and the text decoded in that order is
+    printable. In Cyrillic text only spaces and punctuation have a NUL (a fifth of the
+    characters or fewer), so how many there are says nothing; that there are none on the other
+    side and that the text reads does. Binary data has NUL bytes on both sides, or does not read.
+    (No maintained library says this: charset detectors look for a byte-order mark.)
+    """
     head = raw[:8192]
     pairs = len(head) // 2
     if pairs < 2:
         return None
     for name, offset in (("utf-16le", 1), ("utf-16be", 0)):
-        nul = head[offset::2][:pairs].count(0)
-        other = head[1 - offset :: 2][:pairs].count(0)
-        if nul >= 0.3 * pairs and other <= 0.05 * pairs:
+        if head[offset::2][:pairs].count(0) == 0 or head[1 - offset :: 2][:pairs].count(0) > 0:
+            continue
+        try:  # incremental: a pair of surrogates cut at the end of the head is not an error
+            text = codecs.getincrementaldecoder(name)().decode(head)
+        except UnicodeDecodeError:
+            continue
+        readable = sum(char.isprintable() or char in "\n\r\t" for char in text)
+        if readable >= 0.95 * len(text):
             return name
     return None
 
@@ -388,6 +402,33 @@ def _iso_date(value: object) -> str | None:
     return parsed.date().isoformat() if parsed else None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """What in ``text`` no record can hold, or None: a NUL (PostgreSQL cannot store it in a
+    text, so a file holding one is refused as binary) or a lone surrogate (half a UTF-16
+    character, as a JSON escape such as ``\\ud800`` can give: UTF-8 cannot write it)."""
+    at = text.find("\x00")
+    if at >= 0:
+        return f"a NUL character at {at:,}"
+    found = _SURROGATE.search(text)
+    if found is not None:
+        return f"a lone surrogate (U+{ord(found.group()):04X}) at {found.start():,}"
+    return None
+
+
+def _unstorable_cell(row: dict[str, Any], columns: Columns) -> tuple[str, str] | None:
+    """The first column of ``row`` an article is read from whose text no record can hold,
+    and what it holds."""
+    for name in dict.fromkeys(getattr(columns, f.name) for f in fields(columns)):
+        value = row.get(name)
+        problem = unstorable(value) if isinstance(value, str) else None
+        if problem is not None:
+            return name, problem
+    return None
+
+
 def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable]:
     """One article per row of a JSONL or Parquet table; a row without text is ``Unreadable``.
 
@@ -404,6 +445,19 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
         )
     for number, row in enumerate(rows):
         source = _optional(row.get(columns.id)) or f"{path}#{number}"
+        held = _unstorable_cell(row, columns)
+        if held is not None:
+            column, problem = held
+            if column == columns.id:
+                source = f"{path}#{number}"
+            yield Unreadable(
+                source,
+                InputError(
+                    f"{source}: row {number} of {path} has {problem} in column {column!r}, "
+                    "which no record can hold; remove it or drop the row"
+                ),
+            )
+            continue
         raw = row.get(columns.text)
         if not isinstance(raw, str) or not raw.strip():
             yield Unreadable(
@@ -494,6 +548,10 @@ def read(sources: Iterable[str], columns: Columns | None = None) -> Iterator[Art
         InputError: an article table cannot be read at all.
     """
     for source in sources:
+        if _SURROGATE.search(source):  # a file name that is not UTF-8: Python escapes its bytes
+            shown = source.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            yield Unreadable(shown, InputError(f"{shown}: the file's name is not UTF-8; rename it"))
+            continue
         if is_dataset(source):
             yield from table_articles(source, columns or Columns())
             continue

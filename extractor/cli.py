@@ -34,6 +34,7 @@ from . import (
     sink,
     spending,
     strategies,
+    tables,
 )
 from .errors import ConfigError, ExtractorError, InputError
 from .schemas import SCHEMA_VERSION, ExtractionRecord
@@ -472,6 +473,16 @@ def _read_records(path: Path) -> list[ExtractionRecord]:
                 f"{SCHEMA_VERSION} "
                 f"({first['msg']} at {where}); re-extract it with this version"
             ) from None
+        # Refused rather than clamped: usage is at most millions of tokens and offsets at most
+        # an article's length, so such a number was written by hand, and a clamp would keep a
+        # number nobody wrote.
+        past = tables.out_of_range(records[-1])
+        if past is not None:
+            raise InputError(
+                f"{path}: record {number} holds {past[1]:,} at {past[0]}, past the 64-bit "
+                "integers a database holds; no extraction makes such a number, so the file was "
+                "altered: re-extract that article, or remove its record"
+            )
     return records
 
 
@@ -560,12 +571,7 @@ def db_group() -> None:
 @click.option("--db", required=True, metavar="URL", help="SQLAlchemy URL.")
 def db_upgrade(db: str) -> None:
     """Create or migrate the database schema to the latest version."""
-    engine = sink.connect(db)
-    with sink.for_writing(engine).begin() as connection:
-        before = sink.current_revision(connection)
-        sink.upgrade(connection)
-        after = sink.current_revision(connection)
-    engine.dispose()
+    before, after = sink.migrate(db)
     click.echo(f"{config.masked(db)}: schema {before or 'none'} -> {after}")
 
 

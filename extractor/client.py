@@ -575,11 +575,11 @@ class ArticleAsker:
                 said = str(body["messages"][-1].get("content", ""))
                 self._next = ("reask", " ".join(said.split())[:300])
             try:
-                completion = _completion(await self._send(body))
+                completion = _completion(await self._send(body), self._engine.url)
                 while _cut_off(completion) and (larger := self._larger(limit)) is not None:
                     self._next = ("reask", f"cut off at max_tokens={limit}; asked with {larger}")
                     limit, body = larger, {**body, "max_tokens": larger}
-                    completion = _completion(await self._send(body))
+                    completion = _completion(await self._send(body), self._engine.url)
             except openai.OpenAIError as exc:
                 raise self._backend_error(exc) from exc
             if _cut_off(completion):
@@ -832,21 +832,102 @@ def _cut_off(completion: ChatCompletion) -> bool:
     return bool(reason == "length")
 
 
-def _completion(answer: dict[str, Any]) -> ChatCompletion:
+def _completion(answer: dict[str, Any], url: str | None = None) -> ChatCompletion:
     """The SDK's chat completion of a JSON answer; one that does not have the type's every
     field is built as leniently as the SDK builds one (validating costs a twentieth of that).
 
     A grammar-constrained server can put raw newlines or tabs inside JSON strings, which strict
-    JSON parsers reject; between tokens they are plain whitespace, so they become spaces."""
+    JSON parsers reject; between tokens they are plain whitespace, so they become spaces. What
+    no record can hold (``storable``) is taken out of the answer.
+
+    Raises:
+        OutputError: the answer has no first choice with a message the client can read (a
+            server's bug, not the model's: re-asking would get the same).
+    """
     try:
         completion = ChatCompletion.model_validate(answer)
     except ValidationError:
         completion = ChatCompletion.model_construct(**answer)
-    for choice in completion.choices or []:
-        content = getattr(choice.message, "content", None)
-        if isinstance(content, str):
-            choice.message.content = _CONTROL.sub(" ", content)
+    problem = _unreadable(completion)
+    if problem is not None:
+        raise OutputError(
+            f"{url or 'the server'} answered HTTP 200 with no chat completion this client "
+            f"can read ({problem}); fix the server, or use another"
+        )
+    message = completion.choices[0].message
+    if isinstance(message.content, str):
+        message.content = storable(message.content)
+    for call in message.tool_calls or []:
+        function = getattr(call, "function", None)
+        if isinstance(getattr(function, "arguments", None), str):
+            function.arguments = storable(function.arguments)  # type: ignore[union-attr]
     return completion
+
+
+def _unreadable(completion: ChatCompletion) -> str | None:
+    """What keeps a leniently built completion from being read (None when nothing does): its
+    first choice must be a choice whose message has text (or nothing) or tool calls with
+    arguments, as the response parsers and re-ask handlers read them."""
+    choices: Any = completion.__dict__.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return f"choices is {_kind(choices)}, not a list of one choice or more"
+    choice: Any = choices[0]
+    if not isinstance(choice, BaseModel):
+        return f"choices[0] is {_kind(choice)}, not a choice"
+    message: Any = choice.__dict__.get("message")
+    if not isinstance(message, BaseModel):
+        return f"choices[0].message is {_kind(message)}, not a message"
+    content: Any = message.__dict__.get("content")
+    if content is not None and not isinstance(content, str):
+        return f"choices[0].message.content is {_kind(content)}, not text"
+    calls: Any = message.__dict__.get("tool_calls")
+    if calls is None:
+        return None
+    if not isinstance(calls, list):
+        return f"choices[0].message.tool_calls is {_kind(calls)}, not a list"
+    for n, call in enumerate(calls):
+        function = getattr(call, "function", None)
+        if not isinstance(getattr(function, "arguments", None), str):
+            return f"choices[0].message.tool_calls[{n}] has no function arguments as text"
+    return None
+
+
+def _kind(value: Any) -> str:
+    """A value's JSON kind, for a message (``a string``, ``null``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    if isinstance(value, list) and not value:
+        return "an empty list"
+    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "an object")
+
+
+# JSON escapes of what no record can hold: NUL (PostgreSQL cannot store it in a text) and a lone
+# UTF-16 surrogate (no character: UTF-8 cannot write it, so no record line could be). An escaped
+# backslash is matched first, so ``\\u0000`` (a backslash, then the letters) stays text; a
+# surrogate pair (one character) is matched whole and kept.
+_UNSTORABLE_ESCAPE = re.compile(
+    r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unescape_unstorable(match: re.Match[str]) -> str:
+    lone = match.group(1)
+    if lone is None:
+        return match.group(0)
+    return "" if lone == "0000" else "\\ufffd"
+
+
+def storable(content: str) -> str:
+    """An answer's text with nothing a record cannot hold: raw control characters become
+    spaces (NUL among them), a NUL written as a JSON escape is dropped, and a lone surrogate,
+    raw or escaped, becomes U+FFFD (the replacement character)."""
+    content = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", content))
+    return _UNSTORABLE_ESCAPE.sub(_unescape_unstorable, content)
 
 
 async def in_flight(
@@ -1018,7 +1099,7 @@ def answer_of(
     content = _message_content(completion)
     if not content:
         raise OutputError("the answer is empty")
-    content = _CONTROL.sub(" ", content)
+    content = storable(content)
     finish = completion.choices[0].finish_reason if completion.choices else None
     problem = None
     if finish == "length":  # a batch answer cannot be asked again

@@ -219,7 +219,8 @@ class Settings(BaseSettings):
         str | None,
         Declared(
             "EXTRACTOR_PROMPT",
-            "Prompt version, a folder of prompts/.",
+            "Prompt version, a folder of prompts/, or the path of a directory of templates "
+            "(with a /).",
             flag="--prompt",
             default="the strategy's own",
         ),

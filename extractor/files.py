@@ -117,6 +117,11 @@ def write_error(path: Path, exc: OSError, kept: str = "") -> ConfigError:
     ``kept`` says what was not lost."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         why = f"the disk is full ({exc.strerror}); free space or choose another disk"
+    elif exc.errno == errno.EFBIG:
+        why = (
+            f"the file reached the size limit ({exc.strerror}); raise the limit (ulimit -f) "
+            "or choose another disk"
+        )
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         why = (
             f"{path.parent} cannot be written ({exc.strerror}); choose a directory you can write to"
@@ -226,10 +231,15 @@ class Appender:
         except OSError as exc:
             raise write_error(self.path, exc, self.kept) from None
 
-    def __exit__(self, *exc: object) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            handle.close()  # writes what a failed append left in the buffer, if it now can
+        except OSError as error:
+            if kind is None:  # else the error that ends the block is the one to report
+                raise write_error(self.path, error, self.kept) from None
 
 
 __all__ = ["Appender", "Line", "read_jsonl", "replacing", "write_atomic", "write_error"]

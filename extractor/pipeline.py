@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -22,6 +23,8 @@ from .schemas import (
     Provenance,
     Usage,
 )
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -126,6 +129,17 @@ async def aextract(
         raise
     except ExtractorError as exc:
         error = ErrorInfo(type=type(exc).__name__, message=masked(str(exc)))
+    except Exception as exc:
+        # Whatever else went wrong with this article (an answer no check foresaw) is this
+        # article's error: the batch goes on, and a re-run asks again.
+        log.debug("article %s failed unexpectedly", article.source, exc_info=True)
+        error = ErrorInfo(
+            type="UnexpectedError",
+            message=masked(
+                f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}; the same command "
+                "asks again"
+            ),
+        )
     return ExtractionRecord(
         article=article_of(article),
         proposals=proposals,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from string import Template
 
 from .errors import ConfigError
@@ -12,18 +16,53 @@ from .errors import ConfigError
 Message = dict[str, str]
 
 
+# A prompt version's name: a folder of the prompts folder, never a path out of it.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# What the templates may ask to be filled in: the article, and a question's options.
+_PLACEHOLDERS = frozenset({"text", "options"})
+
+
+def _available() -> list[str]:
+    packaged = resources.files("extractor.prompts")
+    return sorted(e.name for e in packaged.iterdir() if e.is_dir() and _NAME.fullmatch(e.name))
+
+
+@cache
+def folder(version: str) -> Traversable:
+    """The folder of prompt ``version``: a name is a folder of the prompts folder
+    (``extract-v1``); a value with a ``/`` is a directory the user names by its path
+    (``./my-prompts``, ``/srv/prompts/v2``), read as it is.
+
+    Raises:
+        ConfigError: no prompt folder of that name, or no directory at that path.
+    """
+    if "/" in version or os.sep in version:
+        if not Path(version).is_dir():
+            raise ConfigError(
+                f"--prompt {version!r} is no directory; give a directory of prompt templates "
+                f"(a path with a /) or a prompt version: {', '.join(_available()) or 'none'}"
+            )
+        return Path(version)
+    found = resources.files("extractor.prompts") / version
+    if not _NAME.fullmatch(version) or not found.is_dir():
+        raise ConfigError(
+            f"unknown prompt version {version!r}; available: {', '.join(_available()) or 'none'}"
+            " (or the path of a directory of templates, with a /)"
+        )
+    return found
+
+
 @cache
 def _template(version: str, part: str) -> Template:
-    folder = resources.files("extractor.prompts") / version
-    if not folder.is_dir():
-        available = sorted(
-            entry.name for entry in resources.files("extractor.prompts").iterdir() if entry.is_dir()
-        )
-        available = [name for name in available if not name.startswith("__")]
+    template = folder(version) / f"{part}.txt"
+    try:
+        return Template(template.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "is not UTF-8" if isinstance(exc, UnicodeDecodeError) else "cannot be read"
         raise ConfigError(
-            f"unknown prompt version {version!r}; available: {', '.join(available) or 'none'}"
-        )
-    return Template((folder / f"{part}.txt").read_text(encoding="utf-8"))
+            f"prompt {version!r}: {part}.txt {why}; give a prompt version that has it, or "
+            "leave out --prompt"
+        ) from None
 
 
 def render(version: str, text: str) -> list[Message]:
@@ -70,14 +109,22 @@ def require_parts(version: str, parts: tuple[str, ...], user: str) -> None:
     Raises:
         ConfigError: no prompt of that version exists, or it lacks one of the parts.
     """
-    _template(version, "system")  # the error for an unknown version
-    folder = resources.files("extractor.prompts") / version
-    missing = [part for part in parts if not (folder / f"{part}.txt").is_file()]
+    where = folder(version)  # the error for an unknown version
+    missing = [part for part in parts if not (where / f"{part}.txt").is_file()]
     if missing:
         raise ConfigError(
             f"prompt {version!r} has no {', '.join(f'{m}.txt' for m in missing)}, which {user} "
             "asks with; give a prompt version made for it, or leave out --prompt"
         )
+    for part in parts:
+        unknown = set(_template(version, part).get_identifiers()) - _PLACEHOLDERS
+        if unknown or not _template(version, part).is_valid():
+            raise ConfigError(
+                f"prompt {version!r}: {part}.txt has a $ that is no placeholder "
+                f"({', '.join(sorted(f'${name}' for name in unknown)) or 'a lone $'}); the "
+                f"placeholders are {', '.join(f'${p}' for p in sorted(_PLACEHOLDERS))}, and $$ "
+                "writes a dollar sign"
+            )
 
 
 @cache
@@ -88,10 +135,8 @@ def digest(version: str) -> str:
     Raises:
         ConfigError: no prompt of that version exists.
     """
-    _template(version, "system")  # the error for an unknown version
-    folder = resources.files("extractor.prompts") / version
     h = hashlib.sha256()
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+    for entry in sorted(folder(version).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".txt"):
             h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -315,10 +315,10 @@ class Output:
             ) from None
         self.partial.unlink(missing_ok=True)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._appender is not None:
-            self._appender.__exit__()
-            self._appender = None
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        appender, self._appender = self._appender, None
+        if appender is not None:
+            appender.__exit__(kind, *exc)
 
 
 def _read_records(path: Path) -> tuple[list[Line[ExtractionRecord]], int]:

@@ -117,6 +117,13 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _unreachable(url: str, exc: OperationalError) -> ConfigError:
+    return ConfigError(
+        f"cannot reach the database {masked(url)}: {masked(_one_line(exc.orig or exc))}; "
+        "start it or correct --db"
+    )
+
+
 def check(url: str) -> None:
     """Connect to ``url`` once, so an unreachable database is found before any work is done.
 
@@ -128,10 +135,7 @@ def check(url: str) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except OperationalError as exc:
-        raise ConfigError(
-            f"cannot reach the database {masked(url)}: {masked(_one_line(exc.orig or exc))}; "
-            "start it or correct --db"
-        ) from None
+        raise _unreachable(url, exc) from None
     finally:
         engine.dispose()
 
@@ -155,6 +159,25 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     after any other load or upgrade of the database has finished."""
     _take_turn(connection)
     command.upgrade(_alembic(connection), revision)
+
+
+def migrate(url: str) -> tuple[str | None, str | None]:
+    """Create or migrate the schema of the database at ``url`` to the latest revision; the
+    revisions before and after.
+
+    Raises:
+        ConfigError: the URL is unusable or the database cannot be reached.
+    """
+    engine = connect(url)
+    try:
+        with for_writing(engine).begin() as connection:
+            before = current_revision(connection)
+            upgrade(connection)
+            return before, current_revision(connection)
+    except OperationalError as exc:
+        raise _unreachable(url, exc) from None
+    finally:
+        engine.dispose()
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -292,6 +315,12 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
             else "re-extract that article: its record holds a value out of the database's range"
         )
         raise InputError(f"{where} refused {at}: {reason}; {fix}. Nothing was loaded") from None
+    except OverflowError:  # SQLite's driver, before the database sees the value
+        raise InputError(
+            f"{where} refused {at}: it holds an integer past the 64 bits a database holds; "
+            "re-extract that article: its record holds a value out of the database's range. "
+            "Nothing was loaded"
+        ) from None
     except IntegrityError as exc:
         raise BackendError(
             f"{where}: another load wrote the same rows at the same time "

@@ -148,6 +148,29 @@ def test_a_rerun_on_ray_extracts_only_what_the_output_lacks(tmp_path: Path) -> N
     assert [comparable(r) for r in records] == [comparable(r) for r in first]
 
 
+def test_a_malformed_answer_on_ray_is_that_articles_error_and_the_batch_goes_on(
+    tmp_path: Path,
+) -> None:
+    from test_hostile import ARTICLE, MALFORMED, WHY, malformed_server
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(len(MALFORMED) + 1):
+        (folder / f"{n}.txt").write_text(f"{ARTICLE} Report {n}.")
+    out = tmp_path / "out.jsonl"
+    with malformed_server() as server:
+        flags = ("--base-url", server.base_url, "--strategy", "single", "--ray", "-j", "2")
+        result = invoke("extract", str(folder), "-o", str(out), *flags, "--no-cache", "-q")
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    by_name = {Path(r["article"]["source"]).stem: r for r in records_of(out)}
+    assert sorted(by_name) == [str(n) for n in range(len(MALFORMED) + 1)]
+    for n, name in enumerate(MALFORMED):
+        assert by_name[str(n)]["error"]["type"] == "OutputError", name
+        assert WHY[name] in by_name[str(n)]["error"]["message"], name
+    assert by_name[str(len(MALFORMED))]["error"] is None
+
+
 def _extractor_workers() -> list[int]:
     """Process ids of the Ray workers running the extraction actors."""
     found = []
