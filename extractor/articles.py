@@ -41,7 +41,12 @@ class Article:
 
     @property
     def id(self) -> str:
-        return "sha256:" + hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        return text_id(self.text)
+
+
+def text_id(text: str) -> str:
+    """The id of an article of ``text``: ``sha256:`` and the hex digest of its UTF-8 bytes."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from handbuilt import draft_json
+from handbuilt import LoopbackServer, draft_json
+from test_runner import Server
 
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
 ARTICLE = "Ukraine asked the US to guarantee its security within 72 hours.\n"
@@ -118,3 +119,65 @@ def test_a_free_port_is_seen_as_free() -> None:
         sock.listen()
         assert port_taken("127.0.0.1", port)
     assert not port_taken("127.0.0.1", port)
+
+
+# --- the record cache -------------------------------------------------------------------------
+
+
+def extract(folder: Path, url: str, *paths: Path, out: str, key: str = "") -> Any:
+    """``extract`` of ``paths`` through the record cache in ``folder / 'cache'``."""
+    env = {"EXTRACTOR_CACHE_DIR": str(folder / "cache")}
+    if key:
+        env["OPENAI_API_KEY"] = key
+    return cli(
+        *("extract", *map(str, paths), "-o", str(folder / out), "--base-url", url),
+        *("--strategy", "single", "-q"),
+        env=env,
+    )
+
+
+def test_a_cache_entry_whose_text_was_altered_is_not_served(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Article 1 says Ukraine asked the US to guarantee its security.\n")
+    server = Server()
+    with LoopbackServer(server) as loopback:
+        assert extract(tmp_path, loopback.base_url, article, out="first.jsonl").returncode == 0
+        [entry] = (tmp_path / "cache").rglob("*.json")
+        data = json.loads(entry.read_text())
+        data["article"]["text"] = data["article"]["text"].replace("US", "UN")  # id kept
+        entry.write_text(json.dumps(data))
+        done = extract(tmp_path, loopback.base_url, article, out="second.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert len(server.requests) == 2  # asked again, not served from the altered entry
+    [record] = records(tmp_path / "second.jsonl")
+    assert record["article"]["text"] == article.read_text()
+
+
+def test_a_cached_record_carries_the_metadata_of_the_input_it_is_served_for(
+    tmp_path: Path,
+) -> None:
+    text = "Article 1 says Ukraine asked the US to guarantee its security.\n"
+    plain = tmp_path / "a.txt"
+    plain.write_text(text)
+    table = tmp_path / "t.jsonl"
+    row = {
+        "id": "wire-17",
+        "text": text,
+        "title": "Kyiv asks",
+        "published": "2025-03-01",
+        "url": "https://news.example/17",
+    }
+    table.write_text(json.dumps(row) + "\n")
+    server = Server()
+    with LoopbackServer(server) as loopback:
+        assert extract(tmp_path, loopback.base_url, plain, out="first.jsonl").returncode == 0
+        done = extract(tmp_path, loopback.base_url, table, out="second.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert len(server.requests) == 1  # the second came from the cache
+    [first] = records(tmp_path / "first.jsonl")
+    [second] = records(tmp_path / "second.jsonl")
+    assert first["article"]["source"] == str(plain) and first["article"]["published"] is None
+    assert second["article"]["source"] == "wire-17"
+    assert second["article"]["title"] == "Kyiv asks"
+    assert second["article"]["published"] == "2025-03-01"
+    assert second["proposals"] == first["proposals"]
