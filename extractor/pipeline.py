@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from . import __version__, strategies
 from .articles import Article as InputArticle
 from .articles import Unreadable
+from .build import MAX_CHARS, capped
 from .client import ArticleAsker, Engine, Meter, describe_usage
 from .config import Settings, masked
 from .errors import ConfigError, ExtractorError, RunStopped
@@ -125,13 +126,37 @@ async def aextract(
     except (ConfigError, RunStopped):
         raise
     except ExtractorError as exc:
-        error = ErrorInfo(type=type(exc).__name__, message=masked(str(exc)))
+        error = error_info(exc, settings)
+    return record(
+        article_of(article),
+        proposals,
+        dropped,
+        provenance_of(settings, asker.meter if asker else Meter(), clock),
+        error,
+    )
+
+
+def error_info(exc: ExtractorError, settings: Settings) -> ErrorInfo:
+    """The record's ``error`` for ``exc``: its message with credentials masked (a server's
+    words may echo the key) and at most ``build.MAX_CHARS`` long."""
+    message = masked(str(exc), settings.api_key)
+    if len(message) > MAX_CHARS:
+        message = message[:MAX_CHARS] + f"… (cut: {len(message):,} characters)"
+    return ErrorInfo(type=type(exc).__name__, message=message)
+
+
+def record(
+    article: Article,
+    proposals: list[Proposal],
+    dropped: list[Dropped],
+    provenance: Provenance,
+    error: ErrorInfo | None,
+) -> ExtractionRecord:
+    """The record of an article, online, from a batch file or on a cluster: every string the
+    model wrote at most ``build.MAX_CHARS`` long, each cut said in ``dropped``."""
+    proposals, dropped = capped(proposals, dropped)
     return ExtractionRecord(
-        article=article_of(article),
-        proposals=proposals,
-        dropped=dropped,
-        provenance=provenance_of(settings, asker.meter if asker else Meter(), clock),
-        error=error,
+        article=article, proposals=proposals, dropped=dropped, provenance=provenance, error=error
     )
 
 

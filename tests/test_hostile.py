@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,9 +21,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
-from handbuilt import LoopbackServer, draft_json
+from handbuilt import LoopbackServer, Script, draft_json, handbuilt_completion
 from test_runner import Server
+from test_sink import seed_records
+
+from extractor import build, client
 
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
 ARTICLE = "Ukraine asked the US to guarantee its security within 72 hours.\n"
@@ -181,3 +186,150 @@ def test_a_cached_record_carries_the_metadata_of_the_input_it_is_served_for(
     assert second["article"]["title"] == "Kyiv asks"
     assert second["article"]["published"] == "2025-03-01"
     assert second["proposals"] == first["proposals"]
+
+
+# --- a server that echoes the key -------------------------------------------------------------
+
+
+def echo(code: int) -> Script:
+    """A server answering every request with ``code`` and a page showing the request's headers
+    (a misconfigured proxy's debug page)."""
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        shown = {name: value for name, value in request.headers.items()}
+        return httpx2.Response(code, json={"error": "refused", "request_headers": shown})
+
+    return Script([answer] * 10)
+
+
+@pytest.mark.parametrize(
+    ("code", "key"),
+    [(500, "sk-proj-Q9xT2hJ7mWcV4nLp8sKd"), (400, "plain-key-7f3a9c2e5b")],
+    ids=["500 with an OpenAI-style key", "400 with a key of no known shape"],
+)
+def test_an_api_key_echoed_by_the_server_is_shown_and_kept_nowhere(
+    tmp_path: Path, code: int, key: str
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE)
+    out, db, log = tmp_path / "out.jsonl", tmp_path / "r.db", tmp_path / "requests.jsonl"
+    script = echo(code)
+    with LoopbackServer(script) as loopback:
+        done = cli(
+            *("extract", str(article), "-o", str(out), "--base-url", loopback.base_url),
+            *("--strategy", "single", "--no-cache", "--db", f"sqlite:///{db}"),
+            *("--log-json", str(log)),
+            env={"OPENAI_API_KEY": key},
+        )
+    assert script.requests[0].headers["authorization"] == f"Bearer {key}"  # it was echoed
+    kept = done.stdout + done.stderr
+    for path in (out, out.with_name("out.jsonl.partial"), db, log):
+        if path.exists():
+            kept += path.read_bytes().decode("utf-8", errors="replace")
+    assert key not in kept
+    assert key[3:15] not in kept  # nor a part of it
+    if code == 500:  # the article's record holds the error; the run goes on
+        assert done.returncode == 1, done.stderr
+        [record] = records(out)
+        assert record["error"]["type"] == "BackendError"
+        assert '"authorization":"***"' in record["error"]["message"]
+        with sqlite3.connect(db) as connection:
+            (message,) = connection.execute("select error_message from extractions").fetchone()
+        assert '"authorization":"***"' in message
+    else:  # a refused request stops the run, with one line
+        assert done.returncode == 2, done.stderr
+        assert '"authorization":"***"' in one_error_line(done.stderr)
+
+
+# --- answers of megabytes ---------------------------------------------------------------------
+
+
+def test_an_answer_longer_than_the_cap_is_not_read_and_the_batch_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "in" / f"{name}.txt").write_text(f"{name}: {ARTICLE}")
+    huge = draft_json(
+        quote="Ukraine asked the US to guarantee its security",
+        summary="x" * 20_000_000,
+        guarantors=[{"name": "the US", "quote": "the US"}],
+    )
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        runaway = b"a: " in request.content
+        return httpx2.Response(200, json=handbuilt_completion(huge if runaway else GOOD))
+
+    out = tmp_path / "out.jsonl"
+    script = Script([answer] * 4)
+    with LoopbackServer(script) as loopback:
+        done = cli(
+            *("extract", str(tmp_path / "in"), "-o", str(out), "--base-url", loopback.base_url),
+            *("--strategy", "single", "--no-cache", "-q"),
+        )
+    assert done.returncode == 1, done.stderr
+    first, second = records(out)
+    assert first["error"]["type"] == "BackendError"
+    assert "answered HTTP 200 with more than 4,000,000 bytes" in first["error"]["message"]
+    assert len(script.requests) == 2  # not asked again: the same request gets the same answer
+    assert second["error"] is None and second["proposals"]
+    assert out.stat().st_size < 20_000
+
+
+def test_an_answer_of_unstated_length_is_cut_off_at_the_cap() -> None:
+    from handbuilt import engine
+
+    async def endless() -> Any:
+        yield b'{"choices": [{"message": {"content": "'
+        while True:
+            yield b"x" * 65536
+
+    script = Script([httpx2.Response(200, content=endless())])
+    running = engine(script)
+    try:
+        with pytest.raises(client.BackendError, match="with more than 4,000,000 bytes"):
+            running.extract([{"role": "user", "content": "Article"}], "Article")
+    finally:
+        running.close()
+    assert len(script.requests) == 1
+
+
+def test_every_string_the_model_writes_is_kept_to_the_cap_and_the_cut_said(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE)
+    long_summary = "Ukraine asks the US. " * 5_000  # 105,000 characters
+    answer = draft_json(
+        quote="Ukraine asked the US to guarantee its security",
+        summary=long_summary,
+        guarantors=[{"name": "the US", "quote": "the US"}],
+    )
+    out = tmp_path / "out.jsonl"
+    with LoopbackServer(Script([httpx2.Response(200, json=handbuilt_completion(answer))])) as s:
+        done = cli(
+            *("extract", str(article), "-o", str(out), "--base-url", s.base_url),
+            *("--strategy", "single", "--no-cache", "-q"),
+        )
+    assert done.returncode == 0, done.stderr
+    [record] = records(out)
+    [proposal] = record["proposals"]
+    assert proposal["summary"] == long_summary.strip()[: build.MAX_CHARS]
+    [cut] = [d for d in record["dropped"] if d["field"] == "proposals[0].summary"]
+    assert cut["reason"] == (
+        f"{len(long_summary.strip()):,} characters, more than the 10,000 a string in a record "
+        "keeps: cut to its first 10,000"
+    )
+    assert cut["value"] == long_summary[:200] + "…"
+
+
+def test_cutting_keeps_the_evidence_and_cuts_dropped_values() -> None:
+    [record, *_] = [r for r in seed_records() if r.proposals]
+    proposal = record.proposals[0]
+    long = proposal.model_copy(update={"summary": "s" * 30_000})
+    dropped = build.Dropped(field="proposals[1]", value={"name": "n" * 30_000}, reason="why")
+    kept, notes = build.capped([long], [dropped])
+    assert kept[0].summary == "s" * build.MAX_CHARS
+    assert kept[0].evidence == proposal.evidence
+    assert notes[0].value == {"name": "n" * build.MAX_CHARS}
+    assert notes[0].reason == "why (its strings cut to their first 10,000 characters)"
+    assert [n.field for n in notes] == ["proposals[1]", "proposals[0].summary"]
+    assert build.capped([proposal], []) == ([proposal], [])
