@@ -401,8 +401,9 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
         ConfigError: the table has no text column (the message names the flag that maps one).
     """
     rows = _table_rows(path)
-    present = {name for row in rows[:1000] for name in row}
-    if rows and columns.text not in present:
+    # The columns are those of every row (a JSONL table's rows need not share theirs).
+    if rows and not any(columns.text in row for row in rows):
+        present = {name for row in rows for name in row}
         raise ConfigError(
             f"{path}: no column {columns.text!r} for the article text (columns: "
             f"{', '.join(sorted(present))}); name it with --columns text=COLUMN"

@@ -333,3 +333,35 @@ def test_cutting_keeps_the_evidence_and_cuts_dropped_values() -> None:
     assert notes[0].reason == "why (its strings cut to their first 10,000 characters)"
     assert [n.field for n in notes] == ["proposals[1]", "proposals[0].summary"]
     assert build.capped([proposal], []) == ([proposal], [])
+
+
+# --- article tables ---------------------------------------------------------------------------
+
+
+def test_a_table_whose_text_column_first_appears_after_row_1000_is_read(tmp_path: Path) -> None:
+    table = tmp_path / "t.jsonl"
+    rows = [{"id": f"r{i}", "headline": f"row {i}"} for i in range(1_200)]
+    rows[1_100]["text"] = ARTICLE
+    table.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    out = tmp_path / "out.jsonl"
+    done = cli("extract", str(table), "-o", str(out), "--strategy", "rules", "--no-cache", "-q")
+    assert done.returncode == 1, done.stderr  # the rows without text have an InputError record
+    kept = records(out)
+    assert len(kept) == 1_200
+    assert kept[1_100]["error"] is None and kept[1_100]["article"]["text"] == ARTICLE
+    assert kept[0]["error"]["message"] == (
+        f"r0: row 0 of {table} has no text in column 'text'; fill it or drop the row"
+    )
+
+
+def test_a_table_with_no_text_column_names_the_columns_of_every_row(tmp_path: Path) -> None:
+    table = tmp_path / "t.jsonl"
+    rows: list[dict[str, Any]] = [{"body": "x"} for _ in range(1_200)]
+    rows[1_150]["late"] = "y"
+    table.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    done = cli("extract", str(table), "-o", str(tmp_path / "out.jsonl"), "--strategy", "rules")
+    assert done.returncode == 2
+    assert one_error_line(done.stderr) == (
+        f"error: {table}: no column 'text' for the article text (columns: body, late); name it "
+        "with --columns text=COLUMN"
+    )
