@@ -9,6 +9,7 @@ from a model.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pyarrow.parquet as pq
 import pytest
 from handbuilt import LoopbackServer, Script, draft_json, handbuilt_completion
 from test_runner import Server
@@ -365,3 +367,36 @@ def test_a_table_with_no_text_column_names_the_columns_of_every_row(tmp_path: Pa
         f"error: {table}: no column 'text' for the article text (columns: body, late); name it "
         "with --columns text=COLUMN"
     )
+
+
+# --- CSV export -------------------------------------------------------------------------------
+
+
+TITLES = ['=HYPERLINK("http://evil.example","x")', "+1+1", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_quoted_and_parquet_keeps_them(
+    tmp_path: Path,
+) -> None:
+    hostile = [
+        r.model_copy(update={"article": r.article.model_copy(update={"title": title})})
+        for r, title in zip(seed_records(), TITLES, strict=True)
+    ]
+    index = next(i for i, r in enumerate(hostile) if r.proposals)
+    proposal = hostile[index].proposals[0].model_copy(update={"summary": "-2+3 troops"})
+    hostile[index] = hostile[index].model_copy(update={"proposals": [proposal]})
+    source = tmp_path / "r.jsonl"
+    source.write_text("".join(r.model_dump_json() + "\n" for r in hostile))
+    for fmt in ("csv", "parquet"):
+        done = cli("export", str(source), "--format", fmt, "-o", str(tmp_path / fmt))
+        assert done.returncode == 0, done.stderr
+
+    def column(table: str, name: str) -> list[str]:
+        with (tmp_path / "csv" / f"{table}.csv").open(newline="") as handle:
+            return [row[name] for row in csv.DictReader(handle)]
+
+    assert column("articles", "title") == ["'" + title for title in TITLES]
+    assert column("proposals", "summary")[0] == "'-2+3 troops"
+    assert not any(model.startswith("'") for model in column("extraction_runs", "model"))
+    parquet = pq.read_table(tmp_path / "parquet" / "articles.parquet")
+    assert parquet["title"].to_pylist() == TITLES  # Parquet keeps the text as it is
