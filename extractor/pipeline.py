@@ -138,7 +138,7 @@ async def aextract(
 
 def error_info(exc: ExtractorError, settings: Settings) -> ErrorInfo:
     """The record's ``error`` for ``exc``: its message with credentials masked (a server's
-    words may echo the key) and at most ``build.MAX_CHARS`` long."""
+    words may echo the key), cut to ``build.MAX_CHARS`` and its length said when longer."""
     message = masked(str(exc), settings.api_key)
     if len(message) > MAX_CHARS:
         message = message[:MAX_CHARS] + f"… (cut: {len(message):,} characters)"
