@@ -1,7 +1,7 @@
-"""Hostile surroundings, second pass, each through the command line in a process of its own: a
-port already taken, a tampered cache entry, a server echoing the API key, answers of megabytes,
-a table whose text column comes late, spreadsheet formulas in an export, a cached record met
-under other metadata.
+"""Hostile surroundings, most of them through the command line in a process of its own: a port
+already taken, a tampered cache entry, a cached record met under other metadata, a server
+echoing the API key, answers of megabytes, a table whose text column comes late, spreadsheet
+formulas in an export.
 
 The model answers are hand-built (``handbuilt``, ``test_runner.Server``); nothing here came
 from a model.
