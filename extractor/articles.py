@@ -41,7 +41,12 @@ class Article:
 
     @property
     def id(self) -> str:
-        return "sha256:" + hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        return text_id(self.text)
+
+
+def text_id(text: str) -> str:
+    """The id of an article of ``text``: ``sha256:`` and the hex digest of its UTF-8 bytes."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -437,8 +442,9 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
         ConfigError: the table has no text column (the message names the flag that maps one).
     """
     rows = _table_rows(path)
-    present = {name for row in rows[:1000] for name in row}
-    if rows and columns.text not in present:
+    # The columns are those of every row (a JSONL table's rows need not share theirs).
+    if rows and not any(columns.text in row for row in rows):
+        present = {name for row in rows for name in row}
         raise ConfigError(
             f"{path}: no column {columns.text!r} for the article text (columns: "
             f"{', '.join(sorted(present))}); name it with --columns text=COLUMN"

@@ -39,7 +39,7 @@ from .client import AsyncEngine, Meter, answer_of, api_client, in_flight, read_u
 from .config import EMBEDDED_MODEL, Settings, default_max_tokens, masked
 from .errors import BackendError, ConfigError, InputError, OutputError
 from .files import Appender, read_jsonl, write_atomic
-from .schemas import ErrorInfo, ExtractionRecord
+from .schemas import ExtractionRecord
 
 ENDPOINT: Final = "/v1/chat/completions"
 REQUESTS, MANIFEST, STATE, RESULTS, ERRORS = (
@@ -232,15 +232,18 @@ async def _send_one(engine: AsyncEngine, request: dict[str, Any]) -> dict[str, A
         body = await asker.post_body(request["body"], step=custom_id)
         response = {"status_code": 200, "request_id": "", "body": body}
     except openai.APIStatusError as exc:
+        # What the server said is kept in the results: an echo of the key is masked there.
+        key = engine.settings.api_key
         if exc.status_code == 429 or exc.status_code >= 500:
-            error = {"code": str(exc.status_code), "message": exc.response.text[:300]}
+            error = {"code": str(exc.status_code), "message": masked(exc.response.text, key)[:300]}
         else:
             refusal = exc.body if isinstance(exc.body, dict) else {"error": str(exc.body)}
+            refusal = json.loads(masked(json.dumps(refusal), key))
             response = {"status_code": exc.status_code, "request_id": "", "body": refusal}
     except openai.APIConnectionError as exc:
         error = {
             "code": "connection_error",
-            "message": masked(f"{engine.url}: {exc}"),
+            "message": masked(f"{engine.url}: {exc}", engine.settings.api_key),
         }
     return {
         "id": f"batch_req_{custom_id}",
@@ -267,8 +270,9 @@ def _api_error(exc: openai.OpenAIError, settings: Settings) -> ConfigError | Bac
     if isinstance(exc, openai.AuthenticationError):
         return ConfigError(f"{where} refused the API key (HTTP 401); set OPENAI_API_KEY")
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
-        return ConfigError(f"{where} refused the batch (HTTP {exc.status_code}): {exc.message}")
-    return BackendError(masked(f"{where}: {exc}"))
+        said = masked(exc.message, settings.api_key)
+        return ConfigError(f"{where} refused the batch (HTTP {exc.status_code}): {said}")
+    return BackendError(masked(f"{where}: {exc}", settings.api_key))
 
 
 def submit(directory: Path, settings: Settings) -> dict[str, Any]:
@@ -567,13 +571,10 @@ def record_of(
     provenance = pipeline.provenance_of(
         settings.model_copy(update={"base_url": source_label}), meter
     )
-    base = {
-        "article": pipeline.article_of(article),
-        "provenance": provenance,
-    }
+    kept = pipeline.article_of(article)
     try:
         proposals, dropped = strategy.conclude(article.text, asks, answers)
     except OutputError as exc:
-        error = ErrorInfo(type=type(exc).__name__, message=str(exc))
-        return ExtractionRecord(proposals=[], dropped=[], error=error, **base), None
-    return ExtractionRecord(proposals=proposals, dropped=dropped, error=None, **base), None
+        error = pipeline.error_info(exc, settings)
+        return pipeline.record(kept, [], [], provenance, error), None
+    return pipeline.record(kept, proposals, dropped, provenance, None), None

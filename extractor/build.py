@@ -374,3 +374,61 @@ def validation_context(text: str) -> dict[str, Any]:
     """The context a draft of ``text`` is validated with: the article, and :func:`problems` to
     check every value against it (the schema package itself knows no implementation)."""
     return {"text": text, "check": problems}
+
+
+# The longest string a record keeps of what a model wrote (a summary, a name, a condition, the
+# model's wording of a quote, a dropped value): far beyond any sentence, short of an answer that
+# ran away. Evidence quotes are the article's own words and are bounded by the article.
+MAX_CHARS = 10_000
+
+
+def _cut(value: Any, path: str, cuts: list[tuple[str, str, int]]) -> Any:
+    """``value`` (plain data) with every string over ``MAX_CHARS`` cut to its first
+    ``MAX_CHARS``, noting each cut in ``cuts`` (its path, its kept start, its length)."""
+    if isinstance(value, str):
+        if len(value) <= MAX_CHARS:
+            return value
+        cuts.append((path, value[:200], len(value)))
+        return value[:MAX_CHARS]
+    if isinstance(value, dict):
+        return {
+            name: item if name == "quote" else _cut(item, f"{path}.{name}", cuts)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_cut(item, f"{path}[{i}]", cuts) for i, item in enumerate(value)]
+    return value
+
+
+def capped(
+    proposals: list[Proposal], dropped: list[Dropped]
+) -> tuple[list[Proposal], list[Dropped]]:
+    """``proposals`` and ``dropped`` with every string the model wrote cut to ``MAX_CHARS``,
+    each cut said in ``dropped`` (the field, its first 200 characters, its length), so that an
+    answer that ran on for megabytes makes a record of bounded size, and says so."""
+    kept: list[Proposal] = []
+    cuts: list[tuple[str, str, int]] = []
+    for index, proposal in enumerate(proposals):
+        before = len(cuts)
+        plain = _cut(proposal.model_dump(), f"proposals[{index}]", cuts)
+        kept.append(Proposal.model_validate(plain) if len(cuts) > before else proposal)
+    notes: list[Dropped] = []
+    for entry in dropped:
+        cut: list[tuple[str, str, int]] = []
+        value = _cut(entry.value, entry.field, cut)
+        reason = entry.reason[:MAX_CHARS]
+        if cut:
+            reason += f" (its strings cut to their first {MAX_CHARS:,} characters)"
+        if cut or reason != entry.reason:
+            entry = entry.model_copy(update={"value": value, "reason": reason})
+        notes.append(entry)
+    notes += [
+        Dropped(
+            field=path,
+            value=start + "…",
+            reason=f"{length:,} characters, more than the {MAX_CHARS:,} a string in a record "
+            f"keeps: cut to its first {MAX_CHARS:,}",
+        )
+        for path, start, length in cuts
+    ]
+    return kept, notes

@@ -4,7 +4,9 @@ re-run, a resumed run or a second sink costs no tokens.
 An entry is a JSON file named by the hash of its key, written atomically
 (``files.replacing``), so concurrent writers and a killed process never leave a half-written
 entry (and a full disk no temporary file). Only records without an error are stored, and an
-entry is served only for the article it was made from.
+entry is served only for the article it was made from, its text checked against the id. The
+entry keys the extraction only: the runner gives a record served from it the input's own
+article metadata (source, title, date, url).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from . import pipeline, prompting, strategies
+from .articles import text_id
 from .config import Settings
 from .files import replacing
 from .schemas import ExtractionRecord
@@ -60,8 +63,8 @@ class RecordCache:
 
     def get(self, key: str, article_id: str) -> ExtractionRecord | None:
         """The stored record of article ``article_id``, or None; an unreadable or outdated
-        entry, or one holding another article's record (a copied or tampered file), counts as
-        absent."""
+        entry, or one holding another article's record or a text whose hash is not
+        ``article_id`` (a copied or tampered file), counts as absent."""
         try:
             raw = self._path(key).read_bytes()
         except OSError:
@@ -71,6 +74,10 @@ class RecordCache:
         except ValidationError:
             return None
         if record.article.id != article_id or record.error is not None:
+            return None
+        # The id alone is not enough: an entry whose text was altered (its id kept) would give
+        # the run another text than the input's, and evidence offsets into that text.
+        if text_id(record.article.text) != article_id:
             return None
         self.hits += 1
         return record

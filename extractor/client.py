@@ -57,7 +57,7 @@ from . import embedded, requestlog
 from .answers import Meter, Outcome
 from .bodies import chat_body, encode
 from .build import validation_context
-from .config import Mode, RetryPolicy, Settings
+from .config import Mode, RetryPolicy, Settings, masked
 from .errors import BackendError, BudgetError, ConfigError, OutputError, RunStopped
 from .prompting import Message
 from .schemas import ArticleDraft
@@ -192,9 +192,48 @@ def read_usage(usage: Any, url: str | None = None) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def _not_json(url: str | None, response: httpx2.Response) -> ConfigError:
+# The most of an answer that is read: a chat completion of the longest max_tokens is a small
+# part of it, and a server sending more (a runaway generation, a file where the API should be)
+# would otherwise hold the whole body in memory, several times over while it is parsed.
+MAX_ANSWER_BYTES = 4_000_000
+# Headers of the body as sent, which no longer describe it once it is read (and decoded).
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+async def _read_capped(response: httpx2.Response, url: str | None) -> httpx2.Response:
+    """``response`` (sent with ``stream=True``) with its body read, at most
+    ``MAX_ANSWER_BYTES`` of it (decoded, so a compressed body cannot get past it either).
+
+    Raises:
+        BackendError: the body is longer (by its Content-Length, before anything is read).
+    """
+    too_long = BackendError(
+        f"{url or 'the server'} answered HTTP {response.status_code} with more than "
+        f"{MAX_ANSWER_BYTES:,} bytes, more than any chat completion takes; the rest was not "
+        "read. Check the server (a runaway generation?) or --base-url"
+    )
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise too_long
+    if declared.isdigit() and "content-encoding" not in response.headers:
+        await response.aread()  # the length is known and within the cap: read it at once
+        return response
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise too_long
+        chunks.append(chunk)
+    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+    return httpx2.Response(
+        response.status_code, headers=headers, content=b"".join(chunks), request=response.request
+    )
+
+
+def _not_json(url: str | None, response: httpx2.Response, secret: str | None = None) -> ConfigError:
     kind = response.headers.get("content-type") or "no content type"
-    start = response.content[:80].decode("utf-8", errors="replace")
+    start = masked(response.content[:4000].decode("utf-8", errors="replace"), secret)[:80]
     return ConfigError(
         f"{url} answered HTTP {response.status_code} with {kind}, not a JSON chat completion: "
         f"{start!r}; check --base-url / OPENAI_BASE_URL (an OpenAI-compatible API, usually "
@@ -441,6 +480,7 @@ class AsyncEngine:
             openai.APITimeoutError: no whole answer within the timeout.
             openai.APIConnectionError: the server could not be reached, or dropped the request.
             openai.APIStatusError: the server answered 4xx or 5xx (the SDK's subclass of it).
+            BackendError: the answer is longer than ``MAX_ANSWER_BYTES`` (not read further).
         """
         if self._headers is None:  # the SDK's headers name the event loop's library
             given = {**self.client.auth_headers, **self.client.default_headers}
@@ -450,9 +490,15 @@ class AsyncEngine:
         )
         try:
             async with asyncio.timeout(self.settings.timeout):
-                response = await self._http.send(request)
+                streamed = await self._http.send(request, stream=True)
+                try:
+                    response = await _read_capped(streamed, self.url)
+                finally:
+                    await streamed.aclose()
         except (TimeoutError, httpx2.TimeoutException):
             raise openai.APITimeoutError(request=request) from None
+        except BackendError:
+            raise
         except Exception as exc:  # as the SDK: whatever else kept the answer away
             raise openai.APIConnectionError(request=request) from exc
         if response.is_error:
@@ -768,9 +814,9 @@ class ArticleAsker:
         try:
             answer = json.loads(http.content)
         except ValueError:
-            raise _not_json(engine.url, http) from None
+            raise _not_json(engine.url, http, self.settings.api_key) from None
         if not isinstance(answer, dict):
-            raise _not_json(engine.url, http)
+            raise _not_json(engine.url, http, self.settings.api_key)
         usage = read_usage(answer.get("usage"), engine.url)
         self.meter.prompt_tokens += usage[0]
         self.meter.completion_tokens += usage[1]
@@ -801,7 +847,9 @@ class ArticleAsker:
                 "pick one with --model"
             )
         if isinstance(exc, openai.APIStatusError):
-            detail = exc.response.text[:300].replace("\n", " ")
+            # The server's words are kept (record, stderr, database): an echo of the request's
+            # headers there must not carry the key.
+            detail = masked(exc.response.text, self.settings.api_key)[:300].replace("\n", " ")
             if exc.status_code < 500 and exc.status_code != 429:
                 return ConfigError(
                     f"{url} rejected the request (HTTP {exc.status_code}): {detail}; "
@@ -817,7 +865,7 @@ class ArticleAsker:
             return BackendError(
                 f"{url} kept failing (HTTP {exc.status_code}) after {tries} tries: {detail}{asked}"
             )
-        return BackendError(f"{url}: {exc}")
+        return BackendError(masked(f"{url}: {exc}", self.settings.api_key))
 
 
 def _cut_off(completion: ChatCompletion) -> bool:

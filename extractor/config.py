@@ -45,16 +45,43 @@ DEFAULT_STRATEGY = "auto"  # names are checked by ``strategies.named``, where th
 
 # The password of a URL's user-info, up to the last "@" of the authority ("p@ss" included).
 _PASSWORD_RE = re.compile(r"(?P<user>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\s:]*):[^/?#\s]*@")
+# A credential in the words around it, whoever's it is: the value of an ``Authorization``
+# header, a bearer token standing alone, an OpenAI-style key (``sk-…``, ``sk-proj-…``) and the
+# value of an ``api-key`` / ``x-api-key`` header or ``api_key=`` parameter (Azure and others).
+# A server that echoes the request's headers in an error page puts them in text that is kept.
+# "Bearer" is matched as headers write it, with a token of 8 characters or more, so that prose
+# ("the bearer of") stays as it is.
+_CREDENTIAL_RES = (
+    (
+        re.compile(r"""(?i)(?P<keep>\bauthorization["']?\s*[:=]\s*["']?)[^"'\r\n,;}]+"""),
+        r"\g<keep>***",
+    ),
+    (re.compile(r"\b(?P<keep>Bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\g<keep>***"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"), "sk-***"),
+    (
+        re.compile(r"""(?i)(?P<keep>\bapi[-_]?key["']?\s*[:=]\s*["']?)[^\s"',;&}]+"""),
+        r"\g<keep>***",
+    ),
+)
+# A secret shorter than this is not looked for in text: it would mask ordinary words.
+_SHORTEST_SECRET = 6
 
 
-def masked(text: str) -> str:
+def masked(text: str, *secrets: str | None) -> str:
     """``text`` with the password of every URL in it replaced by ``***``
-    (``http://alice:***@host/v1``, ``postgresql://user:***@host/db``), for anything shown or
-    stored: provenance, database rows, reports, manifests, messages and logs.
+    (``http://alice:***@host/v1``, ``postgresql://user:***@host/db``), and API keys too: each
+    of ``secrets`` (the configured key) wherever it stands, and anything shaped like a key
+    (``Bearer …``, ``sk-…``, ``api-key: …``). For anything shown or stored: provenance,
+    database rows, reports, manifests, messages and logs, and every text a server sent.
 
     A regular expression rather than ``urllib.parse``: it must find URLs inside free text (an
     error message quoting the server), which no URL parser does.
     """
+    for secret in secrets:
+        if secret and len(secret) >= _SHORTEST_SECRET:
+            text = text.replace(secret, "***")
+    for pattern, replacement in _CREDENTIAL_RES:
+        text = pattern.sub(replacement, text)
     return _PASSWORD_RE.sub(r"\g<user>:***@", text)
 
 

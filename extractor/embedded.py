@@ -58,6 +58,21 @@ def free_port() -> int:
         return port
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port``: a server started there could not
+    listen, and whatever holds the port would answer its readiness check. Tried the way the
+    server binds (``SO_REUSEADDR``, as uvicorn sets it), so a port whose last connections are
+    only closing counts as free."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def server_command(gguf: Path, port: int, host: str = "127.0.0.1") -> list[str]:
     """The command line that serves ``gguf`` under the OpenAI API on ``host:port``."""
     return [
@@ -192,8 +207,15 @@ class Supervised:
         """Start the process and wait until it answers.
 
         Raises:
-            BackendError: it exited or did not answer within ``timeout``.
+            BackendError: it exited or did not answer within ``timeout``, or another process
+                holds its port (whose answers would pass for the server's).
         """
+        where = httpx2.URL(self.base_url)
+        if where.host and where.port and port_taken(where.host, where.port):
+            raise BackendError(
+                f"another process listens on port {where.port}, where the embedded server "
+                f"was to answer ({self.base_url}); stop it, or choose another port"
+            )
         self._process = self._starter.submit(self._spawn, mode).result()
         wait_until_ready(self.base_url, self._process, self.log, self.timeout)
 
@@ -341,10 +363,15 @@ def serve(
     one. ``announce`` is told when the start begins and when the server answers.
 
     Raises:
-        ConfigError: llama-cpp-python or the model file is not installed (checked at once,
-            lazy or not).
+        ConfigError: ``port`` is taken by another process, or llama-cpp-python or the model
+            file is not installed (checked at once, lazy or not).
         BackendError: the server did not come up (``lazy``: raised by that first request).
     """
+    if port is not None and port_taken(host, port):
+        raise ConfigError(
+            f"port {port} on {host} is already in use by another process; stop it, or choose "
+            "another --port"
+        )
     if importlib.util.find_spec("llama_cpp") is None:
         raise ConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}")
     model = find_gguf(gguf)

@@ -7,7 +7,8 @@ tables (proposals, guarantors, conditions, excluded_territories, stances, eviden
 ``dropped`` also carry ``article_id`` and ``run_id``, so a reader filters them without a join
 (``excluded_territories`` has the territory's ISO 3166-2 ``code`` as the database has). Like a
 database load, an
-extraction (article and run) that appears twice is written once.
+extraction (article and run) that appears twice is written once. In CSV, a text cell a
+spreadsheet would run as a formula is written with a single quote in front (``neutralised``).
 """
 
 from __future__ import annotations
@@ -123,6 +124,29 @@ def tidy(records: Iterable[ExtractionRecord]) -> Tables:
     return Tables(rows, skipped)
 
 
+# A cell a spreadsheet would read as a formula (OWASP, "CSV Injection"): one starting with
+# =, +, -, @, a tab or a carriage return. A title like "=HYPERLINK(...)" would run when the CSV
+# is opened.
+_FORMULA_START: Final = "^[=+\\-@\t\r]"
+
+
+def neutralised(data: pa.Table) -> pa.Table:
+    """``data`` with every string cell that a spreadsheet would run as a formula prefixed with
+    a single quote (the OWASP rule), so that it is shown as text. For CSV only: Parquet keeps
+    the text as it is, and evidence offsets index into that.
+    """
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in data.columns:
+        if pa.types.is_string(column.type):
+            formula = pc.match_substring_regex(column, _FORMULA_START)
+            quoted = pc.binary_join_element_wise(pa.scalar("'"), column, pa.scalar(""))
+            column = pc.if_else(pc.fill_null(formula, False), quoted, column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=data.schema)
+
+
 def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tables:
     """Write one ``TABLE.parquet`` (or ``TABLE.csv``) per table into ``directory`` (created),
     each file written whole or not at all.
@@ -149,7 +173,7 @@ def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tab
                 else:
                     import pyarrow.csv as pcsv
 
-                    pcsv.write_csv(data, handle)
+                    pcsv.write_csv(neutralised(data), handle)
         except OSError as exc:
             raise write_error(target, exc) from None
     return tables

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from . import __version__, strategies
 from .articles import Article as InputArticle
 from .articles import Unreadable
+from .build import MAX_CHARS, capped
 from .client import ArticleAsker, Engine, Meter, describe_usage
 from .config import Settings, masked
 from .errors import ConfigError, ExtractorError, RunStopped
@@ -128,7 +129,7 @@ async def aextract(
     except (ConfigError, RunStopped):
         raise
     except ExtractorError as exc:
-        error = ErrorInfo(type=type(exc).__name__, message=masked(str(exc)))
+        error = error_info(exc, settings)
     except Exception as exc:
         # Whatever else went wrong with this article (an answer no check foresaw) is this
         # article's error: the batch goes on, and a re-run asks again.
@@ -137,15 +138,40 @@ async def aextract(
             type="UnexpectedError",
             message=masked(
                 f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}; the same command "
-                "asks again"
+                "asks again",
+                settings.api_key,
             ),
         )
+    return record(
+        article_of(article),
+        proposals,
+        dropped,
+        provenance_of(settings, asker.meter if asker else Meter(), clock),
+        error,
+    )
+
+
+def error_info(exc: ExtractorError, settings: Settings) -> ErrorInfo:
+    """The record's ``error`` for ``exc``: its message with credentials masked (a server's
+    words may echo the key), cut to ``build.MAX_CHARS`` and its length said when longer."""
+    message = masked(str(exc), settings.api_key)
+    if len(message) > MAX_CHARS:
+        message = message[:MAX_CHARS] + f"… (cut: {len(message):,} characters)"
+    return ErrorInfo(type=type(exc).__name__, message=message)
+
+
+def record(
+    article: Article,
+    proposals: list[Proposal],
+    dropped: list[Dropped],
+    provenance: Provenance,
+    error: ErrorInfo | None,
+) -> ExtractionRecord:
+    """The record of an article, online, from a batch file or on a cluster: every string the
+    model wrote at most ``build.MAX_CHARS`` long, each cut said in ``dropped``."""
+    proposals, dropped = capped(proposals, dropped)
     return ExtractionRecord(
-        article=article_of(article),
-        proposals=proposals,
-        dropped=dropped,
-        provenance=provenance_of(settings, asker.meter if asker else Meter(), clock),
-        error=error,
+        article=article, proposals=proposals, dropped=dropped, provenance=provenance, error=error
     )
 
 

@@ -500,13 +500,14 @@ def triage(
         wanted.add(work)
         earlier = done.get(work)
         if earlier is not None:
-            outcomes.append(Outcome(index, source, "resumed", earlier))
+            record = earlier.model_copy(update={"article": pipeline.article_of(item)})
+            outcomes.append(Outcome(index, source, "resumed", record))
             continue
         hit = record_cache.get(cache.key(item.id, settings), item.id) if record_cache else None
         if hit is not None:
-            record = hit.model_copy(
-                update={"article": hit.article.model_copy(update={"source": source})}
-            )
+            # The cache keys the extraction (the same text, the same settings); the article's
+            # metadata is always this input's, whatever run made the entry.
+            record = hit.model_copy(update={"article": pipeline.article_of(item)})
             outcomes.append(Outcome(index, source, "cached", record))
             continue
         outcomes.append(Outcome(index, source, "not started", None))

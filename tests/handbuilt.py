@@ -135,7 +135,12 @@ class LoopbackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                request = httpx2.Request("POST", f"http://127.0.0.1{self.path}", content=body)
+                request = httpx2.Request(
+                    "POST",
+                    f"http://127.0.0.1{self.path}",
+                    headers=list(self.headers.items()),
+                    content=body,
+                )
                 try:
                     response = outer.script(request)
                 except ResetConnection:
