@@ -755,6 +755,8 @@ def test_a_name_is_found_in_a_text_in_any_of_its_cases() -> None:
         ("тимчасово окуповані території", ["occupied territories"]),
         ("непідконтрольні території", ["occupied territories"]),
         ("terytoria okupowane", ["occupied territories"]),
+        ("die besetzten Gebiete", ["occupied territories"]),
+        ("les territoires occupés", ["occupied territories"]),
         ("left bank of the Dnipro", ["Left Bank of the Dnipro"]),
     ],
 )
