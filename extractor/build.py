@@ -243,24 +243,24 @@ class _Builder:
 
     def party(self, path: str, name: str | None, quote: str, fallback: Evidence) -> Party | None:
         """Proposer or beneficiary: named in its own quote, or else in the proposal's. Of a
-        list ("the UK and France") the first named is the party; a proposal has one, so the
-        others are recorded as left out."""
+        list ("the UK and France") the first state or organisation named is the party; a
+        proposal has one, so the others are recorded as left out."""
         if name is None or not name.strip():
             return None
         found = self.evidence(path, quote, name) if quote.strip() else fallback
         if found is None:
             return None
-        party: Party | None = None
-        for part in split_actors(name.strip()):
-            problem = actor_problem(part, found.quote)
-            if problem is not None:
-                self.drop(path, part, problem)
-            elif party is None:
-                party = make_party(part, [found])
-            else:
-                reason = f"a proposal has one party here; {party.name!r} was named first"
+        listed = split_actors(name.strip())
+        named = [part for part in listed if actor_problem(part, found.quote) is None]
+        # The first state or organisation named, else the first name.
+        chosen = next((part for part in named if actor_code(part)), named[0] if named else None)
+        for part in listed:
+            if part not in named:
+                self.drop(path, part, actor_problem(part, found.quote) or "")
+            elif part != chosen:
+                reason = f"a proposal has one party here, {chosen!r}"
                 self.drop(path, part, reason, fixable=False)
-        return party
+        return None if chosen is None else make_party(chosen, [found])
 
     def proposal(self, index: int, draft: ProposalDraft) -> Proposal | None:
         base = f"proposals[{index}]"

@@ -628,14 +628,15 @@ _LIST_SEPARATOR_RE: Final[re.Pattern[str]] = re.compile(
 
 def split_actors(name: str) -> list[str]:
     """The actors a name lists, each as written: "Finland and Sweden" -> ["Finland",
-    "Sweden"]; ``[name]`` itself when it is one name ("Bosnia and Herzegovina", "Organization
-    for Security and Co-operation in Europe") or when some part of the list is no state or
-    organisation ("Sir Keir and President Macron" stays whole)."""
+    "Sweden"], "the US and its allies" -> ["the US", "its allies"]; ``[name]`` itself when it
+    is one name ("Bosnia and Herzegovina", "Organization for Security and Co-operation in
+    Europe") or when no part of it is a state or organisation ("Sir Keir and President
+    Macron" stays whole)."""
     if actor_code(name) is not None:
         return [name]
     parts = [part.strip(_EDGE_CHARS) for part in _LIST_SEPARATOR_RE.split(name.strip())]
     parts = [part for part in parts if part]
-    if len(parts) > 1 and all(actor_code(part) is not None for part in parts):
+    if len(parts) > 1 and any(actor_code(part) is not None for part in parts):
         return parts
     return [name]
 

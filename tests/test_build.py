@@ -175,7 +175,7 @@ def test_several_names_in_one_string_become_one_coded_actor_each() -> None:
     ]
     assert dropped[0].reason == "duplicate of an earlier guarantor (FIN)"
     assert "not named in its quote" in dropped[1].reason
-    assert dropped[2].reason == "a proposal has one party here; 'the UK' was named first"
+    assert dropped[2].reason == "a proposal has one party here, 'the UK'"
 
 
 def test_quotation_marks_and_a_head_noun_in_a_name_keep_it_and_its_code() -> None:

@@ -711,6 +711,7 @@ def test_a_list_of_actors_splits_into_one_name_each() -> None:
         "the United Kingdom",
     ]
     assert split_actors("Франция и Великобритания") == ["Франция", "Великобритания"]
+    assert split_actors("the US and its allies") == ["the US", "its allies"]
     # One name with "and" in it, and a list with something that is no state, stay whole.
     assert split_actors("Bosnia and Herzegovina") == ["Bosnia and Herzegovina"]
     assert split_actors("Organization for Security and Co-operation in Europe") == [
