@@ -14,7 +14,7 @@ import json
 import re
 import struct
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -296,7 +296,7 @@ def _declined_cyrillic(name: str) -> tuple[_Word, ...]:
 
 
 # The languages whose names are declined; the others are matched as pycountry writes them.
-_DECLINED_LANGUAGES: Final[dict[str, Any]] = {
+_DECLINED_LANGUAGES: Final[dict[str, Callable[[str], tuple[_Word, ...]]]] = {
     "ru": _declined_cyrillic,
     "uk": _declined_cyrillic,
     "pl": _declined_polish,
@@ -326,7 +326,8 @@ def _catalogues() -> Iterator[tuple[str, dict[str, str]]]:
 
     Each catalogue is read whole, its offset tables unpacked at once: gettext's own parser
     walks entry by entry in Python, which for some 150 catalogues of 300 names was most of the
-    time it took to build the index. A catalogue is UTF-8, as pycountry's are.
+    time it took to build the index. A catalogue is UTF-8, as pycountry's are (a stray byte
+    would only spoil its own name).
     """
     root = Path(pycountry.LOCALES_DIR)
     for path in sorted(root.glob("*/LC_MESSAGES/iso3166-1.mo")):
@@ -341,9 +342,9 @@ def _read_mo(data: bytes) -> dict[str, str]:
     ids = struct.unpack_from(f"{order}{2 * count}I", data, originals)
     strs = struct.unpack_from(f"{order}{2 * count}I", data, translations)
     return {
-        data[ids[i + 1] : ids[i + 1] + ids[i]].decode(): data[
+        data[ids[i + 1] : ids[i + 1] + ids[i]].decode(errors="replace"): data[
             strs[i + 1] : strs[i + 1] + strs[i]
-        ].decode()
+        ].decode(errors="replace")
         for i in range(0, 2 * count, 2)
         if ids[i]
     }
@@ -471,10 +472,10 @@ def _is_caseless(ch: str) -> bool:
 def _foreign_key_usable(key: str) -> bool:
     """Whether a name in another language may stand for its state: not a declined form that is
     a common word, and, in a script with capitals, long enough that it is no abbreviation of
-    something else ("中国" is China; a Latin "Mali" of three letters would not be)."""
+    something else ("中国" is China; a Latin spelling of three letters would not be)."""
     if key in _COMMON_WORDS:
         return False
-    return _is_caseless(key[:1]) or len(key.replace(" ", "")) >= 4
+    return len(key.replace(" ", "")) >= 4 or _is_caseless(key[:1])
 
 
 _EDGE_CHARS: Final[str] = " \t\r\n\"'«»“”„()[]{}<>,.;:!?*_/\\|-"
@@ -522,12 +523,14 @@ def _head_length(heads: _Heads, words: list[str], *, at_end: bool = False) -> in
 def _stems_match(heads: _Heads, folded: list[str], *, at_end: bool = False) -> int:
     """The word count of the longest stem entry of ``heads`` whose stems open ``folded``'s
     words, else 0 (one-word entries only ``at_end``)."""
+    if not folded:
+        return 0
+    longest = 1 if at_end else len(folded)
     return max(
         (
             len(stems)
             for stems in heads.stems.get(folded[0][:2], ())
-            if folded
-            if len(stems) <= (1 if at_end else len(folded))
+            if len(stems) <= longest
             and all(
                 word.startswith(stem) and len(word) - len(stem) <= 3
                 for word, stem in zip(folded, stems, strict=False)
