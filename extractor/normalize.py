@@ -120,14 +120,16 @@ def _alternation(words: Iterable[str]) -> str:
 # Actors
 # ---------------------------------------------------------------------------------------------
 
-# Organisations with the codes records carry (the README lists them), by their English names and
-# their Russian and Ukrainian ones (data/organizations.json); no maintained library codes them.
+# Organisations with the codes records carry (the README lists them), by their English names,
+# their Russian and Ukrainian ones and some in other languages (data/organizations.json); no
+# maintained library codes them.
 _ORGANIZATIONS: Final[dict[str, dict[str, list[str]]]] = _data("organizations.json")
 ORGANIZATION_CODES: Final[frozenset[str]] = frozenset(_ORGANIZATIONS)
 
 # Russian and Ukrainian: a word is "stem:PARADIGM" (the stem takes any ending of the paradigm,
-# data/paradigms.json) or a bare word (indeclinable). Matching whole words against stem + known
-# ending is what keeps "Польша" from matching "польза" or "Дания" from matching "дань"/"дани".
+# data/paradigms.json; the PL_ paradigms are Polish ones) or a bare word (indeclinable).
+# Matching whole words against stem + known ending is what keeps "Польша" from matching "польза"
+# or "Дания" from matching "дань"/"дани".
 _PARADIGMS: Final[dict[str, tuple[str, ...]]] = {
     name: tuple(endings) for name, endings in _data("paradigms.json").items()
 }
@@ -1089,8 +1091,9 @@ def canonical_territory(text: str) -> str:
     """Normalise a territory mention to its canonical English name.
 
     Args:
-        text: A territory as written, in English or Russian, e.g. "the Crimean peninsula",
-            "Донецкая область", "Zaporozhye", "ЛНР".
+        text: A territory as written, in English, Russian or Ukrainian (a scope in Polish,
+            German or French too), e.g. "the Crimean peninsula", "Донецкая область",
+            "Zaporozhye", "ЛНР", "the remainder of Donbas", "оккупированные территории".
 
     Returns:
         The canonical English name ("Crimea", "Donetsk", "Zaporizhzhia", "Luhansk", ...) when

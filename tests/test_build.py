@@ -124,7 +124,7 @@ def test_quotation_marks_are_no_part_of_an_actors_name() -> None:
 CAPABLE_TEXT = (
     "Эта группа государств-гарантов может состоять изСША, Великобритании и Канады. "
     "Finland and Sweden would guarantee the deal, and the UK and France would lead it. "
-    "Страны “Большой семерки” поддержали предложение Трампа. "
+    "Страны “Большой семерки” поддержали предложение Трампа, участники формата «5+2» — нет. "
     "The remainder of Donbas and the occupied territories would be left out; so would "
     "оккупированные территории, said the status report."
 )
@@ -195,6 +195,23 @@ def test_quotation_marks_and_a_head_noun_in_a_name_keep_it_and_its_code() -> Non
         "G7",
     )
     assert beneficiary is not None and (beneficiary.name, beneficiary.code) == ("Трамп", None)
+
+
+def test_a_group_with_quotation_marks_in_its_name_and_no_code_is_kept_uncoded() -> None:
+    proposals, dropped = build(
+        capable_draft(
+            guarantors=[
+                {"name": "участники формата «5+2»", "quote": "участники формата «5+2»"},
+                {"name": "Countries of the G7", "quote": "Страны “Большой семерки”"},
+            ]
+        ),
+        CAPABLE_TEXT,
+    )
+    assert dropped == []
+    assert [(g.actor.name, g.actor.code) for g in proposals[0].guarantors] == [
+        ("участники формата 5+2", None),
+        ("Countries of the G7", "G7"),
+    ]
 
 
 def test_a_territory_in_a_longer_phrase_and_a_scope_exclusion_get_canonical_names() -> None:
