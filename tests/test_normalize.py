@@ -774,3 +774,15 @@ def test_a_scope_is_read_in_a_quote_as_any_territory_is() -> None:
     quote = "The guarantees would not cover territory not under the government's control."
     assert territories_named(quote) == {"occupied territories"}
     assert territories_named("Russia occupied Crimea in 2014") == {"Crimea"}
+
+
+def test_names_keyed_together_are_keyed_as_one_name_is() -> None:
+    from extractor import normalize
+
+    names = sorted(
+        {name for _, catalogue in normalize._catalogues() for name in catalogue.values()}
+    )
+    names += ['the "Big" Seven\'s', " «Ukraine»,", "The Ukraine’s", "U.S.-led", "ΗΠΑΣ", "a - b"]
+    names = [name for name in names if "\n" not in name]
+    keyed = normalize._core_keys(names)
+    assert keyed == [normalize._key(normalize._actor_core(name)) for name in names]
