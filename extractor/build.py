@@ -250,7 +250,9 @@ class _Builder:
         found = self.evidence(path, quote, name) if quote.strip() else fallback
         if found is None:
             return None
-        listed = split_actors(name.strip())
+        # Only a list of states or organisations splits: "Ukraine's Zelensky and his team"
+        # is one party and its person.
+        listed = split_actors(name.strip(), coded=2)
         named = [part for part in listed if actor_problem(part, found.quote) is None]
         # The first state or organisation named, else the first name.
         chosen = next((part for part in named if actor_code(part)), named[0] if named else None)

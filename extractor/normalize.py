@@ -631,24 +631,31 @@ def _resolve(name: str, heads: _Heads) -> str | None:
 
 
 # Where a string lists several actors: "Finland and Sweden", "France, Germany, and the United
-# Kingdom", "Франция и Великобритания", "Polska i Litwa".
+# Kingdom", "Франция и Великобритания", "Polska i Litwa", "the US/UK".
 _LIST_SEPARATOR_RE: Final[re.Pattern[str]] = re.compile(
-    r"\s*[,;]\s*(?:(?:and|&|и|і|та|й|oraz|i|und|et|y|e)\s+)?"
+    r"\s*[,;/]\s*(?:(?:and|&|и|і|та|й|oraz|i|und|et|y|e)\s+)?"
     r"|\s+(?:and|&|и|і|та|й|oraz|i|und|et|y|e)\s+"
 )
+# A list in brackets after a name: "the E3 (France, Germany and the UK)".
+_BRACKETED_RE: Final[re.Pattern[str]] = re.compile(r"\s*\(([^()]*)\)\s*")
 
 
-def split_actors(name: str) -> list[str]:
+def split_actors(name: str, *, coded: int = 1) -> list[str]:
     """The actors a name lists, each as written: "Finland and Sweden" -> ["Finland",
-    "Sweden"], "the US and its allies" -> ["the US", "its allies"]; ``[name]`` itself when it
-    is one name ("Bosnia and Herzegovina", "Organization for Security and Co-operation in
-    Europe") or when no part of it is a state or organisation ("Sir Keir and President
-    Macron" stays whole)."""
+    "Sweden"], "the US and its allies" -> ["the US", "its allies"], "the E3 (France and the
+    UK)" -> ["the E3", "France", "the UK"]; ``[name]`` itself when it is one name ("Bosnia and
+    Herzegovina", "Organization for Security and Co-operation in Europe") or when fewer than
+    ``coded`` of its parts are states or organisations ("Sir Keir and President Macron" stays
+    whole)."""
     if actor_code(name) is not None:
         return [name]
-    parts = [part.strip(_EDGE_CHARS) for part in _LIST_SEPARATOR_RE.split(name.strip())]
+    parts = [
+        part.strip(_EDGE_CHARS)
+        for piece in _BRACKETED_RE.split(name.strip())
+        for part in _LIST_SEPARATOR_RE.split(piece)
+    ]
     parts = [part for part in parts if part]
-    if len(parts) > 1 and any(actor_code(part) is not None for part in parts):
+    if len(parts) > 1 and sum(actor_code(part) is not None for part in parts) >= coded:
         return parts
     return [name]
 

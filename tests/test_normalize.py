@@ -712,6 +712,15 @@ def test_a_list_of_actors_splits_into_one_name_each() -> None:
     ]
     assert split_actors("Франция и Великобритания") == ["Франция", "Великобритания"]
     assert split_actors("the US and its allies") == ["the US", "its allies"]
+    assert split_actors("the US and its allies", coded=2) == ["the US and its allies"]
+    assert split_actors("the E3 (France, Germany and the UK)") == [
+        "the E3",
+        "France",
+        "Germany",
+        "the UK",
+    ]
+    assert split_actors("the US/UK") == ["the US", "UK"]
+    assert split_actors("Holy See (Vatican City State)") == ["Holy See (Vatican City State)"]
     # One name with "and" in it, and a list with something that is no state, stay whole.
     assert split_actors("Bosnia and Herzegovina") == ["Bosnia and Herzegovina"]
     assert split_actors("Organization for Security and Co-operation in Europe") == [
