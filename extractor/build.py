@@ -18,14 +18,19 @@ from typing import Any
 
 from .grounding import Span, locate
 from .normalize import (
+    MARK_TABLE,
     actor_code,
     actor_kind,
     canonical_territory,
+    declined_in,
     find_durations,
     named_actors,
     parse_hours,
+    split_actors,
     territories_named,
     territory_code,
+    territory_names,
+    unglue,
 )
 from .schemas import (
     Actor,
@@ -129,22 +134,38 @@ def evidence_of(span: Span, text: str, said: str, offset: int = 0) -> Evidence:
     )
 
 
+def _without_quotation_marks(text: str) -> str:
+    return " ".join(text.translate(MARK_TABLE).replace('"', " ").split())
+
+
 def _names_in(name: str, quote: str) -> bool:
-    """Whether ``name``'s words stand in ``quote`` as whole words (normalised, not fuzzily)."""
-    span = locate(name, quote)
-    return span is not None and span.match in ("exact", "normalized")
+    """Whether ``name``'s words stand in ``quote`` as whole words (normalised, not fuzzily),
+    quotation marks in either aside (`страны "Большой семерки"` names the "Большой семерки" of
+    a model's answer), and where a scraper glued a function word to the name ("изСША") as if
+    it had not."""
+    name = _without_quotation_marks(name)
+    bare = _without_quotation_marks(quote)
+    for text in dict.fromkeys((quote, bare, unglue(bare))):
+        span = locate(name, text)
+        if span is not None and span.match in ("exact", "normalized"):
+            return True
+    return False
 
 
 def actor_problem(name: str, quote: str) -> str | None:
     """Why ``quote`` does not name the actor ``name``, or None when it does.
 
-    It does when the name's words stand in it, or when it names the same state or organisation
-    otherwise ("Britain" for "the UK will", "Russia" for "the Russian delegation").
+    It does when the name's words stand in it, in any grammatical case ("Трампа" for
+    "Трамп"), or when it names the same state or organisation otherwise ("Britain" for "the
+    UK will", "Russia" for "the Russian delegation", "ВБ" for "Великобритания").
     """
     if _names_in(name, quote):
         return None
     code = actor_code(name)
-    if code is not None and code in named_actors(quote):
+    unglued = unglue(quote)
+    if code is not None and (code in named_actors(quote) or code in named_actors(unglued)):
+        return None
+    if declined_in(_without_quotation_marks(name), unglued):
         return None
     return f"{name!r} is not named in its quote {quote[:120]!r}"
 
@@ -178,16 +199,19 @@ def response_time_of(text: str, evidence: Evidence) -> ResponseTime | str:
     return ResponseTime(text=text, hours=hours, evidence=[evidence])
 
 
-def excluded_territory(text: str, evidence: Evidence) -> ExcludedTerritory:
-    """An excluded territory as ``text`` writes it, its canonical name and ISO 3166-2 code
-    derived in code."""
-    name = canonical_territory(text)
+def excluded_territory(text: str, evidence: Evidence, name: str | None = None) -> ExcludedTerritory:
+    """An excluded territory as ``text`` writes it, its canonical name (``name``, one of
+    those ``text`` names, else derived) and ISO 3166-2 code derived in code."""
+    name = name or canonical_territory(text)
     return ExcludedTerritory(name=name, code=territory_code(name), text=text, evidence=[evidence])
 
 
-def territory_problem(name: str, quote: str) -> str | None:
-    """Why ``quote`` does not name the territory ``name``, or None when it does."""
-    if canonical_territory(name) in territories_named(quote) or _names_in(name, quote):
+def territory_problem(name: str, quote: str, canonical: str | None = None) -> str | None:
+    """Why ``quote`` does not name the territory ``name`` (or the one of its territories
+    whose canonical name is ``canonical``), or None when it does."""
+    canonical = canonical or canonical_territory(name)
+    named = territories_named(quote) | territories_named(unglue(quote))
+    if canonical in named or _names_in(name, quote):
         return None
     return f"{name!r} is not named in its quote {quote[:120]!r}"
 
@@ -218,17 +242,27 @@ class _Builder:
         return evidence_of(span, self.text, quote)
 
     def party(self, path: str, name: str | None, quote: str, fallback: Evidence) -> Party | None:
-        """Proposer or beneficiary: named in its own quote, or else in the proposal's."""
+        """Proposer or beneficiary: named in its own quote, or else in the proposal's. Of a
+        list ("the UK and France") the first state or organisation named is the party; a
+        proposal has one, so the others are recorded as left out."""
         if name is None or not name.strip():
             return None
         found = self.evidence(path, quote, name) if quote.strip() else fallback
         if found is None:
             return None
-        problem = actor_problem(name.strip(), found.quote)
-        if problem is not None:
-            self.drop(path, name, problem)
-            return None
-        return make_party(name, [found])
+        # Only a list of states or organisations splits: "Ukraine's Zelensky and his team"
+        # is one party and its person.
+        listed = split_actors(name.strip(), coded=2)
+        named = [part for part in listed if actor_problem(part, found.quote) is None]
+        # The first state or organisation named, else the first name.
+        chosen = next((part for part in named if actor_code(part)), named[0] if named else None)
+        for part in listed:
+            if part not in named:
+                self.drop(path, part, actor_problem(part, found.quote) or "")
+            elif part != chosen:
+                reason = f"a proposal has one party here, {chosen!r}"
+                self.drop(path, part, reason, fixable=False)
+        return None if chosen is None else make_party(chosen, [found])
 
     def proposal(self, index: int, draft: ProposalDraft) -> Proposal | None:
         base = f"proposals[{index}]"
@@ -241,21 +275,27 @@ class _Builder:
         seen: set[str] = set()
         for j, item in enumerate(draft.guarantors):
             path = f"{base}.guarantors[{j}]"
-            actor = make_actor(item.name)
             found = self.evidence(path, item.quote, item.model_dump())
-            if actor is None or found is None:
+            if found is None or not item.name.strip():
                 continue
-            problem = actor_problem(actor.name, found.quote)
-            if problem is not None:
-                self.drop(path, item.model_dump(), problem)
-                continue
-            key = actor_key(actor.name)
-            if key in seen:
-                reason = f"duplicate of an earlier guarantor ({key})"
-                self.drop(path, item.model_dump(), reason, fixable=False)
-                continue
-            seen.add(key)
-            guarantors.append(Guarantor(actor=actor, position=item.position, evidence=[found]))
+            # "Finland and Sweden" are two guarantors, each named in the quote and coded.
+            listed = split_actors(item.name.strip())
+            for name in listed:
+                value = item.model_dump() | ({"name": name} if len(listed) > 1 else {})
+                actor = make_actor(name)
+                if actor is None:
+                    continue
+                problem = actor_problem(actor.name, found.quote)
+                if problem is not None:
+                    self.drop(path, value, problem)
+                    continue
+                key = actor_key(actor.name)
+                if key in seen:
+                    reason = f"duplicate of an earlier guarantor ({key})"
+                    self.drop(path, value, reason, fixable=False)
+                    continue
+                seen.add(key)
+                guarantors.append(Guarantor(actor=actor, position=item.position, evidence=[found]))
 
         response_time = None
         if draft.response_time is not None:
@@ -274,17 +314,20 @@ class _Builder:
         for j, territory in enumerate(draft.excluded_territories):
             path = f"{base}.excluded_territories[{j}]"
             found = self.evidence(path, territory.quote, territory.model_dump())
-            name = canonical_territory(territory.name)
-            if found is None or not name:
+            if found is None:
                 continue
-            problem = territory_problem(territory.name, found.quote)
-            if problem is not None:
-                self.drop(path, territory.model_dump(), problem)
-                continue
-            if name.casefold() in names:
-                continue
-            names.add(name.casefold())
-            territories.append(excluded_territory(territory.name, found))
+            # "Crimea and Donbas" are two territories; "the remainder of Donbas" is Donbas.
+            named = territory_names(territory.name)
+            for name in named:
+                problem = territory_problem(territory.name, found.quote, name)
+                if problem is not None:
+                    value = territory.model_dump() | ({"name": name} if len(named) > 1 else {})
+                    self.drop(path, value, problem)
+                    continue
+                if name.casefold() in names:
+                    continue
+                names.add(name.casefold())
+                territories.append(excluded_territory(territory.name, found, name))
 
         conditions: list[Condition] = []
         for j, condition in enumerate(draft.conditions):

@@ -118,3 +118,121 @@ def test_quotation_marks_are_no_part_of_an_actors_name() -> None:
     assert actor is not None
     assert (actor.name, actor.code) == ("the coalition of the willing", "COTW")
     assert make_actor("«НАТО»") == make_actor("НАТО")  # noqa: RUF001
+
+
+# Hand-built answers of the kind a capable model gives (made up here, no model wrote them).
+CAPABLE_TEXT = (
+    "Эта группа государств-гарантов может состоять изСША, Великобритании и Канады. "
+    "Finland and Sweden would guarantee the deal, and the UK and France would lead it. "
+    "Страны “Большой семерки” поддержали предложение Трампа, участники формата «5+2» — нет. "
+    "The remainder of Donbas and the occupied territories would be left out; so would "
+    "оккупированные территории, said the status report."
+)
+
+
+def capable_draft(**proposal: object) -> ArticleDraft:
+    return draft(quote="Finland and Sweden would guarantee the deal", **proposal)
+
+
+def test_a_name_glued_to_a_function_word_by_the_scraper_is_named_in_its_quote() -> None:
+    quote = "может состоять изСША, Великобритании и Канады"
+    proposals, dropped = build(
+        capable_draft(
+            guarantors=[
+                {"name": "США", "quote": quote},
+                {"name": "ВБ", "quote": quote},
+                {"name": "US", "quote": "said the status report"},  # "status" names no US
+            ]
+        ),
+        CAPABLE_TEXT,
+    )
+    assert [g.actor.code for g in proposals[0].guarantors] == ["USA", "GBR"]
+    assert [(d.field, d.value["name"]) for d in dropped] == [("proposals[0].guarantors[2]", "US")]
+
+
+def test_several_names_in_one_string_become_one_coded_actor_each() -> None:
+    proposals, dropped = build(
+        capable_draft(
+            proposer="the UK and France",
+            proposer_quote="the UK and France would lead it",
+            guarantors=[
+                {"name": "Finland and Sweden", "quote": "Finland and Sweden would guarantee"},
+                {"name": "Finland and Norway", "quote": "Finland and Sweden would guarantee"},
+            ],
+        ),
+        CAPABLE_TEXT,
+    )
+    [proposal] = proposals
+    assert [g.actor.code for g in proposal.guarantors] == ["FIN", "SWE"]
+    assert [g.actor.name for g in proposal.guarantors] == ["Finland", "Sweden"]
+    # A proposal has one proposer: the first named; the other is recorded, not lost silently.
+    assert proposal.proposer is not None and proposal.proposer.code == "GBR"
+    quote = "Finland and Sweden would guarantee"
+    assert [(d.field, d.value) for d in dropped] == [
+        ("proposals[0].guarantors[1]", {"name": "Finland", "position": "unknown", "quote": quote}),
+        ("proposals[0].guarantors[1]", {"name": "Norway", "position": "unknown", "quote": quote}),
+        ("proposals[0].proposer", "France"),
+    ]
+    assert dropped[0].reason == "duplicate of an earlier guarantor (FIN)"
+    assert "not named in its quote" in dropped[1].reason
+    assert dropped[2].reason == "a proposal has one party here, 'the UK'"
+
+
+def test_quotation_marks_and_a_head_noun_in_a_name_keep_it_and_its_code() -> None:
+    proposals, dropped = build(
+        capable_draft(
+            proposer="страны “Большой семерки”",
+            proposer_quote="Страны “Большой семерки” поддержали",
+            beneficiary="Трамп",  # named in its quote in the genitive, "Трампа"
+            beneficiary_quote="поддержали предложение Трампа",
+        ),
+        CAPABLE_TEXT,
+    )
+    assert dropped == []
+    proposer, beneficiary = proposals[0].proposer, proposals[0].beneficiary
+    assert proposer is not None and (proposer.name, proposer.code) == (
+        "страны Большой семерки",
+        "G7",
+    )
+    assert beneficiary is not None and (beneficiary.name, beneficiary.code) == ("Трамп", None)
+
+
+def test_a_group_with_quotation_marks_in_its_name_and_no_code_is_kept_uncoded() -> None:
+    proposals, dropped = build(
+        capable_draft(
+            guarantors=[
+                {"name": "участники формата «5+2»", "quote": "участники формата «5+2»"},
+                {"name": "Countries of the G7", "quote": "Страны “Большой семерки”"},
+            ]
+        ),
+        CAPABLE_TEXT,
+    )
+    assert dropped == []
+    assert [(g.actor.name, g.actor.code) for g in proposals[0].guarantors] == [
+        ("участники формата 5+2", None),
+        ("Countries of the G7", "G7"),
+    ]
+
+
+def test_a_territory_in_a_longer_phrase_and_a_scope_exclusion_get_canonical_names() -> None:
+    quote = "The remainder of Donbas and the occupied territories would be left out"
+    proposals, dropped = build(
+        capable_draft(
+            excluded_territories=[
+                {"name": "the remainder of Donbas", "quote": quote},
+                {"name": "the occupied territories", "quote": quote},
+                {"name": "оккупированные территории", "quote": "оккупированные территории"},
+                {"name": "Crimea", "quote": quote},  # not in its quote: dropped
+            ]
+        ),
+        CAPABLE_TEXT,
+    )
+    territories = proposals[0].excluded_territories
+    assert [(t.name, t.code) for t in territories] == [
+        ("Donbas", None),
+        ("occupied territories", None),
+    ]
+    assert [t.text for t in territories] == ["the remainder of Donbas", "the occupied territories"]
+    assert [(d.field, d.value["name"]) for d in dropped] == [
+        ("proposals[0].excluded_territories[3]", "Crimea")
+    ]

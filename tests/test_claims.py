@@ -68,6 +68,24 @@ LIES: list[tuple[str, dict[str, object], str, str]] = [
         "'US' is not named in its quote 'status of the Russian'",
     ),
     (
+        "a group of an organisation its quote does not name",
+        {"guarantors": [{"name": "members of NATO", "quote": "the UK and Turkey"}]},
+        "proposals[0].guarantors[0]",
+        "'members of NATO' is not named in its quote 'the UK and Turkey'",
+    ),
+    (
+        "a state in another language its quote does not name",
+        {"guarantors": [{"name": "Deutschland", "quote": "the UK and Turkey"}]},
+        "proposals[0].guarantors[0]",
+        "'Deutschland' is not named in its quote 'the UK and Turkey'",
+    ),
+    (
+        "a scope exclusion its quote does not give",
+        {"excluded_territories": [{"name": "the occupied territories", "quote": "Crimea and"}]},
+        "proposals[0].excluded_territories[0]",
+        "'the occupied territories' is not named in its quote 'Crimea and'",
+    ),
+    (
         "a guarantor 'UK' quoted from inside 'Ukraine'",
         {"guarantors": [{"name": "UK", "quote": "Ukrain"}]},
         "proposals[0].guarantors[0]",

@@ -44,6 +44,7 @@ def test_every_data_file_is_read_by_normalize() -> None:
     assert FILES == [
         "common_words.json",
         "compound_prefixes.json",
+        "function_words.json",
         "head_words.json",
         "numbers.json",
         "organizations.json",
@@ -80,6 +81,9 @@ def test_every_name_and_every_declined_form_resolves_to_its_code(name: str) -> N
             for form in _forms(spec):
                 if normalize.actor_code(form) != code:
                     wrong.append((form, normalize.actor_code(form), code))
+        for other in names.get("other", []) + names.get("pl", []):
+            if normalize.actor_code(other) != code:
+                wrong.append((other, normalize.actor_code(other), code))
     assert wrong == []
 
 
@@ -94,7 +98,25 @@ def test_every_paradigm_declines_some_name() -> None:
     # The soft sign and "-й" paradigms decline the ISO names pycountry gives.
     assert normalize.actor_code("Беларуси") == "BLR"
     assert normalize.actor_code("Китаем") == "CHN"
-    assert set(_load("paradigms.json")) == (used - {""}) | {"SOFT", "Y"}
+    # The Polish paradigms decline the Polish names pycountry gives, and the hand tables' ones.
+    polish = {
+        "PL_A": ("Ukrainie", "UKR"),
+        "PL_ADJ_E": ("Stanach Zjednoczonych", "USA"),
+        "PL_ADJ_I": ("Sojuszu Północnoatlantyckiego", "NATO"),
+        "PL_ADJ_IE": ("Zjednoczonych Emiratach Arabskich", "ARE"),
+        "PL_DA": ("Kanadzie", "CAN"),
+        "PL_GA": ("Tongi", "TON"),
+        "PL_KA": ("Polsce", "POL"),
+        "PL_M": ("Izraelem", "ISR"),
+        "PL_O": ("Maroka", "MAR"),
+        "PL_PL": ("Czechami", "CZE"),
+        "PL_RA": ("Andorze", "AND"),
+        "PL_SOFT_A": ("Rosji", "RUS"),
+        "PL_TA": ("Malcie", "MLT"),
+    }
+    for form, code in polish.values():
+        assert normalize.actor_code(form) == code, form
+    assert set(_load("paradigms.json")) == (used - {""}) | {"SOFT", "Y"} | set(polish)
 
 
 def test_a_declined_name_that_is_a_common_word_names_no_state_alone() -> None:
@@ -110,6 +132,29 @@ def test_a_head_word_stands_for_the_state_it_follows_or_precedes() -> None:
         assert normalize.actor_code(f"the US {noun}") == "USA", noun
     for stem in words["cyrillic_stems"]:
         assert normalize.actor_code(f"{stem} Украины") == "UKR", stem
+
+
+def test_a_group_head_stands_for_the_organisation_or_state_it_opens_or_closes() -> None:
+    words = _load("head_words.json")
+    for noun in words["en_groups"]:
+        assert normalize.actor_code(f"NATO {noun}") == "NATO", noun
+    for phrase in words["en_leading"]:
+        assert normalize.actor_code(f"{phrase} of the EU") == "EU", phrase
+    for stem in words["group_stems"]:
+        assert normalize.actor_code(f"{stem} НАТО") == "NATO", stem  # noqa: RUF001
+    for modifier in words["modifiers"]:
+        assert normalize.actor_code(f"{modifier} members of NATO") == "NATO", modifier
+    for connector in words["connectors"]:
+        assert normalize.actor_code(f"members {connector} NATO") == "NATO", connector
+    # A text's own phrase is read as its name: the group words are for a model's names.
+    assert normalize.named_actors("members of NATO met") == {"NATO": "NATO"}
+
+
+def test_every_function_word_unglued_from_a_name_leaves_the_name() -> None:
+    for language, words in _load("function_words.json").items():
+        name = "Polska" if language in ("en", "pl") else "США"
+        for word in words:
+            assert normalize.unglue(f"{word}{name}") == f"{word} {name}", (language, word)
 
 
 def test_every_number_word_gives_its_value() -> None:
