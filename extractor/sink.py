@@ -39,6 +39,8 @@ from sqlalchemy.exc import (
 from . import tables as t
 from .config import masked
 from .errors import BackendError, ConfigError, InputError
+from .grouping import Report
+from .identity import Identity
 from .schemas import ExtractionRecord, Proposal
 
 # The PostgreSQL advisory lock loads take turns on (any 64-bit number of our own).
@@ -301,6 +303,80 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
         engine.dispose()
     return LoadReport(
         added={table.name: writer.added[table.name] for table in t.TABLES},
+        skipped=skipped,
+        totals=totals,
+    )
+
+
+def _replace_events(
+    connection: Connection, grouped: list[tuple[dict[str, Any], list[Report]]]
+) -> dict[str, int]:
+    """Write events over the ones their reports were in before: each report's earlier event
+    row goes, events left with no report go, and the given events are written whole. Loading
+    the same events again leaves the tables as they were."""
+    events, links = t.events, t.event_proposals
+    added: Counter[str] = Counter()
+    ids = [found["id"] for found, _ in grouped]
+    keys = [(Identity.of(r.record).run_key, r.id) for _, reports in grouped for r in reports]
+    chunk = 500  # bound the parameters of one statement
+    for start in range(0, len(keys), chunk):
+        for run_key, report in keys[start : start + chunk]:
+            connection.execute(
+                links.delete().where(links.c.run_key == run_key, links.c.report == report)
+            )
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        connection.execute(links.delete().where(links.c.event_id.in_(part)))
+        connection.execute(events.delete().where(events.c.id.in_(part)))
+    connection.execute(
+        events.delete().where(~select(links.c.id).where(links.c.event_id == events.c.id).exists())
+    )
+    for found, reports in grouped:
+        connection.execute(events.insert().values(**t.event_row(found)))
+        added["events"] += 1
+        rows = [t.event_proposal_row(found["id"], r) for r in reports]
+        connection.execute(links.insert(), rows)
+        added["event_proposals"] += len(rows)
+    return dict(added)
+
+
+def load_events(
+    records: list[ExtractionRecord],
+    grouped: list[tuple[dict[str, Any], list[Report]]],
+    url: str,
+) -> LoadReport:
+    """Load ``records`` (as :func:`load` does) and the events grouped from them, in one
+    transaction: each report's event replaces the one it was in before, so loading the same
+    records and events again changes nothing.
+
+    Raises:
+        As :func:`load`.
+    """
+    engine = connect(url)
+    where = masked(url)
+    try:
+        with for_writing(engine).begin() as connection:
+            upgrade(connection)
+            writer = _Writer(connection)
+            skipped = sum(not writer.record(record) for record in records)
+            added = _replace_events(connection, grouped)
+            totals = counts(connection)
+            for table in t.EVENT_TABLES:
+                totals[table.name] = connection.execute(
+                    select(func.count()).select_from(table)
+                ).scalar_one()
+    except OperationalError as exc:
+        reason = masked(_one_line(exc.orig or exc))
+        raise ConfigError(f"cannot write to {where}: {reason}") from None
+    except (DataError, IntegrityError) as exc:
+        raise InputError(
+            f"{where} refused the events: {_one_line(exc.orig or exc)[:200]}; nothing was loaded"
+        ) from None
+    finally:
+        engine.dispose()
+    names = [table.name for table in (*t.TABLES, *t.EVENT_TABLES)]
+    return LoadReport(
+        added={name: writer.added[name] + added.get(name, 0) for name in names},
         skipped=skipped,
         totals=totals,
     )
