@@ -434,7 +434,7 @@ def _run(
     "--events",
     "events_gold",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Events gold file (tests/gold/events.json): also score how the records' proposals "
+    help="Events gold file (tests/gold/events/events.json): also score how the records' proposals "
     "are grouped into events (pairwise and B-cubed precision and recall).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
@@ -603,8 +603,8 @@ def export_command(jsonl: Path, fmt: str, output: Path) -> None:
 @click.option(
     "--db",
     metavar="URL",
-    help="Also load the records and their events into this database (tables events and "
-    "event_proposals; each report's event replaces the one it had).",
+    help="Also load the records into this database and their events in place of the events it "
+    "held (tables events and event_proposals).",
 )
 def events_command(
     jsonl: tuple[Path, ...], output: Path, html: Path | None, db: str | None

@@ -1,7 +1,7 @@
 """Score a grouping of proposals into events against annotated events (pure): pairwise and
 B-cubed precision and recall, as ``extractor eval --events`` prints them.
 
-The gold (``tests/gold/events.json``, format in ``tests/gold/README.md``) lists, for each
+The gold (``tests/gold/events/events.json``, format in ``tests/gold/README.md``) lists, for each
 article, the events its proposals report. Each proposal of a record is **aligned** to one gold
 event of its article: the only one, or, where the article reports several, the one whose
 ``types`` and ``keywords`` fit the proposal best (ties go to the first listed). The scored items

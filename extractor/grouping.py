@@ -8,9 +8,9 @@ hours, the excluded territories' canonical names, the article's date, and, as a 
 words and numbers of the proposal's quotes (which only help between articles in one language).
 
 Near-linear: reports are taken in date order and each is compared only with the events that
-share a **block** with it (its proposer, its beneficiary, or one of its guarantors), at most
-:data:`CANDIDATES` most recently joined events per block, and with at most :data:`MEMBERS`
-reports of each; reports more than :data:`WINDOW_DAYS` apart are never one. A report joins the
+share a **block** with it (its proposer, its beneficiary, or one of its guarantors): the
+:data:`CANDIDATES` most recently joined of them, each through at most :data:`MEMBERS` of its
+latest reports; reports more than :data:`WINDOW_DAYS` apart are never one. A report joins the
 best-scoring candidate at or above :data:`THRESHOLD`, else starts an event of its own. The
 weights were set on the development articles outside ``tests/gold/HOLDOUT`` (docs/quality.md).
 
@@ -39,7 +39,8 @@ from .schemas import Actor, Evidence, ExtractionRecord, Proposal
 WINDOW_DAYS = 1100
 # Each this many days between two reports' articles count one point against them being one.
 GAP_DAYS = 365.0
-# Events kept per block for comparison (the most recently seen); bounds the work per report.
+# Events a report is compared with (the most recently joined of those sharing a block with it,
+# so those of its period); bounds the work per report.
 CANDIDATES = 16
 # The score at which a report joins an event (see _score and similarity).
 THRESHOLD = 3.5
@@ -250,7 +251,8 @@ def similarity(a: Report, b: Report) -> float:
     if a.territories & b.territories:
         score += 1.5
     if a.words and b.words:
-        score += 4.0 * len(a.words & b.words) / len(a.words | b.words)
+        shared_words = len(a.words & b.words)
+        score += 4.0 * shared_words / (len(a.words) + len(b.words) - shared_words)
     return score
 
 
@@ -268,11 +270,14 @@ def group(reports: Sequence[Report]) -> list[list[Report]]:
     """Reports grouped into events, each event's reports earliest first, events in the order of
     their earliest report. The result depends on the set of reports, not their order."""
     clusters: list[_Cluster] = []
+    joined: list[int] = []  # when each event last took a report (its recency)
     index: dict[str, list[int]] = {}
-    for report in sorted(reports, key=lambda r: r.order):
-        candidates: set[int] = set()
+    for step, report in enumerate(sorted(reports, key=lambda r: r.order)):
+        found: set[int] = set()
         for key in report.blocks():
-            candidates.update(index.get(key, ()))
+            found.update(index.get(key, ()))
+        # The events most recently joined: the candidates of one period.
+        candidates = sorted(found, key=lambda c: -joined[c])[:CANDIDATES]
         best, best_score = None, THRESHOLD
         for number in sorted(candidates):
             score = _score(report, clusters[number])
@@ -280,8 +285,10 @@ def group(reports: Sequence[Report]) -> list[list[Report]]:
                 best, best_score = number, score
         if best is None:
             clusters.append(_Cluster())
+            joined.append(step)
             best = len(clusters) - 1
         clusters[best].reports.append(report)
+        joined[best] = step
         for key in report.blocks():
             members = index.setdefault(key, [])
             if best in members:

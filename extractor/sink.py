@@ -40,7 +40,6 @@ from . import tables as t
 from .config import masked
 from .errors import BackendError, ConfigError, InputError
 from .grouping import Report
-from .identity import Identity
 from .schemas import ExtractionRecord, Proposal
 
 # The PostgreSQL advisory lock loads take turns on (any 64-bit number of our own).
@@ -311,31 +310,18 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
 def _replace_events(
     connection: Connection, grouped: list[tuple[dict[str, Any], list[Report]]]
 ) -> dict[str, int]:
-    """Write events over the ones their reports were in before: each report's earlier event
-    row goes, events left with no report go, and the given events are written whole. Loading
-    the same events again leaves the tables as they were."""
-    events, links = t.events, t.event_proposals
+    """Write the events in place of those the tables held: the tables hold one grouping, of the
+    records it was made from (an event's counts would be wrong were some of its reports
+    regrouped by a later load and others not). Loading the same events again leaves the tables
+    as they were."""
+    connection.execute(t.event_proposals.delete())
+    connection.execute(t.events.delete())
     added: Counter[str] = Counter()
-    ids = [found["id"] for found, _ in grouped]
-    keys = [(Identity.of(r.record).run_key, r.id) for _, reports in grouped for r in reports]
-    chunk = 500  # bound the parameters of one statement
-    for start in range(0, len(keys), chunk):
-        for run_key, report in keys[start : start + chunk]:
-            connection.execute(
-                links.delete().where(links.c.run_key == run_key, links.c.report == report)
-            )
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
-        connection.execute(links.delete().where(links.c.event_id.in_(part)))
-        connection.execute(events.delete().where(events.c.id.in_(part)))
-    connection.execute(
-        events.delete().where(~select(links.c.id).where(links.c.event_id == events.c.id).exists())
-    )
     for found, reports in grouped:
-        connection.execute(events.insert().values(**t.event_row(found)))
+        connection.execute(t.events.insert().values(**t.event_row(found)))
         added["events"] += 1
         rows = [t.event_proposal_row(found["id"], r) for r in reports]
-        connection.execute(links.insert(), rows)
+        connection.execute(t.event_proposals.insert(), rows)
         added["event_proposals"] += len(rows)
     return dict(added)
 
@@ -346,7 +332,8 @@ def load_events(
     url: str,
 ) -> LoadReport:
     """Load ``records`` (as :func:`load` does) and the events grouped from them, in one
-    transaction: each report's event replaces the one it was in before, so loading the same
+    transaction. The events replace those the database held (group all the records you want
+    grouped at once); the records are added as :func:`load` adds them, so loading the same
     records and events again changes nothing.
 
     Raises:
