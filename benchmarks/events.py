@@ -2,11 +2,12 @@
 
 Builds synthetic records (one proposal each) reporting a fixed share of distinct proposals
 (one event per ``--per-event`` records on average, its reports within a month, proposers,
-beneficiaries and guarantors drawn from 40 states, six years of dates, each event's quotes
-sharing some words), then times
+beneficiaries and guarantors drawn from 40 states, each event's quotes sharing some words, and
+``--per-day`` records a day, so 10,000 records span 400 days and 100,000 eleven years), then times
 ``extractor.grouping.grouped`` (grouping and consolidation, not building the records) for each
-size, and prints the seconds, the microseconds per record and the growth against the first
-size. Linear growth keeps the microseconds per record flat.
+size, and prints the seconds, the microseconds per record, the growth against the first size
+and the comparisons of two reports per record. Linear growth keeps the microseconds and the
+comparisons per record flat.
 
 Prints figures only; it asserts nothing. Run from the repository root:
 
@@ -24,6 +25,7 @@ import random
 import time
 from datetime import date, timedelta
 
+from extractor import grouping
 from extractor.grouping import grouped
 from extractor.schemas import (
     Actor,
@@ -65,8 +67,10 @@ PROVENANCE = Provenance(
 START = date(2020, 1, 1)
 
 
-def synthetic(n: int, per_event: int, seed: int = 20261207) -> list[ExtractionRecord]:
-    """``n`` records, each reporting one of about ``n / per_event`` proposals."""
+def synthetic(n: int, per_event: int, per_day: int, seed: int = 20261207) -> list[ExtractionRecord]:
+    """``n`` records, each reporting one of about ``n / per_event`` proposals, over
+    ``n / per_day`` days (a larger crawl covers a longer time, as many reports a day)."""
+    span = max(1, n // per_day)
     rng = random.Random(seed)
     vocabulary = [f"w{k}" for k in range(20000)]
     events = []
@@ -78,7 +82,7 @@ def synthetic(n: int, per_event: int, seed: int = 20261207) -> list[ExtractionRe
                 beneficiary,
                 rng.sample(STATES, rng.randint(1, 5)),
                 rng.choice(TYPES),
-                START + timedelta(days=rng.randrange(6 * 365)),
+                START + timedelta(days=rng.randrange(span)),
                 rng.sample(vocabulary, 12),
             )
         )
@@ -135,12 +139,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="record counts, comma-separated")
     parser.add_argument("--per-event", type=int, default=5, help="records per event, on average")
+    parser.add_argument("--per-day", type=int, default=25, help="records per day, on average")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'records':>9}  {'events':>8}  {'seconds':>8}  {'us/record':>9}  {'growth':>7}")
+    # Count the comparisons too: unlike seconds, they do not depend on the machine's load.
+    compared = 0
+    similarity = grouping.similarity
+
+    def counting(a: grouping.Report, b: grouping.Report) -> float:
+        nonlocal compared
+        compared += 1
+        return similarity(a, b)
+
+    grouping.similarity = counting  # type: ignore[assignment]
+    print(
+        f"{'records':>9}  {'events':>8}  {'seconds':>8}  {'us/record':>9}  {'growth':>7}  "
+        f"{'comparisons/record':>18}"
+    )
     first: tuple[int, float] | None = None
     for n in sizes:
-        records = synthetic(n, args.per_event)
+        records = synthetic(n, args.per_event, args.per_day)
+        compared = 0
         began = time.perf_counter()
         found = grouped(records)
         seconds = time.perf_counter() - began
@@ -149,9 +168,12 @@ def main() -> None:
         growth = (seconds / first[1]) / (n / first[0])
         print(
             f"{n:>9,}  {len(found):>8,}  {seconds:>8.2f}  {1e6 * seconds / n:>9.1f}  "
-            f"{growth:>6.2f}x"
+            f"{growth:>6.2f}x  {compared / n:>18.1f}"
         )
-    print("growth: time per record against the first size (1.00x is linear)")
+    print(
+        "growth: time per record against the first size (1.00x is linear); comparisons: "
+        f"at most {grouping.CANDIDATES * grouping.MEMBERS} per record"
+    )
 
 
 if __name__ == "__main__":

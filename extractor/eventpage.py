@@ -258,7 +258,7 @@ def _event_html(event: dict[str, Any], reports: Sequence[Report], articles: _Art
 
 
 def _source_link(source: dict[str, Any]) -> str:
-    name = escape(source["title"] or source["source"])[:120]
+    name = escape((source["title"] or source["source"])[:120])
     url = source["url"]
     if url and url.startswith(("http://", "https://")):
         return f'<a href="{escape(url)}" rel="noreferrer">{name}</a>'

@@ -8,8 +8,9 @@ hours, the excluded territories' canonical names, the article's date, and, as a 
 words and numbers of the proposal's quotes (which only help between articles in one language).
 
 Near-linear: reports are taken in date order and each is compared only with the events that
-share a **block** with it (its proposer, its beneficiary, or one of its guarantors): the
-:data:`CANDIDATES` most recently joined of them, each through at most :data:`MEMBERS` of its
+share a **block** with it (its proposer and beneficiary, its proposer, its beneficiary, or one
+of its guarantors): the :data:`CANDIDATES` sharing most blocks with it, of those the most
+recently joined, each through at most :data:`MEMBERS` of its
 latest reports; reports more than :data:`WINDOW_DAYS` apart are never one. A report joins the
 best-scoring candidate at or above :data:`THRESHOLD`, else starts an event of its own. The
 weights were set on the development articles outside ``tests/gold/HOLDOUT`` (docs/quality.md).
@@ -46,7 +47,6 @@ CANDIDATES = 16
 THRESHOLD = 3.5
 # Members of an event a report is compared with (its latest ones).
 MEMBERS = 8
-LINKAGE = "mix"
 # Positions that say a state will not be a guarantor.
 REFUSALS = frozenset({"declined", "opposed"})
 
@@ -140,7 +140,11 @@ class Report:
         return (self.published or "9999-99-99", self.id)
 
     def blocks(self) -> list[str]:
-        keys = [f"p:{self.proposer}"] if self.proposer else []
+        """The keys under which events that may hold this report are found."""
+        keys = (
+            [f"pb:{self.proposer}>{self.beneficiary}"] if self.proposer and self.beneficiary else []
+        )
+        keys += [f"p:{self.proposer}"] if self.proposer else []
         keys += [f"b:{self.beneficiary}"] if self.beneficiary else []
         keys += [f"g:{code}" for code in sorted(self.guarantors)]
         return keys
@@ -212,8 +216,8 @@ def _known(key: str | None) -> bool:
 
 
 def similarity(a: Report, b: Report) -> float:
-    """How strongly two reports read as one proposal; at or above ``THRESHOLD`` on average
-    over an event's members, a report joins the event.
+    """How strongly two reports read as one proposal (``_score`` turns it into a report's fit
+    to an event, compared with ``THRESHOLD``).
 
     Codes weigh most; a different beneficiary or proposer, a different guarantee type or a
     long gap between the articles count against; quote words weigh least, as they only match
@@ -273,11 +277,12 @@ def group(reports: Sequence[Report]) -> list[list[Report]]:
     joined: list[int] = []  # when each event last took a report (its recency)
     index: dict[str, list[int]] = {}
     for step, report in enumerate(sorted(reports, key=lambda r: r.order)):
-        found: set[int] = set()
+        shared: Counter[int] = Counter()
         for key in report.blocks():
-            found.update(index.get(key, ()))
-        # The events most recently joined: the candidates of one period.
-        candidates = sorted(found, key=lambda c: -joined[c])[:CANDIDATES]
+            shared.update(index.get(key, ()))
+        # The events sharing most blocks with the report, of those the most recently joined
+        # (the candidates of its period).
+        candidates = sorted(shared, key=lambda c: (-shared[c], -joined[c]))[:CANDIDATES]
         best, best_score = None, THRESHOLD
         for number in sorted(candidates):
             score = _score(report, clusters[number])
@@ -343,16 +348,16 @@ def event_id(first: Report) -> str:
 
 
 def _most_common(reports: Sequence[Report], role: str) -> dict[str, Any] | None:
+    """The proposer (or beneficiary) most reports name, with how many do."""
     parties = [getattr(r.proposal, role) for r in reports]
     keyed = [(actor_key(p), p) for p in parties if p is not None]
     if not keyed:
         return None
     counts = Counter(k for k, _ in keyed)
-    top = max(
-        counts, key=lambda k: (counts[k], -next(i for i, (x, _) in enumerate(keyed) if x == k))
-    )
+    # Counter keeps first-seen order, so a tie goes to the party of the earliest report.
+    top, count = counts.most_common(1)[0]
     party = next(p for k, p in keyed if k == top)
-    return {**(_party(party) or {}), "reports": counts[top]}
+    return {**(_party(party) or {}), "reports": count}
 
 
 def consolidate(reports: Sequence[Report]) -> dict[str, Any]:

@@ -360,3 +360,33 @@ def test_export_writes_the_events_tables(tmp_path: Path) -> None:
     assert len(links) == 4 and {link["event_id"] for link in links} == {e["id"] for e in events}
     claims = json.loads(next(e for e in events if e["report_count"] == 3)["claims"])
     assert claims["disagreements"][0]["code"] == "GBR"
+
+
+def test_eval_prints_the_grouping_figures_per_file(tmp_path: Path) -> None:
+    records = _jsonl(tmp_path / "hand.jsonl", istanbul_records())
+    gold = tmp_path / "events.json"
+    gold.write_text(
+        json.dumps(
+            {
+                "events": {"istanbul": "", "qatar": ""},
+                "articles": {
+                    "wsj.txt": [{"event": "istanbul"}],
+                    "rt.txt": [{"event": "istanbul"}],
+                    "nokta.txt": [{"event": "istanbul"}],
+                    "economist.txt": [{"event": "qatar"}],
+                },
+            }
+        )
+    )
+    result = CliRunner().invoke(cli, ["eval", "--events", str(gold), str(records)])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "events          proposals  gold  found  pair P  pair R  pair F1  B3 P  B3 R  B3 F1\n"
+        "hand                    4     2      2    1.00    1.00     1.00  1.00  1.00   1.00\n"
+    )
+    as_json = CliRunner().invoke(cli, ["eval", "--events", str(gold), str(records), "--json"])
+    assert json.loads(as_json.output)["hand"]["bcubed"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+    }
