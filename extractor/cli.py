@@ -576,7 +576,8 @@ def report_command(jsonl: Path, output: Path) -> None:
 def export_command(jsonl: Path, fmt: str, output: Path) -> None:
     """Write extraction records (JSONL) as tidy tables, one file per table of the database
     schema: articles, extraction_runs, extractions, proposals, guarantors, conditions,
-    excluded_territories, stances, evidence, dropped."""
+    excluded_territories, stances, evidence, dropped, and the records' proposals grouped into
+    events (events, event_proposals)."""
     records = _read_records(jsonl)
     written = export.write(records, output, fmt)
     width = max(len(name) for name in written.rows)
