@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from eventrecords import ISTANBUL_RU, ISTANBUL_WSJ, istanbul_records, record
+from test_sink import db_url  # noqa: F401  (the SQLite and PostgreSQL databases)
 
 import extractor
 from extractor import export, grouping, sink
@@ -304,9 +305,12 @@ def test_the_command_writes_one_event_a_line_and_says_what_it_grouped(tmp_path: 
     assert page.read_text(encoding="utf-8").count('<template id="ev') == 2
 
 
-def test_events_load_into_the_database_idempotently_with_the_monthly_view(tmp_path: Path) -> None:
+def test_events_load_into_the_database_idempotently_with_the_monthly_view(
+    tmp_path: Path,
+    db_url: str,  # noqa: F811
+) -> None:
     records = _jsonl(tmp_path / "r.jsonl", istanbul_records())
-    url = f"sqlite:///{tmp_path / 'e.sqlite'}"
+    url = db_url
     args = ["events", str(records), "-o", str(tmp_path / "e.jsonl"), "--db", url]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
@@ -336,11 +340,10 @@ def test_events_load_into_the_database_idempotently_with_the_monthly_view(tmp_pa
     assert sink.query(url, "SELECT COUNT(*) AS n FROM proposals") == [{"n": 4}]
 
 
-def test_the_events_migration_goes_down_and_up_again(tmp_path: Path) -> None:
+def test_the_events_migration_goes_down_and_up_again(db_url: str) -> None:  # noqa: F811
     from alembic import command
 
-    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-    engine = sink.connect(url)
+    engine = sink.connect(db_url)
     with sink.for_writing(engine).begin() as connection:
         sink.upgrade(connection)
         assert sink.current_revision(connection) == "0005"
