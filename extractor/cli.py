@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 import types
@@ -547,13 +548,34 @@ def load(jsonl: Path, db: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HTML file to write.",
 )
-def report_command(jsonl: Path, output: Path) -> None:
+@click.option(
+    "--events",
+    "events_page",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the events page of the records here (as extractor events --html), "
+    "linked from the report's header and back.",
+)
+def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
     records = _read_records(jsonl)
-    if not output.parent.is_dir():
-        raise ConfigError(f"cannot write {output}: directory {output.parent} does not exist")
-    files.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
+    for target in (output, events_page):
+        if target is not None and not target.parent.is_dir():
+            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    href = _relative(events_page, output) if events_page is not None else None
+    page = report.render(records, title=f"Extractions: {jsonl.name}", events_href=href)
+    files.write_atomic(output, page)
     click.echo(f"{len(records)} articles -> {output}")
+    if events_page is not None:
+        found = grouping.grouped(records)
+        back = _relative(output, events_page)
+        html = eventpage.render(found, title=f"Events: {jsonl.name}", report_href=back)
+        files.write_atomic(events_page, html)
+        click.echo(f"{len(found)} events -> {events_page}")
+
+
+def _relative(target: Path, page: Path) -> str:
+    """The link from ``page`` to ``target`` (both written by one command)."""
+    return Path(os.path.relpath(target.resolve(), page.resolve().parent)).as_posix()
 
 
 @cli.command(name="export")

@@ -285,6 +285,7 @@ a.claim{color:inherit}
 mark.ev{border-radius:2px;padding:0 1px}
 mark.ev.selected{outline:2px solid #d00}
 .legend span{padding:0 .4em;margin-right:.3em;border-radius:2px;color:#222}
+header a.report{color:#fff;margin-left:1em}
 """ + "".join(f"mark.f-{field}{{background:{color}}}" for field, color in COLORS.items())
 
 _SCRIPT = """
@@ -317,8 +318,13 @@ show(location.hash.startsWith('#e') ? location.hash.slice(2) : 0);
 """
 
 
-def render(found: Sequence[tuple[dict[str, Any], list[Report]]], title: str = "Events") -> str:
-    """The events page for events as ``extractor.grouping.grouped`` gives them."""
+def render(
+    found: Sequence[tuple[dict[str, Any], list[Report]]],
+    title: str = "Events",
+    report_href: str | None = None,
+) -> str:
+    """The events page for events as ``extractor.grouping.grouped`` gives them;
+    ``report_href`` links its header to the report of the same records."""
     articles = _Articles.of(found)
     rows = "".join(
         f'<tr data-n="{n}"><td><a href="#e{n}">{escape(event["summary"][:140])}</a></td>'
@@ -342,12 +348,13 @@ def render(found: Sequence[tuple[dict[str, Any], list[Report]]], title: str = "E
         f'<span style="background:{color}">{name}</span>' for name, color in POSITION_COLORS.items()
     )
     several = sum(event["article_count"] > 1 for event, _ in found)
+    back = f' <a class="report" href="{escape(report_href)}">Articles</a>' if report_href else ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<header><b>{escape(title)}</b>: {len(found)} events, {several} reported by more than "
         f'one article, from {len(articles.records)} articles <span class="legend">{legend}'
-        "</span></header>"
+        f"</span>{back}</header>"
         "<nav><table><thead><tr><th>event</th><th>first seen</th><th>last seen</th>"
         "<th>reports</th><th>articles</th><th>guarantors</th><th>disagreements</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></nav>"

@@ -393,3 +393,16 @@ def test_eval_prints_the_grouping_figures_per_file(tmp_path: Path) -> None:
         "recall": 1.0,
         "f1": 1.0,
     }
+
+
+def test_the_report_writes_its_events_page_and_each_links_the_other(tmp_path: Path) -> None:
+    records = _jsonl(tmp_path / "r.jsonl", istanbul_records())
+    (tmp_path / "pages").mkdir()
+    report, page = tmp_path / "report.html", tmp_path / "pages" / "events.html"
+    result = CliRunner().invoke(
+        cli, ["report", str(records), "-o", str(report), "--events", str(page)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == f"4 articles -> {report}\n2 events -> {page}\n"
+    assert '<a class="events" href="pages/events.html">' in report.read_text(encoding="utf-8")
+    assert '<a class="report" href="../report.html">' in page.read_text(encoding="utf-8")
