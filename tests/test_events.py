@@ -16,7 +16,7 @@ from eventrecords import ISTANBUL_RU, ISTANBUL_WSJ, istanbul_records, record
 from test_sink import db_url  # noqa: F401  (the SQLite and PostgreSQL databases)
 
 import extractor
-from extractor import export, grouping, sink
+from extractor import eventpage, export, grouping, sink
 from extractor.cli import cli
 from extractor.eventscore import EventGold, Mention, load_event_gold, score_events
 from extractor.schemas import ExtractionRecord
@@ -406,3 +406,24 @@ def test_the_report_writes_its_events_page_and_each_links_the_other(tmp_path: Pa
     assert result.output == f"4 articles -> {report}\n2 events -> {page}\n"
     assert '<a class="events" href="pages/events.html">' in report.read_text(encoding="utf-8")
     assert '<a class="report" href="../report.html">' in page.read_text(encoding="utf-8")
+
+
+def test_the_events_page_escapes_what_articles_and_models_wrote() -> None:
+    text = "<script>alert(1)</script> Ukraine asked <b>Ruritania</b> for a guarantee."
+    hostile = record(
+        "x.txt",
+        text,
+        None,
+        {
+            "quote": "Ukraine asked <b>Ruritania</b> for a guarantee",
+            "summary": "<img src=x onerror=alert(1)>",
+            "beneficiary": "UKR",
+            "guarantors": [(None, "<b>Ruritania</b>", "willing")],
+        },
+    )
+    found = grouping.grouped([hostile])
+    ((event, _),) = found
+    assert event["guarantors"][0]["key"] == "name:<b>ruritania</b>"
+    page = eventpage.render(found)
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>Ruritania" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
