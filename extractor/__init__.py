@@ -6,6 +6,7 @@ The public interface (see the README's "Python" section)::
     extractor.extract_many(articles, concurrency=4, **settings) -> Iterator[Record]
     await extractor.aextract(text_or_path, **settings) -> Record
     extractor.settings(**settings) -> Settings
+    extractor.events(records) -> list[dict]   proposals grouped across articles into events
     extractor.close()                  stop the embedded server this process started
 
 and the exception tree rooted at :class:`ExtractorError`.
@@ -21,7 +22,7 @@ except metadata.PackageNotFoundError:  # running from a checkout that was never 
     __version__ = "0.0.0+checkout"
 
 # Imported after __version__: the pipeline records it in every record's provenance.
-from .api import Record, aextract, close, extract, extract_many, settings
+from .api import Record, aextract, close, events, extract, extract_many, settings
 from .config import Settings
 from .errors import (
     BackendError,
@@ -48,6 +49,7 @@ __all__ = [
     "__version__",
     "aextract",
     "close",
+    "events",
     "extract",
     "extract_many",
     "settings",

@@ -29,14 +29,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from . import articles, embedded, pipeline, strategies
+from . import articles, embedded, grouping, pipeline, strategies
 from .client import AsyncEngine, Engine
 from .config import Settings, check_names, resolve
 from .errors import InputError
 from .report import fragment
 from .schemas import ExtractionRecord
 
-__all__ = ["Record", "aextract", "close", "extract", "extract_many", "settings"]
+__all__ = ["Record", "aextract", "close", "events", "extract", "extract_many", "settings"]
 
 ArticleLike = str | Path | articles.Article
 
@@ -236,3 +236,24 @@ async def aextract(
         return _record(await pipeline.aextract(item, engine.article(item.id)))
     finally:
         await engine.aclose()
+
+
+def events(records: Iterable[ExtractionRecord | dict[str, Any]]) -> list[dict[str, Any]]:
+    """Group the proposals of ``records`` into events: the same proposal reported by several
+    articles, each event with its reports (articles, dates, URLs, outlets), first and last
+    seen, its guarantors with their report counts and positions over time, its response times
+    and exclusions with their reports, and its disagreements (as ``extractor events`` writes
+    them, one dict per event, earliest first).
+
+    Args:
+        records: records as :func:`extract` returns them, or their JSON objects (a line of the
+            JSONL output, parsed). Of several records of one article the first counts.
+
+    Raises:
+        pydantic.ValidationError: a dict is not a record of this schema version.
+    """
+    parsed = [
+        r if isinstance(r, ExtractionRecord) else ExtractionRecord.model_validate(r)
+        for r in records
+    ]
+    return grouping.events(parsed)

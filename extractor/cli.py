@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 import types
@@ -26,8 +27,11 @@ from . import (
     config,
     embedded,
     evaluate,
+    eventpage,
+    eventscore,
     export,
     files,
+    grouping,
     report,
     requestlog,
     runner,
@@ -420,7 +424,6 @@ def _run(
 @click.option(
     "--gold",
     "gold_dirs",
-    required=True,
     multiple=True,
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of gold annotations, one JSON file per article (see tests/gold/); repeat it "
@@ -429,27 +432,59 @@ def _run(
 @click.argument(
     "predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
+@click.option(
+    "--events",
+    "events_gold",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Events gold file (tests/gold/events/events.json): also score how the records' proposals "
+    "are grouped into events (pairwise and B-cubed precision and recall).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def eval_command(gold_dirs: tuple[Path, ...], predictions: tuple[Path, ...], as_json: bool) -> None:
+def eval_command(
+    gold_dirs: tuple[Path, ...],
+    predictions: tuple[Path, ...],
+    events_gold: Path | None,
+    as_json: bool,
+) -> None:
     """Score PREDICTIONS (JSONL records) against gold annotations.
 
     Records are matched to gold files by the article's file name; records with no gold file are
     listed, not scored. With several PREDICTIONS files (one per strategy, say), their figures
-    are printed side by side, for each gold set and for all of them together.
+    are printed side by side, for each gold set and for all of them together. With --events
+    (alone or beside --gold), the grouping of the proposals into events is scored too.
     """
+    if not gold_dirs and events_gold is None:
+        raise ConfigError("give --gold DIR (field scores), --events FILE (grouping), or both")
+    events_json: dict[str, object] = {}
+    if events_gold is not None:
+        gold_events = eventscore.load_event_gold(events_gold)
+        scored = [
+            (path.stem, eventscore.score_events(_read_records(path), gold_events))
+            for path in predictions
+        ]
+        events_json = {label: s.to_json() for label, s in scored}
+        if not gold_dirs:
+            if as_json:
+                click.echo(json.dumps(events_json, indent=2, ensure_ascii=False))
+            else:
+                click.echo(eventscore.render(scored), nl=False)
+            return
+        if not as_json:
+            click.echo(eventscore.render(scored))
+    extra = {"events": events_json} if events_json else {}
     gold_sets = evaluate.load_gold_sets(list(gold_dirs))
     if len(predictions) > 1:
         comparisons = evaluate.compare(list(predictions), gold_sets)
         if as_json:
             figures = {c.name: c.to_json() for c in comparisons}
-            click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+            click.echo(json.dumps({**figures, **extra}, indent=2, ensure_ascii=False))
         else:
             click.echo(evaluate.render_comparison(comparisons), nl=False)
         return
     gold = {name: g for one in gold_sets.values() for name, g in one.items()}
     report = evaluate.score(evaluate.load_records(predictions[0]), gold)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**report.to_json(), **extra}, indent=2, ensure_ascii=False))
     else:
         click.echo(evaluate.render_table(report), nl=False)
 
@@ -524,13 +559,34 @@ def load(jsonl: Path, db: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="HTML file to write.",
 )
-def report_command(jsonl: Path, output: Path) -> None:
+@click.option(
+    "--events",
+    "events_page",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the events page of the records here (as extractor events --html), "
+    "linked from the report's header and back.",
+)
+def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
     records = _read_records(jsonl)
-    if not output.parent.is_dir():
-        raise ConfigError(f"cannot write {output}: directory {output.parent} does not exist")
-    files.write_atomic(output, report.render(records, title=f"Extractions: {jsonl.name}"))
+    for target in (output, events_page):
+        if target is not None and not target.parent.is_dir():
+            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    href = _relative(events_page, output) if events_page is not None else None
+    page = report.render(records, title=f"Extractions: {jsonl.name}", events_href=href)
+    files.write_atomic(output, page)
     click.echo(f"{len(records)} articles -> {output}")
+    if events_page is not None:
+        found = grouping.grouped(records)
+        back = _relative(output, events_page)
+        html = eventpage.render(found, title=f"Events: {jsonl.name}", report_href=back)
+        files.write_atomic(events_page, html)
+        click.echo(f"{len(found)} events -> {events_page}")
+
+
+def _relative(target: Path, page: Path) -> str:
+    """The link from ``page`` to ``target`` (both written by one command)."""
+    return Path(os.path.relpath(target.resolve(), page.resolve().parent)).as_posix()
 
 
 @cli.command(name="export")
@@ -553,13 +609,69 @@ def report_command(jsonl: Path, output: Path) -> None:
 def export_command(jsonl: Path, fmt: str, output: Path) -> None:
     """Write extraction records (JSONL) as tidy tables, one file per table of the database
     schema: articles, extraction_runs, extractions, proposals, guarantors, conditions,
-    excluded_territories, stances, evidence, dropped."""
+    excluded_territories, stances, evidence, dropped, and the records' proposals grouped into
+    events (events, event_proposals)."""
     records = _read_records(jsonl)
     written = export.write(records, output, fmt)
     width = max(len(name) for name in written.rows)
     click.echo(f"{len(records)} records -> {output}/ ({fmt})")
     for name, rows in written.rows.items():
         click.echo(f"{name + '.' + fmt:<{width + 1 + len(fmt)}}  {len(rows):>7} rows")
+
+
+@cli.command(name="events")
+@click.argument("jsonl", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSONL file to write, one event a line ('-' for standard output).",
+)
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the events page: each event's timeline and sources, each claim linked to "
+    "its highlighted evidence.",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Also load the records into this database and their events in place of the events it "
+    "held (tables events and event_proposals).",
+)
+def events_command(
+    jsonl: tuple[Path, ...], output: Path, html: Path | None, db: str | None
+) -> None:
+    """Group the proposals of the records in JSONL files into events (one proposal reported by
+    several articles) and write each event with its sources, guarantors over time, response
+    times, exclusions and disagreements."""
+    records = [record for path in jsonl for record in _read_records(path)]
+    for target in (output, html):
+        if target is not None and str(target) != "-" and not target.parent.is_dir():
+            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    found = grouping.grouped(records)
+    lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e, _ in found)
+    if str(output) == "-":
+        click.echo(lines, nl=False)
+    else:
+        files.write_atomic(output, lines)
+    reports = sum(len(members) for _, members in found)
+    articles = len({r.record.article.id for _, members in found for r in members})
+    several = sum(e["article_count"] > 1 for e, _ in found)
+    summary = (
+        f"{reports} proposals of {articles} articles -> {len(found)} events "
+        f"({several} reported by more than one article)"
+    )
+    if str(output) != "-":
+        summary += f" -> {output}"
+    click.echo(summary, err=str(output) == "-")
+    if html is not None:
+        title = f"Events: {', '.join(p.name for p in jsonl)}"
+        files.write_atomic(html, eventpage.render(found, title=title))
+        click.echo(f"events page -> {html}", err=str(output) == "-")
+    if db:
+        _print_load(sink.load_events(records, found, db), db, Console(stderr=str(output) == "-"))
 
 
 @cli.group(name="db")

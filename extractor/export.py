@@ -9,6 +9,8 @@ tables (proposals, guarantors, conditions, excluded_territories, stances, eviden
 database load, an
 extraction (article and run) that appears twice is written once. In CSV, a text cell a
 spreadsheet would run as a formula is written with a single quote in front (``neutralised``).
+``events`` and ``event_proposals`` hold the records' proposals grouped into events, as
+``extractor events --db`` loads them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import Boolean, Float, Integer, Table
 from . import tables as t
 from .errors import ConfigError
 from .files import replacing, write_error
+from .grouping import grouped
 from .schemas import ExtractionRecord
 
 FORMATS: Final = ("parquet", "csv")
@@ -62,6 +65,10 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema(columns)
 
 
+# The record tables, then the events grouped from the records (``extractor.grouping``).
+_ALL: Final = (*t.TABLES, *t.EVENT_TABLES)
+
+
 @dataclass
 class Tables:
     """Rows per table name, in the order ``tables.TABLES`` fills them."""
@@ -70,14 +77,16 @@ class Tables:
     skipped: int  # extractions that appeared more than once
 
     def arrow(self, name: str) -> pa.Table:
-        table = next(x for x in t.TABLES if x.name == name)
+        table = next(x for x in _ALL if x.name == name)
         return pa.Table.from_pylist(self.rows[name], schema=arrow_schema(table))
 
 
 def tidy(records: Iterable[ExtractionRecord]) -> Tables:
     """The rows of every table for ``records``, ids assigned in order, each article, run and
-    extraction once (a run's usage and times summed over its records)."""
-    rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in t.TABLES}
+    extraction once (a run's usage and times summed over its records), and the events of the
+    records' proposals."""
+    records = list(records)
+    rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in _ALL}
     articles: set[str] = set()
     runs: dict[str, dict[str, Any]] = {}
     extractions: set[tuple[str, int]] = set()
@@ -121,6 +130,10 @@ def tidy(records: Iterable[ExtractionRecord]) -> Tables:
                 add(table, {"proposal_id": proposal_id, **row, **keys})
         for row in t.dropped_rows(record):
             add(t.dropped, {"extraction_id": extraction_id, **row, **keys})
+    for event, reports in grouped(records):
+        rows["events"].append(t.event_row(event))
+        for report in reports:
+            add(t.event_proposals, t.event_proposal_row(event["id"], report))
     return Tables(rows, skipped)
 
 
@@ -161,7 +174,7 @@ def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tab
     except OSError as exc:
         raise ConfigError(f"cannot create {directory}: {exc.strerror or exc}") from None
     tables = tidy(records)
-    for table in t.TABLES:
+    for table in _ALL:
         data = tables.arrow(table.name)
         target = directory / f"{table.name}.{fmt}"
         try:

@@ -237,6 +237,7 @@ mark.ev.fuzzy{text-decoration:underline wavy #a60;text-underline-offset:3px}
 padding:.4em 1em;white-space:pre-wrap;min-height:1.5em}
 .legend span{padding:0 .4em;margin-right:.4em;border-radius:2px;color:#222}
 .legend .fuzzy{background:#fff;text-decoration:underline wavy #a60}
+header a.events{color:#fff;margin-left:1em}
 """ + "".join(
     f"mark.f-{field},.legend .f-{field}{{background:{color}}}" for field, color in COLORS.items()
 )
@@ -281,8 +282,13 @@ show(location.hash.startsWith('#a') ? location.hash.slice(2) : 0);
 """
 
 
-def render(records: list[ExtractionRecord], title: str = "Extraction report") -> str:
-    """The whole report page for ``records``, in their order."""
+def render(
+    records: list[ExtractionRecord],
+    title: str = "Extraction report",
+    events_href: str | None = None,
+) -> str:
+    """The whole report page for ``records``, in their order; ``events_href`` links its
+    header to the events page of the same records."""
     rows = []
     for n, record in enumerate(records):
         codes = sorted(
@@ -302,11 +308,14 @@ def render(records: list[ExtractionRecord], title: str = "Extraction report") ->
     failed = sum(r.error is not None for r in records)
     legend = "".join(f'<span class="f-{f}">{f.replace("_", " ")}</span>' for f in FIELDS)
     legend += '<span class="fuzzy">fuzzy match</span>'
+    events_link = (
+        f' <a class="events" href="{escape(events_href)}">Events</a>' if events_href else ""
+    )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<header><b>{escape(title)}</b>: {len(records)} articles, {failed} failed, "
-        f'{tokens:,} tokens <span class="legend">{legend}</span></header>'
+        f'{tokens:,} tokens <span class="legend">{legend}</span>{events_link}</header>'
         "<nav><table><thead><tr><th>title</th><th>source</th><th>proposals</th>"
         f"<th>guarantors</th><th>error</th></tr></thead><tbody>{''.join(rows)}</tbody></table></nav>"
         f'<main></main><div id="detail"></div>{templates}<script>{_SCRIPT}</script></body></html>'

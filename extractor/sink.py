@@ -39,6 +39,7 @@ from sqlalchemy.exc import (
 from . import tables as t
 from .config import masked
 from .errors import BackendError, ConfigError, InputError
+from .grouping import Report
 from .schemas import ExtractionRecord, Proposal
 
 # The PostgreSQL advisory lock loads take turns on (any 64-bit number of our own).
@@ -330,6 +331,68 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
         engine.dispose()
     return LoadReport(
         added={table.name: writer.added[table.name] for table in t.TABLES},
+        skipped=skipped,
+        totals=totals,
+    )
+
+
+def _replace_events(
+    connection: Connection, grouped: list[tuple[dict[str, Any], list[Report]]]
+) -> dict[str, int]:
+    """Write the events in place of those the tables held: the tables hold one grouping, of the
+    records it was made from (an event's counts would be wrong were some of its reports
+    regrouped by a later load and others not). Loading the same events again leaves the tables
+    as they were."""
+    connection.execute(t.event_proposals.delete())
+    connection.execute(t.events.delete())
+    added: Counter[str] = Counter()
+    for found, reports in grouped:
+        connection.execute(t.events.insert().values(**t.event_row(found)))
+        added["events"] += 1
+        rows = [t.event_proposal_row(found["id"], r) for r in reports]
+        connection.execute(t.event_proposals.insert(), rows)
+        added["event_proposals"] += len(rows)
+    return dict(added)
+
+
+def load_events(
+    records: list[ExtractionRecord],
+    grouped: list[tuple[dict[str, Any], list[Report]]],
+    url: str,
+) -> LoadReport:
+    """Load ``records`` (as :func:`load` does) and the events grouped from them, in one
+    transaction. The events replace those the database held (group all the records you want
+    grouped at once); the records are added as :func:`load` adds them, so loading the same
+    records and events again changes nothing.
+
+    Raises:
+        As :func:`load`.
+    """
+    engine = connect(url)
+    where = masked(url)
+    try:
+        with for_writing(engine).begin() as connection:
+            upgrade(connection)
+            writer = _Writer(connection)
+            skipped = sum(not writer.record(record) for record in records)
+            added = _replace_events(connection, grouped)
+            totals = counts(connection)
+            for table in t.EVENT_TABLES:
+                totals[table.name] = connection.execute(
+                    select(func.count()).select_from(table)
+                ).scalar_one()
+    except OperationalError as exc:
+        reason = masked(_one_line(exc.orig or exc))
+        raise ConfigError(f"cannot write to {where}: {reason}") from None
+    except (DataError, IntegrityError) as exc:
+        raise InputError(
+            f"{where} refused the events: {_one_line(exc.orig or exc)[:200]}; nothing was loaded"
+        ) from None
+    finally:
+        engine.dispose()
+    names = [table.name for table in (*t.TABLES, *t.EVENT_TABLES)]
+    return LoadReport(
+        added={name: writer.added[name] + added.get(name, 0) for name in names},
         skipped=skipped,
         totals=totals,
     )

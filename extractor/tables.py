@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -29,6 +29,9 @@ from sqlalchemy import (
 from .config import masked
 from .identity import Identity
 from .schemas import Actor, Evidence, ExtractionRecord, Proposal
+
+if TYPE_CHECKING:
+    from .grouping import Report
 
 metadata = MetaData()
 
@@ -201,11 +204,62 @@ TABLES = (
     dropped,
 )
 
+# Events: proposals grouped across articles (``extractor.grouping``), derived from the records.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(40), primary_key=True, comment="ev- + digest of its earliest report"),
+    Column("summary", Text, nullable=False, comment="the earliest report's summary"),
+    *_actor("proposer"),
+    *_actor("beneficiary"),
+    Column("guarantee_type", String(40), nullable=False, comment="the type most reports give"),
+    Column("first_seen", String(10)),
+    Column("last_seen", String(10)),
+    Column("report_count", Integer, nullable=False),
+    Column("article_count", Integer, nullable=False),
+    Column("guarantor_count", Integer, nullable=False),
+    Column("disagreement_count", Integer, nullable=False),
+    Column(
+        "claims",
+        Text,
+        nullable=False,
+        comment="JSON: guarantors, response_times, "
+        "exclusions, disagreements as extractor events writes them",
+    ),
+)
+
+event_proposals = Table(
+    "event_proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", ForeignKey("events.id"), nullable=False),
+    Column("report", String(100), nullable=False, comment="article id # proposal index"),
+    Column("run_key", String(64), nullable=False, comment="extraction_runs.run_key of its record"),
+    Column("article_id", String(80), nullable=False),
+    Column("position", Integer, nullable=False, comment="index in the record's proposals"),
+    Column("source", Text, nullable=False),
+    Column("url", Text),
+    Column("outlet", Text),
+    Column("published", String(10)),
+    Column("summary", Text, nullable=False),
+    Column("guarantee_type", String(40), nullable=False),
+    UniqueConstraint("run_key", "report", name="uq_event_proposals_run_report"),
+)
+
+EVENT_INDEXES = (
+    Index("ix_event_proposals_event", event_proposals.c.event_id),
+    Index("ix_event_proposals_article", event_proposals.c.article_id),
+)
+
+# The event tables, parents first (loaded by ``sink.load_events``, not by every load).
+EVENT_TABLES = (events, event_proposals)
+
 # The views, as the latest migration that touched them defined them (see migrations/versions).
 VIEW_NAMES: tuple[str, ...] = (
     "guarantor_counts",
     "proposals_with_response_time",
     "excluded_territories_by_article",
+    "event_guarantors_by_month",
 )
 
 
@@ -387,3 +441,52 @@ def proposal_children(proposal: Proposal) -> Iterator[tuple[Table, dict[str, Any
             yield table, {"position": j, **values(item)}
             for row in evidence_rows(f"{field}[{j}]", item.evidence):
                 yield evidence, row
+
+
+def event_row(event: dict[str, Any]) -> dict[str, Any]:
+    """The ``events`` row of an event as ``extractor.grouping.events`` gives it."""
+
+    def party(key: str, prefix: str) -> dict[str, Any]:
+        value = event.get(key) or {}
+        return {
+            f"{prefix}_name": value.get("name"),
+            f"{prefix}_kind": None,
+            f"{prefix}_code": value.get("code"),
+        }
+
+    types = event["guarantee_types"]
+    claims = {k: event[k] for k in ("guarantors", "response_times", "exclusions", "disagreements")}
+    return {
+        "id": event["id"],
+        "summary": event["summary"],
+        **party("proposer", "proposer"),
+        **party("beneficiary", "beneficiary"),
+        "guarantee_type": next(iter(types)) if types else "other",
+        "first_seen": event["first_seen"],
+        "last_seen": event["last_seen"],
+        "report_count": event["report_count"],
+        "article_count": event["article_count"],
+        "guarantor_count": len(event["guarantors"]),
+        "disagreement_count": len(event["disagreements"]),
+        "claims": json.dumps(claims, ensure_ascii=False),
+    }
+
+
+def event_proposal_row(event_id: str, report: Report) -> dict[str, Any]:
+    """The ``event_proposals`` row of one report of an event, less ``id``."""
+    from .grouping import outlet_of
+
+    article = report.record.article
+    return {
+        "event_id": event_id,
+        "report": report.id,
+        "run_key": Identity.of(report.record).run_key,
+        "article_id": article.id,
+        "position": report.index,
+        "source": article.source,
+        "url": article.url,
+        "outlet": outlet_of(report.record),
+        "published": report.published,
+        "summary": report.proposal.summary,
+        "guarantee_type": report.proposal.guarantee_type,
+    }

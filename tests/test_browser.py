@@ -95,3 +95,52 @@ def test_report_shows_every_evidence_span_and_the_value_behind_a_click(
     (ARTIFACTS / "report-counts.json").write_text(
         json.dumps({r.article.source: len(highlights(r)) for r in records}, indent=2)
     )
+
+
+def test_events_page_draws_each_timeline_and_a_dot_shows_its_highlighted_evidence(
+    browser: object, tmp_path: Path
+) -> None:
+    from eventrecords import istanbul_records
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    from extractor import eventpage, grouping
+
+    assert isinstance(browser, WebDriver)
+    found = grouping.grouped(istanbul_records())
+    page = tmp_path / "events.html"
+    page.write_text(eventpage.render(found), encoding="utf-8")
+    browser.get(page.as_uri())
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "nav tr[data-n]")
+    assert len(rows) == len(found)
+    for n, (event, _) in enumerate(found):
+        rows[n].click()
+        dots = browser.find_elements(By.CSS_SELECTOR, "main svg.timeline circle")
+        expected = {
+            (g["key"], p["published"], p["position"])
+            for g in event["guarantors"]
+            for p in g["positions"]
+        }
+        assert len(dots) == len(expected), event["summary"]
+        assert browser.find_element(By.CSS_SELECTOR, "main h2").text == event["summary"]
+
+    rows[0].click()  # the Istanbul proposal: GBR declined in one report, willing in two
+    istanbul = found[0][0]
+    declined = browser.find_element(By.CSS_SELECTOR, "main circle[data-position='declined']")
+    assert declined.get_attribute("fill") == eventpage.POSITION_COLORS["declined"]
+    willing = browser.find_elements(By.CSS_SELECTOR, "main circle[data-position='willing']")
+    assert {w.get_attribute("data-reports") for w in willing} == {"1"}
+    declined.click()
+    selected = browser.find_elements(By.CSS_SELECTOR, "#article mark.selected")
+    refusal = istanbul["disagreements"][0]["declined"]["evidence"]["quote"]
+    assert [m.text for m in selected] == [refusal]
+
+    # Each claim of the disagreement is one click from its own evidence.
+    for link in browser.find_elements(By.CSS_SELECTOR, "main li.disagreement a.claim"):
+        link.click()
+        marks = browser.find_elements(By.CSS_SELECTOR, "#article mark.selected")
+        assert marks and all(m.text in link.text for m in marks)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "events.png"))

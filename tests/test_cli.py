@@ -241,9 +241,9 @@ def test_extract_with_db_loads_what_it_wrote(article: Path, tmp_path: Path) -> N
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema none -> 0003\n")
+    assert (code, out) == (0, f"{url}: schema none -> 0005\n")
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema 0003 -> 0003\n")
+    assert (code, out) == (0, f"{url}: schema 0005 -> 0005\n")
 
 
 def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from extractor import articles, export, sink
 from extractor import tables as t
 from extractor.cli import cli
 from extractor.errors import ConfigError
+from extractor.grouping import grouped
 from extractor.normalize import TERRITORY_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +119,8 @@ def test_the_tables_hold_the_rows_a_database_load_holds(tmp_path: Path) -> None:
     records = seed_records() + seed_records(strategy="single") + seed_records()  # one repeated
     written = export.write(records, tmp_path, "csv")
     assert written.skipped == 5
-    report = sink.load(records, f"sqlite:///{tmp_path / 'x.sqlite'}")
+    # The events of the records too, as ``extractor events --db`` loads them.
+    report = sink.load_events(records, grouped(records), f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert {name: len(rows) for name, rows in written.rows.items()} == report.totals
     db = duckdb.connect()
     runs = db.execute(
