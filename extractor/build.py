@@ -16,10 +16,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycountry
+
 from .grounding import Span, locate
 from .normalize import (
+    ORGANIZATION_CODES,
     actor_code,
     actor_kind,
+    actor_spans,
     canonical_territory,
     find_durations,
     named_actors,
@@ -102,10 +106,168 @@ def names_a_group(name: str) -> bool:
     return is_proper_name(core) and (acronym or _GROUP_WORD_RE.search(core) is not None)
 
 
-def make_party(name: str, evidence: list[Evidence]) -> Party | None:
-    """A proposer or beneficiary from a surface name, with the evidence naming it."""
+def make_party(name: str, evidence: list[Evidence], person: str | None = None) -> Party | None:
+    """A proposer or beneficiary from a surface name, with the evidence naming it.
+
+    A name that names a person rather than a state or organisation ("Ukrainian President
+    Zelensky", "президент Украины Владимир Зеленский") is the state its words name (see
+    :func:`person_of`), the person kept in ``person``, where that state is named in the
+    evidence too; ``person`` is the person the model gave beside the name, if any.
+    """
+    if actor_code(name) is None and (spoken := person_of(name)) is not None:
+        code, named_person = spoken
+        if all(code in _codes_in(e.quote) for e in evidence):
+            return Party(
+                name=_state_name(code),
+                kind="organization" if code in ORGANIZATION_CODES else "state",
+                code=code,
+                person=_person_name(person) or named_person,
+                evidence=evidence,
+            )
     actor = make_actor(name)
-    return None if actor is None else Party(**actor.model_dump(), evidence=evidence)
+    if actor is None:
+        return None
+    return Party(**actor.model_dump(), person=_person_name(person), evidence=evidence)
+
+
+# Words that make a phrase name a person by office ("President", "foreign minister", "глава МИД"):
+# with a state named beside them, the person speaks for that state.
+_TITLE_RE = re.compile(
+    r"(?<!\w)(?:president|vice[- ]president|prime minister|premier|chancellor|minister|"
+    r"secretary(?: general)?|spokes(?:man|woman|person)|ambassador|envoy|leader|head|chief|"
+    r"king|queen|emir|sultan|monarch|official|diplomat|negotiator|"
+    r"президент\w*|вице-президент\w*|премьер\w*|канцлер\w*|министр\w*|глав\w{1,2}|"
+    r"лидер\w*|посол\w*|посл\w|спикер\w*|представител\w*|генсек\w*|"
+    r"прем['\u2019]?єр\w*|міністр\w*|голов\w|лідер\w*|речник\w*)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
+# Words of an office that are no part of a person's name ("of", "МИД", "закордонних справ").
+_OFFICE_WORDS = frozenset(
+    {
+        "of",
+        "the",
+        "for",
+        "foreign",
+        "affairs",
+        "defence",
+        "defense",
+        "state",
+        "general",
+        "s",
+        "мид",
+        "иностранных",
+        "дел",
+        "мзс",
+        "закордонних",
+        "справ",
+        "обороны",
+        "оборони",
+    }
+)
+_NAME_WORD_RE = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+
+
+def _person_name(person: str | None) -> str | None:
+    """The person as given, their office and state left out where the words carry a name
+    ("Ukrainian President Volodymyr Zelensky" -> "Volodymyr Zelensky")."""
+    if person is None or not person.strip():
+        return None
+    person = " ".join(person.split())
+    spoken = person_of(person)
+    return spoken[1] if spoken is not None else person
+
+
+def person_of(phrase: str) -> tuple[str, str] | None:
+    """The state or organisation a person speaks for, read from the words naming the person,
+    and the person: ``(code, person)``, or None when the words name no person of one state.
+
+    The words name a person by office with one state beside the office ("Ukrainian President
+    Zelensky", "President of Ukraine", "France's foreign minister", "президент Украины Владимир
+    Зеленский", "глава МИД России"), or a state's possessive before a name ("Ukraine's Volodymyr
+    Zelensky"). The person is the run of capitalised words that are neither the state's words
+    nor the office's, as the phrase writes them; with no such run, the phrase itself ("France's
+    foreign minister").
+    """
+    phrase = " ".join(phrase.split())
+    spans = actor_spans(phrase)
+    codes = {code for _, _, code in spans}
+    if len(codes) != 1:
+        return None
+    (code,) = codes
+    rest = "".join(
+        " " if any(start <= i < end for start, end, _ in spans) else ch
+        for i, ch in enumerate(phrase)
+    )
+    titled = _TITLE_RE.search(rest) is not None
+    words = [m.group(0) for m in _NAME_WORD_RE.finditer(_TITLE_RE.sub(" , ", rest))]
+    run: list[str] = []
+    runs: list[list[str]] = []
+    for word in [*words, ","]:
+        bare = re.sub(r"['\u2019]s$", "", word)
+        if bare[:1].isupper() and bare.casefold() not in _OFFICE_WORDS and bare != "The":
+            run.append(bare)
+        elif run:
+            runs.append(run)
+            run = []
+    possessive = re.search(r"['\u2019]s\s+[^\W\d_]", phrase) is not None
+    if runs and (titled or possessive):
+        return code, " ".join(runs[-1])
+    if titled:
+        return code, re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
+    return None
+
+
+def person_named(person: str, quote: str) -> bool:
+    """Whether ``quote`` names ``person``: their name's words, or at least its last word (the
+    surname, in any case form: "Зеленского" for "Зеленский")."""
+    if locate(person, quote) is not None:
+        return True
+    words = _NAME_WORD_RE.findall(person)
+    if not words:
+        return False
+    surname = re.sub(r"['\u2019]s$", "", words[-1])
+    stem = surname[: max(4, len(surname) - 2)].casefold()
+    return any(w.casefold().startswith(stem) for w in _NAME_WORD_RE.findall(quote))
+
+
+# Where the words around a person stop: the end of a clause.
+_CLAUSE_END_RE = re.compile(r"[,;:.!?()\[\]\u2014\u2013\n\"\u201c\u201d\u00ab\u00bb]")
+_AROUND_WORDS = 6
+
+
+def person_in(person: str, quote: str) -> str | None:
+    """The words of ``quote`` naming ``person`` with their office and state ("said Ukrainian
+    President Volodymyr Zelensky" -> "Ukrainian President Volodymyr Zelensky"; "Zelensky, the
+    President of Ukraine, said" -> "Zelensky, the President of Ukraine"), where they name one
+    state; else None. Only the words of the person's own clause count, so that another state
+    of the sentence ("asked the US for guarantees") is not taken for the person's."""
+    span = locate(person, quote)
+    if span is None:
+        return None
+    before = _CLAUSE_END_RE.split(quote[: span.start])[-1].split()[-_AROUND_WORDS:]
+    named = quote[span.start : span.end]
+    candidates = [" ".join([*before, named])]
+    after = quote[span.end :]
+    if after.lstrip().startswith(","):
+        apposition = _CLAUSE_END_RE.split(after.lstrip()[1:])[0].split()[:_AROUND_WORDS]
+        candidates.append(f"{named}, {' '.join(apposition)}")
+    for words in candidates:
+        if person_of(words) is not None:
+            return words
+    return None
+
+
+def _codes_in(quote: str) -> set[str]:
+    return {code for _, _, code in actor_spans(quote)}
+
+
+def _state_name(code: str) -> str:
+    """A state's English short name ("Ukraine"), an organisation's code ("NATO")."""
+    country = pycountry.countries.get(alpha_3=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
 
 
 def evidence_of(span: Span, text: str, said: str, offset: int = 0) -> Evidence:
@@ -154,9 +316,11 @@ def actor_key(name: str) -> str:
     return actor_code(name) or name.strip().casefold()
 
 
-def response_time_of(text: str, evidence: Evidence) -> ResponseTime | str:
+def response_time_of(
+    text: str, evidence: Evidence, purpose: str | None = None
+) -> ResponseTime | str:
     """The response time ``text``, its hours derived in code and checked against its evidence,
-    or why it cannot stand.
+    with what must happen in that time (``purpose``), or why it cannot stand.
 
     Returns:
         The response time when the duration of ``text`` is one its quote gives (or ``text``
@@ -175,7 +339,15 @@ def response_time_of(text: str, evidence: Evidence) -> ResponseTime | str:
     elif hours not in quoted:
         shown = ", ".join(f"{h:g} h" for h in dict.fromkeys(quoted))
         return f"{text!r} is {hours:g} h but its quote gives {shown}"
-    return ResponseTime(text=text, hours=hours, evidence=[evidence])
+    purpose = " ".join(purpose.split()) if purpose else None
+    return ResponseTime(text=text, hours=hours, purpose=purpose or None, evidence=[evidence])
+
+
+def deadline_key(deadline: ResponseTime) -> tuple[float | None, str]:
+    """What two mentions of one deadline share: its hours and what it is for. An article that
+    repeats a deadline ("72 hours max. So within 72 hours, all the guarantors must") states one;
+    two deadlines of the same length for different steps are two."""
+    return deadline.hours, (deadline.purpose or "").casefold()
 
 
 def excluded_territory(text: str, evidence: Evidence) -> ExcludedTerritory:
@@ -217,18 +389,40 @@ class _Builder:
             return None
         return evidence_of(span, self.text, quote)
 
-    def party(self, path: str, name: str | None, quote: str, fallback: Evidence) -> Party | None:
-        """Proposer or beneficiary: named in its own quote, or else in the proposal's."""
-        if name is None or not name.strip():
+    def party(
+        self, path: str, name: str | None, person: str | None, quote: str, fallback: Evidence
+    ) -> Party | None:
+        """Proposer or beneficiary: named in its own quote, or else in the proposal's; the
+        person speaking for it kept where the quote names them too. Given only a person, the
+        state is read from the quote's words around the person."""
+        name = (name or "").strip()
+        person = (person or "").strip() or None
+        if not name and person is None:
             return None
-        found = self.evidence(path, quote, name) if quote.strip() else fallback
+        value: Any = name or None if person is None else {"name": name or None, "person": person}
+        found = self.evidence(path, quote, value) if quote.strip() else fallback
         if found is None:
             return None
-        problem = actor_problem(name.strip(), found.quote)
+        if person is not None and not person_named(person, found.quote):
+            self.drop(f"{path}.person", person, f"{person!r} is not named in its quote")
+            person = None
+        if not name:
+            spoken = None if person is None else person_in(person, found.quote)
+            if spoken is None:
+                reason = "no state or organisation named beside the person in its quote"
+                self.drop(path, value, reason)
+                return None
+            name = spoken
+        problem = actor_problem(name, found.quote)
         if problem is not None:
-            self.drop(path, name, problem)
+            self.drop(path, value, problem)
             return None
-        return make_party(name, [found])
+        if actor_code(name) is None and person_of(name) is None:
+            # A person given as the party ("Volodymyr Zelensky"): the state from their words.
+            spoken = person_in(name, found.quote)
+            if spoken is not None:
+                name, person = spoken, person or name
+        return make_party(name, [found], person)
 
     def proposal(self, index: int, draft: ProposalDraft) -> Proposal | None:
         base = f"proposals[{index}]"
@@ -257,17 +451,22 @@ class _Builder:
             seen.add(key)
             guarantors.append(Guarantor(actor=actor, position=item.position, evidence=[found]))
 
-        response_time = None
-        if draft.response_time is not None:
-            rt = draft.response_time
-            path = f"{base}.response_time"
+        response_times: list[ResponseTime] = []
+        deadlines: set[tuple[float | None, str]] = set()
+        for j, rt in enumerate(draft.response_times):
+            path = f"{base}.response_times[{j}]"
             found = self.evidence(path, rt.quote, rt.model_dump())
-            if found is not None:
-                given = response_time_of(rt.text, found)
-                if isinstance(given, str):
-                    self.drop(path, rt.model_dump(), given)
-                else:
-                    response_time = given
+            if found is None:
+                continue
+            given = response_time_of(rt.text, found, rt.purpose)
+            if isinstance(given, str):
+                self.drop(path, rt.model_dump(), given)
+                continue
+            if deadline_key(given) in deadlines:
+                self.drop(path, rt.model_dump(), "duplicate of an earlier response time", False)
+                continue
+            deadlines.add(deadline_key(given))
+            response_times.append(given)
 
         territories: list[ExcludedTerritory] = []
         names: set[str] = set()
@@ -317,15 +516,23 @@ class _Builder:
         return Proposal(
             summary=draft.summary.strip(),
             proposer=self.party(
-                f"{base}.proposer", draft.proposer, draft.proposer_quote, found_proposal
+                f"{base}.proposer",
+                draft.proposer,
+                draft.proposer_person,
+                draft.proposer_quote,
+                found_proposal,
             ),
             beneficiary=self.party(
-                f"{base}.beneficiary", draft.beneficiary, draft.beneficiary_quote, found_proposal
+                f"{base}.beneficiary",
+                draft.beneficiary,
+                draft.beneficiary_person,
+                draft.beneficiary_quote,
+                found_proposal,
             ),
             guarantee_type=draft.guarantee_type,
             legally_binding=draft.legally_binding,
             guarantors=guarantors,
-            response_time=response_time,
+            response_times=response_times,
             excluded_territories=territories,
             conditions=conditions,
             stances=stances,

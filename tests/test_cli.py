@@ -47,7 +47,7 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         summary="Kyiv asks for a US guarantee.",
         proposer="Kyiv",
         guarantors=[{"name": "Washington", "quote": "asked Washington"}],
-        response_time={"text": "72 hours", "quote": "within 72 hours"},
+        response_times=[{"text": "72 hours", "quote": "within 72 hours"}],
         quote="Kyiv asked Washington to guarantee its security",
     )
     out = tmp_path / "out.jsonl"
@@ -65,6 +65,7 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         "name": "Kyiv",
         "kind": "state",
         "code": "UKR",
+        "person": None,
         # Named in the proposal's own quote, which is its evidence.
         "evidence": [
             {
@@ -78,12 +79,13 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         ],
     }
     assert proposal["guarantors"][0]["actor"]["code"] == "USA"
-    assert proposal["response_time"]["hours"] == 72
+    assert [r["hours"] for r in proposal["response_times"]] == [72]
     assert record["provenance"]["usage"] == {
         "prompt_tokens": 100,
         "completion_tokens": 20,
         "total_tokens": 120,
         "requests": 1,
+        "cut_off": 0,
     }
     assert not (tmp_path / "out.jsonl.partial").exists()
 
@@ -240,9 +242,9 @@ def test_extract_with_db_loads_what_it_wrote(article: Path, tmp_path: Path) -> N
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema none -> 0003\n")
+    assert (code, out) == (0, f"{url}: schema none -> 0004\n")
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema 0003 -> 0003\n")
+    assert (code, out) == (0, f"{url}: schema 0004 -> 0004\n")
 
 
 def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
@@ -255,13 +257,13 @@ def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
 
 def test_load_of_a_record_of_another_schema_names_it(tmp_path: Path) -> None:
     data = json.loads(sorted((ROOT / "tests" / "golden").glob("*.json"))[0].read_text())
-    data["schema_version"] = "3"
+    data["schema_version"] = "4"
     records = tmp_path / "future.jsonl"
     records.write_text(json.dumps(data) + "\n")
     code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert code == 2
     assert err.startswith(
-        f"error: {records}: record 1 is not an extraction record of schema version 2"
+        f"error: {records}: record 1 is not an extraction record of schema version 3"
     )
     assert not (tmp_path / "x.sqlite").exists()
 

@@ -24,7 +24,7 @@ GOOD = draft_json(
     summary="Ukraine asks the US, UK and France for guarantees.",
     proposer="Ukraine",
     guarantors=[{"name": "the US", "position": "proposed", "quote": "the US, UK and France"}],
-    response_time={"text": "72 hours", "quote": "respond within 72 hours"},
+    response_times=[{"text": "72 hours", "quote": "respond within 72 hours"}],
 )
 INVENTED = draft_json(
     summary="Made up.",
@@ -147,7 +147,7 @@ def test_unparseable_answers_end_in_output_error() -> None:
 
 
 def test_truncated_answer_is_not_reasked_and_what_it_holds_is_kept() -> None:
-    cut = GOOD[: GOOD.index('"response_time"')] + '"response_time": {"text": "72 h'
+    cut = GOOD[: GOOD.index('"response_times"')] + '"response_times": [{"text": "72 h'
     script = Script([ok(cut, finish_reason="length")])
     outcome = engine(script).extract(MESSAGES, ARTICLE)
     assert len(script.requests) == 1
@@ -156,7 +156,7 @@ def test_truncated_answer_is_not_reasked_and_what_it_holds_is_kept() -> None:
     [proposal] = outcome.draft.proposals
     assert [g.name for g in proposal.guarantors] == ["the US"]
     # The cut-off response time lacks its quote: pruned, not invented.
-    assert proposal.response_time is None
+    assert proposal.response_times == []
 
 
 def test_truncated_answer_with_nothing_in_it_is_an_output_error() -> None:

@@ -80,7 +80,7 @@ def test_a_parquet_article_table_is_extracted_exported_and_read_by_duckdb(tmp_pa
             FROM '{tables}/guarantors.parquet' g
             JOIN '{tables}/proposals.parquet' p ON p.id = g.proposal_id
             JOIN '{tables}/articles.parquet' a ON a.id = p.article_id
-            ORDER BY a.source, g.position"""
+            ORDER BY a.source, g.ordinal"""
     ).fetchall()
     expected = [
         (r["article"]["source"], g["actor"]["code"])
@@ -90,7 +90,8 @@ def test_a_parquet_article_table_is_extracted_exported_and_read_by_duckdb(tmp_pa
     ]
     assert guarantors == expected and guarantors
     spans = db.execute(
-        f"""SELECT e.quote, substr(a.text, e.start + 1, e."end" - e.start) AS span, e.match
+        f"""SELECT e.quote, substr(a.text, e.start_offset + 1, e.end_offset - e.start_offset)
+                   AS span, e.match
             FROM '{tables}/evidence.parquet' e JOIN '{tables}/articles.parquet' a
             ON a.id = e.article_id"""
     ).fetchall()
@@ -108,7 +109,7 @@ def test_the_tables_have_the_database_columns_and_a_declared_schema(tmp_path: Pa
         assert pq.read_table(tmp_path / f"{table.name}.parquet").num_rows == len(
             written.rows[table.name]
         )
-    assert pq.read_schema(tmp_path / "evidence.parquet").field("start").type == pa.int64()
+    assert pq.read_schema(tmp_path / "evidence.parquet").field("start_offset").type == pa.int64()
     assert pq.read_schema(tmp_path / "proposals.parquet").field("legally_binding").type == (
         pa.bool_()
     )
