@@ -276,6 +276,7 @@ def test_collect_gives_the_records_extract_gives(
             "completion_tokens": sum(u["completion_tokens"] for u in usage),
             "total_tokens": sum(u["total_tokens"] for u in usage),
             "requests": len(usage),
+            "cut_off": 0,
         }
         assert record["provenance"]["usage"] == before["provenance"]["usage"]
 
