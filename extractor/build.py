@@ -3,11 +3,16 @@ its quote, derive codes, hours and names.
 
 Every value is a claim the article makes in the words its evidence spans: a name must be named
 in its quote (or a name of the same state or organisation must: "Britain" in "the UK will"), a
-response time must be the duration its quote gives, a territory must be named in its quote. A
+party given as a person ("Ukrainian President Zelensky") is the state the words naming the person
+give, in its quote or where the article names the person with their office, a response time
+must be the duration its quote gives, a territory must be named in its quote. A
 value that fails, or whose quote cannot be located, goes to ``dropped`` with the reason; so does
 a proposal whose own quote cannot be located, together with everything in it. Nothing is dropped
 silently, and every evidence ``quote`` is the article's own text at its offsets.
 """
+
+# Russian and Ukrainian words of persons' offices and prepositions are Cyrillic on purpose.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -116,7 +121,7 @@ def make_party(name: str, evidence: list[Evidence], person: str | None = None) -
     """
     if actor_code(name) is None and (spoken := person_of(name)) is not None:
         code, named_person = spoken
-        if all(code in _codes_in(e.quote) for e in evidence):
+        if any(code in _codes_in(e.quote) for e in evidence):
             return Party(
                 name=_state_name(code),
                 kind="organization" if code in ORGANIZATION_CODES else "state",
@@ -165,7 +170,13 @@ _OFFICE_WORDS = frozenset(
         "оборони",
     }
 )
+_AWAY_RE = re.compile(
+    r"(?:^|\s)(?:to|in|with|at|on|against|towards?|into|в|во|к|ко|с|со|у|на|при|до|з|із|зі)\s+"
+    r"(?:the\s+)?$",
+    re.IGNORECASE,
+)
 _NAME_WORD_RE = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+_TOKEN_RE = re.compile(r"[\w'\u2019.-]+|[^\w\s]")
 
 
 def _person_name(person: str | None) -> str | None:
@@ -182,40 +193,96 @@ def person_of(phrase: str) -> tuple[str, str] | None:
     """The state or organisation a person speaks for, read from the words naming the person,
     and the person: ``(code, person)``, or None when the words name no person of one state.
 
-    The words name a person by office with one state beside the office ("Ukrainian President
-    Zelensky", "President of Ukraine", "France's foreign minister", "президент Украины Владимир
-    Зеленский", "глава МИД России"), or a state's possessive before a name ("Ukraine's Volodymyr
-    Zelensky"). The person is the run of capitalised words that are neither the state's words
-    nor the office's, as the phrase writes them; with no such run, the phrase itself ("France's
+    The state's words must stand against an office or a name, with at most the words of an
+    office between ("Ukrainian President Zelensky", "President of Ukraine", "France's foreign
+    minister", "Ukraine's Volodymyr Zelensky", "президент Украины Владимир Зеленский", "глава
+    МИД России"); a state elsewhere in the words ("gratitude to President Trump" after
+    "Ukrainian people's") is not the person's, nor one after "to", "in", "with" ("his envoy to
+    Russia"). The person is the last run of capitalised words of that naming that are neither
+    the state's nor the office's, as the phrase writes them (or a name just before it, set off
+    by a comma: "Zelensky, the President of Ukraine"); with none, the phrase itself ("France's
     foreign minister").
     """
     phrase = " ".join(phrase.split())
-    spans = actor_spans(phrase)
-    codes = {code for _, _, code in spans}
-    if len(codes) != 1:
-        return None
-    (code,) = codes
-    rest = "".join(
-        " " if any(start <= i < end for start, end, _ in spans) else ch
-        for i, ch in enumerate(phrase)
-    )
-    titled = _TITLE_RE.search(rest) is not None
-    words = [m.group(0) for m in _NAME_WORD_RE.finditer(_TITLE_RE.sub(" , ", rest))]
-    run: list[str] = []
-    runs: list[list[str]] = []
-    for word in [*words, ","]:
+    spans = [
+        (start, end, code)
+        for start, end, code in actor_spans(phrase)
+        if not _AWAY_RE.search(phrase[:start])
+    ]
+    kinds: list[tuple[str, str]] = []  # (kind, text): state, title, office, name, other, break
+    possessive: set[int] = set()  # states written with "'s" ("Ukraine's Volodymyr Zelensky")
+    for token in _TOKEN_RE.finditer(phrase):
+        word = token.group(0)
+        state = next((c for a, b, c in spans if a < token.end() and token.start() < b), None)
         bare = re.sub(r"['\u2019]s$", "", word)
-        if bare[:1].isupper() and bare.casefold() not in _OFFICE_WORDS and bare != "The":
-            run.append(bare)
+        if state is not None:
+            if not kinds or kinds[-1] != ("state", state):
+                kinds.append(("state", state))
+            if bare != word:
+                possessive.add(len(kinds) - 1)
+        elif not word[:1].isalnum():
+            kinds.append(("break", word))
+        elif _TITLE_RE.fullmatch(bare):
+            kinds.append(("title", word))
+        elif bare.casefold() in _OFFICE_WORDS:
+            kinds.append(("office", word))
+        elif bare[:1].isupper():
+            kinds.append(("name", bare))
+        else:
+            kinds.append(("other", word))
+    chains: list[tuple[int, int]] = []  # runs of state, title, office and name tokens
+    at = 0
+    while at < len(kinds):
+        if kinds[at][0] in ("state", "title", "office", "name"):
+            end = at
+            while end + 1 < len(kinds) and kinds[end + 1][0] in (
+                "state",
+                "title",
+                "office",
+                "name",
+            ):
+                end += 1
+            chains.append((at, end + 1))
+            at = end + 1
+        else:
+            at += 1
+    words = [i for i, (kind, _) in enumerate(kinds) if kind != "break"]
+    found: tuple[str, str] | None = None
+    for first, last in chains:
+        chain = kinds[first:last]
+        codes = {text for kind, text in chain if kind == "state"}
+        titled = any(kind == "title" for kind, _ in chain)
+        owned = any(i in possessive and kinds[i + 1][0] == "name" for i in range(first, last - 1))
+        if len(codes) != 1 or not (titled or owned):
+            continue
+        if found is not None and found[0] != next(iter(codes)):
+            return None  # two persons of two states
+        runs = _name_runs(chain)
+        if not runs and first >= 2 and kinds[first - 1] == ("break", ","):
+            # "Zelensky, the President of Ukraine": the name the office is set off from.
+            runs = _name_runs(kinds[: first - 1])[-1:]
+        if runs:
+            person = " ".join(runs[-1])
+        elif words and words[0] >= first and words[-1] < last:
+            # The whole phrase names the person by office ("France's foreign minister").
+            person = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
+        else:
+            continue
+        found = (next(iter(codes)), person)
+    return found
+
+
+def _name_runs(tokens: list[tuple[str, str]]) -> list[list[str]]:
+    """The runs of consecutive name tokens."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+    for kind, text in [*tokens, ("break", "")]:
+        if kind == "name":
+            run.append(text)
         elif run:
             runs.append(run)
             run = []
-    possessive = re.search(r"['\u2019]s\s+[^\W\d_]", phrase) is not None
-    if runs and (titled or possessive):
-        return code, " ".join(runs[-1])
-    if titled:
-        return code, re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
-    return None
+    return runs
 
 
 def person_named(person: str, quote: str) -> bool:
@@ -256,6 +323,18 @@ def person_in(person: str, quote: str) -> str | None:
         if person_of(words) is not None:
             return words
     return None
+
+
+def _may_be_person(name: str) -> bool:
+    """Whether an uncoded name may be a person's: a proper name of a few words, not a group's
+    ("Countries of the North Atlantic Alliance") nor several names ("the UK and France")."""
+    words = name.split()
+    return (
+        is_proper_name(name)
+        and not names_a_group(name)
+        and len(words) <= 4
+        and not any(w.casefold() in ("and", "и", "і", "та") for w in words)
+    )
 
 
 def _codes_in(quote: str) -> set[str]:
@@ -406,23 +485,52 @@ class _Builder:
         if person is not None and not person_named(person, found.quote):
             self.drop(f"{path}.person", person, f"{person!r} is not named in its quote")
             person = None
+        evidence = [found]
         if not name:
-            spoken = None if person is None else person_in(person, found.quote)
+            assert person is not None
+            spoken = self.person_named_with_state(person, found)
             if spoken is None:
-                reason = "no state or organisation named beside the person in its quote"
+                reason = "no state or organisation named beside the person in the article"
                 self.drop(path, value, reason)
                 return None
-            name = spoken
+            name, evidence = spoken[0], [found, *spoken[1:]]
         problem = actor_problem(name, found.quote)
-        if problem is not None:
+        if problem is not None and len(evidence) == 1:
             self.drop(path, value, problem)
             return None
-        if actor_code(name) is None and person_of(name) is None:
+        if actor_code(name) is None and person_of(name) is None and _may_be_person(name):
             # A person given as the party ("Volodymyr Zelensky"): the state from their words.
-            spoken = person_in(name, found.quote)
+            spoken = self.person_named_with_state(name, found)
             if spoken is not None:
-                name, person = spoken, person or name
-        return make_party(name, [found], person)
+                person = person or name
+                name, evidence = spoken[0], [found, *spoken[1:]]
+        return make_party(name, evidence, person)
+
+    def person_named_with_state(
+        self, person: str, found: Evidence
+    ) -> tuple[str, *tuple[Evidence, ...]] | None:
+        """The words naming ``person`` with the state they speak for: in ``found`` itself, or
+        else where the article names them so elsewhere ("Zelensky said" in the quote, "Ukrainian
+        President Volodymyr Zelensky" earlier), with that naming as further evidence."""
+        words = person_in(person, found.quote)
+        if words is not None:
+            return (words,)
+        names = _NAME_WORD_RE.findall(person)
+        if not names:
+            return None
+        surname = re.sub(r"['\u2019]s$", "", names[-1])
+        stem = re.escape(surname[: max(4, len(surname) - 2)])
+        for mention in re.finditer(rf"(?<!\w){stem}\w{{0,4}}(?!\w)", self.text):
+            # The words around the mention, from a word's start (a clause is far shorter).
+            start = 0
+            if mention.start() > 120:
+                start = self.text.find(" ", mention.start() - 120, mention.start()) + 1
+            window = self.text[start : mention.end() + 120]
+            words = person_in(mention.group(0), window)
+            span = None if words is None else locate(words, self.text)
+            if words is not None and span is not None and span.match != "fuzzy":
+                return words, evidence_of(span, self.text, words)
+        return None
 
     def proposal(self, index: int, draft: ProposalDraft) -> Proposal | None:
         base = f"proposals[{index}]"

@@ -79,7 +79,9 @@ class Actor(_Model):
 
 class Party(Actor):
     """A proposer or beneficiary: the state or organisation (``name``, ``code``), the person
-    speaking for it where the article names one, and the article's words naming them."""
+    speaking for it where the article names one, and the article's words naming them. Where
+    the article's words name the state only beside the person ("Ukrainian President ..."),
+    ``name`` is the state's English short name."""
 
     person: str | None = Field(
         default=None,

@@ -96,14 +96,37 @@ def test_only_a_person_given_takes_the_state_from_the_quote_around_them() -> Non
     assert proposer is not None and (proposer.code, proposer.person) == ("RUS", "Sergei Lavrov")
 
 
-def test_a_state_elsewhere_in_the_sentence_is_not_the_persons() -> None:
-    # "asked the US": the US is who is asked, not whom Zelensky speaks for.
+def test_a_person_named_with_their_state_elsewhere_in_the_article_takes_it() -> None:
+    # The quote names only Zelensky; the article's first sentence names him with his office.
     quote = "Zelensky asked the US for guarantees"
     proposer, dropped = party(proposer_person="Zelensky", proposer_quote=quote)
-    assert proposer is None
-    assert dropped == [
-        ("proposals[0].proposer", "no state or organisation named beside the person in its quote")
+    assert dropped == []
+    assert proposer is not None and (proposer.code, proposer.person) == ("UKR", "Zelensky")
+    assert [e.quote for e in proposer.evidence] == [
+        quote,
+        "Ukrainian President Volodymyr Zelensky",
     ]
+
+
+def test_a_state_elsewhere_in_the_sentence_is_not_the_persons() -> None:
+    # "asked the US": the US is who is asked, not whom Zelensky speaks for; "gratitude to
+    # President Trump" after "Ukrainian people's" is no Ukrainian president.
+    text = "Zelensky asked the US for guarantees. Ukrainian people's gratitude to President Trump."
+    draft = handbuilt_draft(
+        quote="Zelensky asked the US for guarantees",
+        proposer_person="Zelensky",
+        beneficiary="Trump",
+        beneficiary_quote="gratitude to President Trump",
+    )
+    [proposal], dropped = build(draft, text)
+    assert proposal.proposer is None
+    assert proposal.beneficiary is not None and proposal.beneficiary.code is None
+    assert (
+        "proposals[0].proposer",
+        "no state or organisation named beside the person in the article",
+    ) in [(d.field, d.reason) for d in dropped]
+    assert person_of("Ukrainian people's strong gratitude to President Trump") is None
+    assert person_of("Steve Witkoff, his envoy to Russia") is None
 
 
 def test_a_person_their_quote_does_not_name_is_dropped_and_the_state_kept() -> None:
