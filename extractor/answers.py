@@ -21,7 +21,8 @@ class Meter:
     """Requests and tokens spent on one article, every attempt included.
 
     ``retries`` (transport) and ``reasks`` (validation) both draw on ``retry_budget``, the
-    extra requests the article may still make; ``seconds`` is the time spent waiting on HTTP.
+    extra requests the article may still make; ``seconds`` is the time spent waiting on HTTP;
+    ``cut_off`` counts the answers the server ended at max_tokens.
     """
 
     requests: int = 0
@@ -32,6 +33,7 @@ class Meter:
     reasks: int = 0
     retry_budget: int = 0
     seconds: float = 0.0
+    cut_off: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -548,19 +548,20 @@ def record_of(
             continue
         meter.prompt_tokens += prompt
         meter.completion_tokens += completion
+        spent = Meter(requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion)
         try:
             outcome = answer_of(
                 ask.answer,
                 result.body,
                 context=ask.context,
                 max_tokens=ask.max_tokens or settings.max_tokens,
-                meter=Meter(
-                    requests=1, responses=1, prompt_tokens=prompt, completion_tokens=completion
-                ),
+                meter=spent,
             )
         except OutputError as exc:
             answers.append(exc)
             continue
+        finally:
+            meter.cut_off += spent.cut_off
         answers.append(outcome)
     provenance = pipeline.provenance_of(
         settings.model_copy(update={"base_url": source_label}), meter

@@ -587,6 +587,7 @@ class ArticleAsker:
                 )
             except IncompleteOutputException:
                 content = _message_content(completion)
+                self.meter.cut_off += 1
                 problem = f"the answer was cut off at max_tokens={limit}"
                 if not content:
                     raise OutputError(f"{problem} before it said anything") from None
@@ -991,6 +992,7 @@ def answer_of(
     finish = completion.choices[0].finish_reason if completion.choices else None
     problem = None
     if finish == "length":
+        meter.cut_off += 1
         problem = f"the answer was cut off at max_tokens={max_tokens}"
     else:
         try:
@@ -1014,6 +1016,7 @@ def describe_usage(meter: Meter) -> dict[str, int]:
         "completion_tokens": meter.completion_tokens,
         "total_tokens": meter.total_tokens,
         "requests": meter.requests,
+        "cut_off": meter.cut_off,
     }
 
 

@@ -262,3 +262,20 @@ def test_in_flight_cancels_the_work_in_flight_when_one_fails() -> None:
     with pytest.raises(ValueError, match="item 1 failed"):
         asyncio.run(in_flight(range(100), 4, work, lambda n: None))
     assert sorted(cancelled) == [0, 2, 3]
+
+
+def test_an_answer_cut_off_at_max_tokens_is_counted_in_the_usage() -> None:
+    from extractor import pipeline
+    from extractor.articles import from_text
+
+    cut = GOOD[: GOOD.index('"response_times"')] + '"response_times": [{"text": "72 h'
+    script = Script([ok(cut, finish_reason="length")])
+    outcome = engine(script).extract(MESSAGES, ARTICLE)
+    assert outcome.meter.cut_off == 1
+    # And in the record's usage, where the summary reads it.
+    record = pipeline.extract(
+        from_text("a.txt", ARTICLE), engine(Script([ok(cut, finish_reason="length")]))
+    )
+    assert record.provenance.usage.cut_off == 1
+    whole = pipeline.extract(from_text("a.txt", ARTICLE), engine(Script([ok(GOOD)])))
+    assert whole.provenance.usage.cut_off == 0
