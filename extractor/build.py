@@ -285,17 +285,23 @@ def _name_runs(tokens: list[tuple[str, str]]) -> list[list[str]]:
     return runs
 
 
-def person_named(person: str, quote: str) -> bool:
-    """Whether ``quote`` names ``person``: their name's words, or at least its last word (the
-    surname, in any case form: "Зеленского" for "Зеленский")."""
-    if locate(person, quote) is not None:
-        return True
+def surname_re(person: str) -> re.Pattern[str] | None:
+    """The last word of a person's name (the surname) in any case form ("Зеленского" for
+    "Зеленский", "Zelensky's"): its stem and up to four more letters, as a whole word."""
     words = _NAME_WORD_RE.findall(person)
     if not words:
-        return False
+        return None
     surname = re.sub(r"['\u2019]s$", "", words[-1])
-    stem = surname[: max(4, len(surname) - 2)].casefold()
-    return any(w.casefold().startswith(stem) for w in _NAME_WORD_RE.findall(quote))
+    stem = re.escape(surname[: max(4, len(surname) - 2)])
+    return re.compile(rf"(?<!\w){stem}\w{{0,4}}(?!\w)", re.IGNORECASE)
+
+
+def person_named(person: str, quote: str) -> bool:
+    """Whether ``quote`` names ``person``: their name's words, or at least their surname."""
+    if locate(person, quote) is not None:
+        return True
+    surname = surname_re(person)
+    return surname is not None and surname.search(quote) is not None
 
 
 # Where the words around a person stop: the end of a clause.
@@ -482,18 +488,24 @@ class _Builder:
         found = self.evidence(path, quote, value) if quote.strip() else fallback
         if found is None:
             return None
-        if person is not None and not person_named(person, found.quote):
-            self.drop(f"{path}.person", person, f"{person!r} is not named in its quote")
-            person = None
         evidence = [found]
+        named_at = found  # where the article names the person
+        if person is not None and not person_named(person, found.quote):
+            elsewhere = self.naming_of(person)
+            if elsewhere is None:
+                self.drop(f"{path}.person", person, f"{person!r} is not named in the article")
+                person = None
+            else:
+                evidence, named_at = [found, elsewhere], elsewhere
         if not name:
-            assert person is not None
-            spoken = self.person_named_with_state(person, found)
+            if person is None:
+                return None
+            spoken = self.person_named_with_state(person, named_at)
             if spoken is None:
                 reason = "no state or organisation named beside the person in the article"
                 self.drop(path, value, reason)
                 return None
-            name, evidence = spoken[0], [found, *spoken[1:]]
+            name, evidence = spoken[0], [*evidence, *spoken[1:]]
         problem = actor_problem(name, found.quote)
         if problem is not None and len(evidence) == 1:
             self.drop(path, value, problem)
@@ -506,6 +518,19 @@ class _Builder:
                 name, evidence = spoken[0], [found, *spoken[1:]]
         return make_party(name, evidence, person)
 
+    def naming_of(self, person: str) -> Evidence | None:
+        """Evidence of where the article names ``person`` (their name as given, else their
+        surname in any case form), or None when it does not."""
+        span = locate(person, self.text)
+        if span is not None and span.match in ("exact", "normalized"):
+            return evidence_of(span, self.text, person)
+        surname = surname_re(person)
+        mention = None if surname is None else surname.search(self.text)
+        if mention is None:
+            return None
+        span = Span(mention.start(), mention.end(), "exact", 100.0)
+        return evidence_of(span, self.text, mention.group(0))
+
     def person_named_with_state(
         self, person: str, found: Evidence
     ) -> tuple[str, *tuple[Evidence, ...]] | None:
@@ -515,12 +540,8 @@ class _Builder:
         words = person_in(person, found.quote)
         if words is not None:
             return (words,)
-        names = _NAME_WORD_RE.findall(person)
-        if not names:
-            return None
-        surname = re.sub(r"['\u2019]s$", "", names[-1])
-        stem = re.escape(surname[: max(4, len(surname) - 2)])
-        for mention in re.finditer(rf"(?<!\w){stem}\w{{0,4}}(?!\w)", self.text):
+        surname = surname_re(person)
+        for mention in surname.finditer(self.text) if surname is not None else ():
             # The words around the mention, from a word's start (a clause is far shorter).
             start = 0
             if mention.start() > 120:

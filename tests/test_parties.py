@@ -129,10 +129,30 @@ def test_a_state_elsewhere_in_the_sentence_is_not_the_persons() -> None:
     assert person_of("Steve Witkoff, his envoy to Russia") is None
 
 
-def test_a_person_their_quote_does_not_name_is_dropped_and_the_state_kept() -> None:
+def test_a_person_the_article_does_not_name_is_dropped_and_the_state_kept() -> None:
     proposer, dropped = party(proposer="the US", proposer_person="Joe Biden")
     assert proposer is not None and (proposer.code, proposer.person) == ("USA", None)
-    assert dropped == [("proposals[0].proposer.person", "'Joe Biden' is not named in its quote")]
+    assert dropped == [("proposals[0].proposer.person", "'Joe Biden' is not named in the article")]
+    # Given alone, such a person is no party (and nothing else goes wrong).
+    proposer, dropped = party(proposer_person="Joe Biden")
+    assert proposer is None
+    assert dropped == [("proposals[0].proposer.person", "'Joe Biden' is not named in the article")]
+
+
+def test_a_person_named_outside_the_quote_has_that_naming_as_evidence() -> None:
+    proposer, dropped = party(
+        proposer="Russia", proposer_person="Sergei Lavrov", proposer_quote="Moscow wanted"
+    )
+    assert dropped == []
+    assert proposer is not None and (proposer.code, proposer.person) == ("RUS", "Sergei Lavrov")
+    assert [e.quote for e in proposer.evidence] == ["Moscow wanted", "Sergei Lavrov"]
+    # Named by the surname alone.
+    proposer, dropped = party(
+        proposer="Russia", proposer_person="Mr Lavrov", proposer_quote="Moscow wanted"
+    )
+    assert dropped == []
+    assert proposer is not None and proposer.person == "Mr Lavrov"
+    assert [e.quote for e in proposer.evidence] == ["Moscow wanted", "Lavrov"]
 
 
 def test_a_person_and_state_their_quote_does_not_name_are_no_party() -> None:
