@@ -34,6 +34,7 @@ from sqlalchemy.exc import (
     IntegrityError,
     NoSuchModuleError,
     OperationalError,
+    StatementError,
 )
 
 from . import tables as t
@@ -306,6 +307,12 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
         raise BackendError(
             f"{where}: another load wrote the same rows at the same time "
             f"({_one_line(exc.orig or exc)[:200]}); load again: it adds only what is missing"
+        ) from None
+    except StatementError as exc:
+        # A value the column's type cannot take (a date that is no ISO 8601 date, on PostgreSQL).
+        raise InputError(
+            f"{where} refused {at}: {_one_line(exc.orig or exc)[:200]}; correct that value or "
+            "re-extract that article. Nothing was loaded"
         ) from None
     finally:
         engine.dispose()

@@ -60,7 +60,10 @@ class IsoDate(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
         if value is None or dialect.name == "sqlite":
             return value
-        return date.fromisoformat(value)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"published {value!r} is not an ISO 8601 date") from None
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return value.isoformat() if isinstance(value, date) else value
@@ -81,7 +84,10 @@ class IsoTimestamp(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
         if value is None or dialect.name == "sqlite":
             return value
-        return datetime.fromisoformat(value)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 time") from None
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if isinstance(value, datetime):

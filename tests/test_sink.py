@@ -585,3 +585,19 @@ def test_bad_urls_are_configuration_errors() -> None:
     with pytest.raises(ConfigError, match="directory does not exist"):
         sink.connect("sqlite:////no/such/dir/x.sqlite")
     assert masked("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
+
+
+def test_a_date_postgresql_cannot_take_is_a_one_line_input_error(db_url: str) -> None:
+    from extractor.errors import InputError
+
+    [first, *_] = seed_records()
+    odd = first.model_copy(
+        update={"article": first.article.model_copy(update={"published": "spring 2022"})}
+    )
+    if db_url.startswith("sqlite"):
+        # SQLite keeps the text as it stands (it has no date type).
+        assert sink.load([odd], db_url).added["articles"] == 1
+        return
+    with pytest.raises(InputError, match=r"refused record 1 .*'spring 2022' is not an ISO 8601"):
+        sink.load([odd], db_url)
+    assert table_counts(db_url) == {}
