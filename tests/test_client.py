@@ -279,3 +279,17 @@ def test_an_answer_cut_off_at_max_tokens_is_counted_in_the_usage() -> None:
     assert record.provenance.usage.cut_off == 1
     whole = pipeline.extract(from_text("a.txt", ARTICLE), engine(Script([ok(GOOD)])))
     assert whole.provenance.usage.cut_off == 0
+
+
+def test_a_version_2_answer_with_a_malformed_response_time_is_salvaged_around_it() -> None:
+    """A hand-built answer in the draft of schema version 2 whose one response time lacks its
+    quote: that deadline is pruned (at its path in the list it became), the rest kept."""
+    answer = (
+        '{"proposals": [{"summary": "s", "quote": "q", "response_time": {"text": "72 hours"}, '
+        '"guarantors": [{"name": "the US", "quote": "q"}]}]}'
+    )
+    draft, pruned = salvage(answer)
+    [proposal] = draft.proposals
+    assert proposal.response_times == []
+    assert [g.name for g in proposal.guarantors] == ["the US"]
+    assert pruned == [("proposals[0].response_times[0]", {"text": "72 hours"})]
