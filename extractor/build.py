@@ -505,9 +505,10 @@ class _Builder:
                 reason = "no state or organisation named beside the person in the article"
                 self.drop(path, value, reason)
                 return None
-            name, evidence = spoken[0], [*evidence, *spoken[1:]]
+            # The words naming the person with their state: in the evidence by construction.
+            return make_party(spoken[0], [*evidence, *spoken[1:]], person)
         problem = actor_problem(name, found.quote)
-        if problem is not None and len(evidence) == 1:
+        if problem is not None:
             self.drop(path, value, problem)
             return None
         if actor_code(name) is None and person_of(name) is None and _may_be_person(name):
@@ -515,7 +516,7 @@ class _Builder:
             spoken = self.person_named_with_state(name, found)
             if spoken is not None:
                 person = person or name
-                name, evidence = spoken[0], [found, *spoken[1:]]
+                name, evidence = spoken[0], [*evidence, *spoken[1:]]
         return make_party(name, evidence, person)
 
     def naming_of(self, person: str) -> Evidence | None:

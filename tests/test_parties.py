@@ -139,6 +139,16 @@ def test_a_person_the_article_does_not_name_is_dropped_and_the_state_kept() -> N
     assert dropped == [("proposals[0].proposer.person", "'Joe Biden' is not named in the article")]
 
 
+def test_a_person_named_elsewhere_does_not_ground_a_state_the_quote_does_not_name() -> None:
+    proposer, dropped = party(
+        proposer="France", proposer_person="Sergei Lavrov", proposer_quote="Moscow wanted"
+    )
+    assert proposer is None
+    assert dropped == [
+        ("proposals[0].proposer", "'France' is not named in its quote 'Moscow wanted'")
+    ]
+
+
 def test_a_person_named_outside_the_quote_has_that_naming_as_evidence() -> None:
     proposer, dropped = party(
         proposer="Russia", proposer_person="Sergei Lavrov", proposer_quote="Moscow wanted"
