@@ -136,9 +136,9 @@ def run_instructor(items: list[articles.Article], base_url: str, model: str) -> 
                     {
                         "proposer": _actor(p.proposer),
                         "guarantors": [{"actor": _actor(g.name)} for g in p.guarantors],
-                        "response_time": {"hours": parse_hours(p.response_time.text)}
-                        if p.response_time
-                        else None,
+                        "response_times": [
+                            {"hours": parse_hours(r.text)} for r in p.response_times
+                        ],
                         "excluded_territories": [
                             {"name": canonical_territory(t.name)} for t in p.excluded_territories
                         ],
@@ -260,7 +260,7 @@ def run_langextract(items: list[articles.Article], base_url: str, model: str) ->
         proposal = {
             "proposer": _actor(found["proposer"][0]) if found["proposer"] else None,
             "guarantors": [{"actor": _actor(name)} for name in found["guarantors"]],
-            "response_time": {"hours": hours} if hours else None,
+            "response_times": [{"hours": hours}] if hours else [],
             "excluded_territories": [
                 {"name": canonical_territory(t)} for t in found["excluded_territories"]
             ],

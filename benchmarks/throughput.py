@@ -200,7 +200,7 @@ ANSWER = json.dumps(
                 "summary": "Kyiv asks for a US security guarantee.",
                 "proposer": "Kyiv",
                 "guarantors": [{"name": "Washington", "quote": "asked Washington"}],
-                "response_time": {"text": "72 hours", "quote": "within 72 hours"},
+                "response_times": [{"text": "72 hours", "quote": "within 72 hours"}],
             }
         ]
     }

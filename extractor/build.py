@@ -3,11 +3,16 @@ its quote, derive codes, hours and names.
 
 Every value is a claim the article makes in the words its evidence spans: a name must be named
 in its quote (or a name of the same state or organisation must: "Britain" in "the UK will"), a
-response time must be the duration its quote gives, a territory must be named in its quote. A
+party given as a person ("Ukrainian President Zelensky") is the state the words naming the person
+give, in its quote or where the article names the person with their office, a response time
+must be the duration its quote gives, a territory must be named in its quote. A
 value that fails, or whose quote cannot be located, goes to ``dropped`` with the reason; so does
 a proposal whose own quote cannot be located, together with everything in it. Nothing is dropped
 silently, and every evidence ``quote`` is the article's own text at its offsets.
 """
+
+# Russian and Ukrainian words of persons' offices and prepositions are Cyrillic on purpose.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -16,11 +21,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycountry
+
 from .grounding import Span, locate
 from .normalize import (
     MARK_TABLE,
+    ORGANIZATION_CODES,
     actor_code,
     actor_kind,
+    actor_spans,
     canonical_territory,
     declined_in,
     find_durations,
@@ -107,10 +116,248 @@ def names_a_group(name: str) -> bool:
     return is_proper_name(core) and (acronym or _GROUP_WORD_RE.search(core) is not None)
 
 
-def make_party(name: str, evidence: list[Evidence]) -> Party | None:
-    """A proposer or beneficiary from a surface name, with the evidence naming it."""
+def make_party(name: str, evidence: list[Evidence], person: str | None = None) -> Party | None:
+    """A proposer or beneficiary from a surface name, with the evidence naming it.
+
+    A name that names a person rather than a state or organisation ("Ukrainian President
+    Zelensky", "президент Украины Владимир Зеленский") is the state its words name (see
+    :func:`person_of`), the person kept in ``person``, where that state is named in the
+    evidence too; ``person`` is the person the model gave beside the name, if any.
+    """
+    if actor_code(name) is None and (spoken := person_of(name)) is not None:
+        code, named_person = spoken
+        if any(code in _codes_in(e.quote) for e in evidence):
+            return Party(
+                name=_state_name(code),
+                kind="organization" if code in ORGANIZATION_CODES else "state",
+                code=code,
+                person=_person_name(person) or named_person,
+                evidence=evidence,
+            )
     actor = make_actor(name)
-    return None if actor is None else Party(**actor.model_dump(), evidence=evidence)
+    if actor is None:
+        return None
+    return Party(**actor.model_dump(), person=_person_name(person), evidence=evidence)
+
+
+# Words that make a phrase name a person by office ("President", "foreign minister", "глава МИД"):
+# with a state named beside them, the person speaks for that state.
+_TITLE_RE = re.compile(
+    r"(?<!\w)(?:president|vice[- ]president|prime minister|premier|chancellor|minister|"
+    r"secretary(?: general)?|spokes(?:man|woman|person)|ambassador|envoy|leader|head|chief|"
+    r"king|queen|emir|sultan|monarch|official|diplomat|negotiator|"
+    r"президент\w*|вице-президент\w*|премьер\w*|канцлер\w*|министр\w*|глав\w{1,2}|"
+    r"лидер\w*|посол\w*|посл\w|спикер\w*|представител\w*|генсек\w*|"
+    r"прем['\u2019]?єр\w*|міністр\w*|голов\w|лідер\w*|речник\w*)"
+    r"(?!\w)",
+    re.IGNORECASE,
+)
+# Words of an office that are no part of a person's name ("of", "МИД", "закордонних справ").
+_OFFICE_WORDS = frozenset(
+    {
+        "of",
+        "the",
+        "for",
+        "foreign",
+        "affairs",
+        "defence",
+        "defense",
+        "state",
+        "general",
+        "s",
+        "мид",
+        "иностранных",
+        "дел",
+        "мзс",
+        "закордонних",
+        "справ",
+        "обороны",
+        "оборони",
+    }
+)
+_AWAY_RE = re.compile(
+    r"(?:^|\s)(?:to|in|with|at|on|against|towards?|into|в|во|к|ко|с|со|у|на|при|до|з|із|зі)\s+"
+    r"(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_NAME_WORD_RE = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+_TOKEN_RE = re.compile(r"[\w'\u2019.-]+|[^\w\s]")
+
+
+def _person_name(person: str | None) -> str | None:
+    """The person as given, their office and state left out where the words carry a name
+    ("Ukrainian President Volodymyr Zelensky" -> "Volodymyr Zelensky")."""
+    if person is None or not person.strip():
+        return None
+    person = " ".join(person.split())
+    spoken = person_of(person)
+    return spoken[1] if spoken is not None else person
+
+
+def person_of(phrase: str) -> tuple[str, str] | None:
+    """The state or organisation a person speaks for, read from the words naming the person,
+    and the person: ``(code, person)``, or None when the words name no person of one state.
+
+    The state's words must stand against an office or a name, with at most the words of an
+    office between ("Ukrainian President Zelensky", "President of Ukraine", "France's foreign
+    minister", "Ukraine's Volodymyr Zelensky", "президент Украины Владимир Зеленский", "глава
+    МИД России"); a state elsewhere in the words ("gratitude to President Trump" after
+    "Ukrainian people's") is not the person's, nor one after "to", "in", "with" ("his envoy to
+    Russia"). The person is the last run of capitalised words of that naming that are neither
+    the state's nor the office's, as the phrase writes them (or a name just before it, set off
+    by a comma: "Zelensky, the President of Ukraine"); with none, the phrase itself ("France's
+    foreign minister").
+    """
+    phrase = " ".join(phrase.split())
+    spans = [
+        (start, end, code)
+        for start, end, code in actor_spans(phrase)
+        if not _AWAY_RE.search(phrase[:start])
+    ]
+    kinds: list[tuple[str, str]] = []  # (kind, text): state, title, office, name, other, break
+    possessive: set[int] = set()  # states written with "'s" ("Ukraine's Volodymyr Zelensky")
+    for token in _TOKEN_RE.finditer(phrase):
+        word = token.group(0)
+        state = next((c for a, b, c in spans if a < token.end() and token.start() < b), None)
+        bare = re.sub(r"['\u2019]s$", "", word)
+        if state is not None:
+            if not kinds or kinds[-1] != ("state", state):
+                kinds.append(("state", state))
+            if bare != word:
+                possessive.add(len(kinds) - 1)
+        elif not word[:1].isalnum():
+            kinds.append(("break", word))
+        elif _TITLE_RE.fullmatch(bare):
+            kinds.append(("title", word))
+        elif bare.casefold() in _OFFICE_WORDS:
+            kinds.append(("office", word))
+        elif bare[:1].isupper():
+            kinds.append(("name", bare))
+        else:
+            kinds.append(("other", word))
+    chains: list[tuple[int, int]] = []  # runs of state, title, office and name tokens
+    at = 0
+    while at < len(kinds):
+        if kinds[at][0] in ("state", "title", "office", "name"):
+            end = at
+            while end + 1 < len(kinds) and kinds[end + 1][0] in (
+                "state",
+                "title",
+                "office",
+                "name",
+            ):
+                end += 1
+            chains.append((at, end + 1))
+            at = end + 1
+        else:
+            at += 1
+    words = [i for i, (kind, _) in enumerate(kinds) if kind != "break"]
+    found: tuple[str, str] | None = None
+    for first, last in chains:
+        chain = kinds[first:last]
+        codes = {text for kind, text in chain if kind == "state"}
+        titled = any(kind == "title" for kind, _ in chain)
+        owned = any(i in possessive and kinds[i + 1][0] == "name" for i in range(first, last - 1))
+        if len(codes) != 1 or not (titled or owned):
+            continue
+        if found is not None and found[0] != next(iter(codes)):
+            return None  # two persons of two states
+        runs = _name_runs(chain)
+        if not runs and first >= 2 and kinds[first - 1] == ("break", ","):
+            # "Zelensky, the President of Ukraine": the name the office is set off from.
+            runs = _name_runs(kinds[: first - 1])[-1:]
+        if runs:
+            person = " ".join(runs[-1])
+        elif words and words[0] >= first and words[-1] < last:
+            # The whole phrase names the person by office ("France's foreign minister").
+            person = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
+        else:
+            continue
+        found = (next(iter(codes)), person)
+    return found
+
+
+def _name_runs(tokens: list[tuple[str, str]]) -> list[list[str]]:
+    """The runs of consecutive name tokens."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+    for kind, text in [*tokens, ("break", "")]:
+        if kind == "name":
+            run.append(text)
+        elif run:
+            runs.append(run)
+            run = []
+    return runs
+
+
+def surname_re(person: str) -> re.Pattern[str] | None:
+    """The last word of a person's name (the surname) in any case form ("Зеленского" for
+    "Зеленский", "Zelensky's"): its stem and up to four more letters, as a whole word."""
+    words = _NAME_WORD_RE.findall(person)
+    if not words:
+        return None
+    surname = re.sub(r"['\u2019]s$", "", words[-1])
+    stem = re.escape(surname[: max(4, len(surname) - 2)])
+    return re.compile(rf"(?<!\w){stem}\w{{0,4}}(?!\w)", re.IGNORECASE)
+
+
+def person_named(person: str, quote: str) -> bool:
+    """Whether ``quote`` names ``person``: their name's words, or at least their surname."""
+    if locate(person, quote) is not None:
+        return True
+    surname = surname_re(person)
+    return surname is not None and surname.search(quote) is not None
+
+
+# Where the words around a person stop: the end of a clause.
+_CLAUSE_END_RE = re.compile(r"[,;:.!?()\[\]\u2014\u2013\n\"\u201c\u201d\u00ab\u00bb]")
+_AROUND_WORDS = 6
+
+
+def person_in(person: str, quote: str) -> str | None:
+    """The words of ``quote`` naming ``person`` with their office and state ("said Ukrainian
+    President Volodymyr Zelensky" -> "Ukrainian President Volodymyr Zelensky"; "Zelensky, the
+    President of Ukraine, said" -> "Zelensky, the President of Ukraine"), where they name one
+    state; else None. Only the words of the person's own clause count, so that another state
+    of the sentence ("asked the US for guarantees") is not taken for the person's."""
+    span = locate(person, quote)
+    if span is None:
+        return None
+    before = _CLAUSE_END_RE.split(quote[: span.start])[-1].split()[-_AROUND_WORDS:]
+    named = quote[span.start : span.end]
+    candidates = [" ".join([*before, named])]
+    after = quote[span.end :]
+    if after.lstrip().startswith(","):
+        apposition = _CLAUSE_END_RE.split(after.lstrip()[1:])[0].split()[:_AROUND_WORDS]
+        candidates.append(f"{named}, {' '.join(apposition)}")
+    for words in candidates:
+        if person_of(words) is not None:
+            return words
+    return None
+
+
+def _may_be_person(name: str) -> bool:
+    """Whether an uncoded name may be a person's: a proper name of a few words, not a group's
+    ("Countries of the North Atlantic Alliance") nor several names ("the UK and France")."""
+    words = name.split()
+    return (
+        is_proper_name(name)
+        and not names_a_group(name)
+        and len(words) <= 4
+        and not any(w.casefold() in ("and", "и", "і", "та") for w in words)
+    )
+
+
+def _codes_in(quote: str) -> set[str]:
+    return {code for _, _, code in actor_spans(quote)}
+
+
+def _state_name(code: str) -> str:
+    """A state's English short name ("Ukraine"), an organisation's code ("NATO")."""
+    country = pycountry.countries.get(alpha_3=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
 
 
 def evidence_of(span: Span, text: str, said: str, offset: int = 0) -> Evidence:
@@ -175,9 +422,11 @@ def actor_key(name: str) -> str:
     return actor_code(name) or name.strip().casefold()
 
 
-def response_time_of(text: str, evidence: Evidence) -> ResponseTime | str:
+def response_time_of(
+    text: str, evidence: Evidence, purpose: str | None = None
+) -> ResponseTime | str:
     """The response time ``text``, its hours derived in code and checked against its evidence,
-    or why it cannot stand.
+    with what must happen in that time (``purpose``), or why it cannot stand.
 
     Returns:
         The response time when the duration of ``text`` is one its quote gives (or ``text``
@@ -196,7 +445,15 @@ def response_time_of(text: str, evidence: Evidence) -> ResponseTime | str:
     elif hours not in quoted:
         shown = ", ".join(f"{h:g} h" for h in dict.fromkeys(quoted))
         return f"{text!r} is {hours:g} h but its quote gives {shown}"
-    return ResponseTime(text=text, hours=hours, evidence=[evidence])
+    purpose = " ".join(purpose.split()) if purpose else None
+    return ResponseTime(text=text, hours=hours, purpose=purpose or None, evidence=[evidence])
+
+
+def deadline_key(deadline: ResponseTime) -> tuple[float | None, str]:
+    """What two mentions of one deadline share: its hours and what it is for. An article that
+    repeats a deadline ("72 hours max. So within 72 hours, all the guarantors must") states one;
+    two deadlines of the same length for different steps are two."""
+    return deadline.hours, (deadline.purpose or "").casefold()
 
 
 def excluded_territory(text: str, evidence: Evidence, name: str | None = None) -> ExcludedTerritory:
@@ -241,28 +498,99 @@ class _Builder:
             return None
         return evidence_of(span, self.text, quote)
 
-    def party(self, path: str, name: str | None, quote: str, fallback: Evidence) -> Party | None:
-        """Proposer or beneficiary: named in its own quote, or else in the proposal's. Of a
-        list ("the UK and France") the first state or organisation named is the party; a
-        proposal has one, so the others are recorded as left out."""
-        if name is None or not name.strip():
+    def party(
+        self, path: str, name: str | None, person: str | None, quote: str, fallback: Evidence
+    ) -> Party | None:
+        """Proposer or beneficiary: named in its own quote, or else in the proposal's; the
+        person speaking for it kept where the quote names them too. Given only a person, the
+        state is read from the quote's words around the person. Of a list ("the UK and
+        France") the first state or organisation named is the party; a proposal has one, so
+        the others are recorded as left out."""
+        name = (name or "").strip()
+        person = (person or "").strip() or None
+        if not name and person is None:
             return None
-        found = self.evidence(path, quote, name) if quote.strip() else fallback
+        value: Any = name or None if person is None else {"name": name or None, "person": person}
+        found = self.evidence(path, quote, value) if quote.strip() else fallback
         if found is None:
             return None
+        evidence = [found]
+        named_at = found  # where the article names the person
+        if person is not None and not person_named(person, found.quote):
+            elsewhere = self.naming_of(person)
+            if elsewhere is None:
+                self.drop(f"{path}.person", person, f"{person!r} is not named in the article")
+                person = None
+            else:
+                evidence, named_at = [found, elsewhere], elsewhere
+        if not name:
+            if person is None:
+                return None
+            spoken = self.person_named_with_state(person, named_at)
+            if spoken is None:
+                reason = "no state or organisation named beside the person in the article"
+                self.drop(path, value, reason)
+                return None
+            # The words naming the person with their state: in the evidence by construction.
+            return make_party(spoken[0], [*evidence, *spoken[1:]], person)
         # Only a list of states or organisations splits: "Ukraine's Zelensky and his team"
         # is one party and its person.
-        listed = split_actors(name.strip(), coded=2)
+        listed = split_actors(name, coded=2)
         named = [part for part in listed if actor_problem(part, found.quote) is None]
         # The first state or organisation named, else the first name.
         chosen = next((part for part in named if actor_code(part)), named[0] if named else None)
         for part in listed:
             if part not in named:
-                self.drop(path, part, actor_problem(part, found.quote) or "")
+                shown = value if len(listed) == 1 else part
+                self.drop(path, shown, actor_problem(part, found.quote) or "")
             elif part != chosen:
                 reason = f"a proposal has one party here, {chosen!r}"
                 self.drop(path, part, reason, fixable=False)
-        return None if chosen is None else make_party(chosen, [found])
+        if chosen is None:
+            return None
+        name = chosen
+        if actor_code(name) is None and person_of(name) is None and _may_be_person(name):
+            # A person given as the party ("Volodymyr Zelensky"): the state from their words.
+            spoken = self.person_named_with_state(name, found)
+            if spoken is not None:
+                person = person or name
+                name, evidence = spoken[0], [*evidence, *spoken[1:]]
+        return make_party(name, evidence, person)
+
+    def naming_of(self, person: str) -> Evidence | None:
+        """Evidence of where the article names ``person`` (their name as given, else their
+        surname in any case form), or None when it does not."""
+        span = locate(person, self.text)
+        if span is not None and span.match in ("exact", "normalized"):
+            return evidence_of(span, self.text, person)
+        surname = surname_re(person)
+        mention = None if surname is None else surname.search(self.text)
+        if mention is None:
+            return None
+        span = Span(mention.start(), mention.end(), "exact", 100.0)
+        return evidence_of(span, self.text, mention.group(0))
+
+    def person_named_with_state(
+        self, person: str, found: Evidence
+    ) -> tuple[str, *tuple[Evidence, ...]] | None:
+        """The words naming ``person`` with the state they speak for: in ``found`` itself, or
+        else where the article names them so elsewhere ("Zelensky said" in the quote, "Ukrainian
+        President Volodymyr Zelensky" earlier), with that naming as further evidence."""
+        words = person_in(person, found.quote)
+        if words is not None:
+            return (words,)
+        surname = surname_re(person)
+        for mention in surname.finditer(self.text) if surname is not None else ():
+            # The words around the mention, from a word's start (a clause is far shorter).
+            start = 0
+            if mention.start() > 120:
+                start = self.text.find(" ", mention.start() - 120, mention.start()) + 1
+            window = self.text[start : mention.end() + 120]
+            words = person_in(mention.group(0), window)
+            span = None if words is None else locate(words, self.text)
+            if words is not None and span is not None and span.match != "fuzzy":
+                return words, evidence_of(span, self.text, words)
+        return None
 
     def proposal(self, index: int, draft: ProposalDraft) -> Proposal | None:
         base = f"proposals[{index}]"
@@ -297,17 +625,22 @@ class _Builder:
                 seen.add(key)
                 guarantors.append(Guarantor(actor=actor, position=item.position, evidence=[found]))
 
-        response_time = None
-        if draft.response_time is not None:
-            rt = draft.response_time
-            path = f"{base}.response_time"
+        response_times: list[ResponseTime] = []
+        deadlines: set[tuple[float | None, str]] = set()
+        for j, rt in enumerate(draft.response_times):
+            path = f"{base}.response_times[{j}]"
             found = self.evidence(path, rt.quote, rt.model_dump())
-            if found is not None:
-                given = response_time_of(rt.text, found)
-                if isinstance(given, str):
-                    self.drop(path, rt.model_dump(), given)
-                else:
-                    response_time = given
+            if found is None:
+                continue
+            given = response_time_of(rt.text, found, rt.purpose)
+            if isinstance(given, str):
+                self.drop(path, rt.model_dump(), given)
+                continue
+            if deadline_key(given) in deadlines:
+                self.drop(path, rt.model_dump(), "duplicate of an earlier response time", False)
+                continue
+            deadlines.add(deadline_key(given))
+            response_times.append(given)
 
         territories: list[ExcludedTerritory] = []
         names: set[str] = set()
@@ -360,15 +693,23 @@ class _Builder:
         return Proposal(
             summary=draft.summary.strip(),
             proposer=self.party(
-                f"{base}.proposer", draft.proposer, draft.proposer_quote, found_proposal
+                f"{base}.proposer",
+                draft.proposer,
+                draft.proposer_person,
+                draft.proposer_quote,
+                found_proposal,
             ),
             beneficiary=self.party(
-                f"{base}.beneficiary", draft.beneficiary, draft.beneficiary_quote, found_proposal
+                f"{base}.beneficiary",
+                draft.beneficiary,
+                draft.beneficiary_person,
+                draft.beneficiary_quote,
+                found_proposal,
             ),
             guarantee_type=draft.guarantee_type,
             legally_binding=draft.legally_binding,
             guarantors=guarantors,
-            response_time=response_time,
+            response_times=response_times,
             excluded_territories=territories,
             conditions=conditions,
             stances=stances,

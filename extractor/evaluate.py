@@ -600,10 +600,13 @@ def _predicted_sets(proposals: list[dict[str, Any]]) -> dict[str, _SetValues]:
 
     def hours() -> Iterator[tuple[object, str]]:
         for p in proposals:
-            # As a float, so that 72 and 72.0 are the same key.
-            value = _number(_get(p.get("response_time"), "hours"))
-            if value is not None:
-                yield value, _fmt_hours(value)
+            # Every deadline (schema version 3), or the one of a version 2 record.
+            deadlines: list[object] = [*_dicts(p.get("response_times"))]
+            for deadline in deadlines or [p.get("response_time")]:
+                # As a float, so that 72 and 72.0 are the same key.
+                value = _number(_get(deadline, "hours"))
+                if value is not None:
+                    yield value, _fmt_hours(value)
 
     def territories() -> Iterator[tuple[object, str]]:
         for p in proposals:

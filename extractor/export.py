@@ -1,22 +1,28 @@
 """Write extraction records as tidy tables (Parquet or CSV), one file per table of the database
 schema, so that pandas, DuckDB or Spark read them without parsing nested JSON.
 
-Each table has the database table's columns (``extractor.tables``) with ids numbered in the
-order of the records, and a declared Arrow schema taken from those columns. The per-proposal
-tables (proposals, guarantors, conditions, excluded_territories, stances, evidence) and
-``dropped`` also carry ``article_id`` and ``run_id``, so a reader filters them without a join
-(``excluded_territories`` has the territory's ISO 3166-2 ``code`` as the database has). Like a
-database load, an
-extraction (article and run) that appears twice is written once. In CSV, a text cell a
-spreadsheet would run as a formula is written with a single quote in front (``neutralised``).
-``events`` and ``event_proposals`` hold the records' proposals grouped into events, as
-``extractor events --db`` loads them.
+Each table has the database table's columns (``extractor.tables``) and a declared Arrow schema
+taken from those columns: dates as dates, times as UTC timestamps. Ids are strings derived from
+what the rows are, not numbered, so the same extraction has the same ids in every export and two
+exports appended together never join one article's rows to another's: a run's id is the start of
+its ``run_key``, an extraction's a digest of its article and run, and a row under it the
+extraction's id with its place (``<extraction>.p0`` a proposal, ``<extraction>.p0.g1`` its second
+guarantor, ``<extraction>.p0.e3`` its fourth evidence span, ``<extraction>.d0`` the first dropped
+value). Every table under an article has ``article_id``; the per-extraction ones also carry
+``run_id``, so a reader filters them without a join. Like a database load, an extraction
+(article and run) that appears twice is written once. In CSV, a text cell a spreadsheet would
+run as a formula is written with a single quote in front (``neutralised``). ``events`` and
+``event_proposals`` hold the records' proposals grouped into events, as ``extractor events
+--db`` loads them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,11 +46,30 @@ _PER_EXTRACTION: Final = (
     t.dropped,
 )
 _EXTRA: Final[dict[str, list[tuple[str, pa.DataType]]]] = {
-    table.name: [("article_id", pa.string()), ("run_id", pa.int64())] for table in _PER_EXTRACTION
+    table.name: [("run_id", pa.string())] for table in _PER_EXTRACTION
+}
+# The letter of a row's place in its id, by table.
+_PLACE: Final = {
+    "response_times": "t",
+    "guarantors": "g",
+    "conditions": "c",
+    "excluded_territories": "x",
+    "stances": "s",
+    "evidence": "e",
 }
 
 
+def _is_id(name: str) -> bool:
+    return name == "id" or name.endswith("_id")
+
+
 def _arrow_type(column: Any) -> pa.DataType:
+    if _is_id(column.name):
+        return pa.string()  # derived ids (see the module's docstring), article ids
+    if isinstance(column.type, t.IsoDate):
+        return pa.date32()
+    if isinstance(column.type, t.IsoTimestamp):
+        return pa.timestamp("us", tz="UTC")
     if isinstance(column.type, Integer):
         return pa.int64()
     if isinstance(column.type, Float):
@@ -78,24 +103,36 @@ class Tables:
 
     def arrow(self, name: str) -> pa.Table:
         table = next(x for x in _ALL if x.name == name)
-        return pa.Table.from_pylist(self.rows[name], schema=arrow_schema(table))
+        converters = {
+            c.name: date.fromisoformat if isinstance(c.type, t.IsoDate) else datetime.fromisoformat
+            for c in table.columns
+            if isinstance(c.type, (t.IsoDate, t.IsoTimestamp))
+        }
+        rows = [
+            {
+                k: converters[k](v) if k in converters and v is not None else v
+                for k, v in row.items()
+            }
+            for row in self.rows[name]
+        ]
+        return pa.Table.from_pylist(rows, schema=arrow_schema(table))
+
+
+def extraction_id(article_id: str, run_key: str) -> str:
+    """The id of an article's extraction in a run: the same in every export."""
+    return hashlib.sha256(json.dumps([article_id, run_key]).encode()).hexdigest()[:16]
 
 
 def tidy(records: Iterable[ExtractionRecord]) -> Tables:
-    """The rows of every table for ``records``, ids assigned in order, each article, run and
-    extraction once (a run's usage and times summed over its records), and the events of the
-    records' proposals."""
+    """The rows of every table for ``records``, each article, run and extraction once (a run's
+    usage and times summed over its records), with ids derived from what each row is, and the
+    events of the records' proposals."""
     records = list(records)
     rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in _ALL}
     articles: set[str] = set()
     runs: dict[str, dict[str, Any]] = {}
-    extractions: set[tuple[str, int]] = set()
+    extractions: set[str] = set()
     skipped = 0
-
-    def add(table: Table, row: dict[str, Any]) -> int:
-        number = len(rows[table.name]) + 1
-        rows[table.name].append({"id": number, **row})
-        return number
 
     for record in records:
         article_id = record.article.id
@@ -103,37 +140,49 @@ def tidy(records: Iterable[ExtractionRecord]) -> Tables:
             articles.add(article_id)
             rows["articles"].append(t.article_row(record))
         run = t.run_row(record)
-        existing = runs.get(run["run_key"])
-        if existing is None:
-            existing = runs[run["run_key"]] = {"id": len(runs) + 1, **run}
-            rows["extraction_runs"].append(existing)
-            run_id = existing["id"]
-        else:
-            run_id = existing["id"]
-            if (article_id, run_id) not in extractions:
-                for name in ("prompt_tokens", "completion_tokens", "total_tokens", "requests"):
-                    existing[name] += run[name]
-                existing["started_at"] = min(existing["started_at"], run["started_at"])
-                existing["finished_at"] = max(existing["finished_at"], run["finished_at"])
-        if (article_id, run_id) in extractions:
+        run_id = run["run_key"][:16]
+        key = extraction_id(article_id, run["run_key"])
+        if key in extractions:
             skipped += 1
             continue
-        extractions.add((article_id, run_id))
-        keys = {"article_id": article_id, "run_id": run_id}
-        extraction_id = add(t.extractions, {**t.extraction_row(record), "run_id": run_id})
+        extractions.add(key)
+        existing = runs.get(run_id)
+        if existing is None:
+            runs[run_id] = {"id": run_id, **run}
+            rows["extraction_runs"].append(runs[run_id])
+        else:
+            for name in ("prompt_tokens", "completion_tokens", "total_tokens", "requests"):
+                existing[name] += run[name]
+            existing["started_at"] = min(existing["started_at"], run["started_at"])
+            existing["finished_at"] = max(existing["finished_at"], run["finished_at"])
+        rows["extractions"].append({"id": key, **t.extraction_row(record), "run_id": run_id})
         for index, proposal in enumerate(record.proposals):
-            proposal_id = add(
-                t.proposals,
-                {"extraction_id": extraction_id, **t.proposal_row(index, proposal), **keys},
+            proposal_id = f"{key}.p{index}"
+            rows["proposals"].append(
+                {
+                    "id": proposal_id,
+                    "extraction_id": key,
+                    **t.proposal_row(article_id, index, proposal),
+                    "run_id": run_id,
+                }
             )
-            for table, row in t.proposal_children(proposal):
-                add(table, {"proposal_id": proposal_id, **row, **keys})
-        for row in t.dropped_rows(record):
-            add(t.dropped, {"extraction_id": extraction_id, **row, **keys})
+            count: dict[str, int] = dict.fromkeys(_PLACE, 0)
+            last: dict[str, str] = {}
+            for table, row, backs in t.proposal_children(article_id, proposal):
+                row_id = f"{proposal_id}.{_PLACE[table.name]}{count[table.name]}"
+                count[table.name] += 1
+                last[table.name] = row_id
+                value = {t.VALUE_ID[backs]: last[backs]} if backs is not None else {}
+                rows[table.name].append(
+                    {"id": row_id, "proposal_id": proposal_id, **row, **value, "run_id": run_id}
+                )
+        for number, row in enumerate(t.dropped_rows(record)):
+            rows["dropped"].append(
+                {"id": f"{key}.d{number}", "extraction_id": key, **row, "run_id": run_id}
+            )
     for event, reports in grouped(records):
         rows["events"].append(t.event_row(event))
-        for report in reports:
-            add(t.event_proposals, t.event_proposal_row(event["id"], report))
+        rows["event_proposals"].extend(t.event_proposal_row(event["id"], r) for r in reports)
     return Tables(rows, skipped)
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .schemas import Actor, Evidence, ExtractionRecord, Proposal
+from .schemas import Actor, Evidence, ExtractionRecord, Party, Proposal
 
 # How far apart (in days) two reports of one event may be before the later starts a new one.
 WINDOW_DAYS = 1100
@@ -69,25 +69,18 @@ class Deadline:
 
 
 def _response_times(proposal: Proposal) -> list[Deadline]:
-    """Every response time of a proposal (one field in schema version 2, a list in version 3)."""
-    many = getattr(proposal, "response_times", None)
-    items = list(many) if many is not None else []
-    one = getattr(proposal, "response_time", None)
-    if many is None and one is not None:
-        items = [one]
-    return [Deadline(x.text, x.hours, tuple(x.evidence)) for x in items]
+    """Every response time of a proposal."""
+    return [Deadline(x.text, x.hours, tuple(x.evidence)) for x in proposal.response_times]
 
 
 def outlet_of(record: ExtractionRecord) -> str | None:
-    """The outlet that published the article, where the record says (schema version 3)."""
-    value = getattr(record.article, "outlet", None)
-    return value if isinstance(value, str) else None
+    """The outlet that published the article, where the record says."""
+    return record.article.outlet
 
 
-def _person(party: Actor | None) -> str | None:
-    """The person speaking for a proposer or beneficiary (schema version 3), else None."""
-    value = getattr(party, "person", None) if party is not None else None
-    return value if isinstance(value, str) else None
+def _person(party: Party | None) -> str | None:
+    """The person speaking for a proposer or beneficiary, else None."""
+    return party.person if party is not None else None
 
 
 def actor_key(actor: Actor | None) -> str | None:
@@ -336,7 +329,7 @@ def _source(report: Report) -> dict[str, Any]:
     }
 
 
-def _party(party: Actor | None) -> dict[str, Any] | None:
+def _party(party: Party | None) -> dict[str, Any] | None:
     if party is None:
         return None
     return {"name": party.name, "code": party.code, "person": _person(party)}

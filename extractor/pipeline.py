@@ -79,16 +79,17 @@ def provenance_of(settings: Settings, meter: Meter, clock: Clock = _utc_now) -> 
 
 
 def article_of(article: InputArticle) -> Article:
-    """The record's ``article`` of an input article. Its ``url`` (and ``outlet``) are read
-    from article tables but not recorded: schema version 1 has no field for them."""
+    """The record's ``article`` of an input article, with the ``url`` and ``outlet`` an article
+    table gives it."""
     return Article(
         id=article.id,
         source=article.source,
+        url=article.url,
+        outlet=article.outlet,
         title=article.title,
         published=article.published,
         language=article.language,
         text=article.text,
-        # WIRING POINT for schema version 2 (article.url): url=article.url,
     )
 
 

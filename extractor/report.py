@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from .config import masked
-from .schemas import Actor, Evidence, ExtractionRecord
+from .schemas import Actor, Evidence, ExtractionRecord, ResponseTime
 
 FIELDS = (
     "proposal",
@@ -53,7 +53,14 @@ class Highlight:
 def _actor(actor: Actor | None) -> str:
     if actor is None:
         return "-"
-    return f"{actor.name} ({actor.code})" if actor.code else actor.name
+    named = f"{actor.name} ({actor.code})" if actor.code else actor.name
+    person = getattr(actor, "person", None)  # a party's
+    return f"{named}, {person}" if person else named
+
+
+def _deadline(rt: ResponseTime) -> str:
+    hours = f" ({rt.hours:g} h)" if rt.hours else ""
+    return f"{rt.text}{hours}" + (f": {rt.purpose}" if rt.purpose else "")
 
 
 def highlights(record: ExtractionRecord) -> list[Highlight]:
@@ -78,10 +85,10 @@ def highlights(record: ExtractionRecord) -> list[Highlight]:
         for guarantor in proposal.guarantors:
             label = f"guarantor: {_actor(guarantor.actor)}, {guarantor.position}"
             add("guarantor", label, guarantor.evidence)
-        if proposal.response_time is not None:
-            rt = proposal.response_time
+        for rt in proposal.response_times:
             hours = f" = {rt.hours:g} h" if rt.hours is not None else ""
-            add("response_time", f"response time: {rt.text}{hours}", rt.evidence)
+            purpose = f" ({rt.purpose})" if rt.purpose else ""
+            add("response_time", f"response time: {rt.text}{hours}{purpose}", rt.evidence)
         for territory in proposal.excluded_territories:
             add("territory", f"excluded territory: {territory.name}", territory.evidence)
         for condition in proposal.conditions:
@@ -130,7 +137,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _proposal_html(n: int, proposal: Any) -> str:
-    rt = proposal.response_time
     facts = [
         ["proposer", _actor(proposal.proposer)],
         ["beneficiary", _actor(proposal.beneficiary)],
@@ -139,10 +145,7 @@ def _proposal_html(n: int, proposal: Any) -> str:
             "legally binding",
             "-" if proposal.legally_binding is None else str(proposal.legally_binding),
         ],
-        [
-            "response time",
-            "-" if rt is None else f"{rt.text} ({rt.hours:g} h)" if rt.hours else rt.text,
-        ],
+        ["response time", "; ".join(map(_deadline, proposal.response_times)) or "-"],
     ]
     parts = [
         f"<h3>Proposal {n}</h3><p class=summary>{escape(proposal.summary)}</p>",

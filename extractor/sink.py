@@ -34,6 +34,7 @@ from sqlalchemy.exc import (
     IntegrityError,
     NoSuchModuleError,
     OperationalError,
+    StatementError,
 )
 
 from . import tables as t
@@ -194,9 +195,16 @@ def head_revision() -> str:
 
 def counts(connection: Connection) -> dict[str, int]:
     """Rows per table."""
+    return counts_of(connection, {table.name for table in t.TABLES})
+
+
+def counts_of(connection: Connection, names: set[str]) -> dict[str, int]:
+    """Rows per table, of the tables of ``tables.TABLES`` named (e.g. those an older revision
+    has)."""
     return {
         table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
         for table in t.TABLES
+        if table.name in names
     }
 
 
@@ -266,18 +274,21 @@ class _Writer:
         extraction_id = self.insert(t.extractions, run_id=run_id, **t.extraction_row(record))
         self.account(run_id, record)
         for index, proposal in enumerate(record.proposals):
-            self.proposal(extraction_id, index, proposal)
+            self.proposal(extraction_id, record.article.id, index, proposal)
         for row in t.dropped_rows(record):
             self.insert(t.dropped, extraction_id=extraction_id, **row)
         return True
 
-    def proposal(self, extraction_id: int, index: int, proposal: Proposal) -> None:
-        """A proposal's row and every row under it."""
+    def proposal(self, extraction_id: int, article_id: str, index: int, proposal: Proposal) -> None:
+        """A proposal's row and every row under it, each evidence row with its value's id."""
         proposal_id = self.insert(
-            t.proposals, extraction_id=extraction_id, **t.proposal_row(index, proposal)
+            t.proposals, extraction_id=extraction_id, **t.proposal_row(article_id, index, proposal)
         )
-        for table, row in t.proposal_children(proposal):
-            self.insert(table, proposal_id=proposal_id, **row)
+        last: dict[str, Any] = {}
+        for table, row, backs in t.proposal_children(article_id, proposal):
+            if backs is not None:
+                row = {**row, t.VALUE_ID[backs]: last[backs]}
+            last[table.name] = self.insert(table, proposal_id=proposal_id, **row)
 
 
 def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
@@ -326,6 +337,12 @@ def load(records: Iterable[ExtractionRecord], url: str) -> LoadReport:
         raise BackendError(
             f"{where}: another load wrote the same rows at the same time "
             f"({_one_line(exc.orig or exc)[:200]}); load again: it adds only what is missing"
+        ) from None
+    except StatementError as exc:
+        # A value the column's type cannot take (a date that is no ISO 8601 date, on PostgreSQL).
+        raise InputError(
+            f"{where} refused {at}: {_one_line(exc.orig or exc)[:200]}; correct that value or "
+            "re-extract that article. Nothing was loaded"
         ) from None
     finally:
         engine.dispose()

@@ -56,10 +56,12 @@ from .build import (
     actor_key,
     actor_problem,
     build,
+    deadline_key,
     excluded_territory,
     make_actor,
     make_party,
     names_a_group,
+    person_of,
     response_time_of,
     territory_problem,
     validation_context,
@@ -90,6 +92,7 @@ from .schemas import (
     ExcludedTerritory,
     Guarantor,
     Proposal,
+    ResponseTime,
 )
 
 # A chunk a condition question is asked about speaks of guarantees and has a condition word.
@@ -391,13 +394,20 @@ def _first_by_key(items: list[Found], key: Callable[[str], str]) -> Iterator[Fou
             yield item
 
 
+def _party_code(value: str) -> str | None:
+    """The state or organisation a party answer names, itself or as a person's ("Ukrainian
+    President Zelensky")."""
+    spoken = person_of(value)
+    return actor_code(value) or (spoken[0] if spoken else None)
+
+
 def _most_named(found: list[Found]) -> Found | None:
     """The state or organisation given most often (the first given, on a tie)."""
-    codes = Counter(code for item in found if (code := actor_code(item.value)))
+    codes = Counter(code for item in found if (code := _party_code(item.value)))
     if not codes:
         return None
     best = codes.most_common(1)[0][0]
-    return next(item for item in found if actor_code(item.value) == best)
+    return next(item for item in found if _party_code(item.value) == best)
 
 
 # What a proposal must have one of to stand: what the model strategies find only where an article
@@ -447,7 +457,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     # Who gives no guarantee: the state protected, and a proposer that asks for guarantees for
     # itself ("Russia wants guarantees"). With nothing said of who is protected (the model's
     # field answers), the proposer is taken for the one protected, as it most often is.
-    protected_codes = {actor_code(found.value) for found in protecting} - {None}
+    protected_codes = {_party_code(found.value) for found in protecting} - {None}
     not_guarantors: dict[str | None, str] = {}
     if proposer is not None and (not protecting or proposer.code in protected_codes):
         not_guarantors[proposer.code] = (
@@ -469,13 +479,14 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         else:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
-    response_time = None
+    # Every deadline found, each once (see deadline_key).
+    response_times: list[ResponseTime] = []
     for found in findings.of("response_time"):
         given = response_time_of(found.value, found.evidence)
         if isinstance(given, str):
             drop("response_time", found.value, given)
-        elif response_time is None:
-            response_time = given
+        elif deadline_key(given) not in {deadline_key(r) for r in response_times}:
+            response_times.append(given)
 
     territories: list[ExcludedTerritory] = []
     for found in _first_by_key(
@@ -494,7 +505,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     present = {
         "guarantors": bool(guarantors),
-        "response_time": response_time is not None,
+        "response_time": bool(response_times),
         "excluded_territories": bool(territories),
         "proposer": proposer is not None,
         "conditions": bool(conditions),
@@ -509,7 +520,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     evidence = sorted(
         [e for g in guarantors for e in g.evidence]
-        + (response_time.evidence if response_time else [])
+        + [e for r in response_times for e in r.evidence]
         + [e for t in territories for e in t.evidence],
         key=lambda e: e.start,
     ) or [e for c in conditions for e in c.evidence] + (
@@ -517,8 +528,8 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     )
     names = ", ".join(g.actor.name for g in guarantors) or "unnamed guarantors"
     summary = f"{proposer.name if proposer else 'A proposal'}: security guarantees by {names}"
-    if response_time:
-        summary += f", response within {response_time.text}"
+    if response_times:
+        summary += f", response within {' and '.join(r.text for r in response_times)}"
     if territories:
         summary += f", excluding {', '.join(t.name for t in territories)}"
     proposal = Proposal(
@@ -528,7 +539,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         guarantee_type="other",
         legally_binding=None,
         guarantors=guarantors,
-        response_time=response_time,
+        response_times=response_times,
         excluded_territories=territories,
         conditions=conditions,
         stances=[],

@@ -4,17 +4,28 @@ and the rows of a record in it.
 ``extractor/migrations/`` creates and upgrades it (views included: they are defined only there);
 ``extractor.sink`` writes its rows to a database and ``extractor.export`` to Parquet or CSV files.
 The row functions are pure: keys that the database assigns (ids) are left to the writer.
+
+Modelled as an analyst queries it: every row under an article carries ``article_id``; an
+evidence row carries the id of the value it backs (``guarantor_id``, ``condition_id``, ...), so
+joining a value to its evidence needs only ids; a field keeps its JSON name (a guarantor's
+``position``), while the index of a row in its record's list is ``ordinal``; offsets are
+``start_offset``/``end_offset``; dates and times are typed as such where the database has the
+types (see ``IsoDate``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
+    DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -23,8 +34,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.types import TypeEngine
 
 from .config import masked
 from .identity import Identity
@@ -34,6 +47,55 @@ if TYPE_CHECKING:
     from .grouping import Report
 
 metadata = MetaData()
+
+
+class IsoDate(TypeDecorator[str]):
+    """An ISO 8601 date, as the record writes it: ``DATE`` where the database has the type
+    (PostgreSQL), the ISO text itself on SQLite, which has no date type and whose date functions
+    read that text. Read back as the record's ISO string either way."""
+
+    impl = String(10)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(String(10) if dialect.name == "sqlite" else Date())
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "sqlite":
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"published {value!r} is not an ISO 8601 date") from None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return value.isoformat() if isinstance(value, date) else value
+
+
+class IsoTimestamp(TypeDecorator[str]):
+    """An ISO 8601 time with its offset: ``TIMESTAMP WITH TIME ZONE`` where the database has the
+    type, the ISO text on SQLite (as ``IsoDate``). Read back in UTC, as the record writes it."""
+
+    impl = String(32)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "sqlite":
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 time") from None
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        return value  # type: ignore[no-any-return]
 
 
 def _actor(prefix: str) -> list[Column[object]]:
@@ -50,8 +112,9 @@ articles = Table(
     Column("id", String(80), primary_key=True, comment="sha256: + hex of the UTF-8 text"),
     Column("source", Text, nullable=False),
     Column("url", Text),
+    Column("outlet", Text),
     Column("title", Text),
-    Column("published", String(10)),
+    Column("published", IsoDate()),
     Column("language", String(8), nullable=False),
     Column("text", Text, nullable=False),
 )
@@ -68,8 +131,8 @@ extraction_runs = Table(
     Column("prompt_version", String(40), nullable=False),
     Column("schema_version", String(10), nullable=False),
     Column("extractor_version", String(40), nullable=False),
-    Column("started_at", String(32), nullable=False),
-    Column("finished_at", String(32), nullable=False),
+    Column("started_at", IsoTimestamp(), nullable=False),
+    Column("finished_at", IsoTimestamp(), nullable=False),
     Column("prompt_tokens", Integer, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
     Column("total_tokens", Integer, nullable=False),
@@ -82,12 +145,13 @@ extractions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("article_id", ForeignKey("articles.id"), nullable=False),
     Column("run_id", ForeignKey("extraction_runs.id"), nullable=False),
-    Column("extracted_at", String(32), nullable=False),
+    Column("extracted_at", IsoTimestamp(), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("prompt_tokens", Integer, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
     Column("total_tokens", Integer, nullable=False),
     Column("requests", Integer, nullable=False),
+    Column("cut_off", Integer, nullable=False, server_default="0"),
     Column("error_type", String(40)),
     Column("error_message", Text),
     UniqueConstraint("article_id", "run_id", name="uq_extractions_article_run"),
@@ -98,14 +162,27 @@ proposals = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("extraction_id", ForeignKey("extractions.id"), nullable=False),
-    Column("position", Integer, nullable=False, comment="index in the record's proposals"),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False, comment="index in the record's proposals"),
     Column("summary", Text, nullable=False),
     *_actor("proposer"),
+    Column("proposer_person", Text),
     *_actor("beneficiary"),
+    Column("beneficiary_person", Text),
     Column("guarantee_type", String(40), nullable=False),
     Column("legally_binding", Boolean),
-    Column("response_time_text", Text),
-    Column("response_time_hours", Float),
+)
+
+response_times = Table(
+    "response_times",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("hours", Float),
+    Column("purpose", Text),
 )
 
 guarantors = Table(
@@ -113,9 +190,10 @@ guarantors = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
-    Column("position", Integer, nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False),
     *_actor("actor"),
-    Column("stand", String(20), nullable=False, comment="the guarantor's position field"),
+    Column("position", String(20), nullable=False, comment="the guarantor's position field"),
 )
 
 conditions = Table(
@@ -123,7 +201,8 @@ conditions = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
-    Column("position", Integer, nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False),
     Column("text", Text, nullable=False),
     *_actor("bound_party"),
 )
@@ -133,7 +212,8 @@ excluded_territories = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
-    Column("position", Integer, nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False),
     Column("name", Text, nullable=False),
     Column("text", Text, nullable=False),
     Column("code", String(10)),
@@ -144,7 +224,8 @@ stances = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
-    Column("position", Integer, nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False),
     *_actor("speaker"),
     *_actor("actor"),
     Column("stance", String(20), nullable=False),
@@ -155,10 +236,17 @@ evidence = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    # The value the span backs, by id (null for the proposal's own evidence and its parties').
+    Column("guarantor_id", ForeignKey("guarantors.id")),
+    Column("condition_id", ForeignKey("conditions.id")),
+    Column("excluded_territory_id", ForeignKey("excluded_territories.id")),
+    Column("stance_id", ForeignKey("stances.id")),
+    Column("response_time_id", ForeignKey("response_times.id")),
     Column("field", String(80), nullable=False, comment="e.g. proposal, guarantors[2]"),
     Column("quote", Text, nullable=False),
-    Column("start", Integer, nullable=False),
-    Column("end", Integer, nullable=False),
+    Column("start_offset", Integer, nullable=False),
+    Column("end_offset", Integer, nullable=False),
     Column("match", String(12), nullable=False),
     Column("model_quote", Text, comment="null when == quote"),
     Column("score", Float),
@@ -169,7 +257,8 @@ dropped = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("extraction_id", ForeignKey("extractions.id"), nullable=False),
-    Column("position", Integer, nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False),
     Column("field", Text, nullable=False),
     Column("value", Text, comment="JSON"),
     Column("reason", Text, nullable=False),
@@ -179,6 +268,7 @@ INDEXES = (
     Index("ix_extractions_article", extractions.c.article_id),
     Index("ix_proposals_extraction", proposals.c.extraction_id),
     Index("ix_proposals_proposer_code", proposals.c.proposer_code),
+    Index("ix_response_times_proposal", response_times.c.proposal_id),
     Index("ix_guarantors_proposal", guarantors.c.proposal_id),
     Index("ix_guarantors_actor_code", guarantors.c.actor_code),
     Index("ix_conditions_proposal", conditions.c.proposal_id),
@@ -187,6 +277,7 @@ INDEXES = (
     Index("ix_territories_code", excluded_territories.c.code),
     Index("ix_stances_proposal", stances.c.proposal_id),
     Index("ix_evidence_proposal", evidence.c.proposal_id),
+    Index("ix_evidence_guarantor", evidence.c.guarantor_id),
     Index("ix_dropped_extraction", dropped.c.extraction_id),
 )
 
@@ -196,6 +287,7 @@ TABLES = (
     extraction_runs,
     extractions,
     proposals,
+    response_times,
     guarantors,
     conditions,
     excluded_territories,
@@ -203,6 +295,15 @@ TABLES = (
     evidence,
     dropped,
 )
+
+# The evidence column that holds the id of each kind of value (its table's name).
+VALUE_ID: dict[str, str] = {
+    "guarantors": "guarantor_id",
+    "conditions": "condition_id",
+    "excluded_territories": "excluded_territory_id",
+    "stances": "stance_id",
+    "response_times": "response_time_id",
+}
 
 # Events: proposals grouped across articles (``extractor.grouping``), derived from the records.
 events = Table(
@@ -231,12 +332,12 @@ events = Table(
 event_proposals = Table(
     "event_proposals",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(120), primary_key=True, comment="run id (16) . report: stable"),
     Column("event_id", ForeignKey("events.id"), nullable=False),
     Column("report", String(100), nullable=False, comment="article id # proposal index"),
     Column("run_key", String(64), nullable=False, comment="extraction_runs.run_key of its record"),
     Column("article_id", String(80), nullable=False),
-    Column("position", Integer, nullable=False, comment="index in the record's proposals"),
+    Column("ordinal", Integer, nullable=False, comment="index in the record's proposals"),
     Column("source", Text, nullable=False),
     Column("url", Text),
     Column("outlet", Text),
@@ -343,6 +444,7 @@ def extraction_row(record: ExtractionRecord) -> dict[str, Any]:
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
         "requests": usage.requests,
+        "cut_off": usage.cut_off,
         "error_type": record.error.type if record.error else None,
         "error_message": masked(record.error.message) if record.error else None,
     }
@@ -352,7 +454,8 @@ def dropped_rows(record: ExtractionRecord) -> list[dict[str, Any]]:
     """The ``dropped`` rows of a record, less ``extraction_id``."""
     return [
         {
-            "position": index,
+            "article_id": record.article.id,
+            "ordinal": index,
             "field": item.field,
             "value": json.dumps(item.value, ensure_ascii=False),
             "reason": item.reason,
@@ -361,29 +464,30 @@ def dropped_rows(record: ExtractionRecord) -> list[dict[str, Any]]:
     ]
 
 
-def proposal_row(index: int, proposal: Proposal) -> dict[str, Any]:
+def proposal_row(article_id: str, index: int, proposal: Proposal) -> dict[str, Any]:
     """The ``proposals`` row of the record's ``index``-th proposal, less ``extraction_id``."""
-    rt = proposal.response_time
     return {
-        "position": index,
+        "article_id": article_id,
+        "ordinal": index,
         "summary": proposal.summary,
         **actor_columns("proposer", proposal.proposer),
+        "proposer_person": proposal.proposer.person if proposal.proposer else None,
         **actor_columns("beneficiary", proposal.beneficiary),
+        "beneficiary_person": proposal.beneficiary.person if proposal.beneficiary else None,
         "guarantee_type": proposal.guarantee_type,
         "legally_binding": proposal.legally_binding,
-        "response_time_text": rt.text if rt else None,
-        "response_time_hours": rt.hours if rt else None,
     }
 
 
-def evidence_rows(field: str, items: list[Evidence]) -> list[dict[str, Any]]:
-    """``evidence`` rows, less ``proposal_id``, filed under ``field``."""
+def evidence_rows(article_id: str, field: str, items: list[Evidence]) -> list[dict[str, Any]]:
+    """``evidence`` rows, less ``proposal_id`` and the id of their value, filed under ``field``."""
     return [
         {
+            "article_id": article_id,
             "field": field,
             "quote": e.quote,
-            "start": e.start,
-            "end": e.end,
+            "start_offset": e.start,
+            "end_offset": e.end,
             "match": e.match,
             "model_quote": e.model_quote,
             "score": e.score,
@@ -392,42 +496,44 @@ def evidence_rows(field: str, items: list[Evidence]) -> list[dict[str, Any]]:
     ]
 
 
-def proposal_children(proposal: Proposal) -> Iterator[tuple[Table, dict[str, Any]]]:
-    """The rows under a proposal, less ``proposal_id``, parents before their evidence: one per
-    guarantor, condition, excluded territory and stance, and one per evidence span (the
-    proposal's own under ``proposal``, a guarantor's under ``guarantors[j]``, ...)."""
-    for row in evidence_rows("proposal", proposal.evidence):
-        yield evidence, row
+def proposal_children(
+    article_id: str, proposal: Proposal
+) -> Iterator[tuple[Table, dict[str, Any], str | None]]:
+    """The rows under a proposal, less ``proposal_id``, each value before its evidence, as
+    ``(table, row, backs)``: one per response time, guarantor, condition, excluded territory and
+    stance, and one per evidence span (the proposal's own under ``proposal``, a guarantor's under
+    ``guarantors[j]``, ...). ``backs`` is, for an evidence row of a value, the value's table: the
+    writer sets the row's ``VALUE_ID[backs]`` to the id of the row of that table written last."""
+    for row in evidence_rows(article_id, "proposal", proposal.evidence):
+        yield evidence, row, None
     for role in ("proposer", "beneficiary"):
         party = getattr(proposal, role)
         if party is not None:
-            for row in evidence_rows(role, party.evidence):
-                yield evidence, row
-    if proposal.response_time is not None:
-        for row in evidence_rows("response_time", proposal.response_time.evidence):
-            yield evidence, row
-    lists: list[tuple[Table, str, list[Any], Any]] = [
+            for row in evidence_rows(article_id, role, party.evidence):
+                yield evidence, row, None
+    lists: list[tuple[Table, list[Any], Any]] = [
+        (
+            response_times,
+            proposal.response_times,
+            lambda r: {"text": r.text, "hours": r.hours, "purpose": r.purpose},
+        ),
         (
             guarantors,
-            "guarantors",
             proposal.guarantors,
-            lambda g: {**actor_columns("actor", g.actor), "stand": g.position},
+            lambda g: {**actor_columns("actor", g.actor), "position": g.position},
         ),
         (
             conditions,
-            "conditions",
             proposal.conditions,
             lambda c: {"text": c.text, **actor_columns("bound_party", c.bound_party)},
         ),
         (
             excluded_territories,
-            "excluded_territories",
             proposal.excluded_territories,
             lambda x: {"name": x.name, "text": x.text, "code": x.code},
         ),
         (
             stances,
-            "stances",
             proposal.stances,
             lambda x: {
                 **actor_columns("speaker", x.speaker),
@@ -436,11 +542,11 @@ def proposal_children(proposal: Proposal) -> Iterator[tuple[Table, dict[str, Any
             },
         ),
     ]
-    for table, field, items, values in lists:
+    for table, items, values in lists:
         for j, item in enumerate(items):
-            yield table, {"position": j, **values(item)}
-            for row in evidence_rows(f"{field}[{j}]", item.evidence):
-                yield evidence, row
+            yield table, {"article_id": article_id, "ordinal": j, **values(item)}, None
+            for row in evidence_rows(article_id, f"{table.name}[{j}]", item.evidence):
+                yield evidence, row, table.name
 
 
 def event_row(event: dict[str, Any]) -> dict[str, Any]:
@@ -473,16 +579,19 @@ def event_row(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_proposal_row(event_id: str, report: Report) -> dict[str, Any]:
-    """The ``event_proposals`` row of one report of an event, less ``id``."""
+    """The ``event_proposals`` row of one report of an event; its id is the same in every
+    load and export (the run's id, as the export writes it, and the report)."""
     from .grouping import outlet_of
 
     article = report.record.article
+    run_key = Identity.of(report.record).run_key
     return {
+        "id": f"{run_key[:16]}.{report.id}",
         "event_id": event_id,
         "report": report.id,
-        "run_key": Identity.of(report.record).run_key,
+        "run_key": run_key,
         "article_id": article.id,
-        "position": report.index,
+        "ordinal": report.index,
         "source": article.source,
         "url": article.url,
         "outlet": outlet_of(report.record),

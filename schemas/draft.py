@@ -14,6 +14,8 @@ is checked.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from .record import GuaranteeType, Position, StanceKind
@@ -40,6 +42,9 @@ class GuarantorDraft(_Draft):
 
 class ResponseTimeDraft(_Draft):
     text: str = Field(description="How fast guarantors must respond, e.g. '72 hours'.")
+    purpose: str | None = Field(
+        default=None, description="What must happen in that time, e.g. 'consultations'."
+    )
     quote: str = Field(description=QUOTE)
 
 
@@ -67,12 +72,24 @@ class ProposalDraft(_Draft):
     # The quote comes first: an answer cut off at max_tokens still grounds what it got to.
     quote: str = Field(description=QUOTE)
     summary: str = Field(description="One sentence: who proposes what guarantee for whom.")
-    proposer: str | None = Field(default=None, description="Who puts the proposal forward.")
+    proposer: str | None = Field(
+        default=None, description="The state or organisation that puts the proposal forward."
+    )
+    proposer_person: str | None = Field(
+        default=None,
+        description="The person speaking for the proposer, as the article names them.",
+    )
     proposer_quote: str = Field(
         default="",
         description="Words of the article naming the proposer, if the quote above does not.",
     )
-    beneficiary: str | None = Field(default=None, description="Whose security is guaranteed.")
+    beneficiary: str | None = Field(
+        default=None, description="The state or organisation whose security is guaranteed."
+    )
+    beneficiary_person: str | None = Field(
+        default=None,
+        description="The person speaking for the beneficiary, as the article names them.",
+    )
     beneficiary_quote: str = Field(
         default="",
         description="Words of the article naming the beneficiary, if the quote above does not.",
@@ -82,12 +99,27 @@ class ProposalDraft(_Draft):
         default=None, description="True if described as legally binding, null if not said."
     )
     guarantors: list[GuarantorDraft] = Field(default_factory=list, max_length=12)
-    response_time: ResponseTimeDraft | None = Field(
-        default=None, description="Only if the article gives a deadline for the guarantors."
+    response_times: list[ResponseTimeDraft] = Field(
+        default_factory=list,
+        max_length=4,
+        description="Every deadline the article gives for the guarantors, each with what it is "
+        "for; empty if none.",
     )
     excluded_territories: list[TerritoryDraft] = Field(default_factory=list, max_length=8)
     conditions: list[ConditionDraft] = Field(default_factory=list, max_length=8)
     stances: list[StanceDraft] = Field(default_factory=list, max_length=8)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_response_time_is_a_list_of_one(cls, data: Any) -> Any:
+        """An answer written for schema version 2 gives one ``response_time`` object (or null):
+        it becomes the list ``response_times``, so such answers still parse."""
+        if isinstance(data, dict) and "response_time" in data:
+            # In place, so that a caller pruning invalid items of the answer by their error
+            # paths (``response_times[0]``) finds them where the paths say.
+            single = data.pop("response_time")
+            data.setdefault("response_times", [] if single is None else [single])
+        return data
 
 
 class ArticleDraft(_Draft):

@@ -1,4 +1,4 @@
-"""The output contract: one extraction record per article, as written to JSONL (schema version 2).
+"""The output contract: one extraction record per article, as written to JSONL (schema version 3).
 
 Field names here are read by downstream tools and by ``extractor eval``; renaming or removing one,
 or changing its meaning, bumps ``SCHEMA_VERSION``.
@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal["2"] = "2"
+SCHEMA_VERSION: Literal["3"] = "3"
 
 ActorKind = Literal["state", "organization", "person", "group", "other"]
 GuaranteeType = Literal[
@@ -78,8 +78,16 @@ class Actor(_Model):
 
 
 class Party(Actor):
-    """A proposer or beneficiary: an actor with the article's words naming it."""
+    """A proposer or beneficiary: the state or organisation (``name``, ``code``), the person
+    speaking for it where the article names one, and the article's words naming them. Where
+    the article's words name the state only beside the person ("Ukrainian President ..."),
+    ``name`` is the state's English short name."""
 
+    person: str | None = Field(
+        default=None,
+        description="The person speaking for the state or organisation, as the article names "
+        "them (e.g. 'Volodymyr Zelensky'); null when none is named.",
+    )
     evidence: list[Evidence]
 
 
@@ -90,8 +98,14 @@ class Guarantor(_Model):
 
 
 class ResponseTime(_Model):
+    """A deadline the article attaches to the proposal."""
+
     text: str = Field(description="The response-time phrase, e.g. 'within 72 hours'.")
     hours: float | None = Field(description="The phrase in hours, computed from the text.")
+    purpose: str | None = Field(
+        default=None,
+        description="What must happen in that time, e.g. 'consultations'; null when not said.",
+    )
     evidence: list[Evidence]
 
 
@@ -128,7 +142,10 @@ class Proposal(_Model):
     guarantee_type: GuaranteeType
     legally_binding: bool | None
     guarantors: list[Guarantor]
-    response_time: ResponseTime | None
+    response_times: list[ResponseTime] = Field(
+        description="Every deadline the article attaches to the proposal, in the article's order "
+        "(e.g. consultations within 24 hours, a decision within 72)."
+    )
     excluded_territories: list[ExcludedTerritory]
     conditions: list[Condition]
     stances: list[Stance]
@@ -151,6 +168,9 @@ class Article(_Model):
     url: str | None = Field(
         default=None, description="The address the article came from, when known."
     )
+    outlet: str | None = Field(
+        default=None, description="The outlet that published the article, when known."
+    )
     title: str | None
     published: str | None = Field(description="ISO date when the article states one, else null.")
     language: str = Field(
@@ -166,7 +186,10 @@ class Usage(_Model):
     requests: int = Field(
         default=0, description="HTTP requests made, retries and re-asks included."
     )
-    cut_off: int = 0
+    cut_off: int = Field(
+        default=0,
+        description="Answers the server ended at max_tokens (finish_reason 'length').",
+    )
 
 
 class Provenance(_Model):
@@ -192,7 +215,7 @@ class ErrorInfo(_Model):
 class ExtractionRecord(_Model):
     """One line of the JSONL output."""
 
-    schema_version: Literal["2"] = SCHEMA_VERSION
+    schema_version: Literal["3"] = SCHEMA_VERSION
     article: Article
     proposals: list[Proposal]
     dropped: list[Dropped]

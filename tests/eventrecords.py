@@ -61,13 +61,16 @@ def record(
                     }
                     for code, words, position in spec.get("guarantors", [])
                 ],
-                "response_time": None
+                "response_times": []
                 if deadline is None
-                else {
-                    "text": deadline[0],
-                    "hours": deadline[1],
-                    "evidence": _evidence(text, deadline[0]),
-                },
+                else [
+                    {
+                        "text": deadline[0],
+                        "hours": deadline[1],
+                        "purpose": None,
+                        "evidence": _evidence(text, deadline[0]),
+                    }
+                ],
                 "excluded_territories": [
                     {
                         "name": territory,

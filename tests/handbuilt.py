@@ -194,7 +194,7 @@ GOOD = draft_json(
     summary="Kyiv asks for a US guarantee.",
     proposer="Kyiv",
     guarantors=[{"name": "Washington", "quote": "asked Washington"}],
-    response_time={"text": "72 hours", "quote": "within 72 hours"},
+    response_times=[{"text": "72 hours", "quote": "within 72 hours"}],
     quote="Kyiv asked Washington to guarantee its security",
 )
 

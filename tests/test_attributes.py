@@ -31,7 +31,7 @@ def bare(text: str, *codes: str) -> Proposal:
         guarantee_type="other",
         legally_binding=None,
         guarantors=guarantors,
-        response_time=None,
+        response_times=[],
         excluded_territories=[],
         conditions=[],
         stances=[],

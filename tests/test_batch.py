@@ -270,25 +270,20 @@ def test_collect_gives_the_records_extract_gives(
     results = lines_of(job / batch.RESULTS)
     for index, (record, before) in enumerate(zip(records, expected, strict=True)):
         assert record["provenance"]["base_url"] == "batch:results.jsonl"
-        usage = [
-            r["response"]["body"]["usage"]
-            for r in results
-            if r["custom_id"].startswith(f"a{index:06d}-")
+        bodies = [
+            r["response"]["body"] for r in results if r["custom_id"].startswith(f"a{index:06d}-")
         ]
+        usage = [body["usage"] for body in bodies]
         assert record["provenance"]["usage"] == {
             "prompt_tokens": sum(u["prompt_tokens"] for u in usage),
             "completion_tokens": sum(u["completion_tokens"] for u in usage),
             "total_tokens": sum(u["total_tokens"] for u in usage),
             "requests": len(usage),
-            "cut_off": sum(
-                r["response"]["body"]["choices"][0]["finish_reason"] == "length"
-                for r in results
-                if r["custom_id"].startswith(f"a{index:06d}-")
-            ),
+            "cut_off": sum(body["choices"][0]["finish_reason"] == "length" for body in bodies),
         }
         assert record["provenance"]["usage"] == before["provenance"]["usage"]
-    # The long article's whole-draft answer is cut off (single); chunked asks no whole draft.
-    assert sum(r["provenance"]["usage"]["cut_off"] for r in records) == (strategy == "single")
+    # The hand-built answers cut one whole-article answer off at max_tokens.
+    assert any(r["provenance"]["usage"]["cut_off"] for r in records) == (strategy == "single")
 
 
 def test_collect_lists_articles_with_a_missing_or_failed_result(

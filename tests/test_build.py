@@ -26,7 +26,7 @@ def test_codes_hours_and_canonical_names_are_derived_in_code() -> None:
                 {"name": "the US", "quote": "the US, UK and Turkey"},
                 {"name": "UK", "quote": "the US, UK and Turkey"},
             ],
-            response_time={"text": "в течение трёх дней", "quote": "в течение трёх дней"},
+            response_times=[{"text": "в течение трёх дней", "quote": "в течение трёх дней"}],
             excluded_territories=[
                 {"name": "Crimea", "quote": "Crimea and Donbass"},
                 {"name": "Donbass", "quote": "Crimea and Donbass"},
@@ -38,7 +38,7 @@ def test_codes_hours_and_canonical_names_are_derived_in_code() -> None:
     [proposal] = proposals
     assert proposal.proposer is not None and proposal.proposer.code == "UKR"
     assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR"]
-    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [r.hours for r in proposal.response_times] == [72]
     assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
     assert [t.text for t in proposal.excluded_territories] == ["Crimea", "Donbass"]
 

@@ -39,8 +39,8 @@ LIES: list[tuple[str, dict[str, object], str, str]] = [
     ),
     (
         "a response time its quote does not give",
-        {"response_time": {"text": "24 hours", "quote": "within 72 hours"}},
-        "proposals[0].response_time",
+        {"response_times": [{"text": "24 hours", "quote": "within 72 hours"}]},
+        "proposals[0].response_times[0]",
         "'24 hours' is 24 h but its quote gives 72 h",
     ),
     (
@@ -111,7 +111,7 @@ def test_each_lie_of_a_single_answer_is_re_asked_then_dropped_with_its_reason() 
         assert (path, reason) in dropped, (name, dropped)
         [proposal] = proposals
         assert proposal.guarantors == [], name
-        assert proposal.response_time is None, name
+        assert proposal.response_times == [], name
         assert proposal.excluded_territories == [], name
         assert proposal.proposer is None and proposal.beneficiary is None, name
 
@@ -208,7 +208,7 @@ def test_every_span_of_a_record_is_the_article_text_on_word_boundaries() -> None
             "proposals": [
                 lying_proposal(
                     guarantors=[{"name": "Turkey", "quote": "UK and  Turke"}],
-                    response_time={"text": "72 hours", "quote": "respond within 72 hour"},
+                    response_times=[{"text": "72 hours", "quote": "respond within 72 hour"}],
                 )
             ]
         },
@@ -216,8 +216,8 @@ def test_every_span_of_a_record_is_the_article_text_on_word_boundaries() -> None
     )
     [proposal], _ = build(draft, TEXT)
     evidence = [*proposal.evidence, *proposal.guarantors[0].evidence]
-    assert proposal.response_time is not None
-    evidence += proposal.response_time.evidence
+    assert proposal.response_times
+    evidence += proposal.response_times[0].evidence
     for item in evidence:
         assert item.quote == TEXT[item.start : item.end]
         assert on_word_boundaries(TEXT, item.start, item.end)

@@ -47,7 +47,7 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         summary="Kyiv asks for a US guarantee.",
         proposer="Kyiv",
         guarantors=[{"name": "Washington", "quote": "asked Washington"}],
-        response_time={"text": "72 hours", "quote": "within 72 hours"},
+        response_times=[{"text": "72 hours", "quote": "within 72 hours"}],
         quote="Kyiv asked Washington to guarantee its security",
     )
     out = tmp_path / "out.jsonl"
@@ -65,6 +65,7 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         "name": "Kyiv",
         "kind": "state",
         "code": "UKR",
+        "person": None,
         # Named in the proposal's own quote, which is its evidence.
         "evidence": [
             {
@@ -78,7 +79,7 @@ def test_extract_writes_one_record_per_article_and_exits_0(article: Path, tmp_pa
         ],
     }
     assert proposal["guarantors"][0]["actor"]["code"] == "USA"
-    assert proposal["response_time"]["hours"] == 72
+    assert [r["hours"] for r in proposal["response_times"]] == [72]
     assert record["provenance"]["usage"] == {
         "prompt_tokens": 100,
         "completion_tokens": 20,
@@ -256,13 +257,13 @@ def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
 
 def test_load_of_a_record_of_another_schema_names_it(tmp_path: Path) -> None:
     data = json.loads(sorted((ROOT / "tests" / "golden").glob("*.json"))[0].read_text())
-    data["schema_version"] = "3"
+    data["schema_version"] = "4"
     records = tmp_path / "future.jsonl"
     records.write_text(json.dumps(data) + "\n")
     code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert code == 2
     assert err.startswith(
-        f"error: {records}: record 1 is not an extraction record of schema version 2"
+        f"error: {records}: record 1 is not an extraction record of schema version 3"
     )
     assert not (tmp_path / "x.sqlite").exists()
 

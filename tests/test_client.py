@@ -24,7 +24,7 @@ GOOD = draft_json(
     summary="Ukraine asks the US, UK and France for guarantees.",
     proposer="Ukraine",
     guarantors=[{"name": "the US", "position": "proposed", "quote": "the US, UK and France"}],
-    response_time={"text": "72 hours", "quote": "respond within 72 hours"},
+    response_times=[{"text": "72 hours", "quote": "respond within 72 hours"}],
 )
 INVENTED = draft_json(
     summary="Made up.",
@@ -147,7 +147,7 @@ def test_unparseable_answers_end_in_output_error() -> None:
 
 
 # A hand-built answer cut off inside its response time, as a server ends one at max_tokens.
-CUT = GOOD[: GOOD.index('"response_time"')] + '"response_time": {"text": "72 h'
+CUT = GOOD[: GOOD.index('"response_times"')] + '"response_times": [{"text": "72 h'
 
 
 def test_a_cut_off_answer_is_asked_again_with_twice_the_budget() -> None:
@@ -158,7 +158,7 @@ def test_a_cut_off_answer_is_asked_again_with_twice_the_budget() -> None:
     first, second = script.bodies()
     assert first["messages"] == second["messages"] == MESSAGES
     assert outcome.grounded and outcome.problem is None
-    assert outcome.draft.proposals[0].response_time is not None
+    assert outcome.draft.proposals[0].response_times
     meter = outcome.meter
     assert (meter.cut_off, meter.kept_cut, meter.reasks, meter.requests) == (1, 0, 1, 2)
     assert meter.retry_budget == 7
@@ -174,7 +174,7 @@ def test_a_cut_off_answer_grows_to_the_ceiling_then_what_it_holds_is_kept() -> N
     [proposal] = outcome.draft.proposals
     assert [g.name for g in proposal.guarantors] == ["the US"]
     # The cut-off response time lacks its quote: pruned, not invented.
-    assert proposal.response_time is None
+    assert proposal.response_times == []
     assert (outcome.meter.cut_off, outcome.meter.kept_cut) == (3, 1)
 
 
@@ -298,3 +298,37 @@ def test_in_flight_cancels_the_work_in_flight_when_one_fails() -> None:
     with pytest.raises(ValueError, match="item 1 failed"):
         asyncio.run(in_flight(range(100), 4, work, lambda n: None))
     assert sorted(cancelled) == [0, 2, 3]
+
+
+def test_an_answer_cut_off_at_max_tokens_is_counted_in_the_usage() -> None:
+    from extractor import pipeline
+    from extractor.articles import from_text
+
+    cut = GOOD[: GOOD.index('"response_times"')] + '"response_times": [{"text": "72 h'
+    # The embedded model's cut answer is kept as it is (not asked again): counted once.
+    small = "smollm2-135m-instruct"
+    script = Script([ok(cut, finish_reason="length")])
+    outcome = engine(script, model=small).extract(MESSAGES, ARTICLE)
+    assert outcome.meter.cut_off == 1
+    # And in the record's usage, where the summary reads it.
+    record = pipeline.extract(
+        from_text("a.txt", ARTICLE),
+        engine(Script([ok(cut, finish_reason="length")]), model=small, strategy="single"),
+    )
+    assert record.provenance.usage.cut_off == 1
+    whole = pipeline.extract(from_text("a.txt", ARTICLE), engine(Script([ok(GOOD)])))
+    assert whole.provenance.usage.cut_off == 0
+
+
+def test_a_version_2_answer_with_a_malformed_response_time_is_salvaged_around_it() -> None:
+    """A hand-built answer in the draft of schema version 2 whose one response time lacks its
+    quote: that deadline is pruned (at its path in the list it became), the rest kept."""
+    answer = (
+        '{"proposals": [{"summary": "s", "quote": "q", "response_time": {"text": "72 hours"}, '
+        '"guarantors": [{"name": "the US", "quote": "q"}]}]}'
+    )
+    draft, pruned = salvage(answer)
+    [proposal] = draft.proposals
+    assert proposal.response_times == []
+    assert [g.name for g in proposal.guarantors] == ["the US"]
+    assert pruned == [("proposals[0].response_times[0]", {"text": "72 hours"})]

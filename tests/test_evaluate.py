@@ -46,7 +46,7 @@ def proposal(
     *,
     proposer: str | None = None,
     guarantors: tuple[str | None, ...] = (),
-    hours: float | None = None,
+    hours: float | tuple[float, ...] | None = None,
     territories: tuple[str, ...] = (),
     conditions: tuple[str, ...] = (),
     evidence: tuple[dict[str, Any], ...] = (),
@@ -72,9 +72,10 @@ def proposal(
             }
             for code in guarantors
         ],
-        "response_time": None
-        if hours is None
-        else {"text": f"within {hours} hours", "hours": hours, "evidence": []},
+        "response_times": [
+            {"text": f"within {h} hours", "hours": h, "purpose": None, "evidence": []}
+            for h in ((hours,) if isinstance(hours, float | int) else hours or ())
+        ],
         "excluded_territories": [
             {"name": name, "text": name, "evidence": []} for name in territories
         ],
@@ -299,6 +300,18 @@ def test_response_hours_compare_numerically() -> None:
     wrong = score([record(proposal(hours=48.0))], by_article(g))
     assert wrong.articles[0].false_positives["response_time_hours"] == ["48"]
     assert wrong.articles[0].misses["response_time_hours"] == ["72"]
+
+
+def test_every_deadline_of_a_proposal_is_scored() -> None:
+    g = gold(hours=([24, 72], []))
+    report = score([record(proposal(hours=(24.0, 72.0)))], by_article(g))
+    assert counts(report, "response_time_hours") == (2, 2, 2, 2)
+    # A record of schema version 2 holds one response time and is scored as it was.
+    old = proposal()
+    del old["response_times"]
+    old["response_time"] = {"text": "within 72 hours", "hours": 72, "evidence": []}
+    report = score([record(old)], by_article(g))
+    assert report.articles[0].misses["response_time_hours"] == ["24"]
 
 
 def test_territories_compare_case_insensitively() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -146,18 +145,6 @@ def test_reports_years_apart_are_two_events_and_two_proposals_of_one_article_sta
         },
     )
     assert len(grouping.events([two])) == 2
-
-
-def test_the_record_is_read_through_accessors_that_take_schema_version_3() -> None:
-    deadline = SimpleNamespace(text="within 24 hours", hours=24.0, evidence=[])
-    decision = SimpleNamespace(text="within 72 hours", hours=72.0, evidence=[])
-    v3 = SimpleNamespace(response_times=[deadline, decision])
-    assert [d.hours for d in grouping._response_times(v3)] == [24.0, 72.0]  # type: ignore[arg-type]
-    v2 = SimpleNamespace(response_time=deadline)
-    assert [d.hours for d in grouping._response_times(v2)] == [24.0]  # type: ignore[arg-type]
-    article = SimpleNamespace(outlet="Nokta")
-    assert grouping.outlet_of(SimpleNamespace(article=article)) == "Nokta"  # type: ignore[arg-type]
-    assert grouping.outlet_of(istanbul_records()[0]) is None
 
 
 def test_grouping_compares_a_bounded_number_of_reports_per_report(
@@ -347,7 +334,7 @@ def test_the_events_migration_goes_down_and_up_again(db_url: str) -> None:  # no
     with sink.for_writing(engine).begin() as connection:
         sink.upgrade(connection)
         assert sink.current_revision(connection) == "0005"
-        command.downgrade(sink._alembic(connection), "0003")
+        command.downgrade(sink._alembic(connection), "0004")
         names = set(engine.dialect.get_table_names(connection))
         assert "events" not in names and "event_proposals" not in names
         sink.upgrade(connection)

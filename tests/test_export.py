@@ -4,6 +4,7 @@ Model answers come from a loopback server of hand-built completions."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def test_a_parquet_article_table_is_extracted_exported_and_read_by_duckdb(tmp_pa
             FROM '{tables}/guarantors.parquet' g
             JOIN '{tables}/proposals.parquet' p ON p.id = g.proposal_id
             JOIN '{tables}/articles.parquet' a ON a.id = p.article_id
-            ORDER BY a.source, g.position"""
+            ORDER BY a.source, g.ordinal"""
     ).fetchall()
     expected = [
         (r["article"]["source"], g["actor"]["code"])
@@ -91,7 +92,8 @@ def test_a_parquet_article_table_is_extracted_exported_and_read_by_duckdb(tmp_pa
     ]
     assert guarantors == expected and guarantors
     spans = db.execute(
-        f"""SELECT e.quote, substr(a.text, e.start + 1, e."end" - e.start) AS span, e.match
+        f"""SELECT e.quote, substr(a.text, e.start_offset + 1, e.end_offset - e.start_offset)
+                   AS span, e.match
             FROM '{tables}/evidence.parquet' e JOIN '{tables}/articles.parquet' a
             ON a.id = e.article_id"""
     ).fetchall()
@@ -109,7 +111,7 @@ def test_the_tables_have_the_database_columns_and_a_declared_schema(tmp_path: Pa
         assert pq.read_table(tmp_path / f"{table.name}.parquet").num_rows == len(
             written.rows[table.name]
         )
-    assert pq.read_schema(tmp_path / "evidence.parquet").field("start").type == pa.int64()
+    assert pq.read_schema(tmp_path / "evidence.parquet").field("start_offset").type == pa.int64()
     assert pq.read_schema(tmp_path / "proposals.parquet").field("legally_binding").type == (
         pa.bool_()
     )
@@ -202,3 +204,122 @@ def test_a_table_on_another_filesystem_is_read_through_fsspec() -> None:
         handle.write(json.dumps({"text": "Kyiv asked for guarantees.", "id": "m1"}) + "\n")
     (item,) = articles.read(articles.expand(["memory://feeds/a.jsonl"]))
     assert isinstance(item, articles.Article) and item.source == "m1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata columns, stable ids, tables joinable on ids
+
+
+def test_url_and_outlet_columns_reach_the_record_the_database_and_the_export(
+    tmp_path: Path,
+) -> None:
+    feed = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {
+                "id": "s2",
+                "text": SEEDS[2].read_text(encoding="utf-8"),
+                "link": "https://news.example/s2",
+                "outlet": "Example News",
+                "published": "2022-03-30",
+            }
+        ],
+    )
+    out, db = tmp_path / "out.jsonl", tmp_path / "out.sqlite"
+    result = invoke(
+        *("extract", str(feed), "-o", str(out), "--strategy", "rules", "-q"),
+        *("--columns", "url=link", "--db", f"sqlite:///{db}"),
+    )
+    assert result.exit_code == 0, result.stderr
+    [record] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert (record["article"]["url"], record["article"]["outlet"]) == (
+        "https://news.example/s2",
+        "Example News",
+    )
+    stored = sink.query(f"sqlite:///{db}", "SELECT url, outlet, published FROM articles")
+    assert stored == [
+        {"url": "https://news.example/s2", "outlet": "Example News", "published": "2022-03-30"}
+    ]
+    tables = tmp_path / "tables"
+    assert invoke("export", str(out), "-o", str(tables)).exit_code == 0
+    exported = duckdb.connect().execute(
+        f"SELECT url, outlet, published FROM '{tables}/articles.parquet'"
+    )
+    assert exported.fetchall() == [
+        ("https://news.example/s2", "Example News", datetime.date(2022, 3, 30))
+    ]
+
+
+def test_export_ids_are_the_same_in_every_export_and_appended_exports_join_right(
+    tmp_path: Path,
+) -> None:
+    records = seed_records()
+    first, second = tmp_path / "first", tmp_path / "second"
+    export.write(records, first, "parquet")
+    # Another export: the records in another order, beside another strategy's.
+    export.write([*reversed(records), *seed_records(strategy="single")], second, "parquet")
+    db = duckdb.connect()
+
+    def ids(directory: Path, table: str) -> set[str]:
+        return {
+            row[0] for row in db.execute(f"SELECT id FROM '{directory}/{table}.parquet'").fetchall()
+        }
+
+    for table in ("extractions", "proposals", "guarantors", "evidence", "dropped"):
+        assert ids(first, table) and ids(first, table) <= ids(second, table), table
+    # Appended, as a user appends the files of two exports.
+    for table in ("guarantors", "proposals"):
+        db.execute(
+            f"CREATE VIEW {table} AS SELECT * FROM read_parquet(['{first}/{table}.parquet', "
+            f"'{second}/{table}.parquet'])"
+        )
+    joined = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE g.article_id <> p.article_id) "
+        "FROM guarantors g JOIN proposals p ON p.id = g.proposal_id"
+    ).fetchone()
+    n = sum(len(p.guarantors) for r in records for p in r.proposals)
+    # A default-strategy guarantor (in both exports) joins its proposal in both; a guarantor of
+    # the other strategy its one proposal; none joins another article's proposal.
+    assert joined == (2 * n * 2 + n, 0)
+
+
+def test_a_guarantor_joins_its_evidence_on_ids_alone(tmp_path: Path) -> None:
+    records = seed_records()
+    export.write(records, tmp_path, "parquet")
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT a.source, g.ordinal, g.actor_code, g.position, e.quote
+            FROM '{tmp_path}/guarantors.parquet' g
+            JOIN '{tmp_path}/evidence.parquet' e ON e.guarantor_id = g.id
+            JOIN '{tmp_path}/articles.parquet' a ON a.id = g.article_id
+            """
+        )
+        .fetchall()
+    )
+    expected = sorted(
+        (r.article.source, j, g.actor.code, g.position, e.quote)
+        for r in records
+        for p in r.proposals
+        for j, g in enumerate(p.guarantors)
+        for e in sorted(g.evidence, key=lambda e: e.start)
+    )
+    assert sorted(rows) == expected and rows
+
+
+def test_the_tables_speak_sql_dates_as_dates_no_reserved_names(tmp_path: Path) -> None:
+    export.write(seed_records(), tmp_path, "parquet")
+    every = {table.name: pq.read_schema(tmp_path / f"{table.name}.parquet") for table in t.TABLES}
+    assert not any("end" in schema.names for schema in every.values())
+    assert every["articles"].field("published").type == pa.date32()
+    assert every["extractions"].field("extracted_at").type == pa.timestamp("us", tz="UTC")
+    assert every["extraction_runs"].field("started_at").type == pa.timestamp("us", tz="UTC")
+    for name, schema in every.items():
+        if name not in ("articles", "extraction_runs"):
+            assert "article_id" in schema.names, name
+    assert set(every["evidence"].names) >= set(t.VALUE_ID.values())
+    times = duckdb.connect().execute(
+        f"SELECT typeof(extracted_at), extracted_at = TIMESTAMPTZ '2026-01-01 00:00:00+00' "
+        f"FROM '{tmp_path}/extractions.parquet' LIMIT 1"
+    )
+    assert times.fetchall() == [("TIMESTAMP WITH TIME ZONE", True)]

@@ -45,9 +45,10 @@ def test_each_part_of_the_identity_tells_records_apart() -> None:
 
 def test_the_run_key_is_the_one_earlier_versions_stored() -> None:
     record = seed_records()[0]
-    # sha256 of ["smollm2-135m-instruct", "llamacpp", "guided", "fields-v1", "0.1.0", "2"]
+    # sha256 of ["smollm2-135m-instruct", "llamacpp", "guided", "fields-v1", "0.1.0", "3"]
+    # (schema version 3: the records of another schema version are another run)
     assert Identity.of(record).run_key == (
-        "75b82425b20524f6d81fa91809c1f01808cf52d3db47d154eb1317e14b1c9b22"
+        "ce64ec92fe3a119878305bbdd99ef17c61c7deaa48be096b31b03c79e657bc42"
     )
     other_article = record.model_copy(
         update={"article": record.article.model_copy(update={"id": "sha256:00"})}
@@ -58,8 +59,9 @@ def test_the_run_key_is_the_one_earlier_versions_stored() -> None:
 def test_the_cache_key_is_the_one_earlier_versions_used() -> None:
     settings = config.resolve(strategy="rules", env={})
     article_id = "sha256:b1fab7e5af8b15dd7c0779745b2623673241055188bac602a654a737a991190e"
+    # At schema version 3: a cached record of another schema version is not served.
     assert cache.key(article_id, settings) == (
-        "fbef43ed7ccd1ef1c903b014b0315cc1a4770cd71ccba801a6ddc38ec16f34ad"
+        "47e20e1d5bfd818481841f13432fa874e78fb67aaaa9fd73fc04f5a69739805e"
     )
     hotter = settings.model_copy(update={"temperature": 0.7})
     assert cache.key(article_id, hotter) != cache.key(article_id, settings)

@@ -54,7 +54,7 @@ def test_cli_extracts_a_valid_fully_grounded_record_on_the_embedded_model(tmp_pa
     assert record.provenance.usage.total_tokens > 0
     [proposal] = record.proposals
     assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "FRA"]
-    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [r.hours for r in proposal.response_times] == [72]
     for evidence in iter_evidence(json.loads(line)):
         assert span_matches(evidence, TEXT), evidence
 

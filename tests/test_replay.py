@@ -88,9 +88,7 @@ def assert_grounded(record: ExtractionRecord) -> int:
     spans = 0
     for proposal in record.proposals:
         items = [proposal, *proposal.guarantors, *proposal.excluded_territories]
-        items += [*proposal.conditions, *proposal.stances]
-        if proposal.response_time is not None:
-            items.append(proposal.response_time)
+        items += [*proposal.conditions, *proposal.stances, *proposal.response_times]
         for item in items:
             assert item.evidence, f"no evidence for {item!r}"
             for evidence in item.evidence:

@@ -112,7 +112,7 @@ def test_every_evidence_of_the_seed_records_gets_a_highlight() -> None:
                 *p.excluded_territories,
                 *p.conditions,
                 *p.stances,
-                *([p.response_time] if p.response_time else []),
+                *p.response_times,
                 *([p.proposer] if p.proposer else []),
                 *([p.beneficiary] if p.beneficiary else []),
             ]

@@ -48,7 +48,7 @@ def test_rules_plans_no_request_and_finds_every_field() -> None:
     [proposal], dropped = rules.run(None, TEXT, rules.prompt(None))
     assert proposal.proposer is not None and proposal.proposer.code == "UKR"
     assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
-    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [r.hours for r in proposal.response_times] == [72]
     assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
     # "guarantee its security": the proposer is the state protected, not a guarantor.
     assert proposal.beneficiary is not None and proposal.beneficiary.code == "UKR"

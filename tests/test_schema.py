@@ -30,15 +30,16 @@ def test_record_field_names_are_the_contract() -> None:
     defs = schema["$defs"]
     assert list(defs["Proposal"]["properties"]) == [
         "summary", "proposer", "beneficiary", "guarantee_type", "legally_binding", "guarantors",
-        "response_time", "excluded_territories", "conditions", "stances", "evidence",
+        "response_times", "excluded_territories", "conditions", "stances", "evidence",
     ]  # fmt: skip
     assert list(defs["Evidence"]["properties"]) == [
         "quote", "model_quote", "start", "end", "match", "score",
     ]  # fmt: skip
-    assert list(defs["Party"]["properties"]) == ["name", "kind", "code", "evidence"]
+    assert list(defs["Party"]["properties"]) == ["name", "kind", "code", "person", "evidence"]
+    assert list(defs["ResponseTime"]["properties"]) == ["text", "hours", "purpose", "evidence"]
     assert list(defs["ExcludedTerritory"]["properties"]) == ["name", "code", "text", "evidence"]
-    assert "url" in defs["Article"]["properties"]
-    assert schema["properties"]["schema_version"]["const"] == "2"
+    assert {"url", "outlet"} <= set(defs["Article"]["properties"])
+    assert schema["properties"]["schema_version"]["const"] == "3"
     assert list(defs["Usage"]["properties"]) == [
         "prompt_tokens", "completion_tokens", "total_tokens", "requests", "cut_off",
     ]  # fmt: skip
@@ -71,6 +72,31 @@ def test_draft_validation_names_every_missing_quote() -> None:
     assert ArticleDraft.model_validate(answer, context={"ground": False}).proposals
     # The article alone, with no check to run, validates the shape only.
     assert ArticleDraft.model_validate(answer, context={"text": "a quote"}).proposals
+
+
+def test_an_answer_written_for_version_2_still_parses() -> None:
+    """A hand-built answer in the draft of schema version 2: one ``response_time`` object."""
+    old = {
+        "proposals": [
+            {
+                "summary": "s",
+                "quote": "within 72 hours",
+                "response_time": {"text": "72 hours", "quote": "within 72 hours"},
+            },
+            {"summary": "t", "quote": "q", "response_time": None},
+        ]
+    }
+    draft = ArticleDraft.model_validate(old, context={"ground": False})
+    first, second = draft.proposals
+    assert [(r.text, r.quote, r.purpose) for r in first.response_times] == [
+        ("72 hours", "within 72 hours", None)
+    ]
+    assert second.response_times == []
+    # The draft the model is asked to fill has the list, at most four deadlines, and persons.
+    properties = ArticleDraft.model_json_schema()["$defs"]["ProposalDraft"]["properties"]
+    assert "response_time" not in properties
+    assert properties["response_times"]["maxItems"] == 4
+    assert {"proposer_person", "beneficiary_person"} <= set(properties)
 
 
 def test_schema_package_ships_inside_extractor() -> None:

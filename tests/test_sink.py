@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from extractor import sink
 from extractor import tables as t
@@ -105,8 +105,8 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                 {
                     "quote": e.quote,
                     "model_quote": e.model_quote,
-                    "start": e.start,
-                    "end": e.end,
+                    "start": e.start_offset,
+                    "end": e.end_offset,
                     "match": e.match,
                     "score": e.score,
                 }
@@ -114,26 +114,41 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                 if e.field == field
             ]
 
+        def backing(column: Any, value_id: int) -> list[dict[str, Any]]:
+            """The evidence of a value, found by the value's id alone."""
+            return [
+                {
+                    "quote": e.quote,
+                    "model_quote": e.model_quote,
+                    "start": e.start_offset,
+                    "end": e.end_offset,
+                    "match": e.match,
+                    "score": e.score,
+                }
+                for e in rows(t.evidence, column, value_id)
+            ]
+
         def party(p: Any, prefix: str) -> dict[str, Any] | None:
             actor = _actor(p, prefix)
-            return None if actor is None else {**actor, "evidence": evidence(p.id, prefix)}
+            if actor is None:
+                return None
+            person = getattr(p, f"{prefix}_person")
+            return {**actor, "person": person, "evidence": evidence(p.id, prefix)}
 
         for ex in c.execute(select(t.extractions, t.articles).join(t.articles)):
             proposals = []
             for p in rows(t.proposals, t.proposals.c.extraction_id, ex.id):
-                rt = None
-                if p.response_time_text is not None:
-                    rt = {
-                        "text": p.response_time_text,
-                        "hours": p.response_time_hours,
-                        "evidence": evidence(p.id, "response_time"),
-                    }
+                assert p.article_id == ex.article_id
+                times = rows(t.response_times, t.response_times.c.proposal_id, p.id)
                 guarantors = rows(t.guarantors, t.guarantors.c.proposal_id, p.id)
                 conditions = rows(t.conditions, t.conditions.c.proposal_id, p.id)
                 territories = rows(
                     t.excluded_territories, t.excluded_territories.c.proposal_id, p.id
                 )
                 stances = rows(t.stances, t.stances.c.proposal_id, p.id)
+                for row in [*times, *guarantors, *conditions, *territories, *stances]:
+                    assert row.article_id == ex.article_id
+                ev = t.evidence.c
                 proposals.append(
                     {
                         "summary": p.summary,
@@ -144,18 +159,26 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                         "guarantors": [
                             {
                                 "actor": _actor(g, "actor"),
-                                "position": g.stand,
-                                "evidence": evidence(p.id, f"guarantors[{g.position}]"),
+                                "position": g.position,
+                                "evidence": backing(ev.guarantor_id, g.id),
                             }
                             for g in guarantors
                         ],
-                        "response_time": rt,
+                        "response_times": [
+                            {
+                                "text": x.text,
+                                "hours": x.hours,
+                                "purpose": x.purpose,
+                                "evidence": backing(ev.response_time_id, x.id),
+                            }
+                            for x in times
+                        ],
                         "excluded_territories": [
                             {
                                 "name": x.name,
                                 "code": x.code,
                                 "text": x.text,
-                                "evidence": evidence(p.id, f"excluded_territories[{x.position}]"),
+                                "evidence": backing(ev.excluded_territory_id, x.id),
                             }
                             for x in territories
                         ],
@@ -163,7 +186,7 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                             {
                                 "text": x.text,
                                 "bound_party": _actor(x, "bound_party"),
-                                "evidence": evidence(p.id, f"conditions[{x.position}]"),
+                                "evidence": backing(ev.condition_id, x.id),
                             }
                             for x in conditions
                         ],
@@ -172,7 +195,7 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                                 "speaker": _actor(x, "speaker"),
                                 "actor": _actor(x, "actor"),
                                 "stance": x.stance,
-                                "evidence": evidence(p.id, f"stances[{x.position}]"),
+                                "evidence": backing(ev.stance_id, x.id),
                             }
                             for x in stances
                         ],
@@ -188,6 +211,7 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                     "id": ex.article_id,
                     "source": ex.source,
                     "url": ex.url,
+                    "outlet": ex.outlet,
                     "title": ex.title,
                     "published": ex.published,
                     "language": ex.language,
@@ -261,6 +285,10 @@ def test_a_failure_mid_load_leaves_the_database_as_it_was(
     assert table_counts(db_url) == before
 
 
+# When the version 1 rows were written, as the extractor writes times.
+AT = "2025-06-01T12:00:00+00:00"
+
+
 def _load_version_1(connection: Any) -> None:
     """Rows as the extractor wrote them at schema version 1 (the evidence quote was the model's
     wording), written with the columns of that version."""
@@ -277,15 +305,17 @@ def _load_version_1(connection: Any) -> None:
             "INSERT INTO extraction_runs (id, run_key, model, base_url, mode, strategy, "
             "prompt_version, schema_version, extractor_version, started_at, finished_at, "
             "prompt_tokens, completion_tokens, total_tokens, requests) VALUES (1, 'k', 'm', "
-            "'u', 'json_schema', 'chunked', 'fields-v1', '1', '0.1.0', 't', 't', 1, 1, 2, 1)"
-        )
+            "'u', 'json_schema', 'chunked', 'fields-v1', '1', '0.1.0', :at, :at, 1, 1, 2, 1)"
+        ),
+        {"at": AT},
     )
     connection.execute(
         text(
             "INSERT INTO extractions (id, article_id, run_id, extracted_at, attempts, "
             "prompt_tokens, completion_tokens, total_tokens, requests) "
-            "VALUES (1, 'sha256:v1', 1, 't', 1, 1, 1, 2, 1)"
-        )
+            "VALUES (1, 'sha256:v1', 1, :at, 1, 1, 1, 2, 1)"
+        ),
+        {"at": AT},
     )
     connection.execute(
         text(
@@ -316,16 +346,22 @@ def _load_version_1(connection: Any) -> None:
             connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 9)"))
 
 
-def test_a_version_1_database_upgrades_to_version_2_with_its_data(db_url: str) -> None:
+def existing_counts(connection: Any) -> dict[str, int]:
+    """Rows per table, of the tables the schema has at its revision."""
+    names = set(connection.dialect.get_table_names(connection))
+    return sink.counts_of(connection, names)
+
+
+def test_a_version_1_database_upgrades_to_the_latest_with_its_data(db_url: str) -> None:
     engine = sink.connect(db_url)
     with engine.begin() as connection:
         sink.upgrade(connection, "0002")
         _load_version_1(connection)
     with engine.begin() as connection:
-        before = sink.counts(connection)
+        before = existing_counts(connection)
         sink.upgrade(connection)
         assert sink.current_revision(connection) == sink.head_revision()
-        assert sink.counts(connection) == before
+        assert {k: v for k, v in sink.counts(connection).items() if k in before} == before
     engine.dispose()
     evidence = sink.query(db_url, "SELECT quote, model_quote, score FROM evidence ORDER BY id")
     assert evidence == [
@@ -335,8 +371,8 @@ def test_a_version_1_database_upgrades_to_version_2_with_its_data(db_url: str) -
     ]
     codes = sink.query(db_url, "SELECT name, code FROM excluded_territories ORDER BY id")
     assert codes == [{"name": "Crimea", "code": "UA-43"}, {"name": "Donbas", "code": None}]
-    assert sink.query(db_url, "SELECT url FROM articles") == [{"url": None}]
-    # Version 2 records load beside the upgraded rows.
+    assert sink.query(db_url, "SELECT url, outlet FROM articles") == [{"url": None, "outlet": None}]
+    # Records of the latest version load beside the upgraded rows.
     report = sink.load(seed_records(), db_url)
     assert report.added["extractions"] == 5
 
@@ -348,10 +384,10 @@ def test_upgrade_from_the_first_migration_keeps_the_data_and_adds_the_views(db_u
         _load_version_1(connection)
     with engine.begin() as connection:
         assert sink.current_revision(connection) == "0001"
-        before = sink.counts(connection)
+        before = existing_counts(connection)
         sink.upgrade(connection)
         assert sink.current_revision(connection) == sink.head_revision()
-        assert sink.counts(connection) == before
+        assert {k: v for k, v in sink.counts(connection).items() if k in before} == before
     engine.dispose()
     assert (
         sink.query(db_url, "SELECT COUNT(*) AS n FROM excluded_territories_by_article")[0]["n"] == 2
@@ -370,6 +406,151 @@ def test_downgrade_to_version_1_gives_the_model_wording_back(db_url: str) -> Non
     quotes = sink.query(db_url, "SELECT quote FROM evidence ORDER BY id")
     assert [q["quote"] for q in quotes] == ["the US", "Crimea was left out"]
     assert sink.query(db_url, "SELECT COUNT(*) AS n FROM guarantor_counts")[0]["n"] == 0
+
+
+def _load_version_2(connection: Any) -> None:
+    """The version 1 rows brought to version 2, and a guarantor and a response time with their
+    evidence as version 2 wrote them (the response time on the proposal's row)."""
+    _load_version_1(connection)
+    sink.upgrade(connection, "0003")
+    connection.execute(
+        text(
+            "UPDATE proposals SET response_time_text = '72 hours', response_time_hours = 72 "
+            "WHERE id = 1"
+        )
+    )
+    connection.execute(
+        text(
+            "INSERT INTO guarantors (id, proposal_id, position, actor_name, actor_kind, "
+            "actor_code, stand) VALUES (1, 1, 0, 'the US', 'state', 'USA', 'willing')"
+        )
+    )
+    connection.execute(
+        text(
+            'INSERT INTO evidence (id, proposal_id, field, quote, start, "end", match) VALUES '
+            "(3, 1, 'response_time', '72 hours', 0, 8, 'exact')"
+        )
+    )
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('guarantors', 'id'), 9)"))
+
+
+def test_a_version_2_database_upgrades_to_version_3_keyed_on_ids(db_url: str) -> None:
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        sink.upgrade(connection, "0002")
+        _load_version_2(connection)
+        sink.upgrade(connection, "0004")
+    engine.dispose()
+    # The one response time is the proposal's first; its evidence is found by its id.
+    times = sink.query(
+        db_url,
+        "SELECT t.ordinal, t.text, t.hours, t.purpose, t.article_id, e.field, e.quote "
+        "FROM response_times t JOIN evidence e ON e.response_time_id = t.id",
+    )
+    assert times == [
+        {
+            "ordinal": 0,
+            "text": "72 hours",
+            "hours": 72.0,
+            "purpose": None,
+            "article_id": "sha256:v1",
+            "field": "response_times[0]",
+            "quote": "72 hours",
+        }
+    ]
+    # A guarantor's position is its position; its evidence joins on its id alone.
+    guarantors = sink.query(
+        db_url,
+        "SELECT g.ordinal, g.position, g.article_id, e.quote, e.start_offset, e.end_offset "
+        "FROM guarantors g JOIN evidence e ON e.guarantor_id = g.id",
+    )
+    start = guarantors[0]["start_offset"]
+    assert guarantors == [
+        {
+            "ordinal": 0,
+            "position": "willing",
+            "article_id": "sha256:v1",
+            "quote": "the US",
+            "start_offset": start,
+            "end_offset": start + 6,
+        }
+    ]
+    territories = sink.query(
+        db_url,
+        "SELECT t.name, e.quote FROM excluded_territories t "
+        "JOIN evidence e ON e.excluded_territory_id = t.id",
+    )
+    assert territories == [{"name": "Crimea", "quote": "Crimea is left out"}]
+    assert sink.query(db_url, "SELECT DISTINCT article_id FROM evidence") == [
+        {"article_id": "sha256:v1"}
+    ]
+    assert (
+        sink.query(db_url, "SELECT * FROM proposals_with_response_time")[0]["response_time_hours"]
+        == 72.0
+    )
+    assert sink.query(db_url, "SELECT code, position, articles FROM guarantor_counts") == [
+        {"code": "USA", "position": "willing", "articles": 1}
+    ]
+    # Version 3 records load beside the upgraded rows.
+    assert sink.load(seed_records(), db_url).added["extractions"] == 5
+
+
+def test_downgrade_to_version_2_keeps_the_first_response_time(db_url: str) -> None:
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        sink.upgrade(connection, "0002")
+        _load_version_2(connection)
+        sink.upgrade(connection)
+        connection.execute(
+            text(
+                "INSERT INTO response_times (proposal_id, article_id, ordinal, text, hours) "
+                "VALUES (1, 'sha256:v1', 1, '24 hours', 24)"
+            )
+        )
+        command.downgrade(sink._alembic(connection), "0003")
+        assert sink.current_revision(connection) == "0003"
+    engine.dispose()
+    assert sink.query(db_url, "SELECT response_time_text, response_time_hours FROM proposals") == [
+        {"response_time_text": "72 hours", "response_time_hours": 72.0}
+    ]
+    fields = sink.query(db_url, "SELECT field FROM evidence ORDER BY id")
+    assert [f["field"] for f in fields] == [
+        "guarantors[0]",
+        "excluded_territories[0]",
+        "response_time",
+    ]
+    stands = sink.query(db_url, "SELECT position, stand FROM guarantors")
+    assert stands == [{"position": 0, "stand": "willing"}]
+    assert sink.query(db_url, "SELECT mentions FROM guarantor_counts") == [{"mentions": 1}]
+
+
+def test_times_and_dates_are_typed_where_the_database_has_the_types(db_url: str) -> None:
+    records = [
+        r.model_copy(update={"article": r.article.model_copy(update={"published": "2022-03-30"})})
+        for r in seed_records()
+    ]
+    sink.load(records, db_url)
+    engine = sink.connect(db_url)
+    with engine.connect() as connection:
+        columns = {
+            c["name"]: c["type"]
+            for c in inspect(connection).get_columns("extractions")
+            + inspect(connection).get_columns("articles")
+        }
+        if connection.dialect.name == "postgresql":
+            assert str(columns["extracted_at"]) == "TIMESTAMP"
+            assert columns["extracted_at"].timezone
+            assert str(columns["published"]) == "DATE"
+            newest = connection.execute(
+                text("SELECT max(extracted_at) - min(extracted_at) AS span FROM extractions")
+            ).scalar_one()
+            assert newest.total_seconds() == 0
+    engine.dispose()
+    # Read back as the record writes them, on either database.
+    assert read_back(db_url)[records[0].article.source]["article"]["published"] == "2022-03-30"
+    stored = sink.query(db_url, "SELECT published FROM articles")[0]["published"]
+    assert str(stored) == "2022-03-30"
 
 
 def test_views_answer_the_first_questions(db_url: str) -> None:
@@ -404,3 +585,19 @@ def test_bad_urls_are_configuration_errors() -> None:
     with pytest.raises(ConfigError, match="directory does not exist"):
         sink.connect("sqlite:////no/such/dir/x.sqlite")
     assert masked("postgresql+psycopg://u:secret@h/db") == "postgresql+psycopg://u:***@h/db"
+
+
+def test_a_date_postgresql_cannot_take_is_a_one_line_input_error(db_url: str) -> None:
+    from extractor.errors import InputError
+
+    [first, *_] = seed_records()
+    odd = first.model_copy(
+        update={"article": first.article.model_copy(update={"published": "spring 2022"})}
+    )
+    if db_url.startswith("sqlite"):
+        # SQLite keeps the text as it stands (it has no date type).
+        assert sink.load([odd], db_url).added["articles"] == 1
+        return
+    with pytest.raises(InputError, match=r"refused record 1 .*'spring 2022' is not an ISO 8601"):
+        sink.load([odd], db_url)
+    assert table_counts(db_url) == {}

@@ -78,7 +78,7 @@ def test_merge_derives_codes_and_drops_what_cannot_stand() -> None:
     # A named group without a code is kept, code null; a place, a person or a common noun not.
     assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR", None]
     assert proposal.guarantors[3].actor.name == "Weimar Triangle"
-    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [r.hours for r in proposal.response_times] == [72]
     assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
     assert [t.code for t in proposal.excluded_territories] == ["UA-43", None]
     assert [(d.value, d.reason) for d in dropped] == [
@@ -117,7 +117,7 @@ def test_decomposed_asks_each_field_once_and_locates_answers() -> None:
     assert len(script.requests) == 5
     [proposal] = proposals
     assert [g.actor.code for g in proposal.guarantors] == ["USA"]
-    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [r.hours for r in proposal.response_times] == [72]
     schema = json.loads(script.requests[2].content)["response_format"]["schema"]
     assert schema["properties"]["value"]["anyOf"][0]["const"] == "72 hours"
     assert "72 hours?" in json.loads(script.requests[2].content)["messages"][1]["content"]
@@ -152,7 +152,7 @@ def test_an_unusable_field_answer_costs_that_answer_not_the_article() -> None:
     )
     proposals, dropped = named("decomposed").run(engine(script, mode="llamacpp"), TEXT, "fields-v1")
     assert len(script.requests) == 6
-    assert proposals[0].response_time is not None
+    assert proposals[0].response_times
     assert dropped[0].field == "guarantors" and "not JSON" in dropped[0].reason
 
 
@@ -186,7 +186,7 @@ def test_russian_answers_get_the_same_codes_and_canonical_names() -> None:
         ("Франция", "FRA"),
     ]
     assert [(t.name, t.text) for t in proposal.excluded_territories] == [("Crimea", "Крым")]
-    assert proposal.response_time is not None and proposal.response_time.hours == 72
+    assert [r.hours for r in proposal.response_times] == [72]
     assert proposal.guarantors[0].evidence[0].quote == "Турция"
 
 

@@ -1,11 +1,11 @@
 """Events: proposals grouped across articles, and a view of each event's guarantors by month
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 
 The tables hold what ``extractor events --db`` loads; records loaded without it leave them
 empty. ``event_proposals`` names each report's record by ``run_key`` and ``article_id`` and its
-proposal by ``position``, so the view reaches the guarantors the record's proposal holds.
+proposal by ``ordinal``, so the view reaches the guarantors the record's proposal holds.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -22,14 +22,14 @@ depends_on = None
 VIEWS = {
     "event_guarantors_by_month": """
         SELECT ep.event_id, substr(ep.published, 1, 7) AS month, g.actor_code AS code,
-               g.stand AS position, COUNT(DISTINCT ep.id) AS reports
+               g.position AS position, COUNT(DISTINCT ep.id) AS reports
         FROM event_proposals ep
         JOIN extraction_runs r ON r.run_key = ep.run_key
         JOIN extractions e ON e.article_id = ep.article_id AND e.run_id = r.id
-        JOIN proposals p ON p.extraction_id = e.id AND p.position = ep.position
+        JOIN proposals p ON p.extraction_id = e.id AND p.ordinal = ep.ordinal
         JOIN guarantors g ON g.proposal_id = p.id
         WHERE g.actor_code IS NOT NULL
-        GROUP BY ep.event_id, substr(ep.published, 1, 7), g.actor_code, g.stand
+        GROUP BY ep.event_id, substr(ep.published, 1, 7), g.actor_code, g.position
     """,
 }
 
@@ -72,7 +72,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "event_proposals",
-        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(length=120), primary_key=True),
         sa.Column("event_id", sa.String(length=40), sa.ForeignKey("events.id"), nullable=False),
         sa.Column(
             "report", sa.String(length=100), nullable=False, comment="article id # proposal index"
@@ -85,7 +85,7 @@ def upgrade() -> None:
         ),
         sa.Column("article_id", sa.String(length=80), nullable=False),
         sa.Column(
-            "position", sa.Integer(), nullable=False, comment="index in the record's proposals"
+            "ordinal", sa.Integer(), nullable=False, comment="index in the record's proposals"
         ),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("url", sa.Text()),
