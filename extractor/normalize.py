@@ -251,6 +251,22 @@ def _actor_index() -> _ActorIndex:
     for key, code in derived.items():
         if key not in clashes:  # "Korea": which one?
             capitalised.setdefault(key, code)
+    # The names in the other languages articles come in ("Frankreich", "Wielka Brytania",
+    # "Royaume-Uni"), nominative as pycountry gives them, capitalised only; a name two states
+    # would share, or one that is a word or a given name in English, is left out.
+    translated: dict[str, str] = {}
+    translated_clashes: set[str] = set()
+    for language in _NAME_LANGUAGES:
+        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
+        for country in pycountry.countries:
+            for attribute in ("name", "common_name"):
+                iso_name = getattr(country, attribute, None)
+                if isinstance(iso_name, str):
+                    key = _key(_actor_core(translation.gettext(iso_name)))
+                    _claim(translated, translated_clashes, key, country.alpha_3)
+    for key, code in translated.items():
+        if key not in translated_clashes and key not in _NOT_NAMES_IN_ENGLISH and len(key) > 3:
+            capitalised.setdefault(key, code)
     for pattern in cyrillic_clashes:
         del cyrillic_specs[pattern]
 
@@ -270,6 +286,16 @@ def _actor_index() -> _ActorIndex:
     )
 
 
+# Languages whose names of states are read besides English, Russian and Ukrainian.
+_NAME_LANGUAGES: Final[tuple[str, ...]] = ("de", "fr", "pl", "sv", "es", "it", "nl", "pt")
+# Their names that are English words or given names ("Island" is Iceland in German).
+_NOT_NAMES_IN_ENGLISH: Final[frozenset[str]] = frozenset(
+    {
+        *("island", "maurice", "mauricio", "maurizio", "salvador", "dominique", "dominika"),
+        *("georgie", "norfolk", "chili", "oma", "granada", "guadalupe", "gana", "benim"),
+        *("barem", "bahama", "julon"),
+    }
+)
 _EDGE_CHARS: Final[str] = " \t\r\n\"'«»“”„()[]{}<>,.;:!?*_/\\|-"
 _LEADING_THE_RE: Final[re.Pattern[str]] = re.compile(r"^the\s+", re.IGNORECASE)
 _POSSESSIVE_RE: Final[re.Pattern[str]] = re.compile(r"'s$", re.IGNORECASE)

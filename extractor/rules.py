@@ -71,7 +71,7 @@ _COMMITMENT = re.compile(
 )
 # The word for a guarantee and for security in the languages cued: "guarant-" in English,
 # "garant-" in German, French, Swedish and most others, "gwarant-" in Polish.
-_GUARANTEE_STEM = r"guarant|garant|gwaran|гарант"
+_GUARANTEE_STEM = r"guarant|garant|garanz|gwaran|гарант"
 _SECURITY_STEM = (
     r"secur|безопасн|безпек|sicherheit|sécurité|securite|bezpiecze|säkerhet|sikkerhed|sikkerhet|"
     r"seguridad|sicurezza|veiligheid"
@@ -457,12 +457,17 @@ _NEGATED = re.compile(
 # Ukraine's security", "offer Ukraine a guarantee", "give Ukraine legally binding guarantees",
 # "гарантии безопасности Украине".
 _FOR_BEFORE = re.compile(
-    r"(?:guarante\w*|guarantor\w*|security|assurances?|protection)['\"\u2019\u201d\u00bb]?\s+"
-    r"(?:\w+\s+)?(?:for|to|of)\s+(?:the\s+)?$|"
+    rf"(?:guarante\w*|guarantor\w*|security|assurances?|protection|{_GUARANTEE_STEM}\w*|"
+    rf"(?:{_SECURITY_STEM})\w*)['\"\u2019\u201d\u00bb]?\s+"
+    r"(?:\w+\s+)?(?:for|to|of|für|pour|à|dla|för|till|per|para|voor)\s+"
+    r"(?:the\s+|die\s+|den\s+|la\s+|le\s+|l['\u2019])?$|"
     # where forces would go: "troops sent to Ukraine", "deploying a force into Ukraine"
     r"(?:send|sent|deploy\w*|station\w*|dispatch\w*|troops|forces|soldiers|peacekeep\w*)\s+"
     r"(?:\S+\s+){0,3}?(?:to|into)\s+(?:the\s+)?$|"
-    r"(?:гарант\w*|безопасност\w*)\s+(?:для\s+)?$",
+    r"(?:гарант\w*|безопасност\w*)\s+(?:для\s+)?$|"
+    # whose sovereignty or integrity: "the territorial integrity of Ukraine", "целостности Украины"
+    r"(?:sovereignty|integrity|independence|суверенитет\w*|целостност\w*|независимост\w*|"
+    r"цілісн\w*|незалежн\w*)\s+(?:(?:and|и|і)\s+\S+\s+(?:\S+\s+)?)?(?:of\s+)?(?:the\s+)?$",
     re.IGNORECASE,
 )
 _FOR_AFTER = re.compile(
@@ -504,7 +509,9 @@ _JOINS_BEFORE = re.compile(
 _MODEL_BEFORE = re.compile(
     r"(?:similar to|like|akin to|analogous to|modell?ed on|inspired by|resembling|mirroring|"
     r"along the lines of|on the model of|"
-    r"аналогичн\w*|подобн\w*|по образцу|по аналогии с)\s+(?:\S+\s+){0,3}$",
+    r"аналогичн\w*|подобн\w*|по образцу|по аналогии с)\s+(?:\S+\s+){0,3}$|"
+    # whose charter: "Article 51 of the UN Charter", "статьей 51 Устава ООН"
+    r"(?:\bcharter|устав\w*|статут\w*)\s+(?:of\s+)?(?:the\s+)?$",
     re.IGNORECASE,
 )
 _MODEL_AFTER = re.compile(r"^-?(?:style|like|type)\b", re.IGNORECASE)
@@ -512,9 +519,10 @@ _MODEL_AFTER = re.compile(r"^-?(?:style|like|type)\b", re.IGNORECASE)
 # "deter Russia", "against Moscow", "агрессии России".
 _ATTACKER_AFTER = re.compile(
     r"^(?:['\u2019]s)?\s+(?:(?:were|was|is|are|will|would|could|might|should|again|ever|to|"
-    r"not|then|later|once|never|снова|вновь|не)\s+){0,3}"
+    r"not|then|later|once|never|dare|dares|снова|вновь|опять|посмеет|не)\s+){0,3}"
     r"(?:attack|re-?invad|invad|invasion|aggress|"
-    r"breach|violat|напад|агресс|вторг|вторж)",
+    r"breach|violat|напа[дс]|агресс|вторг|вторж)|"
+    r"^,?\s+the aggressor\b|^,?\s+(?:страна-)?агрессор",
     re.IGNORECASE,
 )
 _ATTACKER_BEFORE = re.compile(
@@ -540,10 +548,23 @@ _DESCRIBES_AFTER = re.compile(r"\s+[a-z]")
 # The party whose consent a guarantee needs, not a guarantor: "what Russia will accept as
 # guarantees", "unless Moscow agrees", "Russia opposes them".
 _CONSENTS_AFTER = re.compile(
-    r"^(?:['\u2019]s)?\s+(?:(?:will|would|might|could|may|can|must|does|did|not|never)\s+){0,2}"
+    r"^(?:['\u2019]s)?\s+(?:(?:will|would|might|could|may|can|must|does|did|not|never|had|has|"
+    r"have|likely|probably|also|still|to)\s+){0,3}"
     r"(?:accept|agree|consent|oppos|object|reject|veto|согла[сш]|прим[еу]т|отверг|возража)",
     re.IGNORECASE,
 )
+# A member of an organisation named by it, not the organisation: "members of the UN Security
+# Council", "NATO member Turkey", "член Совета Безопасности ООН"; one named as absent from the
+# guarantors ("среди гарантов нет России", "without Russia"); the recipient of a proposal
+# ("handed Russia a proposal").
+_MEMBER_BEFORE = re.compile(
+    r"\b(?:members?|член\w*)\s+(?:of\s+)?(?:the\s+)?$|"
+    r"(?:\bнет|\bбез|\bwithout|\bexcept|\bexcluding|\bкроме)\s+(?:the\s+)?$|"
+    r"\b(?:handed|hands|gave|sent|submitted to|presented to|delivered to|передал\w*|вручил\w*)\s+"
+    r"(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_MEMBER_AFTER = re.compile(r"^\s+(?:member|член)\b(?!s)", re.IGNORECASE)
 # Who speaks for a state: "a source at the Elysee", "officials in Washington".
 _SOURCE_AT_BEFORE = re.compile(
     r"\b(?:sources?|officials?|spokes\w*|aides?|diplomats?)\s+(?:at|in|from)\s+(?:the\s+)?$",
@@ -598,6 +619,8 @@ def role(sentence: str, start: int, end: int) -> Role:
     if (
         (is_demonym(sentence[start:end]) and _DESCRIBES_AFTER.match(after))
         or _FORMER_BEFORE.search(before)
+        or _MEMBER_BEFORE.search(before)
+        or _MEMBER_AFTER.search(after)
         or _CONSENTS_AFTER.search(after)
         or _ATTACKER_AFTER.search(after)
         or _ATTACKER_BEFORE.search(before)
@@ -640,6 +663,27 @@ def proposal_owners(sentence: str) -> list[str]:
             or _OWNS_BEFORE.search(sentence[max(0, start - 40) : start])
         )
     )
+
+
+# The one who presents a plan: "Ukraine's Volodymyr Zelensky has given details of an updated
+# peace plan", "Kyiv unveiled its proposals", "Киев представил свои предложения".
+_PRESENTS_AFTER = re.compile(
+    r"^(?:['\u2019]s)?\s+(?:\S+\s+){0,2}?(?:has\s+|have\s+|had\s+)?"
+    r"(?:given details of|unveiled|presented|put forward|outlined|drew up|drafted|proposed|"
+    r"submitted|представил\w*|презентовал\w*|выдвинул\w*|обнародовал\w*|оприлюднив\w*)\s+"
+    rf"(?:\S+\s+){{0,4}}?{_PROPOSAL_NOUN}",
+    re.IGNORECASE,
+)
+
+
+def presenters(sentence: str, people: dict[str, Person]) -> list[tuple[str, int]]:
+    """Those a sentence names as presenting a plan or proposal (name, offset): states,
+    organisations and known persons."""
+    return [
+        (name, start)
+        for name, start in _named_here(sentence, people)
+        if _PRESENTS_AFTER.search(sentence[start + len(name) : start + len(name) + 120])
+    ]
 
 
 # Persons who speak for a state or organisation, as an article introduces them: a state's name
@@ -903,6 +947,17 @@ def _rules_findings(original: str) -> Findings:
             if found is not None:
                 into.add(field_name, found)
 
+    def add_actor(field_name: str, name: str, offset: int, sentence: Chunk, into: Findings) -> None:
+        """A state or organisation named at ``offset`` of a sentence, or a person there, who
+        stands for the state the article introduced them with."""
+        person = people.get(name)
+        if person is not None:
+            found = at(person.start, person.state)
+        else:
+            found = at(sentence.start + offset, name)
+        if found is not None:
+            into.add(field_name, found)
+
     def add_condition(term: str | None, sentence: Chunk, into: Findings) -> None:
         """A condition: its term, with the whole sentence as its evidence."""
         if not term:
@@ -921,6 +976,8 @@ def _rules_findings(original: str) -> Findings:
         for sentence in group:
             add("proposer", proposal_owners(sentence.text), sentence, findings if about else extra)
             guarantee = about and is_guarantee_sentence(sentence.text)
+            for name, offset in presenters(sentence.text, people):
+                add_actor("proposer", name, offset, sentence, findings if guarantee else extra)
             mark = _CONDITION_MARK.search(sentence.text) if guarantee else None
             if (
                 mark is None

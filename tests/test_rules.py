@@ -321,7 +321,7 @@ def test_guided_asks_the_model_only_for_a_proposer_the_rules_do_not_name() -> No
         "The allies would come to the aid of Finland.",
         "The UK stands ready to support Ukraine.",
         "They are ready to help us in case of a military conflict.",
-        "Мы должны иметь соглашения со странами, которые готовы помочь нам в случае военного конфликта.",
+        "Мы должны иметь соглашения со странами, готовыми помочь нам в случае военного конфликта.",
         "США та Британія надають Україні гарантії безпеки.",
         "Deutschland will die Ukraine verteidigen.",
         "La France propose un pacte de défense à la Moldavie.",
@@ -487,3 +487,20 @@ def test_a_condition_is_the_term_with_the_sentence_as_evidence() -> None:
     [condition] = rules_findings(text).of("conditions")
     assert condition.value == "if a ceasefire holds"
     assert condition.evidence.quote == text
+
+
+def test_an_article_in_another_language_gets_the_states_named_near_a_commitment() -> None:
+    # German and Polish names of states come from pycountry's translations
+    german = "Deutschland und Frankreich bieten Sicherheitsgarantien für die Ukraine an."
+    assert {f.value for f in rules_findings(german).of("guarantors")} == {
+        "Deutschland",
+        "Frankreich",
+    }
+    polish = "Niemcy i Wielka Brytania dadzą Ukrainie gwarancje bezpieczeństwa."
+    assert {f.value for f in rules_findings(polish).of("guarantors")} == {
+        "Niemcy",
+        "Wielka Brytania",
+    }
+    # Italian has no cue list of its own: the shared stem still finds the commitment
+    italian = "La Francia offre all'Ucraina garanzie di sicurezza."
+    assert [f.value for f in rules_findings(italian).of("guarantors")] == ["Francia"]
