@@ -203,6 +203,9 @@ class Found:
 
     value: str
     evidence: Evidence
+    # the person who speaks for the state or organisation ``value`` names, where the value was
+    # read from a person ("Zelensky says ..." -> Ukraine, person "Volodymyr Zelensky")
+    person: str | None = None
 
 
 def found_in(value: str, piece: Chunk) -> Found | None:
@@ -953,6 +956,8 @@ def _rules_findings(original: str) -> Findings:
         person = people.get(name)
         if person is not None:
             found = at(person.start, person.state)
+            if found is not None:
+                found.person = person.name
         else:
             found = at(sentence.start + offset, name)
         if found is not None:
@@ -1012,6 +1017,8 @@ def _rules_findings(original: str) -> Findings:
                 else:
                     introduced = people[person.split()[-1]]
                     found = at(introduced.start, name)
+                    if found is not None:
+                        found.person = person
                 if found is not None:
                     findings.add("proposer", found)
                     if _REQUESTING.search(sentence.text) or _OWN_SECURITY.search(sentence.text):

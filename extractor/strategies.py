@@ -89,7 +89,9 @@ from .schemas import (
     Dropped,
     ExcludedTerritory,
     Guarantor,
+    Party,
     Proposal,
+    ResponseTime,
 )
 
 # A chunk a condition question is asked about speaks of guarantees and has a condition word.
@@ -416,6 +418,27 @@ _CARRIER_WORDS = {
 }
 
 
+def proposer_party(found: Found | None) -> Party | None:
+    """The proposal's proposer from the value chosen for it (``_most_named``): the state or
+    organisation it names, with its evidence. ``found.person`` is who spoke for it, where the
+    rules read it from a person."""
+    return make_party(found.value, [found.evidence]) if found else None
+
+
+def response_times(found: list[Found], drop: Callable[[str, str, str], None]) -> list[ResponseTime]:
+    """Every deadline the values give (consultations within 24 hours, a decision within 72),
+    in the article's order, each duration once, its hours checked against its evidence; those
+    that cannot stand go to ``drop``."""
+    times: list[ResponseTime] = []
+    for item in found:
+        given = response_time_of(item.value, item.evidence)
+        if isinstance(given, str):
+            drop("response_time", item.value, given)
+        elif all(given.hours != kept.hours for kept in times):
+            times.append(given)
+    return times
+
+
 def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     """One proposal from located field answers; values that cannot stand go to ``dropped``.
 
@@ -440,7 +463,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         return kept
 
     proposed_by = _most_named(checked("proposer", actor_problem))
-    proposer = make_party(proposed_by.value, [proposed_by.evidence]) if proposed_by else None
+    proposer = proposer_party(proposed_by)
     protecting = checked("beneficiary", actor_problem)
     protected = _most_named(protecting)
     beneficiary = make_party(protected.value, [protected.evidence]) if protected else None
@@ -469,13 +492,9 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         else:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
-    response_time = None
-    for found in findings.of("response_time"):
-        given = response_time_of(found.value, found.evidence)
-        if isinstance(given, str):
-            drop("response_time", found.value, given)
-        elif response_time is None:
-            response_time = given
+    times = response_times(findings.of("response_time"), drop)
+    # Schema version 2 holds one response time a proposal: the first the article gives.
+    response_time = times[0] if times else None
 
     territories: list[ExcludedTerritory] = []
     for found in _first_by_key(

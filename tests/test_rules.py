@@ -504,3 +504,20 @@ def test_an_article_in_another_language_gets_the_states_named_near_a_commitment(
     # Italian has no cue list of its own: the shared stem still finds the commitment
     italian = "La Francia offre all'Ucraina garanzie di sicurezza."
     assert [f.value for f in rules_findings(italian).of("guarantors")] == ["Francia"]
+
+
+def test_every_deadline_is_kept_for_the_proposal_and_the_person_for_its_proposer() -> None:
+    from extractor.strategies import response_times
+
+    text = (
+        "Ukraine's President Volodymyr Zelensky spoke.\n\n"
+        "Zelensky says the guarantors must consult within 24 hours and the US must decide "
+        "within 72 hours on security guarantees; guarantors respond within 24 hours."
+    )
+    found = rules_findings(text)
+    dropped: list[tuple[str, str, str]] = []
+    times = response_times(found.of("response_time"), lambda *d: dropped.append(d))
+    assert [t.hours for t in times] == [24, 72]
+    assert dropped == []
+    [proposer] = found.of("proposer")
+    assert (proposer.value, proposer.person) == ("Ukraine", "Volodymyr Zelensky")
