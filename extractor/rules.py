@@ -327,6 +327,7 @@ _TERMS = re.compile(
 _BOUND = re.compile(
     r"\bif\b|\bonly\b|\bprovided\b|\bon condition\b|\bin exchange\b|\bin return\b|"
     r"\bunless\b|\bin the event\b|would have to|\bmust\b|\bshall\b|\bneed(?:s|ed)?\b|"
+    r"\bwants?\b|\bwanted\b|"
     r"\bwould (?:\w+ )?(?:pledge|commit|agree|renounce|declare|accept|refrain|not)\b|"
     r"\bwill not\b|\bwon['\u2019]t\b|\bagree[sd]? to\b|\bpledg\w* (?:not )?to\b|"
     r"\bcommit\w* to\b|\brenounc\w*|\bdemand\w* that\b|\brequire[sd]?\b|"
@@ -366,6 +367,14 @@ _TRIGGER = re.compile(
 _TERM_WORDS = 24
 
 
+# A subordinate clause that only points back: "if so", "if it is the former", "if that fails".
+_ANAPHORIC = re.compile(
+    r"^(?:if|unless|если)\s+(?:not|so|it|this|that|they|он[оа]?|это)"
+    r"(?:\s+(?:is|was|were|are|does|did|fails|happens))?(?:\s+(?:the\s+)?\w+)?$",
+    re.IGNORECASE,
+)
+
+
 def _clause(sentence: str, start: int, end: int) -> str:
     """The words of ``sentence`` from ``start`` to the first clause break after ``end`` (the
     next clause too where that leaves fewer than three words), at most ``_TERM_WORDS`` words."""
@@ -387,8 +396,15 @@ def condition_term(sentence: str, mark: re.Match[str] | None = None) -> str | No
     term word (``_TERMS``: "Ukraine would stay neutral") or ``mark``; at most ``_TERM_WORDS``
     words. A clause that says what the guarantee answers ("if Russia attacks again") is no
     condition; None where the sentence states nothing else."""
+    if sentence.rstrip("\"'\u201d\u00bb ").endswith("?"):
+        return None  # a question states no term
     for opener in _SUBORDINATOR.finditer(sentence):
         term = _clause(sentence, opener.start(), opener.end())
+        rest = term[opener.end() - opener.start() :]
+        if len(rest.split()) <= 5 and _GUARANTEE_WORD.search(rest) and not _TERMS.search(rest):
+            continue  # "in return for security guarantees": the guarantee, not its term
+        if _ANAPHORIC.match(term):
+            continue  # "if it is the former": what the sentence before said
         if term and (re.match(_AFTER_A_DEAL, term, re.IGNORECASE) or not _TRIGGER.search(term)):
             return term
     anchor = _TERMS.search(sentence)

@@ -521,3 +521,16 @@ def test_every_deadline_is_kept_for_the_proposal_and_the_person_for_its_proposer
     assert dropped == []
     [proposer] = found.of("proposer")
     assert (proposer.value, proposer.person) == ("Ukraine", "Volodymyr Zelensky")
+
+
+def test_no_condition_from_a_question_a_pointer_back_or_the_guarantee_itself() -> None:
+    from extractor.rules import condition_term
+
+    assert condition_term("Isn't that a reasonable request if it produces a ceasefire?") is None
+    assert condition_term("If it is the former, the guarantees would be bilateral.") is None
+    assert (
+        condition_term("A US plan to receive compensation in return for security guarantees.")
+        is None
+    )
+    # a demand for how long the guarantee lasts is a term
+    assert is_terms_sentence("We want guarantees for 30 years for example.")
