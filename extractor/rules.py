@@ -572,18 +572,6 @@ _CONSENTS_AFTER = re.compile(
     r"(?:accept|agree|consent|oppos|object|reject|veto|согла[сш]|прим[еу]т|отверг|возража)",
     re.IGNORECASE,
 )
-# A member of an organisation named by it, not the organisation: "members of the UN Security
-# Council", "NATO member Turkey", "член Совета Безопасности ООН"; one named as absent from the
-# guarantors ("среди гарантов нет России", "without Russia"); the recipient of a proposal
-# ("handed Russia a proposal").
-_MEMBER_BEFORE = re.compile(
-    r"\b(?:members?|член\w*)\s+(?:of\s+)?(?:the\s+)?$|"
-    r"(?:\bнет|\bбез|\bwithout|\bexcept|\bexcluding|\bкроме)\s+(?:the\s+)?$|"
-    r"\b(?:handed|hands|gave|sent|submitted to|presented to|delivered to|передал\w*|вручил\w*)\s+"
-    r"(?:the\s+)?$",
-    re.IGNORECASE,
-)
-_MEMBER_AFTER = re.compile(r"^\s+(?:member|член)\b(?!s)", re.IGNORECASE)
 # Who speaks for a state: "a source at the Elysee", "officials in Washington".
 _SOURCE_AT_BEFORE = re.compile(
     r"\b(?:sources?|officials?|spokes\w*|aides?|diplomats?)\s+(?:at|in|from)\s+(?:the\s+)?$",
@@ -638,8 +626,6 @@ def role(sentence: str, start: int, end: int) -> Role:
     if (
         (is_demonym(sentence[start:end]) and _DESCRIBES_AFTER.match(after))
         or _FORMER_BEFORE.search(before)
-        or _MEMBER_BEFORE.search(before)
-        or _MEMBER_AFTER.search(after)
         or _CONSENTS_AFTER.search(after)
         or _ATTACKER_AFTER.search(after)
         or _ATTACKER_BEFORE.search(before)
