@@ -159,8 +159,12 @@ def _proposal_html(n: int, proposal: Any) -> str:
             [[x.name, x.code or "-", x.text] for x in proposal.excluded_territories],
         ),
         _table(
-            ["condition", "bound party"],
-            [[c.text, _actor(c.bound_party)] for c in proposal.conditions],
+            # the term itself, then the sentence that states it
+            ["condition", "bound party", "stated in"],
+            [
+                [c.text, _actor(c.bound_party), " ".join(e.quote for e in c.evidence)]
+                for c in proposal.conditions
+            ],
         ),
         _table(
             ["speaker", "for", "stance"],

@@ -91,6 +91,7 @@ from .schemas import (
     Dropped,
     ExcludedTerritory,
     Guarantor,
+    Party,
     Proposal,
     ResponseTime,
 )
@@ -426,6 +427,27 @@ _CARRIER_WORDS = {
 }
 
 
+def proposer_party(found: Found | None) -> Party | None:
+    """The proposal's proposer from the value chosen for it (``_most_named``): the state or
+    organisation it names, with its evidence. ``found.person`` is who spoke for it, where the
+    rules read it from a person."""
+    return make_party(found.value, [found.evidence], found.person) if found else None
+
+
+def response_times(found: list[Found], drop: Callable[[str, str, str], None]) -> list[ResponseTime]:
+    """Every deadline the values give (consultations within 24 hours, a decision within 72),
+    in the article's order, each duration once, its hours checked against its evidence; those
+    that cannot stand go to ``drop``."""
+    times: list[ResponseTime] = []
+    for item in found:
+        given = response_time_of(item.value, item.evidence)
+        if isinstance(given, str):
+            drop("response_time", item.value, given)
+        elif all(deadline_key(given) != deadline_key(kept) for kept in times):
+            times.append(given)
+    return times
+
+
 def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     """One proposal from located field answers; values that cannot stand go to ``dropped``.
 
@@ -450,7 +472,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         return kept
 
     proposed_by = _most_named(checked("proposer", actor_problem))
-    proposer = make_party(proposed_by.value, [proposed_by.evidence]) if proposed_by else None
+    proposer = proposer_party(proposed_by)
     protecting = checked("beneficiary", actor_problem)
     protected = _most_named(protecting)
     beneficiary = make_party(protected.value, [protected.evidence]) if protected else None
@@ -480,13 +502,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
             guarantors.append(Guarantor(actor=actor, position="unknown", evidence=[found.evidence]))
 
     # Every deadline found, each once (see deadline_key).
-    response_times: list[ResponseTime] = []
-    for found in findings.of("response_time"):
-        given = response_time_of(found.value, found.evidence)
-        if isinstance(given, str):
-            drop("response_time", found.value, given)
-        elif deadline_key(given) not in {deadline_key(r) for r in response_times}:
-            response_times.append(given)
+    deadlines = response_times(findings.of("response_time"), drop)
 
     territories: list[ExcludedTerritory] = []
     for found in _first_by_key(
@@ -505,7 +521,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     present = {
         "guarantors": bool(guarantors),
-        "response_time": bool(response_times),
+        "response_time": bool(deadlines),
         "excluded_territories": bool(territories),
         "proposer": proposer is not None,
         "conditions": bool(conditions),
@@ -520,7 +536,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
 
     evidence = sorted(
         [e for g in guarantors for e in g.evidence]
-        + [e for r in response_times for e in r.evidence]
+        + [e for r in deadlines for e in r.evidence]
         + [e for t in territories for e in t.evidence],
         key=lambda e: e.start,
     ) or [e for c in conditions for e in c.evidence] + (
@@ -528,8 +544,8 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     )
     names = ", ".join(g.actor.name for g in guarantors) or "unnamed guarantors"
     summary = f"{proposer.name if proposer else 'A proposal'}: security guarantees by {names}"
-    if response_times:
-        summary += f", response within {' and '.join(r.text for r in response_times)}"
+    if deadlines:
+        summary += f", response within {' and '.join(r.text for r in deadlines)}"
     if territories:
         summary += f", excluding {', '.join(t.name for t in territories)}"
     proposal = Proposal(
@@ -539,7 +555,7 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
         guarantee_type="other",
         legally_binding=None,
         guarantors=guarantors,
-        response_times=response_times,
+        response_times=deadlines,
         excluded_territories=territories,
         conditions=conditions,
         stances=[],

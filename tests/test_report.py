@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -177,3 +178,15 @@ def test_a_value_whose_span_equals_its_proposals_takes_the_colour() -> None:
     html = render_text("72 hours", [h("e0", 0, 8, "proposal"), h("e1", 0, 8, "response_time")])
     assert 'class="ev f-response_time"' in html
     assert 'data-ev="e0 e1"' in html
+
+
+def test_a_condition_shows_its_term_and_the_sentence_that_states_it() -> None:
+    record = next(r for r in golden_records() if any(p.conditions for p in r.proposals))
+    condition = next(c for p in record.proposals for c in p.conditions)
+    # the golden records' conditions are terms, shorter than the sentence that is their evidence
+    assert condition.text != condition.evidence[0].quote
+    assert condition.text in condition.evidence[0].quote
+    html = render([record])
+    assert "<th>stated in</th>" in html
+    row = f"<tr><td>{escape(condition.text)}</td><td>-</td><td>"
+    assert row + escape(condition.evidence[0].quote) + "</td></tr>" in html
