@@ -314,13 +314,14 @@ _CLAUSE_END_RE = re.compile(r"[,;:.!?()\[\]\u2014\u2013\n\"\u201c\u201d\u00ab\u0
 _AROUND_WORDS = 6
 
 
-def person_in(person: str, quote: str) -> str | None:
+def person_in(person: str, quote: str, at: int | None = None) -> str | None:
     """The words of ``quote`` naming ``person`` with their office and state ("said Ukrainian
     President Volodymyr Zelensky" -> "Ukrainian President Volodymyr Zelensky"; "Zelensky, the
     President of Ukraine, said" -> "Zelensky, the President of Ukraine"), where they name one
     state; else None. Only the words of the person's own clause count, so that another state
-    of the sentence ("asked the US for guarantees") is not taken for the person's."""
-    span = locate(person, quote)
+    of the sentence ("asked the US for guarantees") is not taken for the person's. ``at``:
+    where in ``quote`` the person is named, when it is known (an earlier mention is another)."""
+    span = locate(person, quote) if at is None else Span(at, at + len(person), "exact", 100.0)
     if span is None:
         return None
     before = _CLAUSE_END_RE.split(quote[: span.start])[-1].split()[-_AROUND_WORDS:]
@@ -334,6 +335,24 @@ def person_in(person: str, quote: str) -> str | None:
         if person_of(words) is not None:
             return words
     return None
+
+
+# A leader's government named after the leader: "the Trump administration", "the Starmer
+# government", "администрация Трампа", "адміністрація Трампа".
+_LEADERS_BODY_RE = re.compile(
+    r"^(?:the\s+)?(?P<leader>[A-Z][\w'’-]+)\s+(?:administration|government|cabinet|White House)$|"
+    r"^(?:администрац\w*|правительств\w*|адміністрац\w*|уряд\w*)\s+(?P<leader_>[А-ЯЁІЇЄ][\w-]+)$"
+)
+
+
+# A capitalised word: where a person's name may stand in a quote.
+_CAPITALISED_RE = re.compile(r"(?<![\w'’])[A-ZА-ЯЁІЇЄ][a-zа-яёіїєґ'’-]{2,}")
+
+
+def _leader_of(name: str) -> str | None:
+    """The leader a government is named after ("the Trump administration" -> "Trump")."""
+    found = _LEADERS_BODY_RE.match(name.strip())
+    return None if found is None else found.group("leader") or found.group("leader_")
 
 
 def _may_be_person(name: str) -> bool:
@@ -533,10 +552,21 @@ class _Builder:
                 return None
             # The words naming the person with their state: in the evidence by construction.
             return make_party(spoken[0], [*evidence, *spoken[1:]], person)
+        backing = found.quote
+        if (
+            actor_problem(name, backing) is not None
+            and person is not None
+            and (spoken := self.person_named_with_state(person, named_at)) is not None
+            and actor_problem(name, spoken[0]) is None
+        ):
+            # The quote names the person but not their state ("He meant that ..."), and the
+            # article names the person with that state ("Ukraine's President Volodymyr
+            # Zelensky"): that naming backs the state.
+            backing, evidence = spoken[0], [*evidence, *spoken[1:]]
         # Only a list of states or organisations splits: "Ukraine's Zelensky and his team"
         # is one party and its person.
         listed = split_actors(name, coded=2)
-        named = [part for part in listed if actor_problem(part, found.quote) is None]
+        named = [part for part in listed if actor_problem(part, backing) is None]
         # The first state or organisation named, else the first name.
         chosen = next((part for part in named if actor_code(part)), named[0] if named else None)
         for part in listed:
@@ -549,6 +579,13 @@ class _Builder:
         if chosen is None:
             return None
         name = chosen
+        leader = _leader_of(name) if actor_code(name) is None else None
+        if leader is not None and (
+            (spoken := self.person_named_with_state(leader, found)) is not None
+        ):
+            # "the Trump administration": a leader's government speaks for the leader's state,
+            # as the article names the leader with it ("US President Donald Trump").
+            return make_party(spoken[0], [*evidence, *spoken[1:]], person)
         if actor_code(name) is None and person_of(name) is None and _may_be_person(name):
             # A person given as the party ("Volodymyr Zelensky"): the state from their words.
             spoken = self.person_named_with_state(name, found)
@@ -556,6 +593,20 @@ class _Builder:
                 person = person or name
                 name, evidence = spoken[0], [*evidence, *spoken[1:]]
         return make_party(name, evidence, person)
+
+    def through_person(self, name: str, found: Evidence) -> list[Evidence] | None:
+        """Evidence that ``found`` names ``name`` through a person speaking for it: a person
+        named in the quote whom the article names with that state ("Witkoff said ..." and
+        "US envoy Steve Witkoff"), the article's naming as the evidence; else None."""
+        if actor_code(name) is None:
+            return None
+        for word in _CAPITALISED_RE.findall(found.quote)[:8]:
+            if actor_code(word) is not None or len(word) < 3:
+                continue
+            spoken = self.person_named_with_state(word, found)
+            if spoken is not None and actor_problem(name, spoken[0]) is None:
+                return list(spoken[1:])
+        return None
 
     def naming_of(self, person: str) -> Evidence | None:
         """Evidence of where the article names ``person`` (their name as given, else their
@@ -586,7 +637,7 @@ class _Builder:
             if mention.start() > 120:
                 start = self.text.find(" ", mention.start() - 120, mention.start()) + 1
             window = self.text[start : mention.end() + 120]
-            words = person_in(mention.group(0), window)
+            words = person_in(mention.group(0), window, at=mention.start() - start)
             span = None if words is None else locate(words, self.text)
             if words is not None and span is not None and span.match != "fuzzy":
                 return words, evidence_of(span, self.text, words)
@@ -613,7 +664,12 @@ class _Builder:
                 actor = make_actor(name)
                 if actor is None:
                     continue
+                backing = [found]
                 problem = actor_problem(actor.name, found.quote)
+                if problem is not None and (through := self.through_person(actor.name, found)):
+                    # "Sir Keir Starmer has been chairing ...": the quote names the state's
+                    # leader, whom the article names with the state.
+                    problem, backing = None, [found, *through]
                 if problem is not None:
                     self.drop(path, value, problem)
                     continue
@@ -623,7 +679,7 @@ class _Builder:
                     self.drop(path, value, reason, fixable=False)
                     continue
                 seen.add(key)
-                guarantors.append(Guarantor(actor=actor, position=item.position, evidence=[found]))
+                guarantors.append(Guarantor(actor=actor, position=item.position, evidence=backing))
 
         response_times: list[ResponseTime] = []
         deadlines: set[tuple[float | None, str]] = set()

@@ -240,3 +240,70 @@ def test_field_answers_keep_every_deadline_and_code_a_person_proposer() -> None:
     assert proposal.proposer is not None
     assert (proposal.proposer.code, proposal.proposer.person) == ("UKR", "Volodymyr Zelensky")
     assert [r.hours for r in proposal.response_times] == [24, 72]
+
+
+# An article naming its persons with their offices once, then by surname alone.
+LATER = (
+    "US President Donald Trump met British Prime Minister Keir Starmer on Monday. "
+    "Ukraine has agreed to stay neutral and said it now seeks a security arrangement. "
+    "Starmer has been chairing talks on a force for Ukraine. "
+    "The Trump administration drew up the plan, Trump said. "
+    "Lavrov said nothing."
+)
+
+
+def built_later(**proposal: object) -> tuple[list[object], list[tuple[str, str]]]:
+    base: dict[str, object] = {"summary": "s", "quote": LATER.split(". ")[2]}
+    base.update(proposal)
+    draft = ArticleDraft.model_validate({"proposals": [base]}, context={"ground": False})
+    proposals, dropped = build(draft, LATER)
+    return list(proposals), [(d.field, d.value) for d in dropped]
+
+
+def test_a_state_its_quote_leaves_out_is_backed_where_the_article_names_its_person() -> None:
+    [proposal], _ = built_later(
+        proposer="the United Kingdom",
+        proposer_person="Keir Starmer",
+        proposer_quote="Starmer has been chairing talks on a force for Ukraine",
+    )
+    assert (proposal.proposer.code, proposal.proposer.person) == ("GBR", "Keir Starmer")  # type: ignore[attr-defined]
+    quotes = [e.quote for e in proposal.proposer.evidence]  # type: ignore[attr-defined]
+    assert any("British Prime Minister Keir Starmer" in quote for quote in quotes)
+    # A state the person is not named with is still refused.
+    [proposal], _ = built_later(
+        proposer="France",
+        proposer_person="Keir Starmer",
+        proposer_quote="Starmer has been chairing talks on a force for Ukraine",
+    )
+    assert proposal.proposer is None  # type: ignore[attr-defined]
+
+
+def test_a_leaders_administration_speaks_for_the_leaders_state() -> None:
+    [proposal], _ = built_later(
+        proposer="the Trump administration",
+        proposer_quote="The Trump administration drew up the plan",
+    )
+    assert (proposal.proposer.code, proposal.proposer.name) == ("USA", "United States")  # type: ignore[attr-defined]
+    quotes = [e.quote for e in proposal.proposer.evidence]  # type: ignore[attr-defined]
+    assert "US President Donald Trump" in quotes
+
+
+def test_a_guarantor_named_through_its_leader_in_the_quote_is_backed_by_the_leaders_naming() -> (
+    None
+):
+    [proposal], dropped = built_later(
+        guarantors=[
+            {"name": "Britain", "quote": "Starmer has been chairing talks on a force for Ukraine"},
+            # A person the article names with no state backs nothing: still refused.
+            {"name": "Russia", "quote": "Lavrov said nothing"},
+            # Nor does a leader of another state.
+            {"name": "France", "quote": "Starmer has been chairing talks on a force for Ukraine"},
+        ]
+    )
+    [britain] = proposal.guarantors  # type: ignore[attr-defined]
+    assert britain.actor.code == "GBR"
+    assert any("British Prime Minister Keir Starmer" in e.quote for e in britain.evidence)
+    assert {str(v) for _, v in dropped} >= {
+        str({"name": "Russia", "position": "unknown", "quote": "Lavrov said nothing"})
+    }
+    assert any("France" in str(v) for _, v in dropped)
