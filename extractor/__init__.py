@@ -7,6 +7,7 @@ The public interface (see the README's "Python" section)::
     await extractor.aextract(text_or_path, **settings) -> Record
     extractor.settings(**settings) -> Settings
     extractor.close()                  stop the embedded server this process started
+    extractor.to_arrow(records) / extractor.to_pandas(records) -> {table name: table}
 
 and the exception tree rooted at :class:`ExtractorError`.
 """
@@ -21,7 +22,7 @@ except metadata.PackageNotFoundError:  # running from a checkout that was never 
     __version__ = "0.0.0+checkout"
 
 # Imported after __version__: the pipeline records it in every record's provenance.
-from .api import Record, aextract, close, extract, extract_many, settings
+from .api import Record, aextract, close, extract, extract_many, settings, to_arrow, to_pandas
 from .config import Settings
 from .errors import (
     BackendError,
@@ -51,4 +52,6 @@ __all__ = [
     "extract",
     "extract_many",
     "settings",
+    "to_arrow",
+    "to_pandas",
 ]

@@ -9,6 +9,7 @@ import time
 import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -16,7 +17,16 @@ import annotated_types
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
 from . import (
     __version__,
@@ -305,7 +315,9 @@ def extract(
     error, 130 when interrupted.
     """
     console = Console(stderr=True, quiet=quiet)
-    strategies.for_settings(settings)  # an unknown strategy or unusable prompt: exit 2 now
+    # An unknown strategy or unusable prompt, or a model with no server to ask: exit 2 now.
+    if strategies.for_settings(settings).needs_model:
+        embedded.check_served(settings)
     table = spending.load_prices(settings.prices) if settings.prices else {}
     options = runner.RunOptions(
         concurrency=concurrency,
@@ -322,8 +334,8 @@ def extract(
     if skipped:
         click.echo(
             f"note: skipped {len(skipped)} files that are not articles "
-            f"({', '.join(articles.SUFFIXES)}): {', '.join(skipped[:5])}"
-            + (" …" if len(skipped) > 5 else ""),
+            f"({', '.join(articles.SUFFIXES)}, not named in capitals like README.md): "
+            f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""),
             err=True,
         )
     if summary_path is not None and not summary_path.parent.is_dir():
@@ -369,6 +381,25 @@ def _listed(path: Path) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+class _Pace(ProgressColumn):
+    """Articles extracted a minute and the time left at that pace, measured from the moment
+    the inputs were read (records from the cache or an earlier run are not extraction)."""
+
+    def render(self, task: Task) -> Text:
+        began, extracted = task.fields.get("began"), task.fields.get("extracted", 0)
+        if began is None or task.total is None or task.finished:
+            return Text("")  # once finished, the closing summary gives the run's pace
+        elapsed = time.monotonic() - began
+        if not extracted or elapsed <= 0:
+            return Text("")
+        per_second = extracted / elapsed
+        left = max(task.total - task.completed, 0) / per_second
+        return Text(
+            f"{per_second * 60:.1f} articles/min, {timedelta(seconds=round(left))} left",
+            style="progress.remaining",
+        )
+
+
 def _run(
     sources: list[str],
     settings: config.Settings,
@@ -385,19 +416,28 @@ def _run(
         MofNCompleteColumn(),
         TextColumn("{task.fields[tokens]:,} tokens, {task.fields[errors]} errors"),
         TimeElapsedColumn(),
+        _Pace(),
         console=console,
         transient=False,
     )
-    spent = errors = 0
+    spent = errors = extracted = 0
 
     def advance(outcome: runner.Outcome) -> None:
-        nonlocal spent, errors
+        nonlocal spent, errors, extracted
         spent += outcome.meter.total_tokens
         errors += outcome.record is not None and outcome.record.error is not None
-        progress.update(task, advance=1, tokens=spent, errors=errors)
+        extracted += outcome.status in ("extracted", "failed")
+        progress.update(task, advance=1, tokens=spent, errors=errors, extracted=extracted)
+
+    def total(count: int) -> None:
+        # The inputs are read: what comes from the cache or an earlier run comes at once, so
+        # the pace is measured on the articles extracted from here on.
+        progress.update(task, total=count, began=time.monotonic())
 
     with progress:
-        task = progress.add_task("extract", total=len(sources), tokens=0, errors=0)
+        task = progress.add_task(
+            "extract", total=len(sources), tokens=0, errors=0, extracted=0, began=None
+        )
         summary = runner.run(
             sources,
             settings,
@@ -406,7 +446,7 @@ def _run(
             backend=lambda s: _backend(s, console, lazy=execute is None),
             execute=execute,
             columns=columns,
-            on_total=lambda total: progress.update(task, total=total),
+            on_total=total,
             on_progress=advance,
             log=lambda line: console.print(config.masked(line)),
         )

@@ -123,6 +123,13 @@ def tidy(records: Iterable[ExtractionRecord]) -> Tables:
     return Tables(rows, skipped)
 
 
+def arrow_tables(records: Iterable[ExtractionRecord]) -> dict[str, pa.Table]:
+    """Every exported table of ``records`` as an Arrow table, by name, in ``tables.TABLES``
+    order: what :func:`write` writes, without the files (``extractor.to_arrow``)."""
+    tables = tidy(records)
+    return {table.name: tables.arrow(table.name) for table in t.TABLES}
+
+
 def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tables:
     """Write one ``TABLE.parquet`` (or ``TABLE.csv``) per table into ``directory`` (created),
     each file written whole or not at all.

@@ -213,7 +213,16 @@ def fragment(record: ExtractionRecord) -> str:
     evidence highlighted, the proposals, what was dropped and where it came from. Its styles are
     scoped to the fragment, so they leave the rest of a notebook alone."""
     body = _article_html(0, record)
-    return f'<div class="gx-record"><style>{_FRAGMENT_STYLE}</style>{body}</div>'
+    return (
+        f'<div class="gx-record"><style>{_FRAGMENT_STYLE}</style>'
+        f'<p class="legend">{_legend()}</p>{body}</div>'
+    )
+
+
+def _legend() -> str:
+    """What each highlight colour stands for, and the fuzzy match's underline."""
+    legend = "".join(f'<span class="f-{f}">{f.replace("_", " ")}</span>' for f in FIELDS)
+    return legend + '<span class="fuzzy">fuzzy match</span>'
 
 
 _STYLE = """
@@ -255,7 +264,9 @@ def _scoped(style: str, scope: str, keep: tuple[str, ...]) -> str:
 
 
 # The report's styles for one article, scoped to the fragment's own element.
-_FRAGMENT_STYLE = _scoped(_STYLE, ".gx-record", (".cols", ".text", ".side", "mark", ".error"))
+_FRAGMENT_STYLE = _scoped(
+    _STYLE, ".gx-record", (".cols", ".text", ".side", "mark", ".error", ".legend")
+)
 
 _SCRIPT = """
 const main = document.querySelector('main');
@@ -300,8 +311,7 @@ def render(records: list[ExtractionRecord], title: str = "Extraction report") ->
     )
     tokens = sum(r.provenance.usage.total_tokens for r in records)
     failed = sum(r.error is not None for r in records)
-    legend = "".join(f'<span class="f-{f}">{f.replace("_", " ")}</span>' for f in FIELDS)
-    legend += '<span class="fuzzy">fuzzy match</span>'
+    legend = _legend()
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"

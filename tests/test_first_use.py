@@ -1,0 +1,210 @@
+"""What a user meets on a first run, through the installed command line in a process of its
+own (and the Python interface where it has the same path): a model named with no server, the
+causes of errors on screen, the pace of a long run, what a directory holds, titles.
+
+Every answer a server gives here is hand-built (``handbuilt``); nothing came from a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from handbuilt import LoopbackServer
+from test_runner import Server
+
+import extractor
+
+COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The command line in a process of its own, with no server configured, the record cache
+    under ``tmp_path`` and ``env`` over the environment."""
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY") and not k.startswith("EXTRACTOR_")
+    }
+    environ |= {"EXTRACTOR_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, env=environ, timeout=120, check=False
+    )
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+ARTICLE = "Ukraine asked the US to guarantee its security within 72 hours.\n"
+
+
+# --- a model named with no server ----------------------------------------------------------------
+
+
+def test_a_model_the_embedded_server_does_not_serve_with_no_server_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = cli("extract", str(article), "--model", "gpt-4o-mini", "-o", str(out), tmp_path=tmp_path)
+    assert done.returncode == 2, done.stderr
+    # One line, naming both ways to give the server; nothing started, nothing written.
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: model 'gpt-4o-mini' needs its server")
+    assert "--base-url" in line and "OPENAI_BASE_URL" in line
+    assert "embedded model server" not in done.stderr
+    assert not out.exists() and not (tmp_path / "out.jsonl.partial").exists()
+
+
+def test_the_python_interface_refuses_it_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(extractor.ConfigError, match="needs its server: give --base-url"):
+        extractor.extract(ARTICLE, model="gpt-4o-mini", cache=False)
+    with pytest.raises(extractor.ConfigError, match="OPENAI_BASE_URL"):
+        list(extractor.extract_many([ARTICLE], model="gpt-4o-mini", cache=False))
+
+
+def test_a_strategy_that_asks_no_model_names_none_whatever_the_model(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = cli(
+        "extract", str(article), "--model", "gpt-4o-mini", "--strategy", "rules", "-o", str(out),
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [record] = records(out)
+    assert record["provenance"]["model"] == "none"
+
+
+# --- errors on screen ----------------------------------------------------------------------------
+
+
+def test_a_wrong_base_url_says_so_on_screen_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(ARTICLE, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = cli(
+        "extract", str(folder), "-o", str(out), "--base-url", "http://127.0.0.1:9/v1",
+        "--strategy", "single", "--no-cache",
+        tmp_path=tmp_path, EXTRACTOR_TRANSPORT_RETRIES="0",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    [line] = [line for line in done.stderr.splitlines() if "failed the same way" in line]
+    assert line.startswith("all 2 failed the same way: BackendError: cannot reach ")
+    assert "http://127.0.0.1:9/v1" in line and "is the server running?" in line
+
+
+def test_the_summary_groups_the_causes_of_errors_with_counts(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (folder / name).write_text(ARTICLE, encoding="utf-8")
+    (folder / "d.txt").write_bytes(b"\xff\xfe not utf-8 \xff")
+    done = cli(
+        "extract", str(folder), "-o", str(tmp_path / "out.jsonl"),
+        "--base-url", "http://127.0.0.1:9/v1", "--strategy", "single", "--no-cache",
+        tmp_path=tmp_path, EXTRACTOR_TRANSPORT_RETRIES="0",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    start = lines.index("errors by cause (4 articles):")
+    assert lines[start + 1].startswith("  3 articles: BackendError: cannot reach http://127.0.0.1")
+    assert lines[start + 1].endswith(f"(e.g. {folder / 'a.txt'})")
+    assert lines[start + 2].startswith("  1 article: InputError: not valid UTF-8 (byte 0)")
+    assert lines[start + 2].endswith(f"({folder / 'd.txt'})")
+
+
+# --- long runs -----------------------------------------------------------------------------------
+
+
+def test_a_run_all_from_the_cache_says_so_rather_than_a_rate_of_nought(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    first = cli("extract", str(article), "--strategy", "rules", "-o", str(tmp_path / "1.jsonl"),
+                tmp_path=tmp_path)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert "articles/min" in first.stderr
+    again = cli("extract", str(article), "--strategy", "rules", "-o", str(tmp_path / "2.jsonl"),
+                tmp_path=tmp_path)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "1 from the cache" in again.stderr
+    assert "0.0 articles/min" not in again.stderr
+    assert "waiting on the model; all from the cache -> " in again.stderr
+
+
+def test_the_progress_bar_shows_the_pace_and_the_time_left(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i}.txt").write_text(f"Article {i} says Ukraine asked the US to guarantee.\n")
+    with LoopbackServer(Server(delay=0.6)) as server:
+        done = cli(
+            "extract", str(folder), "-o", str(tmp_path / "out.jsonl"),
+            "--base-url", server.base_url, "--strategy", "single", "--no-cache",
+            tmp_path=tmp_path, TTY_COMPATIBLE="1", TTY_INTERACTIVE="1", COLUMNS="200",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Refreshed while it runs: after the first article, its pace and the time left.
+    assert "articles/min, 0:00:0" in done.stderr and " left" in done.stderr
+
+
+def test_a_directory_passes_over_its_own_documentation(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "h01.txt").write_text(ARTICLE, encoding="utf-8")
+    # A collection's notes name states and guarantees too: they are no article.
+    notes = "# Sources\n\nArticles on how the US would guarantee Ukraine's security.\n"
+    (folder / "SOURCES.md").write_text(notes, encoding="utf-8")
+    (folder / "README.md").write_text(notes, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = cli("extract", str(folder), "--strategy", "rules", "-o", str(out), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [Path(r["article"]["source"]).name for r in records(out)] == ["h01.txt"]
+    assert "skipped 2 files that are not articles" in done.stderr
+    assert "SOURCES.md" in done.stderr
+    # Named on its own, a file is read whatever its name.
+    named = cli("extract", str(folder / "SOURCES.md"), "--strategy", "rules", tmp_path=tmp_path)
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout)["article"]["source"].endswith("SOURCES.md")
+
+
+# --- titles --------------------------------------------------------------------------------------
+
+
+def test_titles_reach_the_record_without_markup_or_page_boilerplate(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    body = "\n\nUkraine asked the US to guarantee its security.\n"
+    (folder / "1.txt").write_text("\n# Russia's Demand of NATO\n" + body, encoding="utf-8")
+    (folder / "2.txt").write_text(
+        '<span style="color:#000000; font-size:21.0pt; font-weight:bold;">Security '
+        "“guarantees” for Ukraine are hazy</span>\n" + body,
+        encoding="utf-8",
+    )
+    (folder / "3.txt").write_text(
+        " date 2022-04-01  icon bookmark-bicon bookmarkicon cameraicon checkicon chevron\n"
+        "1 Apr, 2022 14:18\nHomeRussia & FSU\n\n"
+        "Kiev ‘unlikely’ to get NATO-like protection from West – media\n" + body,  # noqa: RUF001
+        encoding="utf-8",
+    )
+    (folder / "4.md").write_text("**Talks in [Istanbul](https://x.invalid) &amp; after**\n" + body)
+    out = tmp_path / "out.jsonl"
+    done = cli("extract", str(folder), "--strategy", "rules", "-o", str(out), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [r["article"]["title"] for r in records(out)] == [
+        "Russia's Demand of NATO",
+        "Security “guarantees” for Ukraine are hazy",
+        "Kiev ‘unlikely’ to get NATO-like protection from West – media",  # noqa: RUF001
+        "Talks in Istanbul & after",
+    ]
