@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from handbuilt import LoopbackServer
+from handbuilt import LoopbackServer, Script, draft_json, ok
 from test_runner import Server
 
 import extractor
@@ -208,3 +208,95 @@ def test_titles_reach_the_record_without_markup_or_page_boilerplate(tmp_path: Pa
         "Kiev ‘unlikely’ to get NATO-like protection from West – media",  # noqa: RUF001
         "Talks in Istanbul & after",
     ]
+
+
+# --- the Python interface ------------------------------------------------------------------------
+
+SEED = ROOT / "seeds" / "002_54d6a3d48c9ecc01.txt"
+
+
+def test_a_string_naming_an_existing_file_is_read_as_that_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    record = extractor.extract("seeds/002_54d6a3d48c9ecc01.txt", strategy="rules")
+    assert record.article.source == "seeds/002_54d6a3d48c9ecc01.txt"
+    assert record.article.text == SEED.read_text(encoding="utf-8")
+    assert record.proposals
+    # The same as a Path, and as the text itself (then the source is "-").
+    as_path = extractor.extract(Path("seeds/002_54d6a3d48c9ecc01.txt"), strategy="rules")
+    as_text = extractor.extract(SEED.read_text(encoding="utf-8"), strategy="rules")
+    assert as_path.proposals == record.proposals == as_text.proposals
+
+
+def test_a_string_that_looks_like_a_missing_file_is_refused() -> None:
+    with pytest.raises(
+        extractor.InputError, match=r"seeds/nope\.txt: no such file; .*Path\(\.\.\.\)"
+    ):
+        extractor.extract("seeds/nope.txt", strategy="rules")
+    # A sentence is text, whatever it ends with.
+    record = extractor.extract("Ukraine wants guarantees, see notes.txt", strategy="rules")
+    assert record.article.text == "Ukraine wants guarantees, see notes.txt"
+
+
+def test_a_record_reads_in_a_few_lines_in_a_repl() -> None:
+    record = extractor.extract(SEED, strategy="rules")
+    shown = repr(record)
+    assert str(record) == shown
+    assert len(shown) < 600, shown
+    lines = shown.splitlines()
+    assert lines[0].startswith(f"<Record {SEED}")
+    assert f"{len(record.proposals)} proposal" in lines[0]
+    guarantors = [g.actor.code or g.actor.name for g in record.proposals[0].guarantors]
+    assert lines[1].startswith("  1. ") and ", ".join(guarantors) in lines[1]
+    assert record.article.text[:200] not in shown
+    # A list of records too (what a notebook shows for it).
+    assert len(repr([record, record])) < 1300
+    failed = extractor.extract("Ukraine.", base_url="http://127.0.0.1:9/v1", strategy="single",
+                               retry_budget=0, timeout=2, cache=False)  # fmt: skip
+    assert "  error: BackendError: cannot reach http://127.0.0.1:9/v1" in repr(failed)
+
+
+def test_records_as_tidy_frames_one_per_exported_table(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from extractor import export
+
+    made = [extractor.extract(p, strategy="rules") for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    frames = extractor.to_pandas(made)
+    export.write(made, tmp_path, "parquet")
+    written = {p.stem: pq.read_table(p) for p in tmp_path.glob("*.parquet")}
+    assert set(frames) == set(written)
+    for name, frame in frames.items():
+        assert list(frame.columns) == written[name].column_names, name
+        assert len(frame) == written[name].num_rows, name
+    assert len(frames["guarantors"]) == sum(len(p.guarantors) for r in made for p in r.proposals)
+    tables = extractor.to_arrow(made)
+    assert tables["articles"].schema == written["articles"].schema
+
+
+def test_the_notebook_view_has_a_legend_of_its_colours() -> None:
+    html = extractor.extract(SEED, strategy="rules")._repr_html_()
+    legend = html.split('<p class="legend">', 1)[1].split("</p>", 1)[0]
+    for field in ("proposal", "guarantor", "response time", "territory", "condition", "stance"):
+        assert f">{field}</span>" in legend
+    assert "fuzzy match" in legend
+
+
+def test_the_python_interface_uses_the_record_cache_like_the_command_line() -> None:
+    answer = draft_json(
+        quote="Ukraine asked the US to guarantee its security",
+        summary="Ukraine asks the US.",
+        guarantors=[{"name": "the US", "quote": "the US"}],
+    )
+    script = Script([ok(answer), ok(answer)])
+    with LoopbackServer(script) as server:
+        given = {"base_url": server.base_url, "strategy": "single", "model": "handbuilt"}
+        first = extractor.extract(ARTICLE, **given)
+        again = extractor.extract(ARTICLE, source="again.txt", **given)
+        many = list(extractor.extract_many([ARTICLE], **given))
+        assert len(script.requests) == 1  # the second and third from the cache
+        assert again.article.source == "again.txt"
+        assert again.proposals == first.proposals == many[0].proposals
+        extractor.extract(ARTICLE, cache=False, **given)
+        assert len(script.requests) == 2
