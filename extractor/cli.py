@@ -468,25 +468,41 @@ def _run(
 @click.argument(
     "predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
+@click.option(
+    "--articles",
+    "article_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder holding the articles the gold files name (e.g. seeds/); a record of the same "
+    "text, from an article table say, is then scored whatever its source. Repeatable; the gold "
+    "folder itself is looked in too.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def eval_command(gold_dirs: tuple[Path, ...], predictions: tuple[Path, ...], as_json: bool) -> None:
+def eval_command(
+    gold_dirs: tuple[Path, ...],
+    predictions: tuple[Path, ...],
+    article_dirs: tuple[Path, ...],
+    as_json: bool,
+) -> None:
     """Score PREDICTIONS (JSONL records) against gold annotations.
 
-    Records are matched to gold files by the article's file name; records with no gold file are
-    listed, not scored. With several PREDICTIONS files (one per strategy, say), their figures
-    are printed side by side, for each gold set and for all of them together.
+    Records are matched to gold files by the article's text, where --articles holds the file
+    the gold names, else by the article's file name; records with no gold file are listed, not
+    scored. With several PREDICTIONS files (one per strategy, say), their figures are printed
+    side by side, for each gold set and for all of them together.
     """
     gold_sets = evaluate.load_gold_sets(list(gold_dirs))
+    all_gold = {name: g for one in gold_sets.values() for name, g in one.items()}
+    ids = evaluate.gold_ids(all_gold, [*article_dirs, *gold_dirs])
     if len(predictions) > 1:
-        comparisons = evaluate.compare(list(predictions), gold_sets)
+        comparisons = evaluate.compare(list(predictions), gold_sets, ids)
         if as_json:
             figures = {c.name: c.to_json() for c in comparisons}
             click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
         else:
             click.echo(evaluate.render_comparison(comparisons), nl=False)
         return
-    gold = {name: g for one in gold_sets.values() for name, g in one.items()}
-    report = evaluate.score(evaluate.load_records(predictions[0]), gold)
+    report = evaluate.score(evaluate.load_records(predictions[0]), all_gold, ids)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

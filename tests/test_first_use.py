@@ -300,3 +300,35 @@ def test_the_python_interface_uses_the_record_cache_like_the_command_line() -> N
         assert again.proposals == first.proposals == many[0].proposals
         extractor.extract(ARTICLE, cache=False, **given)
         assert len(script.requests) == 2
+
+
+# --- scoring records made from a table -----------------------------------------------------------
+
+
+def test_eval_scores_records_of_a_table_by_the_article_text(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    rows = [{"id": f"row-{n}", "text": p.read_text(encoding="utf-8")} for n, p in enumerate(seeds)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "seeds.parquet")
+    for made, given in (
+        ("table.jsonl", tmp_path / "seeds.parquet"),
+        ("files.jsonl", ROOT / "seeds"),
+    ):
+        done = cli("extract", str(given), "--strategy", "rules", "-o", str(tmp_path / made),
+                   tmp_path=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    gold = str(ROOT / "tests" / "gold")
+    scored = {}
+    for made in ("table.jsonl", "files.jsonl"):
+        done = cli("eval", "--gold", gold, "--articles", str(ROOT / "seeds"), "--json",
+                   str(tmp_path / made), tmp_path=tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        scored[made] = json.loads(done.stdout)
+    assert scored["table.jsonl"]["unscored"] == []
+    assert scored["table.jsonl"]["fields"] == scored["files.jsonl"]["fields"]
+    assert scored["table.jsonl"]["fields"]["guarantors"]["support"] > 0
+    # Without the articles at hand, table rows have no file name to match.
+    done = cli("eval", "--gold", gold, "--json", str(tmp_path / "table.jsonl"), tmp_path=tmp_path)
+    assert len(json.loads(done.stdout)["unscored"]) == len(seeds)
