@@ -8,10 +8,10 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, TextIO, get_args, get_origin
 
 import annotated_types
 import click
@@ -288,6 +288,7 @@ _COLUMNS = click.option(
     help="Ray actors extracting at once, each with -j articles in flight.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show Ray's own log lines (with --ray).")
 def extract(
     paths: tuple[str, ...],
     from_file: Path | None,
@@ -305,6 +306,7 @@ def extract(
     ray_address: str | None,
     ray_workers: int,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Extract every article in PATHS (files, directories, JSONL or Parquet article tables,
     or - for stdin) to JSONL.
@@ -314,58 +316,69 @@ def extract(
     records carry the error) or the budget stopped the run, 2 on a usage or configuration
     error, 130 when interrupted.
     """
-    console = Console(stderr=True, quiet=quiet)
-    # An unknown strategy or unusable prompt, or a model with no server to ask: exit 2 now.
-    if strategies.for_settings(settings).needs_model:
-        embedded.check_served(settings)
-    table = spending.load_prices(settings.prices) if settings.prices else {}
-    options = runner.RunOptions(
-        concurrency=concurrency,
-        rpm=rpm,
-        tpm=tpm,
-        cache=None if no_cache else cache.RecordCache(settings.cache_dir),
-        budget=spending.parse_budget(budget) if budget is not None else None,
-        price=spending.price_of(table, settings.model),
-    )
-    listed = _listed(from_file) if from_file is not None else []
-    if not paths and not listed:
-        raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
-    sources, skipped = articles.expand_reporting([*paths, *listed])
-    if skipped:
-        click.echo(
-            f"note: skipped {len(skipped)} files that are not articles "
-            f"({', '.join(articles.SUFFIXES)}, not named in capitals like README.md): "
-            f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""),
-            err=True,
+    # Ray's C++ core writes to descriptor 2 behind Python's back: to a file, unless -v.
+    quieted = _native_quiet() if ray_address is not None and not verbose else nullcontext(None)
+    with quieted as terminal:
+        console = (
+            Console(file=terminal, quiet=quiet) if terminal else Console(stderr=True, quiet=quiet)
         )
-    if summary_path is not None and not summary_path.parent.is_dir():
-        raise ConfigError(
-            f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
+        # An unknown strategy or unusable prompt, or a model with no server to ask: exit 2 now.
+        if strategies.for_settings(settings).needs_model:
+            embedded.check_served(settings)
+        table = spending.load_prices(settings.prices) if settings.prices else {}
+        options = runner.RunOptions(
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            cache=None if no_cache else cache.RecordCache(settings.cache_dir),
+            budget=spending.parse_budget(budget) if budget is not None else None,
+            price=spending.price_for(table, settings.model, settings.base_url),
         )
-    db_url = (db or sink.default_url(output)) if db is not None else None
-    if db_url is not None:
-        sink.check(db_url)  # a bad URL or a database down: a usage error before any request
-    execute = None
-    if ray_address is not None:
-        from . import raydata
+        listed = _listed(from_file) if from_file is not None else []
+        if not paths and not listed:
+            raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
+        sources, skipped = articles.expand_reporting([*paths, *listed])
+        if skipped:
+            click.echo(
+                f"note: skipped {len(skipped)} files that are not articles "
+                f"({', '.join(articles.SUFFIXES)}, not named in capitals like README.md): "
+                f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""),
+                err=True,
+            )
+        if summary_path is not None and not summary_path.parent.is_dir():
+            raise ConfigError(
+                f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
+            )
+        db_url = (db or sink.default_url(output)) if db is not None else None
+        if db_url is not None:
+            sink.check(db_url)  # a bad URL or a database down: a usage error before any request
+        execute = None
+        if ray_address is not None:
+            from . import raydata
 
-        execute = raydata.executor(ray_address, ray_workers, options)
-    with requestlog.to_file(log_json) if log_json is not None else nullcontext():
-        summary = _run(
-            sources,
-            settings,
-            runner.Output(output),
-            options,
-            console,
-            columns=articles.Columns.parse(columns),
-            execute=execute,
-        )
-    if summary_path is not None:
-        files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
-    if db_url is not None:
-        records = [o.record for o in summary.outcomes if o.record is not None]
-        _print_load(sink.load(records, db_url), db_url, console)
-    sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
+            execute = raydata.executor(ray_address, ray_workers, options, verbose=verbose)
+        with requestlog.to_file(log_json) if log_json is not None else nullcontext():
+            summary = _run(
+                sources,
+                settings,
+                runner.Output(output),
+                options,
+                console,
+                columns=articles.Columns.parse(columns),
+                execute=execute,
+            )
+        if summary_path is not None:
+            files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
+        if db_url is not None:
+            records = [o.record for o in summary.outcomes if o.record is not None]
+            _print_load(sink.load(records, db_url), db_url, console)
+        sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
+
+
+def _native_quiet() -> AbstractContextManager[TextIO | None]:
+    from . import raydata
+
+    return raydata.native_stderr_to()
 
 
 def _listed(path: Path) -> list[str]:

@@ -165,8 +165,9 @@ class Spend:
     def __init__(self, budget: Budget | None = None, price: Price | None = None) -> None:
         if budget is not None and budget.usd is not None and price is None:
             raise ConfigError(
-                f"a budget in dollars ({budget}) needs the model's price: give --prices with an "
-                "entry for the model, or a budget in tokens"
+                f"a budget in dollars ({budget}) needs the model's price, which the built-in "
+                "prices do not have for this model and server: give --prices with an entry for "
+                "the model, or a budget in tokens"
             )
         self.budget, self.price = budget, price
         self._lock = threading.Lock()
@@ -226,6 +227,30 @@ class Spend:
                 f"the run's budget of {self.budget} is spent ({spent}); re-run the same "
                 "command with a larger --budget to extract the rest"
             )
+
+
+def built_in_price(model: str, base_url: str | None) -> Price | None:
+    """The price of ``model`` at the provider ``base_url`` names, from genai-prices' bundled
+    table (OpenAI, Anthropic, Google, Mistral, Groq and more, kept current with each release;
+    no network at run time); None for a server it does not know (a local vLLM, the embedded
+    model) or a model that provider does not list. Prices that change with volume or the
+    prompt's length are read at one million tokens each way."""
+    if base_url is None:
+        return None  # the embedded model, or no server at all: nothing is charged
+    from genai_prices import Usage, calc_price
+
+    try:
+        prompt = calc_price(Usage(input_tokens=1_000_000), model, provider_api_url=base_url)
+        completion = calc_price(Usage(output_tokens=1_000_000), model, provider_api_url=base_url)
+    except LookupError:  # no such provider, or no such model there
+        return None
+    return Price(float(prompt.total_price), float(completion.total_price))
+
+
+def price_for(table: Mapping[str, Price], model: str, base_url: str | None) -> Price | None:
+    """The price a run uses: the price table's entry for ``model`` (``--prices``), else the
+    built-in one of its provider (:func:`built_in_price`)."""
+    return price_of(table, model) or built_in_price(model, base_url)
 
 
 def price_of(table: Mapping[str, Price], model: str) -> Price | None:

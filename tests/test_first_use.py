@@ -7,6 +7,7 @@ Every answer a server gives here is hand-built (``handbuilt``); nothing came fro
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -332,3 +333,48 @@ def test_eval_scores_records_of_a_table_by_the_article_text(tmp_path: Path) -> N
     # Without the articles at hand, table rows have no file name to match.
     done = cli("eval", "--gold", gold, "--json", str(tmp_path / "table.jsonl"), tmp_path=tmp_path)
     assert len(json.loads(done.stdout)["unscored"]) == len(seeds)
+
+
+# --- Ray at small scale --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None and os.environ.get("CI") != "true",
+    reason="the ray extra is not installed (make install has it)",
+)
+def test_a_ray_run_is_quiet_unless_verbose_and_triggers_no_deprecation(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"{i}.txt").write_text(f"Article {i}: {ARTICLE}", encoding="utf-8")
+    common = ("extract", str(folder), "--ray", "--strategy", "rules", "--no-cache")
+    done = cli(*common, "-o", str(tmp_path / "ray.jsonl"), tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # The project's own lines only: the bar and the three summary lines.
+    assert len(done.stderr.splitlines()) == 4, done.stderr
+    assert done.stderr.startswith("extracting ")
+    plain = cli(*common[:2], "--strategy", "rules", "--no-cache", "-o", str(tmp_path / "one.jsonl"),
+                tmp_path=tmp_path)  # fmt: skip
+    assert [r["proposals"] for r in records(tmp_path / "ray.jsonl")] == [
+        r["proposals"] for r in records(tmp_path / "one.jsonl")
+    ]
+    # With -v Ray speaks, but of nothing the project's own calls do wrong.
+    loud = cli(*common, "-v", "-o", str(tmp_path / "loud.jsonl"), tmp_path=tmp_path)
+    assert loud.returncode == 0, loud.stderr
+    assert "Started a local Ray instance" in loud.stderr
+    assert "deprecated" not in loud.stderr
+    assert plain.returncode == 0
+
+
+def test_common_hosted_models_have_a_built_in_price() -> None:
+    from extractor import spending
+
+    openai = "https://api.openai.com/v1"
+    assert spending.price_for({}, "gpt-4o-mini", openai) == spending.Price(0.15, 0.6)
+    assert spending.price_for({}, "gpt-4o-mini-2024-07-18", openai) == spending.Price(0.15, 0.6)
+    # A server the table does not know (a local vLLM) or a model it does not list: no price.
+    assert spending.price_for({}, "gpt-4o-mini", "http://127.0.0.1:8000/v1") is None
+    assert spending.price_for({}, "Qwen/Qwen2.5-7B-Instruct", openai) is None
+    # The user's own table comes first.
+    mine = {"gpt-4o-mini": spending.Price(1.0, 2.0)}
+    assert spending.price_for(mine, "gpt-4o-mini", openai) == spending.Price(1.0, 2.0)
