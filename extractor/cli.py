@@ -26,6 +26,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 from . import (
@@ -395,7 +396,7 @@ def _listed(path: Path) -> list[str]:
 
 
 class _Pace(ProgressColumn):
-    """Articles extracted a minute and the time left at that pace, measured from the moment
+    """Articles extracted a minute (``12.5/min``) and the time left at that pace, measured from the moment
     the inputs were read (records from the cache or an earlier run are not extraction)."""
 
     def render(self, task: Task) -> Text:
@@ -408,7 +409,7 @@ class _Pace(ProgressColumn):
         per_second = extracted / elapsed
         left = max(task.total - task.completed, 0) / per_second
         return Text(
-            f"{per_second * 60:.1f} articles/min, {timedelta(seconds=round(left))} left",
+            f"{per_second * 60:.1f}/min, {timedelta(seconds=round(left))} left",
             style="progress.remaining",
         )
 
@@ -425,11 +426,11 @@ def _run(
 ) -> runner.Summary:
     progress = Progress(
         TextColumn("[bold]extracting"),
-        BarColumn(),
+        BarColumn(bar_width=None),  # the bar gives way to the figures on a narrow terminal
         MofNCompleteColumn(),
         TextColumn("{task.fields[tokens]:,} tokens, {task.fields[errors]} errors"),
         TimeElapsedColumn(),
-        _Pace(),
+        _Pace(table_column=Column(no_wrap=True)),
         console=console,
         transient=False,
     )

@@ -148,9 +148,13 @@ class Summary:
         causes = self.causes()
         if not causes:
             return []
-        if len(causes) == 1 and len(causes[0].sources) == len(self.outcomes):
+        tried = self.count("extracted", "failed", "unreadable")
+        if len(causes) == 1 and len(causes[0].sources) == tried:
             (cause,) = causes
-            which = "the article" if len(self.outcomes) == 1 else f"all {len(self.outcomes)}"
+            if tried == 1:
+                which = "the article" if len(self.outcomes) == 1 else "the one article tried"
+                return [f"{which} failed: {cause}"]
+            which = f"all {tried}" + ("" if tried == len(self.outcomes) else " tried")
             return [f"{which} failed the same way: {cause}"]
         lines = [f"errors by cause ({self.failed} articles):"]
         for cause in causes[:most]:

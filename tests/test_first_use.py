@@ -157,7 +157,7 @@ def test_the_progress_bar_shows_the_pace_and_the_time_left(tmp_path: Path) -> No
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     # Refreshed while it runs: after the first article, its pace and the time left.
-    assert "articles/min, 0:00:0" in done.stderr and " left" in done.stderr
+    assert "/min, 0:00:0" in done.stderr and " left" in done.stderr
 
 
 def test_a_directory_passes_over_its_own_documentation(tmp_path: Path) -> None:
