@@ -396,8 +396,9 @@ def _listed(path: Path) -> list[str]:
 
 
 class _Pace(ProgressColumn):
-    """Articles extracted a minute (``12.5/min``) and the time left at that pace, measured from the moment
-    the inputs were read (records from the cache or an earlier run are not extraction)."""
+    """Articles extracted a minute (``12.5/min``) and the time left at that pace, measured from
+    the moment the inputs were read (records from the cache or an earlier run are not
+    extraction)."""
 
     def render(self, task: Task) -> Text:
         began, extracted = task.fields.get("began"), task.fields.get("extracted", 0)
