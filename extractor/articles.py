@@ -259,6 +259,9 @@ def _decode(source: str, raw: bytes) -> str:
             "Markdown or HTML file"
         )
     if decoded is None:
+        # Not UTF-8 is refused with the command that converts it rather than decoded by a
+        # guess (charset-normalizer): on short texts a guess can be wrong without a sign, e.g.
+        # a KOI8-R headline read as Thai (cp874), and every offset would index that garbage.
         try:
             decoded = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -1024,6 +1024,9 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+# Plain text laid out here rather than by rich.table: rich fits a table to the console's width
+# (80 columns when piped), wrapping or cropping cells, where these rows must stay one line each
+# and the same whatever the terminal, for `| head`, grep and diffs between runs.
 def render_table(report: Report) -> str:
     """Render a report as a plain-text table (no colour codes), ending in a newline.
 

@@ -395,6 +395,11 @@ def exclusive(lock: Path, target: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock`` (created, holding our pid, removed at the end) for
     writing ``target``; the kernel releases it if the process dies, ``kill -9`` included.
 
+    ``flock`` by hand rather than through filelock: the refusal names the run that holds the
+    output (its pid, written into the lock file once locked), which filelock neither records
+    nor reports, and the lock file is removed at the end without a second run locking a file
+    that is being unlinked (the inode check below).
+
     Raises:
         ConfigError: another process holds it (its pid named), or it cannot be created.
     """

@@ -26,6 +26,12 @@ class RateLimiter:
     """At most ``rpm`` requests and ``tpm`` tokens in any 60-second window, across every request
     of a run.
 
+    Written here rather than taken from aiolimiter: that is a leaky bucket for one event loop
+    (its capacity drips back continuously, so one 60-second window can hold up to twice the
+    limit), with
+    no way to correct a request's estimated tokens to what the server reported (``settle``),
+    and no blocking form for the threads and Ray actors that share this one.
+
     A request is admitted with an estimate of its tokens, which ``settle`` replaces with what
     the server reported. A single request larger than ``tpm`` is admitted into an empty window
     (it could never be admitted otherwise).
