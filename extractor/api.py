@@ -243,6 +243,10 @@ class _Cache:
             self.store.put(cache_key(record.article.id, self.settings), record)
         return record
 
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
 
 def extract(
     article: ArticleLike,
@@ -281,15 +285,18 @@ def extract(
     if needs_model and chosen.embedded:
         embedded.check_served(chosen)
     store = _Cache(chosen, cache)
-    if (hit := store.get(item)) is not None:
-        return hit
-    if not needs_model:
-        return store.put(_record(pipeline.extract(item, None, settings=chosen)))
-    engine = Engine(_live(chosen))
     try:
-        return store.put(_record(pipeline.extract(item, engine)))
+        if (hit := store.get(item)) is not None:
+            return hit
+        if not needs_model:
+            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+        engine = Engine(_live(chosen))
+        try:
+            return store.put(_record(pipeline.extract(item, engine)))
+        finally:
+            engine.close()
     finally:
-        engine.close()
+        store.close()
 
 
 def extract_many(
@@ -315,11 +322,14 @@ def extract_many(
     chosen = _settings(settings, options)
     store = _Cache(chosen, cache)
     if not strategies.for_settings(chosen).needs_model:
-        for item in items:
-            article = _article(item, None)
-            yield store.get(article) or store.put(
-                _record(pipeline.extract(article, None, settings=chosen))
-            )
+        try:
+            for item in items:
+                article = _article(item, None)
+                yield store.get(article) or store.put(
+                    _record(pipeline.extract(article, None, settings=chosen))
+                )
+        finally:
+            store.close()
         return
     if chosen.embedded:
         embedded.check_served(chosen)
@@ -347,6 +357,7 @@ def extract_many(
             future.cancel()
         if engine is not None:
             engine.close()
+        store.close()
 
 
 async def aextract(
@@ -369,17 +380,20 @@ async def aextract(
     if needs_model and chosen.embedded:
         embedded.check_served(chosen)
     store = _Cache(chosen, cache)
-    if (hit := store.get(item)) is not None:
-        return hit
-    if not needs_model:
-        return store.put(_record(pipeline.extract(item, None, settings=chosen)))
-    # Fixing the embedded server's address (the first call only) waits on a thread, not on the
-    # loop; so does starting it, at the first request.
-    engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
     try:
-        return store.put(_record(await pipeline.aextract(item, engine.article(item.id))))
+        if (hit := store.get(item)) is not None:
+            return hit
+        if not needs_model:
+            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+        # Fixing the embedded server's address (the first call only) waits on a thread, not on
+        # the loop; so does starting it, at the first request.
+        engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
+        try:
+            return store.put(_record(await pipeline.aextract(item, engine.article(item.id))))
+        finally:
+            await engine.aclose()
     finally:
-        await engine.aclose()
+        store.close()
 
 
 def to_arrow(records: Iterable[ExtractionRecord]) -> dict[str, Any]:

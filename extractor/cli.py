@@ -359,15 +359,19 @@ def extract(
 
             execute = raydata.executor(ray_address, ray_workers, options, verbose=verbose)
         with requestlog.to_file(log_json) if log_json is not None else nullcontext():
-            summary = _run(
-                sources,
-                settings,
-                runner.Output(output),
-                options,
-                console,
-                columns=articles.Columns.parse(columns),
-                execute=execute,
-            )
+            try:
+                summary = _run(
+                    sources,
+                    settings,
+                    runner.Output(output),
+                    options,
+                    console,
+                    columns=articles.Columns.parse(columns),
+                    execute=execute,
+                )
+            finally:
+                if options.cache is not None:
+                    options.cache.close()
         if summary_path is not None:
             files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
         if db_url is not None:
