@@ -378,3 +378,17 @@ def test_common_hosted_models_have_a_built_in_price() -> None:
     # The user's own table comes first.
     mine = {"gpt-4o-mini": spending.Price(1.0, 2.0)}
     assert spending.price_for(mine, "gpt-4o-mini", openai) == spending.Price(1.0, 2.0)
+
+
+def test_a_batch_job_for_another_model_is_not_run_on_the_embedded_server(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    job = tmp_path / "job"
+    prepared = cli("batch", "prepare", str(article), "-d", str(job), "--model", "gpt-4o-mini",
+                   "--strategy", "single", tmp_path=tmp_path)  # fmt: skip
+    assert prepared.returncode == 0, prepared.stderr
+    done = cli("batch", "run", str(job), tmp_path=tmp_path)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: the job's requests are for model 'gpt-4o-mini', which needs")
+    assert "--base-url" in line and not (job / "results.jsonl").exists()
