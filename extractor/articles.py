@@ -148,10 +148,35 @@ def _boilerplate(title: str) -> bool:
     return bool(_DATE_LEFTOVER.fullmatch(_MONTHS.sub(" ", title)))
 
 
+_FONT_SIZE = re.compile(r"font-size:\s*([\d.]+)\s*pt", re.IGNORECASE)
+
+
+def _largest_styled(text: str) -> str | None:
+    """Where an article opens with lines styled by font size (a page exported with its
+    styles: a section kicker at 14.9pt, the headline at 21pt, the standfirst at 14.9pt), the
+    line set largest among those opening lines; else None."""
+    sizes: list[tuple[float, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        found = _FONT_SIZE.findall(line)
+        if not found or len(sizes) >= 6:
+            break
+        sizes.append((max(float(size) for size in found), line))
+    if len(sizes) < 2:
+        return None
+    largest = max(size for size, _ in sizes)
+    return next(line for size, line in sizes if size == largest)
+
+
 def first_line(text: str) -> str | None:
     """The article's title as its text gives it: the first line with words in it once
     Markdown and HTML are taken off, passing over a saved page's boilerplate (icon names, a
-    date alone, a breadcrumb); else the first non-empty line."""
+    date alone, a breadcrumb), or among opening lines styled by font size the largest; else
+    the first non-empty line."""
+    styled = _largest_styled(text)
+    if styled is not None and (title := clean_title(styled)) is not None:
+        return title
     fallback: str | None = None
     for number, line in enumerate(text.splitlines()):
         title = clean_title(line)

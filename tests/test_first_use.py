@@ -200,6 +200,12 @@ def test_titles_reach_the_record_without_markup_or_page_boilerplate(tmp_path: Pa
         encoding="utf-8",
     )
     (folder / "4.md").write_text("**Talks in [Istanbul](https://x.invalid) &amp; after**\n" + body)
+    (folder / "5.txt").write_text(
+        '<span style="font-size:14.9pt;">Europe</span> <span style="font-size:14.9pt;">| After '
+        'a deal</span>\n<span style="font-size:21.0pt;">The headline</span>\n'
+        '<span style="font-size:14.9pt;">The standfirst</span>\n' + body,
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     done = cli("extract", str(folder), "--strategy", "rules", "-o", str(out), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -208,6 +214,7 @@ def test_titles_reach_the_record_without_markup_or_page_boilerplate(tmp_path: Pa
         "Security “guarantees” for Ukraine are hazy",
         "Kiev ‘unlikely’ to get NATO-like protection from West – media",  # noqa: RUF001
         "Talks in Istanbul & after",
+        "The headline",  # set largest among the styled opening lines, not the kicker above
     ]
 
 
