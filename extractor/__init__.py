@@ -8,6 +8,7 @@ The public interface (see the README's "Python" section)::
     extractor.settings(**settings) -> Settings
     extractor.events(records) -> list[dict]   proposals grouped across articles into events
     extractor.close()                  stop the embedded server this process started
+    extractor.to_arrow(records) / extractor.to_pandas(records) -> {table name: table}
 
 and the exception tree rooted at :class:`ExtractorError`.
 """
@@ -22,7 +23,17 @@ except metadata.PackageNotFoundError:  # running from a checkout that was never 
     __version__ = "0.0.0+checkout"
 
 # Imported after __version__: the pipeline records it in every record's provenance.
-from .api import Record, aextract, close, events, extract, extract_many, settings
+from .api import (
+    Record,
+    aextract,
+    close,
+    events,
+    extract,
+    extract_many,
+    settings,
+    to_arrow,
+    to_pandas,
+)
 from .config import Settings
 from .errors import (
     BackendError,
@@ -53,4 +64,6 @@ __all__ = [
     "extract",
     "extract_many",
     "settings",
+    "to_arrow",
+    "to_pandas",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib.util
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -29,23 +30,83 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from . import articles, embedded, grouping, pipeline, strategies
+from . import articles, embedded, export, grouping, pipeline, strategies
+from .cache import RecordCache
+from .cache import key as cache_key
 from .client import AsyncEngine, Engine
 from .config import Settings, check_names, resolve
-from .errors import InputError
+from .errors import ConfigError, InputError
 from .report import fragment
 from .schemas import ExtractionRecord
 
-__all__ = ["Record", "aextract", "close", "events", "extract", "extract_many", "settings"]
+__all__ = [
+    "Record",
+    "aextract",
+    "close",
+    "events",
+    "extract",
+    "extract_many",
+    "settings",
+    "to_arrow",
+    "to_pandas",
+]
 
 ArticleLike = str | Path | articles.Article
 
 
 class Record(ExtractionRecord):
-    """One extraction record (the JSONL line), shown as highlighted HTML in Jupyter."""
+    """One extraction record (the JSONL line), shown as highlighted HTML in Jupyter and as a
+    few lines in a REPL: the source, each proposal with its proposer and guarantors, the error.
+
+    ``repr`` and ``str`` leave out the text and the evidence (the record itself holds them), so a
+    list of records reads at a glance; ``record.model_dump_json()`` is the whole record.
+    """
 
     def _repr_html_(self) -> str:
         return fragment(self)
+
+    def __repr__(self) -> str:
+        return "\n".join(summary_lines(self))
+
+    __str__ = __repr__
+
+
+def _response_times(proposal: object) -> list[Any]:
+    """A proposal's response times, whether the schema holds one (``response_time``) or a
+    list (``response_times``)."""
+    times = getattr(proposal, "response_times", None)
+    if times is None:
+        one = getattr(proposal, "response_time", None)
+        times = [one] if one is not None else []
+    return list(times)
+
+
+def summary_lines(record: ExtractionRecord, most: int = 5) -> list[str]:
+    """A record in a few lines: its source and title, its first ``most`` proposals with their
+    proposer, guarantors (code, else name) and response time, how many values were dropped,
+    and its error."""
+
+    def party(actor: object) -> str:
+        code, name = getattr(actor, "code", None), getattr(actor, "name", None)
+        return str(code or name or "-")
+
+    counts = f"{len(record.proposals)} proposal{'' if len(record.proposals) == 1 else 's'}"
+    if record.dropped:
+        counts += f", {len(record.dropped)} dropped"
+    title = f" {record.article.title[:60]!r}" if record.article.title else ""
+    lines = [f"<Record {record.article.source}{title}: {counts}>"]
+    for number, proposal in enumerate(record.proposals[:most], start=1):
+        guarantors = ", ".join(party(g.actor) for g in proposal.guarantors) or "none"
+        line = f"  {number}. {party(proposal.proposer)} -> guarantors {guarantors}"
+        hours = [t.hours for t in _response_times(proposal) if t.hours is not None]
+        if hours:
+            line += "; within " + ", ".join(f"{h:g} h" for h in hours)
+        lines.append(line)
+    if len(record.proposals) > most:
+        lines.append(f"  … {len(record.proposals) - most} more")
+    if record.error is not None:
+        lines.append(f"  error: {record.error.type}: {record.error.message[:200]}")
+    return lines
 
 
 def settings(**options: Any) -> Settings:
@@ -53,7 +114,7 @@ def settings(**options: Any) -> Settings:
 
     Args:
         **options: any setting of the README's settings table (``config.Settings``) but the
-            command line's own ``prices`` and ``cache_dir``: ``base_url``, ``model``,
+            command line's own ``prices``: ``base_url``, ``model``, ``cache_dir``,
             ``strategy``, ``timeout``...; an omitted one comes from its environment variable,
             else the default.
 
@@ -99,7 +160,13 @@ def close() -> None:
 
 
 def _live(chosen: Settings) -> Settings:
+    """The settings pointed at the embedded server when they name no server.
+
+    Raises:
+        ConfigError: they name no server and a model the embedded server does not serve.
+    """
     if chosen.embedded:
+        embedded.check_served(chosen)
         return chosen.with_base_url(_EMBEDDED.url(chosen.gguf))
     return chosen
 
@@ -110,10 +177,35 @@ def _settings(given: Settings | None, options: dict[str, Any]) -> Settings:
     return given if given is not None else settings(**options)
 
 
+def _names_a_file(text: str) -> Path | None:
+    """The file a ``str`` names, when it is one line naming an existing file; None for text.
+
+    Raises:
+        InputError: one line that ends like an article file (``.txt``, ``.md``, ``.html``) but
+            names no file: most likely a mistyped path, which read as text finds nothing.
+    """
+    if "\n" in text or len(text) > 4096 or not text.strip():
+        return None
+    candidate = Path(text.strip()).expanduser()
+    try:
+        if candidate.is_file():
+            return candidate
+    except OSError:  # a name too long for the filesystem, say: text
+        return None
+    if candidate.suffix.lower() in articles.SUFFIXES and " " not in candidate.name:
+        raise InputError(
+            f"{text.strip()}: no such file; pass an article's text, or Path(...) for a file"
+        )
+    return None
+
+
 def _article(item: ArticleLike, source: str | None) -> articles.Article:
-    """An input article from text, a file path, or an article already read."""
+    """An input article from text, a file path (a ``Path``, or a ``str`` of one line naming an
+    existing file), or an article already read."""
     if isinstance(item, articles.Article):
         return item
+    if isinstance(item, str):
+        item = _names_a_file(item) or item
     if isinstance(item, Path):
         name = source or str(item)
         try:
@@ -129,39 +221,83 @@ def _record(record: ExtractionRecord) -> Record:
     return Record.model_construct(**dict(record))
 
 
+class _Cache:
+    """The record cache as the command line uses it (``runner.triage``): an error-free record
+    of the same article under the same settings is served from it, and every error-free record
+    made is stored. ``use`` False neither reads nor writes it."""
+
+    def __init__(self, chosen: Settings, use: bool) -> None:
+        self.settings = chosen
+        self.store = RecordCache(chosen.cache_dir) if use else None
+
+    def get(self, item: articles.Article) -> Record | None:
+        if self.store is None:
+            return None
+        hit = self.store.get(cache_key(item.id, self.settings), item.id)
+        if hit is None:
+            return None
+        article = hit.article.model_copy(update={"source": item.source})
+        return _record(hit.model_copy(update={"article": article}))
+
+    def put(self, record: Record) -> Record:
+        if self.store is not None:
+            self.store.put(cache_key(record.article.id, self.settings), record)
+        return record
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 def extract(
     article: ArticleLike,
     *,
     source: str | None = None,
     settings: Settings | None = None,
+    cache: bool = True,
     **options: Any,
 ) -> Record:
     """Extract one article into one record.
 
     Args:
-        article: the article's text (a ``str``), a ``pathlib.Path`` to a ``.txt``, ``.md`` or
-            ``.html`` file, or an :class:`extractor.articles.Article`.
+        article: the article's text (a ``str``), a file: a ``pathlib.Path`` to a ``.txt``,
+            ``.md`` or ``.html`` file, or a one-line ``str`` naming an existing one (a one-line
+            ``str`` ending in such a suffix that names no file is refused), or an
+            :class:`extractor.articles.Article`.
         source: what the record's ``article.source`` says (default: the path, or ``"-"``).
         settings: settings from :func:`settings`; or give them as keyword arguments instead.
+        cache: serve a record from the record cache (``cache_dir``) when it holds one of the
+            same article under the same settings, and store each error-free record made, as
+            the command line does; False neither reads nor writes it (``--no-cache``).
         **options: keyword settings, as for :func:`settings`.
 
     Returns:
         The record; a model failure is in ``record.error``, not raised.
 
     Raises:
-        ConfigError: a setting is wrong or the server refuses every request (bad key, model).
-        InputError: the input is empty, binary or too large.
+        ConfigError: a setting is wrong, no server is named for a model the embedded server
+            does not serve, or the server refuses every request (bad key, model).
+        InputError: the input is empty, binary or too large, or names no file.
         RunStopped: ``max_tokens_per_article`` or a budget stopped the article.
     """
     chosen = _settings(settings, options)
     item = _article(article, source)
-    if not strategies.for_settings(chosen).needs_model:
-        return _record(pipeline.extract(item, None, settings=chosen))
-    engine = Engine(_live(chosen))
+    needs_model = strategies.for_settings(chosen).needs_model
+    if needs_model and chosen.embedded:
+        embedded.check_served(chosen)
+    store = _Cache(chosen, cache)
     try:
-        return _record(pipeline.extract(item, engine))
+        if (hit := store.get(item)) is not None:
+            return hit
+        if not needs_model:
+            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+        engine = Engine(_live(chosen))
+        try:
+            return store.put(_record(pipeline.extract(item, engine)))
+        finally:
+            engine.close()
     finally:
-        engine.close()
+        store.close()
 
 
 def extract_many(
@@ -169,10 +305,11 @@ def extract_many(
     *,
     concurrency: int = 4,
     settings: Settings | None = None,
+    cache: bool = True,
     **options: Any,
 ) -> Iterator[Record]:
     """Extract many articles, ``concurrency`` in flight at once (on one event loop, through one
-    engine), yielding records in input order.
+    engine), yielding records in input order; ``cache`` as for :func:`extract`.
 
     The input is consumed lazily, at most ``2 * concurrency`` articles ahead of the record
     yielded last, so a generator over a large corpus does not sit in memory whole.
@@ -184,17 +321,28 @@ def extract_many(
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     chosen = _settings(settings, options)
+    store = _Cache(chosen, cache)
     if not strategies.for_settings(chosen).needs_model:
-        for item in items:
-            yield _record(pipeline.extract(_article(item, None), None, settings=chosen))
+        try:
+            for item in items:
+                article = _article(item, None)
+                yield store.get(article) or store.put(
+                    _record(pipeline.extract(article, None, settings=chosen))
+                )
+        finally:
+            store.close()
         return
+    if chosen.embedded:
+        embedded.check_served(chosen)
     slots = asyncio.Semaphore(concurrency)
     engine: Engine | None = None
 
     async def one(item: ArticleLike, core: AsyncEngine) -> Record:
         async with slots:
             article = _article(item, None)
-            return _record(await pipeline.aextract(article, core.article(article.id)))
+            if (hit := store.get(article)) is not None:
+                return hit
+            return store.put(_record(await pipeline.aextract(article, core.article(article.id))))
 
     pending: deque[Future[Record]] = deque()
     try:
@@ -210,6 +358,7 @@ def extract_many(
             future.cancel()
         if engine is not None:
             engine.close()
+        store.close()
 
 
 async def aextract(
@@ -217,6 +366,7 @@ async def aextract(
     *,
     source: str | None = None,
     settings: Settings | None = None,
+    cache: bool = True,
     **options: Any,
 ) -> Record:
     """:func:`extract` for asyncio code: the requests are made on the caller's event loop, so
@@ -227,15 +377,42 @@ async def aextract(
     """
     chosen = _settings(settings, options)
     item = _article(article, source)
-    if not strategies.for_settings(chosen).needs_model:
-        return _record(pipeline.extract(item, None, settings=chosen))
-    # Fixing the embedded server's address (the first call only) waits on a thread, not on the
-    # loop; so does starting it, at the first request.
-    engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
+    needs_model = strategies.for_settings(chosen).needs_model
+    if needs_model and chosen.embedded:
+        embedded.check_served(chosen)
+    store = _Cache(chosen, cache)
     try:
-        return _record(await pipeline.aextract(item, engine.article(item.id)))
+        if (hit := store.get(item)) is not None:
+            return hit
+        if not needs_model:
+            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+        # Fixing the embedded server's address (the first call only) waits on a thread, not on
+        # the loop; so does starting it, at the first request.
+        engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
+        try:
+            return store.put(_record(await pipeline.aextract(item, engine.article(item.id))))
+        finally:
+            await engine.aclose()
     finally:
-        await engine.aclose()
+        store.close()
+
+
+def to_arrow(records: Iterable[ExtractionRecord]) -> dict[str, Any]:
+    """The records as the tidy tables of ``extractor export`` (one ``pyarrow.Table`` per table
+    of the database schema, by table name, with the export's columns, types and ids), for
+    DuckDB, Polars or pandas without a file in between."""
+    return export.arrow_tables(records)
+
+
+def to_pandas(records: Iterable[ExtractionRecord]) -> dict[str, Any]:
+    """:func:`to_arrow` as pandas DataFrames, one per table (``frames["guarantors"]``).
+
+    Raises:
+        ConfigError: pandas is not installed.
+    """
+    if importlib.util.find_spec("pandas") is None:  # pyarrow converts to it; not a dependency
+        raise ConfigError("to_pandas needs pandas: pip install pandas (or use to_arrow)")
+    return {name: table.to_pandas() for name, table in to_arrow(records).items()}
 
 
 def events(records: Iterable[ExtractionRecord | dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -110,11 +111,88 @@ def html_to_text(html: str) -> tuple[str, str | None]:
 _ISO_DATE = re.compile(r"\b(20\d\d|19\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 
 
-def first_line(text: str) -> str | None:
+# Lines at the top of a saved page that are no title: a run of icon names ("icon
+# bookmark-bicon bookmarkicon cameraicon…"), a date or time alone ("1 Apr, 2022 14:18"), a
+# breadcrumb glued to "Home" ("HomeRussia & FSU").
+_ICONS = re.compile(r"icon\b", re.IGNORECASE)
+_MONTHS = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?![a-z])",
+    re.IGNORECASE,
+)
+_DATE_LEFTOVER = re.compile(
+    r"[\d\s.,:/\-\u2013\u2014]*(?:st|nd|rd|th|am|pm|utc|gmt)?[\d\s.,:/\-\u2013\u2014]*"
+)
+_BREADCRUMB = re.compile(r"^Home(?:[A-Z]|\s*[>/\u203a\u00bb|])")
+TITLE_CHARS = 300
+
+
+@functools.cache
+def _markdown() -> Any:
+    """A CommonMark parser for one line, lists left alone ("1. A year on" stays as written)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").disable(["list", "code"])
+
+
+def clean_title(line: str) -> str | None:
+    """A title as a reader sees it: Markdown (``# ``, ``**…**``, links) and HTML tags
+    (``<span style=…>``) taken off, entities decoded, spaces folded; None when nothing is
+    left. Markdown is rendered by markdown-it-py and the HTML reduced to its text by the same
+    parser as an HTML page's visible text."""
+    if not line.strip():
+        return None
+    rendered = _markdown().render(line.strip())
+    text, _ = html_to_text(rendered)
+    folded = " ".join(text.split())
+    return folded[:TITLE_CHARS] or None
+
+
+def _boilerplate(title: str) -> bool:
+    if len(_ICONS.findall(title)) >= 3 or _BREADCRUMB.match(title):
+        return True
+    return bool(_DATE_LEFTOVER.fullmatch(_MONTHS.sub(" ", title)))
+
+
+_FONT_SIZE = re.compile(r"font-size:\s*([\d.]+)\s*pt", re.IGNORECASE)
+
+
+def _largest_styled(text: str) -> str | None:
+    """Where an article opens with lines styled by font size (a page exported with its
+    styles: a section kicker at 14.9pt, the headline at 21pt, the standfirst at 14.9pt), the
+    line set largest among those opening lines; else None."""
+    sizes: list[tuple[float, str]] = []
     for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:300]
-    return None
+        if not line.strip():
+            continue
+        found = _FONT_SIZE.findall(line)
+        if not found or len(sizes) >= 6:
+            break
+        sizes.append((max(float(size) for size in found), line))
+    if len(sizes) < 2:
+        return None
+    largest = max(size for size, _ in sizes)
+    return next(line for size, line in sizes if size == largest)
+
+
+def first_line(text: str) -> str | None:
+    """The article's title as its text gives it: the first line with words in it once
+    Markdown and HTML are taken off, passing over a saved page's boilerplate (icon names, a
+    date alone, a breadcrumb), or among opening lines styled by font size the largest; else
+    the first non-empty line."""
+    styled = _largest_styled(text)
+    if styled is not None and (title := clean_title(styled)) is not None:
+        return title
+    fallback: str | None = None
+    for number, line in enumerate(text.splitlines()):
+        title = clean_title(line)
+        if title is None:
+            continue
+        if not _boilerplate(title):
+            return title
+        fallback = fallback or title
+        if number > 20:  # a title is near the top; past that, keep the first line
+            break
+    return fallback
 
 
 def main_text(html: str) -> tuple[str, str | None, str | None]:
@@ -225,6 +303,9 @@ def _decode(source: str, raw: bytes) -> str:
             "Markdown or HTML file"
         )
     if decoded is None:
+        # Not UTF-8 is refused with the command that converts it rather than decoded by a
+        # guess (charset-normalizer): on short texts a guess can be wrong without a sign, e.g.
+        # a KOI8-R headline read as Thai (cp874), and every offset would index that garbage.
         try:
             decoded = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -488,9 +569,10 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
         except InputError as exc:
             yield Unreadable(source, exc)
             continue
+        given_title = _optional(row.get(columns.title))
         yield replace(
             article,
-            title=_optional(row.get(columns.title)) or article.title,
+            title=(clean_title(given_title) if given_title else None) or article.title,
             published=_iso_date(row.get(columns.published)) or article.published,
             url=_optional(row.get(columns.url)),
             outlet=_optional(row.get(columns.outlet)),
@@ -499,6 +581,18 @@ def table_articles(path: str, columns: Columns) -> Iterator[Article | Unreadable
 
 def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") for part in relative.parts)
+
+
+# A folder's own documentation: README.md, SOURCES.md, LICENSE.txt, CHANGELOG.md, NOTES.txt.
+_DOCUMENTATION = re.compile(r"[A-Z][A-Z0-9_-]*[A-Z][A-Z0-9_-]*")
+
+
+def is_article_file(path: Path) -> bool:
+    """Whether a file found in a directory is an article: an article suffix (``SUFFIXES``), and
+    not the folder's documentation, a name in capitals (``README.md``, ``SOURCES.md``,
+    ``LICENSE.txt``), which collections of articles keep beside them. A file named on the
+    command line is read whatever its name."""
+    return path.suffix.lower() in SUFFIXES and not _DOCUMENTATION.fullmatch(path.stem)
 
 
 def expand(paths: list[str]) -> list[str]:
@@ -512,7 +606,8 @@ def expand(paths: list[str]) -> list[str]:
 
 def expand_reporting(paths: list[str]) -> tuple[list[str], list[str]]:
     """``expand``, and the files inside the directories that were passed over because they are
-    not articles by their suffix (hidden files are passed over without a word).
+    not articles by their suffix or name (``is_article_file``; hidden files are passed over
+    without a word).
 
     Raises:
         InputError: a path does not exist, or a directory holds no article files.
@@ -531,8 +626,8 @@ def expand_reporting(paths: list[str]) -> tuple[list[str], list[str]]:
                 if p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
-            inside = [str(p) for p in files if p.suffix.lower() in SUFFIXES]
-            skipped.extend(str(p) for p in files if p.suffix.lower() not in SUFFIXES)
+            inside = [str(p) for p in files if is_article_file(p)]
+            skipped.extend(str(p) for p in files if not is_article_file(p))
             if not inside:
                 raise InputError(
                     f"{given}: no article files ({', '.join(SUFFIXES)}) in this directory"

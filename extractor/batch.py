@@ -187,6 +187,15 @@ def run(
     sent = Sent(skipped=len(answered))
     if not pending:
         return sent
+    asked = {str(r["body"].get("model")) for r in pending}
+    if settings.embedded and asked - {EMBEDDED_MODEL}:
+        # The embedded server would answer with its own model whatever the request names, and
+        # the records collected would name the model of the job.
+        raise ConfigError(
+            f"the job's requests are for model {sorted(asked - {EMBEDDED_MODEL})[0]!r}, which "
+            f"needs its server: give --base-url URL or OPENAI_BASE_URL; with no server named "
+            f"only the embedded {EMBEDDED_MODEL} runs"
+        )
     started = time.monotonic()
     kept = "the results written before are kept, and the same command sends the rest"
     with backend(settings) as live, Appender(results_path, kept) as out:

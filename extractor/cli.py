@@ -9,15 +9,26 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, TextIO, get_args, get_origin
 
 import annotated_types
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Column
+from rich.text import Text
 
 from . import (
     __version__,
@@ -283,6 +294,7 @@ _COLUMNS = click.option(
     help="Ray actors extracting at once, each with -j articles in flight.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show Ray's own log lines (with --ray).")
 def extract(
     paths: tuple[str, ...],
     from_file: Path | None,
@@ -300,6 +312,7 @@ def extract(
     ray_address: str | None,
     ray_workers: int,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Extract every article in PATHS (files, directories, JSONL or Parquet article tables,
     or - for stdin) to JSONL.
@@ -309,56 +322,73 @@ def extract(
     records carry the error) or the budget stopped the run, 2 on a usage or configuration
     error, 130 when interrupted.
     """
-    console = Console(stderr=True, quiet=quiet)
-    strategies.for_settings(settings)  # an unknown strategy or unusable prompt: exit 2 now
-    table = spending.load_prices(settings.prices) if settings.prices else {}
-    options = runner.RunOptions(
-        concurrency=concurrency,
-        rpm=rpm,
-        tpm=tpm,
-        cache=None if no_cache else cache.RecordCache(settings.cache_dir),
-        budget=spending.parse_budget(budget) if budget is not None else None,
-        price=spending.price_of(table, settings.model),
-    )
-    listed = _listed(from_file) if from_file is not None else []
-    if not paths and not listed:
-        raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
-    sources, skipped = articles.expand_reporting([*paths, *listed])
-    if skipped:
-        click.echo(
-            f"note: skipped {len(skipped)} files that are not articles "
-            f"({', '.join(articles.SUFFIXES)}): {', '.join(skipped[:5])}"
-            + (" …" if len(skipped) > 5 else ""),
-            err=True,
+    # Ray's C++ core writes to descriptor 2 behind Python's back: to a file, unless -v.
+    quieted = _native_quiet() if ray_address is not None and not verbose else nullcontext(None)
+    with quieted as terminal:
+        console = (
+            Console(file=terminal, quiet=quiet) if terminal else Console(stderr=True, quiet=quiet)
         )
-    if summary_path is not None and not summary_path.parent.is_dir():
-        raise ConfigError(
-            f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
+        # An unknown strategy or unusable prompt, or a model with no server to ask: exit 2 now.
+        if strategies.for_settings(settings).needs_model:
+            embedded.check_served(settings)
+        table = spending.load_prices(settings.prices) if settings.prices else {}
+        options = runner.RunOptions(
+            concurrency=concurrency,
+            rpm=rpm,
+            tpm=tpm,
+            cache=None if no_cache else cache.RecordCache(settings.cache_dir),
+            budget=spending.parse_budget(budget) if budget is not None else None,
+            price=spending.price_for(table, settings.model, settings.base_url),
         )
-    db_url = (db or sink.default_url(output)) if db is not None else None
-    if db_url is not None:
-        sink.check(db_url)  # a bad URL or a database down: a usage error before any request
-    execute = None
-    if ray_address is not None:
-        from . import raydata
+        listed = _listed(from_file) if from_file is not None else []
+        if not paths and not listed:
+            raise ConfigError("name the articles to extract: PATH... or --from-file FILE")
+        sources, skipped = articles.expand_reporting([*paths, *listed])
+        if skipped:
+            click.echo(
+                f"note: skipped {len(skipped)} files that are not articles "
+                f"({', '.join(articles.SUFFIXES)}, not named in capitals like README.md): "
+                f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""),
+                err=True,
+            )
+        if summary_path is not None and not summary_path.parent.is_dir():
+            raise ConfigError(
+                f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
+            )
+        db_url = (db or sink.default_url(output)) if db is not None else None
+        if db_url is not None:
+            sink.check(db_url)  # a bad URL or a database down: a usage error before any request
+        execute = None
+        if ray_address is not None:
+            from . import raydata
 
-        execute = raydata.executor(ray_address, ray_workers, options)
-    with requestlog.to_file(log_json) if log_json is not None else nullcontext():
-        summary = _run(
-            sources,
-            settings,
-            runner.Output(output),
-            options,
-            console,
-            columns=articles.Columns.parse(columns),
-            execute=execute,
-        )
-    if summary_path is not None:
-        files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
-    if db_url is not None:
-        records = [o.record for o in summary.outcomes if o.record is not None]
-        _print_load(sink.load(records, db_url), db_url, console)
-    sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
+            execute = raydata.executor(ray_address, ray_workers, options, verbose=verbose)
+        with requestlog.to_file(log_json) if log_json is not None else nullcontext():
+            try:
+                summary = _run(
+                    sources,
+                    settings,
+                    runner.Output(output),
+                    options,
+                    console,
+                    columns=articles.Columns.parse(columns),
+                    execute=execute,
+                )
+            finally:
+                if options.cache is not None:
+                    options.cache.close()
+        if summary_path is not None:
+            files.write_atomic(summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
+        if db_url is not None:
+            records = [o.record for o in summary.outcomes if o.record is not None]
+            _print_load(sink.load(records, db_url), db_url, console)
+        sys.exit(EXIT_SOME_FAILED if summary.failed or summary.stopped else EXIT_OK)
+
+
+def _native_quiet() -> AbstractContextManager[TextIO | None]:
+    from . import raydata
+
+    return raydata.native_stderr_to()
 
 
 def _listed(path: Path) -> list[str]:
@@ -374,6 +404,26 @@ def _listed(path: Path) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+class _Pace(ProgressColumn):
+    """Articles extracted a minute (``12.5/min``) and the time left at that pace, measured from
+    the moment the inputs were read (records from the cache or an earlier run are not
+    extraction)."""
+
+    def render(self, task: Task) -> Text:
+        began, extracted = task.fields.get("began"), task.fields.get("extracted", 0)
+        if began is None or task.total is None or task.finished:
+            return Text("")  # once finished, the closing summary gives the run's pace
+        elapsed = time.monotonic() - began
+        if not extracted or elapsed <= 0:
+            return Text("")
+        per_second = extracted / elapsed
+        left = max(task.total - task.completed, 0) / per_second
+        return Text(
+            f"{per_second * 60:.1f}/min, {timedelta(seconds=round(left))} left",
+            style="progress.remaining",
+        )
+
+
 def _run(
     sources: list[str],
     settings: config.Settings,
@@ -386,23 +436,32 @@ def _run(
 ) -> runner.Summary:
     progress = Progress(
         TextColumn("[bold]extracting"),
-        BarColumn(),
+        BarColumn(bar_width=None),  # the bar gives way to the figures on a narrow terminal
         MofNCompleteColumn(),
         TextColumn("{task.fields[tokens]:,} tokens, {task.fields[errors]} errors"),
         TimeElapsedColumn(),
+        _Pace(table_column=Column(no_wrap=True)),
         console=console,
         transient=False,
     )
-    spent = errors = 0
+    spent = errors = extracted = 0
 
     def advance(outcome: runner.Outcome) -> None:
-        nonlocal spent, errors
+        nonlocal spent, errors, extracted
         spent += outcome.meter.total_tokens
         errors += outcome.record is not None and outcome.record.error is not None
-        progress.update(task, advance=1, tokens=spent, errors=errors)
+        extracted += outcome.status in ("extracted", "failed")
+        progress.update(task, advance=1, tokens=spent, errors=errors, extracted=extracted)
+
+    def total(count: int) -> None:
+        # The inputs are read: what comes from the cache or an earlier run comes at once, so
+        # the pace is measured on the articles extracted from here on.
+        progress.update(task, total=count, began=time.monotonic())
 
     with progress:
-        task = progress.add_task("extract", total=len(sources), tokens=0, errors=0)
+        task = progress.add_task(
+            "extract", total=len(sources), tokens=0, errors=0, extracted=0, began=None
+        )
         summary = runner.run(
             sources,
             settings,
@@ -411,7 +470,7 @@ def _run(
             backend=lambda s: _backend(s, console, lazy=execute is None),
             execute=execute,
             columns=columns,
-            on_total=lambda total: progress.update(task, total=total),
+            on_total=total,
             on_progress=advance,
             log=lambda line: console.print(config.masked(line)),
         )
@@ -439,19 +498,30 @@ def _run(
     help="Events gold file (tests/gold/events/events.json): also score how the records' proposals "
     "are grouped into events (pairwise and B-cubed precision and recall).",
 )
+@click.option(
+    "--articles",
+    "article_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder holding the articles the gold files name (e.g. seeds/); a record of the same "
+    "text, from an article table say, is then scored whatever its source. Repeatable; the gold "
+    "folder itself is looked in too.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def eval_command(
     gold_dirs: tuple[Path, ...],
     predictions: tuple[Path, ...],
     events_gold: Path | None,
+    article_dirs: tuple[Path, ...],
     as_json: bool,
 ) -> None:
     """Score PREDICTIONS (JSONL records) against gold annotations.
 
-    Records are matched to gold files by the article's file name; records with no gold file are
-    listed, not scored. With several PREDICTIONS files (one per strategy, say), their figures
-    are printed side by side, for each gold set and for all of them together. With --events
-    (alone or beside --gold), the grouping of the proposals into events is scored too.
+    Records are matched to gold files by the article's text, where --articles holds the file
+    the gold names, else by the article's file name; records with no gold file are listed, not
+    scored. With several PREDICTIONS files (one per strategy, say), their figures are printed
+    side by side, for each gold set and for all of them together. With --events (alone or
+    beside --gold), the grouping of the proposals into events is scored too.
     """
     if not gold_dirs and events_gold is None:
         raise ConfigError("give --gold DIR (field scores), --events FILE (grouping), or both")
@@ -473,16 +543,17 @@ def eval_command(
             click.echo(eventscore.render(scored))
     extra = {"events": events_json} if events_json else {}
     gold_sets = evaluate.load_gold_sets(list(gold_dirs))
+    all_gold = {name: g for one in gold_sets.values() for name, g in one.items()}
+    ids = evaluate.gold_ids(all_gold, [*article_dirs, *gold_dirs])
     if len(predictions) > 1:
-        comparisons = evaluate.compare(list(predictions), gold_sets)
+        comparisons = evaluate.compare(list(predictions), gold_sets, ids)
         if as_json:
             figures = {c.name: c.to_json() for c in comparisons}
             click.echo(json.dumps({**figures, **extra}, indent=2, ensure_ascii=False))
         else:
             click.echo(evaluate.render_comparison(comparisons), nl=False)
         return
-    gold = {name: g for one in gold_sets.values() for name, g in one.items()}
-    report = evaluate.score(evaluate.load_records(predictions[0]), gold)
+    report = evaluate.score(evaluate.load_records(predictions[0]), all_gold, ids)
     if as_json:
         click.echo(json.dumps({**report.to_json(), **extra}, indent=2, ensure_ascii=False))
     else:

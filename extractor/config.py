@@ -337,7 +337,6 @@ class Settings(BaseSettings):
             "EXTRACTOR_CACHE_DIR",
             "Where cached records live.",
             default="~/.cache/guarantee-extractor/records ($XDG_CACHE_HOME for ~/.cache)",
-            api=False,
         ),
     ] = Field(default_factory=_records_dir)
     temperature: float = 0.0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx2
 
-from .config import EMBEDDED_MODEL
+from .config import EMBEDDED_MODEL, Settings
 from .errors import BackendError, ConfigError
 
 INSTALL_HINT = (
@@ -27,6 +27,24 @@ INSTALL_HINT = (
     "CPU flags and installs the `local` extra), or point at a server with --base-url"
 )
 N_CTX = 8192
+
+
+def check_served(settings: Settings) -> None:
+    """Refuse settings that would ask the embedded server for a model it does not serve.
+
+    The embedded server answers every request with its one model whatever the request names,
+    so ``--model gpt-4o-mini`` with no server would run SmolLM2 and record "gpt-4o-mini" as the
+    model that answered.
+
+    Raises:
+        ConfigError: no server is named (no base URL) and the model is not the embedded one.
+    """
+    if settings.embedded and settings.model != EMBEDDED_MODEL:
+        raise ConfigError(
+            f"model {settings.model!r} needs its server: give --base-url URL or "
+            f"OPENAI_BASE_URL (base_url= in Python), e.g. https://api.openai.com/v1 with "
+            f"OPENAI_API_KEY; with no server named only the embedded {EMBEDDED_MODEL} runs"
+        )
 
 
 def find_gguf(explicit: str | None = None) -> Path:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, get_args
 
+from . import articles
 from .errors import InputError
 from .files import read_jsonl
 from .grounding import on_word_boundaries
@@ -569,6 +571,44 @@ def _article_name(record: dict[str, Any]) -> str:
     return Path(str(_get(record.get("article"), "source") or "")).name
 
 
+def content_id(text: str) -> str:
+    """The content hash an article's record carries as ``article.id``."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def gold_ids(gold: Mapping[str, dict[str, Any]], folders: list[Path]) -> dict[str, str]:
+    """The content hash of each gold article whose file is found in ``folders`` (the first
+    that holds a file of the name the gold gives), read as extraction reads it, to the gold's
+    name: so a record made from the same text under another source (a row of an article
+    table, a copy under another name) is scored against that gold.
+
+    Raises:
+        InputError: a file found cannot be read as an article (the message names it).
+    """
+    ids: dict[str, str] = {}
+    for name in gold:
+        path = next((folder / name for folder in folders if (folder / name).is_file()), None)
+        if path is None:
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        ids[articles.parse(str(path), raw).id] = name
+    return ids
+
+
+def _gold_name(record: dict[str, Any], ids: Mapping[str, str] | None) -> str:
+    """The gold a record is scored against: the gold article of the same text (``ids``, from
+    :func:`gold_ids`), else the one of its source's file name."""
+    text = _get(record.get("article"), "text")
+    if ids and isinstance(text, str):
+        found = ids.get(content_id(text))
+        if found is not None:
+            return found
+    return _article_name(record)
+
+
 def _fmt_hours(hours: float) -> str:
     # 72.0 reads as "72"; 1.5 stays "1.5".
     return f"{hours:g}"
@@ -839,17 +879,24 @@ def _unscored_report(record: dict[str, Any], name: str) -> ArticleReport:
     )
 
 
-def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Report:
+def score(
+    records: list[dict[str, Any]],
+    gold: dict[str, dict[str, Any]],
+    ids: Mapping[str, str] | None = None,
+) -> Report:
     """Score extraction records against gold annotations (see gold/README.md for the rules).
 
-    A record is matched to the gold whose ``article`` equals the file name of the record's
-    ``article.source``. Records without gold, and repeats of an article already scored, are
-    listed in ``unscored`` and count for nothing. A record with an ``error`` is scored as
-    predicting no proposal. Gold articles with no record are not scored.
+    A record is matched to the gold of the same article text when ``ids`` knows it, else to the
+    gold whose ``article`` equals the file name of the record's ``article.source``. Records
+    without gold, and repeats of an article already scored, are listed in ``unscored`` and
+    count for nothing. A record with an ``error`` is scored as predicting no proposal. Gold
+    articles with no record are not scored.
 
     Args:
         records: Extraction records, as returned by :func:`load_records`.
         gold: Gold annotations keyed by article file name, as returned by :func:`load_gold`.
+        ids: content hashes of gold articles to their names (:func:`gold_ids`): a record of
+            the same text is matched to that gold whatever its source.
 
     Returns:
         The micro-averaged field scores, has_proposal accuracy, grounding share and the
@@ -866,7 +913,7 @@ def score(records: list[dict[str, Any]], gold: dict[str, dict[str, Any]]) -> Rep
     seen: set[str] = set()
 
     for record in records:
-        name = _article_name(record)
+        name = _gold_name(record, ids)
         if name in seen:
             unscored.append(f"{name} (duplicate)")
             articles.append(_unscored_report(record, name))
@@ -980,6 +1027,9 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+# Plain text laid out here rather than by rich.table: rich fits a table to the console's width
+# (80 columns when piped), wrapping or cropping cells, where these rows must stay one line each
+# and the same whatever the terminal, for `| head`, grep and diffs between runs.
 def render_table(report: Report) -> str:
     """Render a report as a plain-text table (no colour codes), ending in a newline.
 
@@ -1092,13 +1142,16 @@ class Comparison:
 
 
 def compare(
-    predictions: list[Path], gold_sets: dict[str, dict[str, dict[str, Any]]]
+    predictions: list[Path],
+    gold_sets: dict[str, dict[str, dict[str, Any]]],
+    ids: Mapping[str, str] | None = None,
 ) -> list[Comparison]:
     """Score several prediction files on each gold set and on all of them together.
 
     Args:
         predictions: JSONL files of records, one per strategy (or model) compared.
         gold_sets: as returned by :func:`load_gold_sets`.
+        ids: as for :func:`score`.
 
     Returns:
         One comparison per set, in the order given, then ``all`` when there is more than one.
@@ -1122,7 +1175,7 @@ def compare(
             set_name,
             len(gold),
             {
-                label: score([r for r in records if _article_name(r) in gold], gold)
+                label: score([r for r in records if _gold_name(r, ids) in gold], gold, ids)
                 for label, (_, records) in zip(labels, loaded, strict=True)
             },
         )

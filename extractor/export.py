@@ -209,6 +209,13 @@ def neutralised(data: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=data.schema)
 
 
+def arrow_tables(records: Iterable[ExtractionRecord]) -> dict[str, pa.Table]:
+    """Every exported table of ``records`` as an Arrow table, by name, in ``tables.TABLES``
+    order: what :func:`write` writes, without the files (``extractor.to_arrow``)."""
+    tables = tidy(records)
+    return {table.name: tables.arrow(table.name) for table in _ALL}
+
+
 def write(records: Iterable[ExtractionRecord], directory: Path, fmt: str) -> Tables:
     """Write one ``TABLE.parquet`` (or ``TABLE.csv``) per table into ``directory`` (created),
     each file written whole or not at all.

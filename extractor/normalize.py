@@ -927,6 +927,10 @@ def _en_value(text: str) -> float:
     return total
 
 
+# Number words are read from this project's own tables (extractor/data) rather than by
+# number-parser: that library reads Russian and Ukrainian cases ("семидесяти двух") too, but
+# not "a hundred" or "half", which deadlines use ("half an hour"), and it would not find the
+# numbers: the duration pattern above must know the words to match them at all.
 def _number_value(text: str) -> float:
     if text[0].isdigit():
         return _digits_value(text)

@@ -26,12 +26,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import os
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from . import articles, batch, pipeline, runner, strategies
 from .bodies import request_body
@@ -82,12 +86,80 @@ def import_ray(local: bool) -> Any:
     return ray
 
 
+def quiet(verbose: bool = False) -> None:
+    """Keep the Python side of Ray's own log lines (start-up notices, Ray Data's execution
+    plan) off standard error unless ``verbose``; what goes wrong reaches the caller as an
+    exception. Called before ``ray.init``."""
+    if verbose:
+        return
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+NATIVE_LOG = Path(tempfile.gettempdir()) / "extractor-ray.log"
+
+
 @contextmanager
-def cluster(address: str = LOCAL) -> Iterator[None]:
+def native_stderr_to(path: Path = NATIVE_LOG) -> Iterator[TextIO]:
+    """Send what Ray's C++ core (and the processes a local cluster starts) writes to file
+    descriptor 2 into ``path``, keeping Python's ``sys.stderr``, which the caller's messages
+    and progress bar use, on the terminal; yields that terminal stream, and puts both back at
+    the end.
+
+    The driver's C++ core logs to descriptor 2 whatever Ray's logging settings say, and on
+    every normal run it writes a line at level E (Ray Data creates its actors with their
+    constructor arguments in the object store and restarts allowed). ``RAY_BACKEND_LOG_LEVEL``
+    would hide it but announces itself with a line of its own, and would hide errors in Ray's
+    log files too. A ``sys.stderr`` that is not descriptor 2 (a test runner's capture) is left
+    as it is."""
+    try:
+        own = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        own = False
+    if not own:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    terminal = os.fdopen(
+        os.dup(saved), "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace"
+    )
+    previous = sys.stderr
+    with path.open("ab") as log:
+        os.dup2(log.fileno(), 2)
+    sys.stderr = terminal
+    try:
+        yield terminal
+    finally:
+        terminal.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = previous
+        # Left open: a logging handler Ray made meanwhile may still hold it.
+        _KEPT.append(terminal)
+
+
+_KEPT: list[TextIO] = []
+
+
+def _quiet_data(verbose: bool) -> None:
+    """Ray Data's progress bars (logged line by line when standard error is no terminal) off
+    unless ``verbose``; the project's own bar counts the articles. Ray must be initialised."""
+    if verbose:
+        return
+    context = _ray().data.DataContext.get_current()
+    context.enable_progress_bars = False
+    # Ray Data configures its own logger when it is first used: quiet it again.
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
+@contextmanager
+def cluster(address: str = LOCAL, *, verbose: bool = False) -> Iterator[None]:
     """Connect to the Ray cluster at ``address`` (``auto``, ``ray://head:10001``), or with
     ``local`` start one on this machine bound to 127.0.0.1 (two CPUs, a 200 MB object store,
     no dashboard, no usage statistics); disconnect (and stop a local one) afterwards. When Ray
-    is already initialised in this process, that cluster is used and left running.
+    is already initialised in this process, that cluster is used and left running. Ray's own
+    log lines stay off standard error unless ``verbose`` (:func:`quiet`).
 
     Raises:
         ConfigError: Ray is not installed, or the cluster cannot be reached.
@@ -96,6 +168,8 @@ def cluster(address: str = LOCAL) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
+    quiet(verbose)
+    level = logging.INFO if verbose else logging.ERROR
     try:
         if address == LOCAL:
             ray.init(
@@ -103,10 +177,11 @@ def cluster(address: str = LOCAL) -> Iterator[None]:
                 object_store_memory=LOCAL_OBJECT_STORE_BYTES,
                 include_dashboard=False,
                 _node_ip_address="127.0.0.1",
-                log_to_driver=False,
+                log_to_driver=verbose,
+                logging_level=level,
             )
         else:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, log_to_driver=verbose, logging_level=level)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ConfigError(
             f"cannot reach the Ray cluster at {address!r} ({exc}); start it with `ray start "
@@ -247,9 +322,12 @@ def _extractor_error(exc: BaseException) -> ExtractorError | None:
     return None
 
 
-def executor(address: str, workers: int, given: runner.RunOptions) -> runner.Execute:
+def executor(
+    address: str, workers: int, given: runner.RunOptions, *, verbose: bool = False
+) -> runner.Execute:
     """How ``runner.run`` gets its records on the Ray cluster at ``address`` (``local`` for one
     started here): ``workers`` actors, each extracting ``-j`` (``concurrency``) articles at once.
+    Ray's own log lines are shown only when ``verbose``.
 
     Raises:
         ConfigError: a run budget was asked for (a cluster cannot stop every worker before the
@@ -270,7 +348,8 @@ def executor(address: str, workers: int, given: runner.RunOptions) -> runner.Exe
         finish: Callable[[runner.Outcome], None],
         log: Callable[[str], None],
     ) -> None:
-        with cluster(address):
+        with cluster(address, verbose=verbose):
+            _quiet_data(verbose)
             for row in records(todo, settings, workers, options):
                 finish(_outcome(row, todo))
 
@@ -299,7 +378,8 @@ def records(
         fn_constructor_kwargs={"settings": settings, "threads": threads, "limiter": limiter},
         batch_size=threads,
         batch_format="pyarrow",
-        concurrency=workers,
+        # A fixed pool of actors (``compute``; Ray 2.51 deprecates ``concurrency`` for it).
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=1,
     )
     try:

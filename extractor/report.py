@@ -220,7 +220,16 @@ def fragment(record: ExtractionRecord) -> str:
     evidence highlighted, the proposals, what was dropped and where it came from. Its styles are
     scoped to the fragment, so they leave the rest of a notebook alone."""
     body = _article_html(0, record)
-    return f'<div class="gx-record"><style>{_FRAGMENT_STYLE}</style>{body}</div>'
+    return (
+        f'<div class="gx-record"><style>{_FRAGMENT_STYLE}</style>'
+        f'<p class="legend">{_legend()}</p>{body}</div>'
+    )
+
+
+def _legend() -> str:
+    """What each highlight colour stands for, and the fuzzy match's underline."""
+    legend = "".join(f'<span class="f-{f}">{f.replace("_", " ")}</span>' for f in FIELDS)
+    return legend + '<span class="fuzzy">fuzzy match</span>'
 
 
 _STYLE = """
@@ -263,7 +272,9 @@ def _scoped(style: str, scope: str, keep: tuple[str, ...]) -> str:
 
 
 # The report's styles for one article, scoped to the fragment's own element.
-_FRAGMENT_STYLE = _scoped(_STYLE, ".gx-record", (".cols", ".text", ".side", "mark", ".error"))
+_FRAGMENT_STYLE = _scoped(
+    _STYLE, ".gx-record", (".cols", ".text", ".side", "mark", ".error", ".legend")
+)
 
 _SCRIPT = """
 const main = document.querySelector('main');
@@ -313,8 +324,7 @@ def render(
     )
     tokens = sum(r.provenance.usage.total_tokens for r in records)
     failed = sum(r.error is not None for r in records)
-    legend = "".join(f'<span class="f-{f}">{f.replace("_", " ")}</span>' for f in FIELDS)
-    legend += '<span class="fuzzy">fuzzy match</span>'
+    legend = _legend()
     events_link = (
         f' <a class="events" href="{escape(events_href)}">Events</a>' if events_href else ""
     )

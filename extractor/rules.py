@@ -233,9 +233,10 @@ class Findings:
 # --------------------------------------------------------------------------------------------
 
 # Sentence ends: ., ! or ? (a closing quote may follow), then space and a capital, digit or
-# opening quote. Written here rather than taken from a library: the maintained splitters either
-# need a downloaded model (NLTK's punkt) or are not packaged for this project's platforms, and
-# an end missed only makes a sentence longer, which a rule tolerates.
+# opening quote. Written here rather than taken from a library: NLTK's punkt needs a downloaded
+# model, and pysbd (rule-based, no model) split the 17 annotated articles (100,882 characters)
+# in 519 ms against 14 ms here, 37 times slower, with its spans carrying the spaces after each
+# sentence; an end missed only makes a sentence longer, which a rule tolerates.
 _SENTENCE_END = re.compile(
     r"(?<=[.!?\u2026])[\"'\u201d\u00bb]?\s+(?=[\"'\u201c\u00ab(]?[A-Z\u0410-\u042f\u04010-9])|"
     # a line break, or a full stop with no space before a capitalised word (web copy of Russian

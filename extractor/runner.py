@@ -73,6 +73,19 @@ def counted(count: int, one: str, many: str | None = None) -> str:
 
 
 @dataclass
+class Cause:
+    """One cause of errors in a run: the error's type and message, and the articles it hit."""
+
+    type: str
+    message: str
+    sources: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        message = self.message if len(self.message) <= 240 else self.message[:239] + "…"
+        return f"{self.type}: {message}"
+
+
+@dataclass
 class Summary:
     """What one run did and spent. Tokens, requests and dollars count this run's requests only
     (every attempt included); records from the cache or a previous run cost nothing now."""
@@ -116,6 +129,54 @@ class Summary:
     def failed(self) -> int:
         return sum(o.record is not None and o.record.error is not None for o in self.outcomes)
 
+    def causes(self) -> list[Cause]:
+        """The errors of this run's records grouped by cause (type and message, the article's
+        own name taken off the front of the message), the most frequent first."""
+        groups: dict[tuple[str, str], Cause] = {}
+        for outcome in self.outcomes:
+            error = outcome.record.error if outcome.record is not None else None
+            if error is None:
+                continue
+            message = error.message.removeprefix(f"{outcome.source}: ")
+            cause = groups.setdefault((error.type, message), Cause(error.type, message))
+            cause.sources.append(outcome.source)
+        return sorted(groups.values(), key=lambda cause: -len(cause.sources))
+
+    def error_lines(self, most: int = 5) -> list[str]:
+        """What went wrong, on screen: one line when every article failed the same way, else
+        a line per cause with its count (the ``most`` frequent; the records hold the rest)."""
+        causes = self.causes()
+        if not causes:
+            return []
+        tried = self.count("extracted", "failed", "unreadable")
+        if len(causes) == 1 and len(causes[0].sources) == tried:
+            (cause,) = causes
+            if tried == 1:
+                which = "the article" if len(self.outcomes) == 1 else "the one article tried"
+                return [f"{which} failed: {cause}"]
+            which = f"all {tried}" + ("" if tried == len(self.outcomes) else " tried")
+            return [f"{which} failed the same way: {cause}"]
+        lines = [f"errors by cause ({self.failed} articles):"]
+        for cause in causes[:most]:
+            count = len(cause.sources)
+            where = cause.sources[0] if count == 1 else f"e.g. {cause.sources[0]}"
+            lines.append(f"  {counted(count, 'article')}: {cause} ({where})")
+        if len(causes) > most:
+            lines.append(f"  … and {len(causes) - most} more causes; each record has its error")
+        return lines
+
+    def _pace(self, done: int, rate: float) -> str:
+        """How fast articles were extracted; a run that extracted none says where its
+        records came from instead of a rate of nought."""
+        if done:
+            return f"{rate:.1f} articles/min"
+        cached, resumed = self.count("cached"), self.count("resumed")
+        if self.outcomes and cached + resumed == len(self.outcomes):
+            if not resumed:
+                return "all from the cache"
+            return "all done before" if not cached else "all from the cache or done before"
+        return "none extracted"
+
     def lines(self) -> list[str]:
         done = self.count("extracted", "failed")
         rate = done / self.wall_seconds * 60 if self.wall_seconds > 0 else 0.0
@@ -134,9 +195,9 @@ class Summary:
         )
         time_line = (
             f"{self.wall_seconds:.1f}s, {self.model_seconds:.1f}s of it waiting on the model; "
-            f"{rate:.1f} articles/min" + ("" if self.output == "-" else f" -> {self.output}")
+            f"{self._pace(done, rate)}" + ("" if self.output == "-" else f" -> {self.output}")
         )
-        lines = [articles_line, tokens_line, time_line]
+        lines = [articles_line, *self.error_lines(), tokens_line, time_line]
         cut, kept = self._sum("cut_off"), self._sum("kept_cut")
         if cut:
             lines.append(
@@ -176,6 +237,10 @@ class Summary:
             "wall_seconds": round(self.wall_seconds, 3),
             "model_seconds": round(self.model_seconds, 3),
             "stopped": self.stopped,
+            "errors": [
+                {"type": c.type, "message": c.message, "count": len(c.sources)}
+                for c in self.causes()
+            ],
             "per_article": [
                 {
                     "source": o.source,
@@ -344,6 +409,11 @@ def _same_file(a: Path, b: Path) -> bool:
 def exclusive(lock: Path, target: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``lock`` (created, holding our pid, removed at the end) for
     writing ``target``; the kernel releases it if the process dies, ``kill -9`` included.
+
+    ``flock`` by hand rather than through filelock: the refusal names the run that holds the
+    output (its pid, written into the lock file once locked), which filelock neither records
+    nor reports, and the lock file is removed at the end without a second run locking a file
+    that is being unlinked (the inode check below).
 
     Raises:
         ConfigError: another process holds it (its pid named), or it cannot be created.

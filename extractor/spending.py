@@ -26,6 +26,12 @@ class RateLimiter:
     """At most ``rpm`` requests and ``tpm`` tokens in any 60-second window, across every request
     of a run.
 
+    Written here rather than taken from aiolimiter: that is a leaky bucket for one event loop
+    (its capacity drips back continuously, so one 60-second window can hold up to twice the
+    limit), with
+    no way to correct a request's estimated tokens to what the server reported (``settle``),
+    and no blocking form for the threads and Ray actors that share this one.
+
     A request is admitted with an estimate of its tokens, which ``settle`` replaces with what
     the server reported. A single request larger than ``tpm`` is admitted into an empty window
     (it could never be admitted otherwise).
@@ -165,8 +171,9 @@ class Spend:
     def __init__(self, budget: Budget | None = None, price: Price | None = None) -> None:
         if budget is not None and budget.usd is not None and price is None:
             raise ConfigError(
-                f"a budget in dollars ({budget}) needs the model's price: give --prices with an "
-                "entry for the model, or a budget in tokens"
+                f"a budget in dollars ({budget}) needs the model's price, which the built-in "
+                "prices do not have for this model and server: give --prices with an entry for "
+                "the model, or a budget in tokens"
             )
         self.budget, self.price = budget, price
         self._lock = threading.Lock()
@@ -226,6 +233,30 @@ class Spend:
                 f"the run's budget of {self.budget} is spent ({spent}); re-run the same "
                 "command with a larger --budget to extract the rest"
             )
+
+
+def built_in_price(model: str, base_url: str | None) -> Price | None:
+    """The price of ``model`` at the provider ``base_url`` names, from genai-prices' bundled
+    table (OpenAI, Anthropic, Google, Mistral, Groq and more, kept current with each release;
+    no network at run time); None for a server it does not know (a local vLLM, the embedded
+    model) or a model that provider does not list. Prices that change with volume or the
+    prompt's length are read at one million tokens each way."""
+    if base_url is None:
+        return None  # the embedded model, or no server at all: nothing is charged
+    from genai_prices import Usage, calc_price
+
+    try:
+        prompt = calc_price(Usage(input_tokens=1_000_000), model, provider_api_url=base_url)
+        completion = calc_price(Usage(output_tokens=1_000_000), model, provider_api_url=base_url)
+    except LookupError:  # no such provider, or no such model there
+        return None
+    return Price(float(prompt.total_price), float(completion.total_price))
+
+
+def price_for(table: Mapping[str, Price], model: str, base_url: str | None) -> Price | None:
+    """The price a run uses: the price table's entry for ``model`` (``--prices``), else the
+    built-in one of its provider (:func:`built_in_price`)."""
+    return price_of(table, model) or built_in_price(model, base_url)
 
 
 def price_of(table: Mapping[str, Price], model: str) -> Price | None:

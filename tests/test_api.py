@@ -172,8 +172,8 @@ def test_unreadable_input_and_bad_settings_raise_the_documented_errors() -> None
 def test_keyword_settings_are_checked_against_the_declaration() -> None:
     with pytest.raises(TypeError, match="unknown setting 'max_reask'; did you mean 'max_reasks'"):
         extractor.extract("Ukraine.", base_url="http://127.0.0.1:9/v1", max_reask=0)
-    with pytest.raises(TypeError, match="'cache_dir' is a setting of the command line only"):
-        extractor.settings(cache_dir="/tmp/records")
+    with pytest.raises(TypeError, match="'prices' is a setting of the command line only"):
+        extractor.settings(prices="prices.json")
     with pytest.raises(extractor.ConfigError, match=r"^timeout='soon' is not a number"):
         extractor.settings(timeout="soon")
     assert extractor.settings(max_tokens_per_article=500).max_tokens_per_article == 500

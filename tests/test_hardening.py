@@ -195,30 +195,47 @@ def test_report_into_an_unwritable_directory_is_one_line(tmp_path: Path, unwrita
     )
 
 
-def test_a_full_cache_directory_leaves_no_temporary_files(
+def test_a_full_disk_under_the_cache_is_a_warning_and_leaves_no_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sqlite3
+
+    import diskcache
+
     store = cache.RecordCache(tmp_path / "cache")
     [record, *_] = seed_records()
-    real = os.fdopen
 
-    class Full:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self.handle = real(*args, **kwargs)
+    def full(*args: Any, **kwargs: Any) -> None:
+        # What SQLite raises when a write finds the disk full (SQLITE_FULL).
+        raise sqlite3.OperationalError("database or disk is full")
 
-        def __enter__(self) -> Full:
-            return self
-
-        def write(self, text: str) -> int:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        def __exit__(self, *exc: object) -> None:
-            self.handle.close()
-
-    monkeypatch.setattr(os, "fdopen", Full)
+    monkeypatch.setattr(diskcache.Cache, "set", full)
     store.put("ab" * 32, record)
-    assert store.write_error == f"{tmp_path / 'cache'}: No space left on device"
-    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
+    assert store.write_error == f"{tmp_path / 'cache'}: database or disk is full"
+    monkeypatch.undo()
+    assert store.get("ab" * 32, record.article.id) is None
+    store.close()
+
+
+def test_a_pickled_entry_in_the_cache_is_refused_not_unpickled(tmp_path: Path) -> None:
+    import diskcache
+
+    marker = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self) -> tuple[Any, tuple[Path]]:
+            return (Path.touch, (marker,))  # what unpickling it would run
+
+    with diskcache.Cache(str(tmp_path / "cache")) as other:
+        other.set("ab" * 32, Payload())  # stored pickled, as diskcache does for objects
+    store = cache.RecordCache(tmp_path / "cache")
+    [record, *_] = seed_records()
+    assert store.get("ab" * 32, record.article.id) is None
+    assert not marker.exists()
+    store.close()
+    with diskcache.Cache(str(tmp_path / "cache")) as plain:
+        plain.get("ab" * 32)  # the stock store would have run it
+    assert marker.exists()
 
 
 # --- PostgreSQL takes less than SQLite ----------------------------------------------------------

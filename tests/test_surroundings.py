@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import diskcache
 import httpx2
 import pyarrow.parquet as pq
 import pytest
@@ -149,10 +150,12 @@ def test_a_cache_entry_whose_text_was_altered_is_not_served(tmp_path: Path) -> N
     server = Server()
     with LoopbackServer(server) as loopback:
         assert extract(tmp_path, loopback.base_url, article, out="first.jsonl").returncode == 0
-        [entry] = (tmp_path / "cache").rglob("*.json")
-        data = json.loads(entry.read_text())
-        data["article"]["text"] = data["article"]["text"].replace("US", "UN")  # id kept
-        entry.write_text(json.dumps(data))
+        [database] = (tmp_path / "cache").rglob("cache.db")
+        with diskcache.Cache(str(database.parent)) as store:
+            [key] = list(store.iterkeys())
+            data = json.loads(store[key])
+            data["article"]["text"] = data["article"]["text"].replace("US", "UN")  # id kept
+            store[key] = json.dumps(data)
         done = extract(tmp_path, loopback.base_url, article, out="second.jsonl")
     assert done.returncode == 0, done.stderr
     assert len(server.requests) == 2  # asked again, not served from the altered entry
