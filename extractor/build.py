@@ -553,6 +553,15 @@ class _Builder:
             # The words naming the person with their state: in the evidence by construction.
             return make_party(spoken[0], [*evidence, *spoken[1:]], person)
         backing = found.quote
+        if actor_code(name) is None and (leader := _leader_of(name)) is not None:
+            # "the Trump administration": a leader's government speaks for the state the
+            # article names the leader with ("US President Donald Trump"); a quote naming the
+            # leader's government is backed by that naming, another must name the state.
+            spoken = self.person_named_with_state(leader, found)
+            if spoken is not None and (state := person_of(spoken[0])) is not None:
+                name, evidence = _state_name(state[0]), [*evidence, *spoken[1:]]
+                if person_named(leader, found.quote):
+                    backing = spoken[0]
         if (
             actor_problem(name, backing) is not None
             and person is not None
@@ -579,13 +588,6 @@ class _Builder:
         if chosen is None:
             return None
         name = chosen
-        leader = _leader_of(name) if actor_code(name) is None else None
-        if leader is not None and (
-            (spoken := self.person_named_with_state(leader, found)) is not None
-        ):
-            # "the Trump administration": a leader's government speaks for the leader's state,
-            # as the article names the leader with it ("US President Donald Trump").
-            return make_party(spoken[0], [*evidence, *spoken[1:]], person)
         if actor_code(name) is None and person_of(name) is None and _may_be_person(name):
             # A person given as the party ("Volodymyr Zelensky"): the state from their words.
             spoken = self.person_named_with_state(name, found)
