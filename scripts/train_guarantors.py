@@ -161,15 +161,16 @@ def main() -> None:
     args = parser.parse_args()
     thresholds = args.threshold or [0.3, 0.4, 0.5]
     dropped = set(filter(None, args.drop.split(",")))
-    nlp = syntax.parser()
-    if nlp is None:
-        raise SystemExit(syntax.INSTALL_HINT)
+    nlp, ru = syntax.parser(), syntax.russian_parser()
+    if nlp is None or ru is None:
+        raise SystemExit(syntax.INSTALL_HINT if nlp is None else syntax.RUSSIAN_HINT)
+    english_only = "english-only" in dropped
 
     stored: dict[str, dict[str, float]] = {}
     sources = articles(args.gold, args.articles)
-    for mode, names, reader in (
-        ("plain", FEATURES, None),
-        ("syntax", FEATURES + syntax.SYNTAX_FEATURES, nlp),
+    for mode, names, reader, russian in (
+        ("plain", FEATURES, None, None),
+        ("syntax", FEATURES + syntax.SYNTAX_FEATURES, nlp, None if english_only else ru),
     ):
         data: list[Article] = []
         for name, text, gold in sources:
@@ -178,7 +179,7 @@ def main() -> None:
             chosen, excluded = rules_view(text)
             rows = [
                 (code, [0.0 if f in dropped else c.features.get(f, 0.0) for f in names])
-                for code, c in candidate_features(text, reader).items()
+                for code, c in candidate_features(text, reader, russian).items()
             ]
             data.append((name, required, allowed, rows, chosen, excluded))
         print(f"{mode}: {len(data)} articles, {sum(len(d[3]) for d in data)} candidates")

@@ -108,3 +108,25 @@ def test_an_article_the_rules_find_no_proposal_in_gets_none_from_the_model() -> 
     text = "Japan and South Korea held talks on trade. China criticised the move."
     assert Rules().conclude(text, [], [])[0] == []
     assert guarantor_model.candidate_features(text) == {}
+
+
+@pytest.mark.skipif(syntax.russian_parser() is None, reason=syntax.RUSSIAN_HINT)
+def test_a_russian_sentence_is_read_from_natashas_parse() -> None:
+    # Hand-written: "France and Britain are ready to give Ukraine security guarantees."
+    text = "Франция и Великобритания готовы предоставить Украине гарантии безопасности."
+    found = candidate_features(text, None, syntax.russian_parser())
+    assert {"syn_subject", "syn_commit_subject"} <= set(found["FRA"].features)
+    assert {"syn_subject", "syn_conjunct"} <= set(found["GBR"].features)
+    assert "syn_for" in found["UKR"].features
+    assert "syn_subject" not in found["UKR"].features
+
+
+def test_without_natasha_the_plain_weights_decide(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(syntax, "russian_parser", lambda: None)
+    plain = weights(False)
+    expected = [
+        c.code
+        for c in sorted(candidate_features(JOINING).values(), key=lambda c: c.start)
+        if score(c.features, plain) >= plain["threshold"]
+    ]
+    assert [c.code for c in guarantor_candidates(JOINING)] == expected
