@@ -23,7 +23,8 @@ import numpy as np
 
 from extractor import syntax
 from extractor.guarantor_model import FEATURES, WEIGHTS, candidate_features, score
-from extractor.strategies import Rules
+from extractor.rules import rules_findings
+from extractor.strategies import GUARANTEE_SENTENCE_CARRIERS, merge
 
 ROOT = Path(__file__).resolve().parent.parent
 PENALTY = 3.0
@@ -66,7 +67,7 @@ def articles(gold_dirs: list[Path], article_dirs: list[Path]) -> list[tuple[str,
 
 def rules_view(text: str) -> tuple[set[str], set[str]]:
     """The rules' guarantors, and the codes they take for no guarantor (the one guaranteed)."""
-    proposals, _ = Rules().conclude(text, [], [])
+    proposals, _ = merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS)
     chosen = {g.actor.code for p in proposals for g in p.guarantors if g.actor.code}
     excluded = {p.beneficiary.code for p in proposals if p.beneficiary and p.beneficiary.code}
     return chosen, excluded
