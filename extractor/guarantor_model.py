@@ -147,7 +147,7 @@ def _sentence_features(
             listed[i - 1] = listed[i] = True
     parsed: list[set[str]] = [set() for _ in named]
     spans = [(m[1], m[2]) for m in named]
-    if named and (guarantee or commitment):
+    if named and (guarantee or commitment) and len(text) <= syntax.MAX_CHARS:
         if nlp is not None and syntax.is_english_like(text):
             parsed = list(syntax.roles(nlp, text, spans))
         elif ru is not None and syntax.is_russian_like(text):

@@ -54,6 +54,10 @@ SYNTAX_FEATURES: tuple[str, ...] = (
     "syn_conjunct",
 )
 
+# A longer "sentence" is a page's run-on boilerplate or hostile input, not a sentence: parsing
+# it would cost seconds (and spaCy refuses a text over a million characters).
+MAX_CHARS = 2000
+
 _log = logging.getLogger(__name__)
 
 

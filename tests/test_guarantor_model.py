@@ -130,3 +130,16 @@ def test_without_natasha_the_plain_weights_decide(monkeypatch: pytest.MonkeyPatc
         if score(c.features, plain) >= plain["threshold"]
     ]
     assert [c.code for c in guarantor_candidates(JOINING)] == expected
+
+
+def test_a_run_on_sentence_is_not_parsed_and_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_parse(*_: object) -> None:
+        raise AssertionError("parsed a sentence over syntax.MAX_CHARS")
+
+    monkeypatch.setattr(syntax, "roles", no_parse)
+    monkeypatch.setattr(syntax, "russian_roles", no_parse)
+    text = "France pledged to defend Ukraine " + "and more words " * 200 + "today."
+    assert len(text) > syntax.MAX_CHARS
+    found = candidate_features(text, object(), None)
+    assert found["FRA"].features["rules_guarantor"] == 1.0
+    assert not any(f in found["FRA"].features for f in syntax.SYNTAX_FEATURES)
