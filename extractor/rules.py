@@ -1053,3 +1053,11 @@ def about_guarantees(text: str) -> bool:
 def proposes(text: str) -> bool:
     """Whether a sentence has a proposing or demanding word ("proposed", "offer", "demands")."""
     return bool(_PROPOSING.search(text))
+
+
+# What the learned guarantor model (``extractor.guarantor_model``) reads of a sentence: the
+# commitment wordings, the guarantee words and the names with their places.
+COMMITMENT = _COMMITMENT
+GUARANTEE_CUE = _GUARANTEE_WORD
+mentions = _mentions
+PLAIN_SPACES = _SPACES

@@ -68,6 +68,7 @@ from .build import (
 )
 from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
 from .errors import ConfigError, OutputError
+from .guarantor_model import guarantor_candidates
 from .normalize import actor_code, canonical_territory
 from .prompting import Message, render, render_part, require_parts
 from .rules import (
@@ -779,7 +780,28 @@ class Rules(Strategy):
         return []
 
     def conclude(self, text: str, asks: list[Ask], answers: list[Answer]) -> Result:
-        return with_attributes(text, merge(rules_findings(text), GUARANTEE_SENTENCE_CARRIERS))
+        findings = learned_guarantors(text, rules_findings(text))
+        return with_attributes(text, merge(findings, GUARANTEE_SENTENCE_CARRIERS))
+
+
+def learned_guarantors(text: str, findings: Findings) -> Findings:
+    """``findings`` with their guarantors chosen by the guarantor model
+    (``extractor.guarantor_model``: the rules' reading of each state's role is one of its
+    features, beside lists, the commitment's subject and the syntax), each at its first mention
+    in a sentence about a guarantee; a named group without a code the rules found is kept.
+    Where the rules find no proposal at all (no guarantor, proposer or condition), nothing is
+    added: the model chooses among guarantors, it does not decide that an article holds a
+    proposal."""
+    if not any(findings.of(name) for name in ("guarantors", "proposer", "conditions")):
+        return findings
+    kept = [found for found in findings.of("guarantors") if actor_code(found.value) is None]
+    for candidate in guarantor_candidates(text):
+        written = text[candidate.start : candidate.start + len(candidate.name)]
+        found = found_in(written, Chunk(candidate.start, written))
+        if found is not None:
+            kept.append(found)
+    findings.values["guarantors"] = sorted(kept, key=lambda found: found.evidence.start)
+    return findings
 
 
 def with_attributes(text: str, result: Result) -> Result:
@@ -859,4 +881,5 @@ class Guided(_FieldStrategy):
             if chosen.of(ask.field):
                 findings.values[ask.field] = chosen.of(ask.field)
         findings.dropped.extend(chosen.dropped)
+        findings = learned_guarantors(text, findings)
         return with_attributes(text, merge(findings, GUARANTEE_SENTENCE_CARRIERS))

@@ -293,7 +293,7 @@ def test_eval_compares_files_side_by_side_per_gold_set(tmp_path: Path) -> None:
                                 "(articles)"]  # fmt: skip
     assert f"{gold / 'corpus'} (12 articles): F1 (precision / recall)" in lines
     assert lines[lines.index("all (17 articles): F1 (precision / recall)") + 3].startswith(
-        "guarantors            0.927 (0.86 / 1.00)     0.000 (- / 0.00)        support 16"
+        "guarantors            0.950 (0.90 / 1.00)     0.000 (- / 0.00)        support 16"
     )
     # Each attribute, and under it the constant answer on the same records.
     assert lines[9:11] == [
