@@ -141,7 +141,8 @@ class Report:
     hours: frozenset[float]
     territories: frozenset[str]
     words: frozenset[str]
-    kind: str = "other"  # the guarantee type
+    # Its guarantee type where it is one of the list (a plan's whole: those of its proposals).
+    kinds: frozenset[str] = frozenset()
     spans: frozenset[tuple[int, int]] = frozenset()  # see _spans
 
     @property
@@ -207,7 +208,7 @@ def reports_of(records: Iterable[ExtractionRecord]) -> tuple[list[Report], int]:
                     ),
                     territories=frozenset(x.name.casefold() for x in proposal.excluded_territories),
                     words=_words(proposal),
-                    kind=proposal.guarantee_type,
+                    kinds=frozenset({proposal.guarantee_type} - {"other"}),
                     spans=_spans(proposal),
                 )
             )
@@ -263,10 +264,10 @@ def similarity(a: Report, b: Report) -> float:
         # so does the share of the shorter list that the other names.
         smaller = min(len(a.guarantors), len(b.guarantors))
         score += 0.75 * min(shared, 4) + shared / smaller if shared else -1.0
-    kind_a, kind_b = a.kind, b.kind
-    if kind_a == kind_b != "other":  # 'other' says only that the type is none of the list
+    # 'other' says only that the type is none of the list: it neither matches nor differs.
+    if a.kinds & b.kinds:
         score += 1.5
-    elif "other" not in (kind_a, kind_b) and kind_a != kind_b:
+    elif a.kinds and b.kinds:
         score -= 0.5
     if a.hours & b.hours:
         score += 1.0
@@ -309,7 +310,8 @@ def _detail_of(a: Report, b: Report) -> bool:
         return False
     if not (_same(a.beneficiary, b.beneficiary) or _same(a.proposer, b.proposer)):
         return False
-    return a.kind in ("other", b.kind) or (b.kind == "other" and _same(a.proposer, b.proposer))
+    kind_a, kind_b = a.proposal.guarantee_type, b.proposal.guarantee_type
+    return kind_a in ("other", kind_b) or (kind_b == "other" and _same(a.proposer, b.proposer))
 
 
 def parts_of_one_plan(a: Report, b: Report) -> bool:
@@ -375,7 +377,6 @@ def whole(plan: Sequence[Report]) -> Report:
     first = plan[0]
     if len(plan) == 1:
         return first
-    kinds = [r.kind for r in plan if r.kind != "other"]
     return replace(
         first,
         proposer=_most_named(r.proposer for r in plan),
@@ -384,7 +385,7 @@ def whole(plan: Sequence[Report]) -> Report:
         hours=frozenset().union(*(r.hours for r in plan)),
         territories=frozenset().union(*(r.territories for r in plan)),
         words=frozenset().union(*(r.words for r in plan)),
-        kind=Counter(kinds).most_common(1)[0][0] if kinds else "other",
+        kinds=frozenset().union(*(r.kinds for r in plan)),
     )
 
 
