@@ -108,7 +108,7 @@ def synthetic(n: int, per_event: int, per_day: int, seed: int = 20261207) -> lis
                 )
                 for g in named
             ],
-            response_time=None,
+            response_times=[],
             excluded_territories=[],
             conditions=[],
             stances=[],

@@ -7,13 +7,20 @@ guarantors (a name only where an actor has no code), the guarantee type, the res
 hours, the excluded territories' canonical names, the article's date, and, as a weaker sign, the
 words and numbers of the proposal's quotes (which only help between articles in one language).
 
-Near-linear: reports are taken in date order and each is compared only with the events that
-share a **block** with it (its proposer and beneficiary, its proposer, its beneficiary, or one
-of its guarantors): the :data:`CANDIDATES` sharing most blocks with it, of those the most
-recently joined, each through at most :data:`MEMBERS` of its
-latest reports; reports more than :data:`WINDOW_DAYS` apart are never one. A report joins the
-best-scoring candidate at or above :data:`THRESHOLD`, else starts an event of its own. The
-weights were set on the development articles outside ``tests/gold/HOLDOUT`` (docs/quality.md).
+An article often reports one plan as several proposals (a coalition's troops, its US backstop,
+its monitoring): the proposals of one article that read as parts of one plan
+(:func:`parts_of_one_plan`) are grouped first into a **plan**, and a plan is compared with the
+events as a whole (:func:`whole`: the union of what its proposals name), so all of its proposals
+join one event together.
+
+Near-linear: plans are taken in date order and each is compared only with the events that
+share a **block** with one of its proposals (its proposer and beneficiary, its proposer, its
+beneficiary, or one of its guarantors): the :data:`CANDIDATES` sharing most blocks with it, of
+those the most recently joined, each through at most :data:`MEMBERS` of its latest plans;
+reports more than :data:`WINDOW_DAYS` apart are never one. A plan joins the best-scoring
+candidate at or above :data:`THRESHOLD`, else starts an event of its own. (Within an article
+every pair of proposals is compared: an article reports a handful.) The weights were set on
+the development articles outside ``tests/gold/HOLDOUT`` (docs/quality.md).
 
 Stable ids: a report's id is ``<article id>#<index of the proposal in its record>``; an event's
 id is derived from its earliest report (by article date, then report id), so the same records
@@ -21,7 +28,7 @@ give the same ids in any order, and adding records changes an event's id only wh
 is earlier than every report it had.
 
 The record's fields are read through the small accessors below (``_response_times``,
-``outlet_of``, ``_person``), the one place that knows the record's shape.
+``outlet_of``, ``_person``, ``_spans``), the one place that knows the record's shape.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -83,6 +90,18 @@ def _person(party: Party | None) -> str | None:
     return party.person if party is not None else None
 
 
+def _spans(proposal: Proposal) -> frozenset[tuple[int, int]]:
+    """Where in the article the proposal's own evidence lies: its quotes and those of its
+    proposer, beneficiary and guarantors (not its conditions' or stances', which often quote a
+    commentator on the whole article)."""
+    evidence = list(proposal.evidence)
+    for party in (proposal.proposer, proposal.beneficiary):
+        evidence += party.evidence if party is not None else []
+    for guarantor in proposal.guarantors:
+        evidence += guarantor.evidence
+    return frozenset((e.start, e.end) for e in evidence)
+
+
 def actor_key(actor: Actor | None) -> str | None:
     """What identifies an actor across languages: its code, else its name casefolded."""
     if actor is None:
@@ -122,6 +141,9 @@ class Report:
     hours: frozenset[float]
     territories: frozenset[str]
     words: frozenset[str]
+    # Its guarantee type where it is one of the list (a plan's whole: those of its proposals).
+    kinds: frozenset[str] = frozenset()
+    spans: frozenset[tuple[int, int]] = frozenset()  # see _spans
 
     @property
     def published(self) -> str | None:
@@ -186,6 +208,8 @@ def reports_of(records: Iterable[ExtractionRecord]) -> tuple[list[Report], int]:
                     ),
                     territories=frozenset(x.name.casefold() for x in proposal.excluded_territories),
                     words=_words(proposal),
+                    kinds=frozenset({proposal.guarantee_type} - {"other"}),
+                    spans=_spans(proposal),
                 )
             )
     return out, repeated
@@ -198,9 +222,11 @@ def reports_of(records: Iterable[ExtractionRecord]) -> tuple[list[Report], int]:
 
 @dataclass
 class _Cluster:
-    """An event while reports are added."""
+    """An event while plans are added: its reports, and each plan as a whole (what a new plan
+    is compared with)."""
 
     reports: list[Report] = field(default_factory=list)
+    wholes: list[Report] = field(default_factory=list)
 
 
 def _known(key: str | None) -> bool:
@@ -238,10 +264,10 @@ def similarity(a: Report, b: Report) -> float:
         # so does the share of the shorter list that the other names.
         smaller = min(len(a.guarantors), len(b.guarantors))
         score += 0.75 * min(shared, 4) + shared / smaller if shared else -1.0
-    kind_a, kind_b = a.proposal.guarantee_type, b.proposal.guarantee_type
-    if kind_a == kind_b != "other":  # 'other' says only that the type is none of the list
+    # 'other' says only that the type is none of the list: it neither matches nor differs.
+    if a.kinds & b.kinds:
         score += 1.5
-    elif "other" not in (kind_a, kind_b) and kind_a != kind_b:
+    elif a.kinds and b.kinds:
         score -= 0.5
     if a.hours & b.hours:
         score += 1.0
@@ -254,47 +280,150 @@ def similarity(a: Report, b: Report) -> float:
 
 
 def _score(report: Report, cluster: _Cluster) -> float:
-    """How well ``report`` fits an event: the mean of its similarity to the event's latest
-    ``MEMBERS`` reports (all of them for most events) and its best one. The mean keeps an event
-    from growing by chaining; the best lets a report that repeats one member's details (a
-    retelling years later) join although it shares little with the others."""
-    members = cluster.reports[-MEMBERS:]
+    """How well ``report`` (a plan as a whole) fits an event: the mean of its similarity to the
+    event's latest ``MEMBERS`` plans (all of them for most events) and its best one. The mean
+    keeps an event from growing by chaining; the best lets a report that repeats one member's
+    details (a retelling years later) join although it shares little with the others."""
+    members = cluster.wholes[-MEMBERS:]
     scores = [similarity(report, m) for m in members]
     return (sum(scores) / len(scores) + max(scores)) / 2
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Whether two actor keys name one actor by its code."""
+    return _known(a) and a == b
+
+
+def _agree(a: str | None, b: str | None) -> bool:
+    """Whether two actor keys do not contradict each other (one may be missing)."""
+    return a is None or b is None or a == b
+
+
+def _detail_of(a: Report, b: Report) -> bool:
+    """Whether ``a`` adds nothing of its own to ``b``, a proposal of its article: it names no
+    guarantor, its parties do not contradict ``b``'s (and one of them is ``b``'s), and its type
+    is none of the list or ``b``'s, or ``b``'s is none of the list and they share the proposer
+    (the April draft of a proposal; a monitoring mechanism of a plan)."""
+    if a.guarantors:
+        return False
+    if not (_agree(a.proposer, b.proposer) and _agree(a.beneficiary, b.beneficiary)):
+        return False
+    if not (_same(a.beneficiary, b.beneficiary) or _same(a.proposer, b.proposer)):
+        return False
+    kind_a, kind_b = a.proposal.guarantee_type, b.proposal.guarantee_type
+    return kind_a in ("other", kind_b) or (kind_b == "other" and _same(a.proposer, b.proposer))
+
+
+def parts_of_one_plan(a: Report, b: Report) -> bool:
+    """Whether two proposals of one article are parts of one plan the article reports: they
+    share the beneficiary and a guarantor, a quote, an excluded territory or a response time
+    (the coalition's troops and its US backstop), or one is a detail of the other
+    (:func:`_detail_of`). Proposals of one article that differ in type and guarantors (the
+    options an article lists) stay apart."""
+    if _same(a.beneficiary, b.beneficiary) and (
+        a.guarantors & b.guarantors
+        or a.territories & b.territories
+        or a.hours & b.hours
+        or any(x[0] < y[1] and y[0] < x[1] for x in a.spans for y in b.spans)
+    ):
+        return True
+    return _detail_of(a, b) or _detail_of(b, a)
+
+
+def _plans_of_article(members: Sequence[Report]) -> list[list[Report]]:
+    """One article's reports (earliest first) joined where :func:`parts_of_one_plan` says, and
+    through each other. A union-find by hand: an article holds a handful of proposals, and a
+    graph library would be a dependency for ten lines."""
+    plan_of = list(range(len(members)))  # each report's plan: the first report of its plan
+
+    def root(i: int) -> int:
+        while plan_of[i] != i:
+            i = plan_of[i]
+        return i
+
+    for i, a in enumerate(members):
+        for j in range(i + 1, len(members)):
+            if parts_of_one_plan(a, members[j]):
+                first, second = sorted((root(i), root(j)))
+                plan_of[second] = first
+    joined: dict[int, list[Report]] = {}
+    for i, report in enumerate(members):
+        joined.setdefault(root(i), []).append(report)
+    return list(joined.values())
+
+
+def plans(reports: Sequence[Report]) -> list[list[Report]]:
+    """The reports grouped into plans (the proposals of each article joined where
+    :func:`parts_of_one_plan` says), each plan earliest report first, plans in the order of
+    their earliest report."""
+    by_article: dict[str, list[Report]] = {}
+    for report in sorted(reports, key=lambda r: r.order):
+        by_article.setdefault(report.record.article.id, []).append(report)
+    out = [plan for members in by_article.values() for plan in _plans_of_article(members)]
+    return sorted(out, key=lambda plan: plan[0].order)
+
+
+def _most_named(keys: Iterable[str | None]) -> str | None:
+    """The key most of a plan's proposals give (a tie goes to the earliest), else None."""
+    counts = Counter(k for k in keys if k)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def whole(plan: Sequence[Report]) -> Report:
+    """A plan as one report, compared as such with other articles' plans: its first report
+    with the proposer and beneficiary most of its proposals name, the guarantors, response
+    times, excluded territories and quote words of all of them, and the type most of them give
+    (of the list, where one does)."""
+    first = plan[0]
+    if len(plan) == 1:
+        return first
+    return replace(
+        first,
+        proposer=_most_named(r.proposer for r in plan),
+        beneficiary=_most_named(r.beneficiary for r in plan),
+        guarantors=frozenset().union(*(r.guarantors for r in plan)),
+        hours=frozenset().union(*(r.hours for r in plan)),
+        territories=frozenset().union(*(r.territories for r in plan)),
+        words=frozenset().union(*(r.words for r in plan)),
+        kinds=frozenset().union(*(r.kinds for r in plan)),
+    )
 
 
 def group(reports: Sequence[Report]) -> list[list[Report]]:
     """Reports grouped into events, each event's reports earliest first, events in the order of
     their earliest report. The result depends on the set of reports, not their order."""
     clusters: list[_Cluster] = []
-    joined: list[int] = []  # when each event last took a report (its recency)
+    joined: list[int] = []  # when each event last took a plan (its recency)
     index: dict[str, list[int]] = {}
-    for step, report in enumerate(sorted(reports, key=lambda r: r.order)):
+    for step, plan in enumerate(plans(reports)):
+        plan_whole = whole(plan)
+        keys = sorted({key for report in plan for key in report.blocks()})
         shared: Counter[int] = Counter()
-        for key in report.blocks():
+        for key in keys:
             shared.update(index.get(key, ()))
-        # The events sharing most blocks with the report, of those the most recently joined
+        # The events sharing most blocks with the plan, of those the most recently joined
         # (the candidates of its period).
         candidates = sorted(shared, key=lambda c: (-shared[c], -joined[c]))[:CANDIDATES]
         best, best_score = None, THRESHOLD
         for number in sorted(candidates):
-            score = _score(report, clusters[number])
+            score = _score(plan_whole, clusters[number])
             if score > best_score or (best is None and score >= best_score):
                 best, best_score = number, score
         if best is None:
             clusters.append(_Cluster())
             joined.append(step)
             best = len(clusters) - 1
-        clusters[best].reports.append(report)
+        clusters[best].reports.extend(plan)
+        clusters[best].wholes.append(plan_whole)
         joined[best] = step
-        for key in report.blocks():
+        for key in keys:
             members = index.setdefault(key, [])
             if best in members:
                 members.remove(best)
             members.append(best)
             if len(members) > CANDIDATES:
                 del members[0]
-    return [c.reports for c in clusters]
+    return [sorted(c.reports, key=lambda r: r.order) for c in clusters]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,6 +629,9 @@ __all__ = [
     "group",
     "grouped",
     "outlet_of",
+    "parts_of_one_plan",
+    "plans",
     "report_id",
     "reports_of",
+    "whole",
 ]

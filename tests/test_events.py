@@ -147,6 +147,164 @@ def test_reports_years_apart_are_two_events_and_two_proposals_of_one_article_sta
     assert len(grouping.events([two])) == 2
 
 
+COALITION = (
+    "Britain and France will send troops to Ukraine after a peace deal. "
+    "America would backstop the force, Britain said, and lead the monitoring of the ceasefire. "
+    "The plan also sets up a monitoring mission."
+)
+COALITION_LATER = (
+    "The coalition led by Britain and France, backed by the United States, agreed its "
+    "reassurance force for Ukraine."
+)
+
+
+def _coalition_parts() -> ExtractionRecord:
+    """A hand-built record reporting one plan as three proposals: the troops, the US backstop
+    (sharing the beneficiary and a guarantor with the troops) and the monitoring (no guarantor,
+    no type of its own)."""
+    return record(
+        "parts.txt",
+        COALITION,
+        "2025-03-12",
+        {
+            "quote": "Britain and France will send troops to Ukraine",
+            "proposer": "GBR",
+            "beneficiary": "UKR",
+            "type": "peacekeeping_force",
+            "guarantors": [("GBR", "Britain", "proposed"), ("FRA", "France", "proposed")],
+        },
+        {
+            "quote": "America would backstop the force",
+            "beneficiary": "UKR",
+            "guarantors": [("USA", "America", "conditional"), ("GBR", "Britain said", "proposed")],
+        },
+        {
+            "quote": "The plan also sets up a monitoring mission",
+            "proposer": "GBR",
+            "beneficiary": "UKR",
+        },
+    )
+
+
+def _coalition_whole() -> ExtractionRecord:
+    """A hand-built record of a later article reporting the same plan as one proposal."""
+    return record(
+        "whole.txt",
+        COALITION_LATER,
+        "2025-09-04",
+        {
+            "quote": "The coalition led by Britain and France, backed by the United States",
+            "proposer": "GBR",
+            "beneficiary": "UKR",
+            "type": "peacekeeping_force",
+            "guarantors": [
+                ("GBR", "Britain", "proposed"),
+                ("FRA", "France", "proposed"),
+                ("USA", "the United States", "willing"),
+            ],
+        },
+    )
+
+
+def test_the_parts_of_one_plan_an_article_reports_join_another_articles_report_of_it() -> None:
+    found = grouping.events([_coalition_parts(), _coalition_whole()])
+    # Alone, the backstop and the monitoring fit the later report too little to join it.
+    assert _members(found) == [["parts.txt", "parts.txt", "parts.txt", "whole.txt"]]
+    (event,) = found
+    assert [r["report"].split("#")[1] for r in event["reports"]] == ["0", "1", "2", "0"]
+    assert event["article_count"] == 2
+    # The event's id is that of the earliest report, whichever order the records come in.
+    again = grouping.events([_coalition_whole(), _coalition_parts()])
+    assert [e["id"] for e in again] == [event["id"]]
+
+
+def _reports(*specs: dict[str, Any], text: str = "") -> list[grouping.Report]:
+    quotes = " ".join(spec["quote"] for spec in specs)
+    return grouping.reports_of([record("one.txt", text or quotes, "2025-01-15", *specs)])[0]
+
+
+def test_proposals_sharing_the_beneficiary_and_a_guarantor_a_quote_or_a_term_are_one_plan() -> None:
+    base = {"beneficiary": "UKR", "type": "military_assistance"}
+    usa, gbr = ("USA", "the US", "unknown"), ("GBR", "the UK", "unknown")
+    text = "Arms from the US and the UK; troops from the UK; within 72 hours; not Crimea."
+    arms = {**base, "quote": "Arms from the US", "guarantors": [usa]}
+    troops = {**base, "quote": "troops from the UK", "type": "peacekeeping_force"}
+    # A shared guarantor.
+    a, b = _reports({**arms, "guarantors": [usa, gbr]}, {**troops, "guarantors": [gbr]}, text=text)
+    assert grouping.parts_of_one_plan(a, b)
+    # No shared guarantor, quote or term: two proposals.
+    a, b = _reports(arms, {**troops, "guarantors": [gbr]}, text=text)
+    assert not grouping.parts_of_one_plan(a, b)
+    # A shared response time, a shared excluded territory, an overlapping quote.
+    deadline = {"deadline": ("within 72 hours", 72.0)}
+    a, b = _reports({**arms, **deadline}, {**troops, "guarantors": [gbr], **deadline}, text=text)
+    assert grouping.parts_of_one_plan(a, b)
+    crimea = {"excluded": [("Crimea", "Crimea")]}
+    a, b = _reports({**arms, **crimea}, {**troops, "guarantors": [gbr], **crimea}, text=text)
+    assert grouping.parts_of_one_plan(a, b)
+    a, b = _reports(arms, {**troops, "quote": "Arms from the US and the UK"}, text=text)
+    assert grouping.parts_of_one_plan(a, b)
+    # The same guarantor for another beneficiary (or none named) is another proposal.
+    a, b = _reports(arms, {**troops, "beneficiary": None, "guarantors": [usa]}, text=text)
+    assert not grouping.parts_of_one_plan(a, b)
+    a, b = _reports(arms, {**troops, "beneficiary": "MDA", "guarantors": [usa]}, text=text)
+    assert not grouping.parts_of_one_plan(a, b)
+
+
+def test_a_proposal_adding_no_guarantor_type_or_party_of_its_own_is_part_of_the_plan() -> None:
+    text = "A neutral Ukraine guaranteed by the US; the April draft; Article 5 for Ukraine."
+    plan = {
+        "quote": "A neutral Ukraine guaranteed by the US",
+        "proposer": "UKR",
+        "beneficiary": "UKR",
+        "type": "neutrality_with_guarantees",
+        "guarantors": [("USA", "the US", "unknown")],
+    }
+    draft = {"quote": "the April draft", "beneficiary": "UKR"}
+    # No guarantor, type 'other' or the plan's own: a detail of the plan.
+    for kind in ("other", "neutrality_with_guarantees"):
+        a, b = _reports(plan, {**draft, "type": kind}, text=text)
+        assert grouping.parts_of_one_plan(a, b) and grouping.parts_of_one_plan(b, a)
+    # A type of its own (an option the article lists), another proposer, another beneficiary,
+    # or no party in common: another proposal.
+    for other in (
+        {"type": "collective_defense"},
+        {"proposer": "RUS"},
+        {"beneficiary": "MDA"},
+        {"beneficiary": None},
+    ):
+        a, b = _reports(plan, {**draft, **other}, text=text)
+        assert not grouping.parts_of_one_plan(a, b), other
+    # Where the plan's type is 'other', the detail may give one if it shares the proposer.
+    vague = {**plan, "type": "other"}
+    monitoring = {"quote": "Article 5 for Ukraine", "proposer": "UKR", "type": "collective_defense"}
+    a, b = _reports(vague, monitoring, text=text)
+    assert grouping.parts_of_one_plan(a, b)
+    a, b = _reports(vague, {**monitoring, "proposer": None, "beneficiary": "UKR"}, text=text)
+    assert not grouping.parts_of_one_plan(a, b)
+
+
+def test_plans_join_through_each_other_and_do_not_depend_on_order() -> None:
+    parts = _coalition_parts()
+    reports = grouping.reports_of([parts, _coalition_whole()])[0]
+    (plan, later) = grouping.plans(reports)
+    # The monitoring is a detail of the troops, the backstop shares a guarantor with them.
+    assert [r.id for r in plan] == [grouping.report_id(parts, i) for i in range(3)]
+    assert [r.id for r in later] == [reports[-1].id]
+    shuffled = reports[::-1]
+    assert [[r.id for r in p] for p in grouping.plans(shuffled)] == [
+        [r.id for r in plan],
+        [r.id for r in later],
+    ]
+    whole = grouping.whole(plan)
+    assert whole.guarantors == {"GBR", "FRA", "USA"}
+    assert (whole.proposer, whole.beneficiary, whole.kinds) == (
+        "GBR",
+        "UKR",
+        {"peacekeeping_force"},
+    )
+
+
 def test_grouping_compares_a_bounded_number_of_reports_per_report(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
