@@ -14,7 +14,10 @@ import pytest
 from extractor import normalize
 
 DATA = Path(normalize.__file__).parent / "data"
-FILES = sorted(path.name for path in DATA.glob("*.json"))
+# The tables normalize reads (the guarantor model's fitted weights, written by
+# scripts/train_guarantors.py and read by extractor.guarantor_model, are no table).
+MODELS = ("guarantor_weights.json",)
+FILES = sorted(path.name for path in DATA.glob("*.json") if path.name not in MODELS)
 
 
 def _laid_out(value: Any) -> str:
@@ -173,3 +176,11 @@ def test_every_territory_is_its_own_canonical_name_with_its_code() -> None:
         assert normalize.canonical_territory(name) == name
         assert normalize.territory_code(name) == territory["code"]
         assert normalize.territories_named(f"excluding {name}") == {name}
+
+
+def test_the_only_other_data_file_is_the_guarantor_models_weights() -> None:
+    from extractor import guarantor_model
+
+    assert sorted(path.name for path in DATA.glob("*.json") if path.name in MODELS) == list(MODELS)
+    assert guarantor_model.WEIGHTS == DATA / "guarantor_weights.json"
+    assert set(json.loads(guarantor_model.WEIGHTS.read_text(encoding="utf-8"))) >= {"plain"}
