@@ -2,7 +2,7 @@
 model, the same articles, in one run, with the rules floor beside them.
 
 Four ways to extract the annotated articles (the five seeds and, when present, the twelve of
-``../shared/corpus/news``), each scored with the project's scorer (``extractor.evaluate``):
+``../shared/corpus/news``), each scored with the project's scorer (``extractor.eval.evaluate``):
 
 ``default``
     ``extractor`` with its default strategy (``auto``: ``guided`` on the embedded model).
@@ -40,10 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor import articles, config, embedded, evaluate, pipeline, strategies
-from extractor.client import Engine
-from extractor.grounding import locate
-from extractor.normalize import actor_code, canonical_territory, parse_hours
+from extractor import config, strategies
+from extractor.core.grounding import locate
+from extractor.core.normalize import actor_code, canonical_territory, parse_hours
+from extractor.eval import evaluate
+from extractor.io import articles
+from extractor.model import embedded
+from extractor.model.client import Engine
+from extractor.runs import pipeline
 from extractor.schemas import ArticleDraft
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +109,7 @@ def run_instructor(items: list[articles.Article], base_url: str, model: str) -> 
     import instructor
     import openai
 
-    from extractor.prompting import render
+    from extractor.core.prompting import render
 
     client = instructor.from_openai(
         openai.OpenAI(base_url=base_url, api_key="not-needed", max_retries=0),

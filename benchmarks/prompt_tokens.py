@@ -22,8 +22,10 @@ from pathlib import Path
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from extractor import articles, config, embedded, strategies
-from extractor.bodies import request_body
+from extractor import config, strategies
+from extractor.io import articles
+from extractor.model import embedded
+from extractor.model.bodies import request_body
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from throughput import ServerProcess, load, loopback_settings, synthetic_articles, table
 
-from extractor import config, raydata, runner
+from extractor import config
+from extractor.runs import raydata, runner
 
 
 def measure(

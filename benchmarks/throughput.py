@@ -32,8 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from extractor import config, embedded, runner
+from extractor import config
 from extractor.errors import ExtractorError
+from extractor.model import embedded
+from extractor.runs import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -30,13 +30,17 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from . import articles, embedded, export, grouping, pipeline, strategies
-from .cache import RecordCache
-from .cache import key as cache_key
-from .client import AsyncEngine, Engine
+from . import strategies
 from .config import Settings, check_names, resolve
 from .errors import ConfigError, InputError
-from .report import fragment
+from .io import articles
+from .model import embedded
+from .model.client import AsyncEngine, Engine
+from .outputs import export, grouping
+from .outputs.report import fragment
+from .runs import pipeline
+from .runs.cache import RecordCache
+from .runs.cache import key as cache_key
 from .schemas import ExtractionRecord
 
 __all__ = [
@@ -263,7 +267,7 @@ def extract(
         article: the article's text (a ``str``), a file: a ``pathlib.Path`` to a ``.txt``,
             ``.md`` or ``.html`` file, or a one-line ``str`` naming an existing one (a one-line
             ``str`` ending in such a suffix that names no file is refused), or an
-            :class:`extractor.articles.Article`.
+            :class:`extractor.io.articles.Article`.
         source: what the record's ``article.source`` says (default: the path, or ``"-"``).
         settings: settings from :func:`settings`; or give them as keyword arguments instead.
         cache: serve a record from the record cache (``cache_dir``) when it holds one of the

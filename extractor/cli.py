@@ -30,28 +30,14 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from . import (
-    __version__,
-    articles,
-    batch,
-    cache,
-    config,
-    embedded,
-    evaluate,
-    eventpage,
-    eventscore,
-    export,
-    files,
-    grouping,
-    report,
-    requestlog,
-    runner,
-    sink,
-    spending,
-    strategies,
-    tables,
-)
+from . import config, strategies
+from ._version import __version__
 from .errors import ConfigError, ExtractorError, InputError
+from .eval import evaluate, eventscore
+from .io import articles, files
+from .model import embedded, requestlog, spending
+from .outputs import eventpage, export, grouping, report, sink, tables
+from .runs import batch, cache, runner
 from .schemas import SCHEMA_VERSION, ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -360,7 +346,7 @@ def extract(
             sink.check(db_url)  # a bad URL or a database down: a usage error before any request
         execute = None
         if ray_address is not None:
-            from . import raydata
+            from .runs import raydata
 
             execute = raydata.executor(ray_address, ray_workers, options, verbose=verbose)
         with requestlog.to_file(log_json) if log_json is not None else nullcontext():
@@ -386,7 +372,7 @@ def extract(
 
 
 def _native_quiet() -> AbstractContextManager[TextIO | None]:
-    from . import raydata
+    from .runs import raydata
 
     return raydata.native_stderr_to()
 

@@ -35,7 +35,7 @@ answers:
 scores best for the model in use, ``guided`` for the embedded model and ``single`` for any
 other, and provenance records the one chosen. ``rules`` and ``guided`` read each guarantor's
 position, the guarantee type, whether it is legally binding and the stances in code
-(``with_attributes``, ``extractor.attributes``); ``decomposed`` and ``chunked`` leave them at
+(``with_attributes``, ``extractor.core.attributes``); ``decomposed`` and ``chunked`` leave them at
 their constant answer. The field strategies' summary is composed in code.
 """
 
@@ -50,9 +50,10 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVa
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
-from . import attributes
-from .answers import Outcome
-from .build import (
+from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
+from .core import attributes
+from .core.answers import Outcome
+from .core.build import (
     actor_key,
     actor_problem,
     build,
@@ -66,11 +67,9 @@ from .build import (
     territory_problem,
     validation_context,
 )
-from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
-from .errors import ConfigError, OutputError
-from .normalize import actor_code, canonical_territory
-from .prompting import Message, render, render_part, require_parts
-from .rules import (
+from .core.normalize import actor_code, canonical_territory
+from .core.prompting import Message, render, render_part, require_parts
+from .core.rules import (
     Chunk,
     Findings,
     Found,
@@ -85,6 +84,7 @@ from .rules import (
     sentences,
     territory_mentions,
 )
+from .errors import ConfigError, OutputError
 from .schemas import (
     ArticleDraft,
     Condition,
@@ -285,7 +285,7 @@ M = TypeVar("M", bound=BaseModel)
 
 class Asker(Protocol):
     """What sends a planned request and returns its validated answer: online, one article's
-    asker of the engine (``extractor.client.ArticleAsker``); strategies know it only by this
+    asker of the engine (``extractor.model.client.ArticleAsker``); strategies know it only by this
     method."""
 
     async def ask(
@@ -304,7 +304,7 @@ T = TypeVar("T")
 
 class Runner(Protocol):
     """What runs a strategy for synchronous code: the current article's asker and a way to
-    wait for a coroutine's result (the synchronous ``extractor.client.Engine``)."""
+    wait for a coroutine's result (the synchronous ``extractor.model.client.Engine``)."""
 
     @property
     def asker(self) -> Asker: ...
@@ -647,7 +647,7 @@ class Strategy(ABC):
         return self.conclude(text, asks, answers)
 
     def run(self, engine: Runner | None, text: str, prompt_version: str) -> Result:
-        """``arun`` for synchronous code, on ``engine`` (``extractor.client.Engine``).
+        """``arun`` for synchronous code, on ``engine`` (``extractor.model.client.Engine``).
 
         Raises:
             As ``arun``.
@@ -784,7 +784,7 @@ class Rules(Strategy):
 
 def with_attributes(text: str, result: Result) -> Result:
     """``result`` with its proposals' position, type, legally binding and stances read in code
-    from the article's sentences (``extractor.attributes``)."""
+    from the article's sentences (``extractor.core.attributes``)."""
     proposals, dropped = result
     if not proposals:
         return result

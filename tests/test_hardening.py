@@ -29,10 +29,13 @@ from test_batch import answer, answer_offline, lines_of, prepare
 from test_runner import Server, answer_for, articles
 from test_sink import _postgres, db_url, seed_records, table_counts  # noqa: F401
 
-from extractor import articles as reading
-from extractor import batch, cache, config, files, runner, sink
+from extractor import config
 from extractor.cli import cli
 from extractor.errors import InputError
+from extractor.io import articles as reading
+from extractor.io import files
+from extractor.outputs import sink
+from extractor.runs import batch, cache, runner
 
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
 SECRET = "PASSWORD"

@@ -1,4 +1,4 @@
-"""One record identity (``extractor.identity``): what a record states is what a run would make,
+"""One record identity (``extractor.core.identity``): what a record states is what a run would make,
 and the keys derived from it are those earlier versions stored."""
 
 from __future__ import annotations
@@ -7,8 +7,10 @@ import dataclasses
 
 from test_sink import seed_records
 
-from extractor import articles, cache, config, pipeline
-from extractor.identity import Identity, Method
+from extractor import config
+from extractor.core.identity import Identity, Method
+from extractor.io import articles
+from extractor.runs import cache, pipeline
 from extractor.schemas import SCHEMA_VERSION
 
 

@@ -1,5 +1,5 @@
-"""The normalisation data files (``extractor/data``): laid out to merge line by line, each read
-by ``extractor.normalize``, and each entry doing what it says."""
+"""The normalisation data files (``extractor/core/data``): laid out to merge line by line, each read
+by ``extractor.core.normalize``, and each entry doing what it says."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from extractor import normalize
+from extractor.core import normalize
 
 DATA = Path(normalize.__file__).parent / "data"
 FILES = sorted(path.name for path in DATA.glob("*.json"))

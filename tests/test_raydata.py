@@ -23,8 +23,11 @@ import pytest
 from click.testing import CliRunner, Result
 from handbuilt import LoopbackServer, Script, answer, content_of
 
-from extractor import articles, config, embedded, raydata
+from extractor import config
 from extractor.cli import cli
+from extractor.io import articles
+from extractor.model import embedded
+from extractor.runs import raydata
 from extractor.schemas import ExtractionRecord
 
 ROOT = Path(__file__).resolve().parent.parent
