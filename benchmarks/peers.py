@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor import config, strategies
+from extractor import config
 from extractor.core.grounding import locate
 from extractor.core.normalize import actor_code, canonical_territory, parse_hours
 from extractor.eval import evaluate
@@ -48,6 +48,7 @@ from extractor.io import articles
 from extractor.model import embedded
 from extractor.model.client import Engine
 from extractor.runs import pipeline
+from extractor.runs.method import resolve_method
 from extractor.schemas import ArticleDraft
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,10 +88,11 @@ def _record(item: articles.Article, proposals: list[dict[str, Any]]) -> dict[str
 def run_extractor(items: list[articles.Article], settings: config.Settings) -> Run:
     """This project, one article at a time."""
     out = Run()
-    engine = Engine(settings) if strategies.for_settings(settings).needs_model else None
+    method = resolve_method(settings)
+    engine = Engine(settings) if method.needs_model else None
     for item in items:
         began = time.monotonic()
-        record = pipeline.extract(item, engine, settings=settings)
+        record = pipeline.extract(item, engine, method=method)
         out.seconds += time.monotonic() - began
         data = json.loads(record.model_dump_json())
         out.records.append(data)

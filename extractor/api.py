@@ -30,7 +30,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from . import strategies
 from .config import Settings, check_names, resolve
 from .errors import ConfigError, InputError
 from .io import articles
@@ -41,6 +40,7 @@ from .outputs.report import fragment
 from .runs import pipeline
 from .runs.cache import RecordCache
 from .runs.cache import key as cache_key
+from .runs.method import RunMethod, resolve_method
 from .schemas import ExtractionRecord
 
 __all__ = [
@@ -230,14 +230,14 @@ class _Cache:
     of the same article under the same settings is served from it, and every error-free record
     made is stored. ``use`` False neither reads nor writes it."""
 
-    def __init__(self, chosen: Settings, use: bool) -> None:
-        self.settings = chosen
-        self.store = RecordCache(chosen.cache_dir) if use else None
+    def __init__(self, method: RunMethod, use: bool) -> None:
+        self.method = method
+        self.store = RecordCache(method.settings.cache_dir) if use else None
 
     def get(self, item: articles.Article) -> Record | None:
         if self.store is None:
             return None
-        hit = self.store.get(cache_key(item.id, self.settings), item.id)
+        hit = self.store.get(cache_key(item.id, self.method), item.id)
         if hit is None:
             return None
         article = hit.article.model_copy(update={"source": item.source})
@@ -245,7 +245,7 @@ class _Cache:
 
     def put(self, record: Record) -> Record:
         if self.store is not None:
-            self.store.put(cache_key(record.article.id, self.settings), record)
+            self.store.put(cache_key(record.article.id, self.method), record)
         return record
 
     def close(self) -> None:
@@ -286,18 +286,19 @@ def extract(
     """
     chosen = _settings(settings, options)
     item = _article(article, source)
-    needs_model = strategies.for_settings(chosen).needs_model
+    method = resolve_method(chosen)  # the call's method, resolved once
+    needs_model = method.needs_model
     if needs_model and chosen.embedded:
         embedded.check_served(chosen)
-    store = _Cache(chosen, cache)
+    store = _Cache(method, cache)
     try:
         if (hit := store.get(item)) is not None:
             return hit
         if not needs_model:
-            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+            return store.put(_record(pipeline.extract(item, None, method=method)))
         engine = Engine(_live(chosen))
         try:
-            return store.put(_record(pipeline.extract(item, engine)))
+            return store.put(_record(pipeline.extract(item, engine, method=method)))
         finally:
             engine.close()
     finally:
@@ -325,13 +326,14 @@ def extract_many(
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     chosen = _settings(settings, options)
-    store = _Cache(chosen, cache)
-    if not strategies.for_settings(chosen).needs_model:
+    method = resolve_method(chosen)  # the call's method, resolved once
+    store = _Cache(method, cache)
+    if not method.needs_model:
         try:
             for item in items:
                 article = _article(item, None)
                 yield store.get(article) or store.put(
-                    _record(pipeline.extract(article, None, settings=chosen))
+                    _record(pipeline.extract(article, None, method=method))
                 )
         finally:
             store.close()
@@ -346,7 +348,8 @@ def extract_many(
             article = _article(item, None)
             if (hit := store.get(article)) is not None:
                 return hit
-            return store.put(_record(await pipeline.aextract(article, core.article(article.id))))
+            asker = core.article(article.id)
+            return store.put(_record(await pipeline.aextract(article, asker, method)))
 
     pending: deque[Future[Record]] = deque()
     try:
@@ -381,20 +384,22 @@ async def aextract(
     """
     chosen = _settings(settings, options)
     item = _article(article, source)
-    needs_model = strategies.for_settings(chosen).needs_model
+    method = resolve_method(chosen)  # the call's method, resolved once
+    needs_model = method.needs_model
     if needs_model and chosen.embedded:
         embedded.check_served(chosen)
-    store = _Cache(chosen, cache)
+    store = _Cache(method, cache)
     try:
         if (hit := store.get(item)) is not None:
             return hit
         if not needs_model:
-            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+            return store.put(_record(pipeline.extract(item, None, method=method)))
         # Fixing the embedded server's address (the first call only) waits on a thread, not on
         # the loop; so does starting it, at the first request.
         engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
         try:
-            return store.put(_record(await pipeline.aextract(item, engine.article(item.id))))
+            asker = engine.article(item.id)
+            return store.put(_record(await pipeline.aextract(item, asker, method)))
         finally:
             await engine.aclose()
     finally:

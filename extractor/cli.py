@@ -38,6 +38,7 @@ from .io import articles, files
 from .model import embedded, requestlog, spending
 from .outputs import eventpage, export, grouping, report, sink, tables
 from .runs import batch, cache, runner
+from .runs.method import RunMethod, resolve_method
 from .schemas import SCHEMA_VERSION, ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -315,7 +316,8 @@ def extract(
             Console(file=terminal, quiet=quiet) if terminal else Console(stderr=True, quiet=quiet)
         )
         # An unknown strategy or unusable prompt, or a model with no server to ask: exit 2 now.
-        if strategies.for_settings(settings).needs_model:
+        method = resolve_method(settings)  # the run's method, resolved once
+        if method.needs_model:
             embedded.check_served(settings)
         table = spending.load_prices(settings.prices) if settings.prices else {}
         options = runner.RunOptions(
@@ -353,7 +355,7 @@ def extract(
             try:
                 summary = _run(
                     sources,
-                    settings,
+                    method,
                     runner.Output(output),
                     options,
                     console,
@@ -412,7 +414,7 @@ class _Pace(ProgressColumn):
 
 def _run(
     sources: list[str],
-    settings: config.Settings,
+    method: RunMethod,
     output: runner.Output,
     options: runner.RunOptions,
     console: Console,
@@ -450,7 +452,7 @@ def _run(
         )
         summary = runner.run(
             sources,
-            settings,
+            method,
             output,
             options,
             backend=lambda s: _backend(s, console, lazy=execute is None),

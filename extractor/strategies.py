@@ -626,6 +626,17 @@ class Strategy(ABC):
             BackendError, BudgetError, OutputError: from the model calls.
         """
         asks = self.plan(text, prompt_version)
+        return self.conclude(text, asks, await self.ask_all(asker, asks))
+
+    async def ask_all(self, asker: Asker | None, asks: list[Ask]) -> list[Answer]:
+        """The answers to ``asks`` (a plan of this strategy), asked through ``asker`` one
+        after another; an unusable answer is kept as its error, unless the strategy's one
+        answer is all there is (``whole_answer``).
+
+        Raises:
+            ConfigError: a request is planned and there is no asker to send it.
+            BackendError, BudgetError, OutputError: from the model calls.
+        """
         answers: list[Answer] = []
         for ask in asks:
             if asker is None:
@@ -644,7 +655,7 @@ class Strategy(ABC):
                 if self.whole_answer:
                     raise
                 answers.append(exc)
-        return self.conclude(text, asks, answers)
+        return answers
 
     def run(self, engine: Runner | None, text: str, prompt_version: str) -> Result:
         """``arun`` for synchronous code, on ``engine`` (``extractor.model.client.Engine``).

@@ -127,6 +127,7 @@ def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
     from extractor.config import resolve
     from extractor.model.embedded import supervised
     from extractor.runs import runner
+    from extractor.runs.method import resolve_method
 
     (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security in 72 hours.")
     command, base_url = _stand_in(tmp_path, dies_once=True)
@@ -135,7 +136,7 @@ def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
         first_pid = server.pid
         summary = runner.run(
             [str(tmp_path / "a.txt")],
-            settings,
+            resolve_method(settings),
             runner.Output(str(tmp_path / "out.jsonl")),
             runner.RunOptions(),
         )
@@ -159,6 +160,7 @@ def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
     from extractor.config import resolve
     from extractor.model.embedded import supervised
     from extractor.runs import runner
+    from extractor.runs.method import resolve_method
 
     (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security.")
     command, base_url = _stand_in(tmp_path, dies_once=False)
@@ -169,13 +171,15 @@ def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
         # The rules settle this article alone: no request, so no process.
         rules = resolve(base_url=base_url, strategy="rules", env={})
         quiet = runner.run(
-            [str(tmp_path / "a.txt")], rules, runner.Output(str(tmp_path / "r.jsonl")),
+            [str(tmp_path / "a.txt")], resolve_method(rules),
+            runner.Output(str(tmp_path / "r.jsonl")),
             runner.RunOptions(),
         )  # fmt: skip
         assert quiet.outcomes[0].record is not None and server.pid is None and told == []
         single = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
         summary = runner.run(
-            [str(tmp_path / "a.txt")], single, runner.Output(str(tmp_path / "s.jsonl")),
+            [str(tmp_path / "a.txt")], resolve_method(single),
+            runner.Output(str(tmp_path / "s.jsonl")),
             runner.RunOptions(),
         )  # fmt: skip
         assert server.pid is not None and alive(server.pid)
@@ -192,6 +196,7 @@ def test_a_server_served_on_demand_that_cannot_start_stops_the_run_once(tmp_path
     from extractor.config import resolve
     from extractor.model.embedded import free_port, supervised
     from extractor.runs import runner
+    from extractor.runs.method import resolve_method
 
     starts = tmp_path / "starts"
     failing = "import sys; open(sys.argv[1], 'a').write('x'); print('no model here'); sys.exit(3)"
@@ -204,7 +209,10 @@ def test_a_server_served_on_demand_that_cannot_start_stops_the_run_once(tmp_path
     single = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
     with supervised(command, base_url, tmp_path / "server.log", timeout=30, lazy=True):
         summary = runner.run(
-            articles, single, runner.Output(str(tmp_path / "out.jsonl")), runner.RunOptions()
+            articles,
+            resolve_method(single),
+            runner.Output(str(tmp_path / "out.jsonl")),
+            runner.RunOptions(),
         )
     assert summary.stopped is not None
     assert "the embedded server exited with code 3 before answering" in summary.stopped

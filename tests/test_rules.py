@@ -264,7 +264,7 @@ def test_a_prompt_is_refused_where_the_strategy_cannot_use_it(tmp_path: Path) ->
 
 def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
     from extractor import config
-    from extractor.runs import pipeline
+    from extractor.runs.method import resolve_method
     from extractor.strategies import for_settings
 
     embedded = config.resolve(env={})
@@ -273,8 +273,8 @@ def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
     other = config.resolve(base_url="http://127.0.0.1:9/v1", env={})
     assert for_settings(other).name == "single"
     # Provenance, resumption and the cache see the strategy chosen, never "auto".
-    assert pipeline.method_of(embedded).strategy == "guided"
-    assert pipeline.method_of(other).strategy == "single"
+    assert resolve_method(embedded).method.strategy == "guided"
+    assert resolve_method(other).method.strategy == "single"
 
 
 def test_guided_asks_the_model_only_for_a_proposer_the_rules_do_not_name() -> None:

@@ -19,7 +19,7 @@ Three places key on it:
 
 - the runner's resumption keeps a record of an earlier run for an input when the record's
   identity is the one the run would make and its source is the input's
-  (``pipeline.identity_of`` gives the run's);
+  (``RunMethod.identity`` gives the run's);
 - the database's ``extraction_runs.run_key`` is the identity less the article (``run_key``):
   the records of one model, mode, strategy, prompt, schema and extractor version are one run;
 - the record cache (``cache.key``) adds what changes a model's answers but no record states:

@@ -19,6 +19,7 @@ listed for an online re-run.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import hashlib
 import json
@@ -51,6 +52,7 @@ from ..model.client import (
 )
 from ..schemas import ExtractionRecord
 from . import pipeline
+from .method import RunMethod, resolve_method
 
 ENDPOINT: Final = "/v1/chat/completions"
 REQUESTS, MANIFEST, STATE, RESULTS, ERRORS = (
@@ -62,7 +64,8 @@ REQUESTS, MANIFEST, STATE, RESULTS, ERRORS = (
 )
 
 
-def _custom_id(article: int, request: int) -> str:
+def request_id(article: int, request: int) -> str:
+    """The ``custom_id`` of request ``request`` of the article at ``article`` in the input."""
     return f"a{article:06d}-r{request:04d}"
 
 
@@ -95,9 +98,8 @@ def prepare(
             f"{directory} already holds a batch job ({REQUESTS}); choose a new directory"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    mode = settings.resolved_mode()
-    strategy = strategies.for_settings(settings)
-    prompt = strategy.prompt(settings.prompt_version)
+    method = resolve_method(settings)
+    strategy, prompt, mode = method.strategy, method.prompt, method.method.mode
     entries: list[dict[str, Any]] = []
     count = 0
     lines: list[str] = []
@@ -109,7 +111,7 @@ def prepare(
         requests = []
         for n, ask in enumerate(strategy.plan(item.text, prompt)):
             body = request_body(ask, settings)
-            custom_id = _custom_id(index, n)
+            custom_id = request_id(index, n)
             line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
             lines.append(json.dumps(line, ensure_ascii=False) + "\n")
             requests.append({"custom_id": custom_id, "digest": _digest(body)})
@@ -117,14 +119,7 @@ def prepare(
         entries.append(
             {
                 "source": source,
-                "article": {
-                    "title": item.title,
-                    "published": item.published,
-                    "language": item.language,
-                    "text": item.text,
-                    "url": item.url,
-                    "outlet": item.outlet,
-                },
+                "article": {k: v for k, v in dataclasses.asdict(item).items() if k != "source"},
                 "requests": requests,
             }
         )
@@ -516,18 +511,16 @@ def collect(results_path: Path, manifest_path: Path) -> Collected:
         if item.ok or item.custom_id not in results:
             results[item.custom_id] = item
     out = Collected(settings)
+    method = resolve_method(settings)
+    label = f"batch:{results_path.name}"
     for entry in manifest["articles"]:
         source = entry["source"]
         if "error" in entry:
-            out.records.append(
-                pipeline.unreadable(
-                    articles.Unreadable(source, InputError(entry["error"])), settings
-                )
-            )
+            unread = articles.Unreadable(source, InputError(entry["error"]))
+            out.records.append(pipeline.unreadable(unread, method, settings.base_url or ""))
             continue
         article = articles.Article(source=source, **entry["article"])
-        label = f"batch:{results_path.name}"
-        record, why = record_of(article, entry["requests"], results, settings, label)
+        record, why = record_of(article, entry["requests"], results, method, label)
         if record is None:
             out.rerun.append((source, why or "no result"))
             continue
@@ -545,28 +538,39 @@ def record_of(
     article: articles.Article,
     requests: list[dict[str, str]],
     results: dict[str, Result],
-    settings: Settings,
-    source_label: str,
+    method: RunMethod,
+    source: str,
 ) -> tuple[ExtractionRecord | None, str | None]:
     """One article's record from the results of its requests (in plan order), grounded and
-    merged as online; ``provenance.base_url`` is ``source_label``. None and the reason when
-    a request has no usable result, or the plan changed since the requests were made."""
-    strategy = strategies.for_settings(settings)
-    asks = strategy.plan(article.text, strategy.prompt(settings.prompt_version))
+    merged as online; ``provenance.base_url`` is ``source``. None and the reason when a
+    request has no usable result, or the plan changed since the requests were made."""
+    asks = method.strategy.plan(article.text, method.prompt)
     if len(asks) != len(requests):
         return None, "the plan of this article changed since it was prepared; prepare again"
-    meter = Meter()
-    answers: list[strategies.Answer] = []
-    for ask, request in zip(asks, requests, strict=True):
+    bodies = []
+    for request in requests:
         result = results.get(request["custom_id"])
         if result is None:
             return None, f"request {request['custom_id']} has no result"
         if result.body is None:
             return None, f"request {request['custom_id']} {result.problem}"
+        bodies.append(result.body)
+    answers, meter = answers_of(asks, bodies, method.settings)
+    return pipeline.conclude(article, method, asks, answers, meter, source), None
+
+
+def answers_of(
+    asks: list[strategies.Ask], bodies: list[dict[str, Any]], settings: Settings
+) -> tuple[list[strategies.Answer], Meter]:
+    """The answers in the chat completions ``bodies`` to ``asks``, validated as online (an
+    answer that does not validate is kept as its error, not asked again), and what they cost."""
+    meter = Meter()
+    answers: list[strategies.Answer] = []
+    for ask, body in zip(asks, bodies, strict=True):
         meter.requests += 1
         meter.responses += 1
         try:
-            prompt, completion = read_usage(result.body.get("usage"))
+            prompt, completion = read_usage(body.get("usage"))
         except BackendError as exc:
             answers.append(OutputError(str(exc)))
             continue
@@ -576,7 +580,7 @@ def record_of(
         try:
             outcome = answer_of(
                 ask.answer,
-                result.body,
+                body,
                 context=ask.context,
                 max_tokens=ask.max_tokens or settings.max_tokens,
                 meter=asked,
@@ -588,13 +592,4 @@ def record_of(
             meter.cut_off += asked.cut_off
             meter.kept_cut += asked.kept_cut
         answers.append(outcome)
-    provenance = pipeline.provenance_of(
-        settings.model_copy(update={"base_url": source_label}), meter
-    )
-    kept = pipeline.article_of(article)
-    try:
-        proposals, dropped = strategy.conclude(article.text, asks, answers)
-    except OutputError as exc:
-        error = pipeline.error_info(exc, settings)
-        return pipeline.record(kept, [], [], provenance, error), None
-    return pipeline.record(kept, proposals, dropped, provenance, None), None
+    return answers, meter

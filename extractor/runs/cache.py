@@ -21,19 +21,19 @@ import diskcache
 from pydantic import ValidationError
 
 from .. import strategies
-from ..config import Settings
 from ..core import prompting
 from ..io.articles import text_id
 from ..schemas import ExtractionRecord
-from . import pipeline
+from .method import RunMethod
 
 
-def key(article_id: str, settings: Settings) -> str:
-    """The entry of the record ``settings`` make of article ``article_id``: the record's
-    identity (``identity``) and what changes the answer but no record states, the digest of
-    the prompt's templates, temperature, max_tokens, seed and re-asks."""
-    identity = pipeline.identity_of(settings, article_id)
+def key(article_id: str, run: RunMethod) -> str:
+    """The entry of the record ``run`` makes of article ``article_id``: the record's identity
+    (``identity``) and what changes the answer but no record states, the digest of the
+    prompt's templates, temperature, max_tokens, seed and re-asks."""
+    identity = run.identity(article_id)
     method = identity.method
+    settings = run.settings
     parts = {
         "article": identity.article,
         "schema": identity.schema,

@@ -1,4 +1,9 @@
-"""Extract one article into one record: prompt, model call, grounding, provenance, error capture."""
+"""Extract one article into one record: plan, ask, conclude, provenance, error capture.
+
+``conclude`` is the one place a record is made, whoever obtained the answers: online
+(``aextract``), from a provider's batch result file (``batch.collect``) or from a Ray processor
+(``raydata``); an input that could not be read gets its record there too (``unreadable``).
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,12 @@ from .. import strategies
 from .._version import __version__
 from ..config import Settings, masked
 from ..core.build import MAX_CHARS, capped
-from ..core.identity import Identity, Method
 from ..errors import ConfigError, ExtractorError, RunStopped
 from ..io.articles import Article as InputArticle
 from ..io.articles import Unreadable
 from ..model.client import ArticleAsker, Engine, Meter, describe_usage
-from ..schemas import (
-    SCHEMA_VERSION,
-    Article,
-    Dropped,
-    ErrorInfo,
-    ExtractionRecord,
-    Proposal,
-    Provenance,
-    Usage,
-)
+from ..schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Proposal, Provenance, Usage
+from .method import NO_MODEL, RunMethod, resolve_method
 
 log = logging.getLogger(__name__)
 
@@ -35,43 +31,18 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-NO_MODEL = "none"  # the model and mode recorded for a strategy that asks none
-
-
-def method_of(settings: Settings) -> Method:
-    """The method a run with ``settings`` uses; provenance and the record's identity read it
-    from here.
-
-    Raises:
-        ConfigError: unknown strategy, or a prompt version the strategy cannot use.
-    """
-    strategy = strategies.for_settings(settings)
-    prompt = strategy.prompt(settings.prompt_version)
-    if not strategy.needs_model:
-        return Method(NO_MODEL, NO_MODEL, strategy.name, prompt)
-    return Method(settings.model, settings.resolved_mode(), strategy.name, prompt)
-
-
-def identity_of(settings: Settings, article_id: str) -> Identity:
-    """The identity of the record a run with ``settings`` makes of article ``article_id``
-    (``identity.Identity``: what resumption and the record cache compare).
-
-    Raises:
-        ConfigError: unknown strategy, or a prompt version the strategy cannot use.
-    """
-    return Identity(article_id, SCHEMA_VERSION, method_of(settings), __version__)
-
-
-def provenance_of(settings: Settings, meter: Meter, clock: Clock = _utc_now) -> Provenance:
-    """Where a record came from and what it cost (``settings.base_url`` names the source, its
-    password masked)."""
-    method = method_of(settings)
+def provenance_of(
+    method: RunMethod, meter: Meter, source: str, clock: Clock = _utc_now
+) -> Provenance:
+    """Where a record came from and what it cost: ``source`` names the server that answered
+    (its password masked) or the result file, and is left empty when no model was asked."""
+    chosen = method.method
     return Provenance(
-        model=method.model,
-        base_url="" if method.model == NO_MODEL else masked(settings.base_url or ""),
-        mode=method.mode,
-        strategy=method.strategy,
-        prompt_version=method.prompt_version,
+        model=chosen.model,
+        base_url="" if chosen.model == NO_MODEL else masked(source),
+        mode=chosen.mode,
+        strategy=chosen.strategy,
+        prompt_version=chosen.prompt_version,
         extractor_version=__version__,
         extracted_at=clock().isoformat(timespec="seconds"),
         attempts=meter.responses,
@@ -97,18 +68,18 @@ def article_of(article: InputArticle) -> Article:
 async def aextract(
     article: InputArticle,
     asker: ArticleAsker | None,
+    method: RunMethod,
     *,
-    settings: Settings | None = None,
     clock: Clock = _utc_now,
 ) -> ExtractionRecord:
-    """The record of one article; a failure of the model is captured in ``error``.
+    """The record of one article asked online; a failure of the model is captured in ``error``.
 
     Args:
         article: the article read.
         asker: what asks the model for this article (``AsyncEngine.article(article.id)``;
-            its meter is the record's usage); None for a strategy that asks none (then
-            ``settings``).
-        settings: the run's settings when there is no asker (else the asker's).
+            its meter is the record's usage, its server the record's source); None for a
+            strategy that asks none.
+        method: the run's method (``method.resolve_method``).
         clock: what ``extracted_at`` is read from.
 
     Raises:
@@ -116,22 +87,49 @@ async def aextract(
             (bad key, unknown model); the caller should stop the batch.
         RunStopped: the run's budget is spent or the run was halted; the article has no record.
     """
-    if asker is not None:
-        settings = asker.settings
-    if settings is None:
-        raise TypeError("extract needs an asker or settings")
-    strategy = strategies.for_settings(settings)
+    settings = asker.settings if asker is not None else method.settings
+    asks: list[strategies.Ask] = []
+    answers: list[strategies.Answer] | Exception
+    try:
+        asks = method.strategy.plan(article.text, method.prompt)
+        answers = await method.strategy.ask_all(asker, asks)
+    except (ConfigError, RunStopped):
+        raise
+    except Exception as exc:
+        answers = exc
+    meter = asker.meter if asker is not None else Meter()
+    return conclude(article, method, asks, answers, meter, settings.base_url or "", clock)
+
+
+def conclude(
+    article: InputArticle,
+    method: RunMethod,
+    asks: list[strategies.Ask],
+    answers: list[strategies.Answer] | Exception,
+    meter: Meter,
+    source: str,
+    clock: Clock = _utc_now,
+) -> ExtractionRecord:
+    """The record of ``article`` from the answers to ``asks`` (its plan under ``method``), or
+    from why there are none (``answers`` an exception), online, from a batch file or on a
+    cluster: the strategy concludes the proposals, every string the model wrote is cut to
+    ``build.MAX_CHARS`` (each cut said in ``dropped``), a failure is the record's ``error``
+    and ``source`` its provenance's ``base_url``.
+
+    Raises:
+        ConfigError, RunStopped: as given in ``answers``; they stop the run, not the article.
+    """
     proposals: list[Proposal] = []
     dropped: list[Dropped] = []
     error: ErrorInfo | None = None
     try:
-        proposals, dropped = await strategy.arun(
-            asker, article.text, strategy.prompt(settings.prompt_version)
-        )
+        if isinstance(answers, Exception):
+            raise answers
+        proposals, dropped = method.strategy.conclude(article.text, asks, answers)
     except (ConfigError, RunStopped):
         raise
     except ExtractorError as exc:
-        error = error_info(exc, settings)
+        error = error_info(exc, method.settings)
     except Exception as exc:
         # Whatever else went wrong with this article (an answer no check foresaw) is this
         # article's error: the batch goes on, and a re-run asks again.
@@ -141,15 +139,16 @@ async def aextract(
             message=masked(
                 f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}; the same command "
                 "asks again",
-                settings.api_key,
+                method.settings.api_key,
             ),
         )
-    return record(
-        article_of(article),
-        proposals,
-        dropped,
-        provenance_of(settings, asker.meter if asker else Meter(), clock),
-        error,
+    proposals, dropped = capped(proposals, dropped)
+    return ExtractionRecord(
+        article=article_of(article),
+        proposals=proposals,
+        dropped=dropped,
+        provenance=provenance_of(method, meter, source, clock),
+        error=error,
     )
 
 
@@ -162,55 +161,35 @@ def error_info(exc: ExtractorError, settings: Settings) -> ErrorInfo:
     return ErrorInfo(type=type(exc).__name__, message=message)
 
 
-def record(
-    article: Article,
-    proposals: list[Proposal],
-    dropped: list[Dropped],
-    provenance: Provenance,
-    error: ErrorInfo | None,
-) -> ExtractionRecord:
-    """The record of an article, online, from a batch file or on a cluster: every string the
-    model wrote at most ``build.MAX_CHARS`` long, each cut said in ``dropped``."""
-    proposals, dropped = capped(proposals, dropped)
-    return ExtractionRecord(
-        article=article, proposals=proposals, dropped=dropped, provenance=provenance, error=error
-    )
-
-
 def extract(
     article: InputArticle,
     engine: Engine | None,
     *,
+    method: RunMethod | None = None,
     settings: Settings | None = None,
     clock: Clock = _utc_now,
 ) -> ExtractionRecord:
     """``aextract`` for synchronous code: the article's requests on ``engine``'s loop, counted
-    from a fresh start (``engine.last_meter`` is the article's afterwards).
+    from a fresh start (``engine.last_meter`` is the article's afterwards). ``method`` is the
+    run's; one article on its own (no ``method``) resolves ``settings``, else the engine's.
 
     Raises:
         As ``aextract``.
     """
+    if method is None:
+        chosen = engine.settings if engine is not None else settings
+        if chosen is None:
+            raise TypeError("extract needs an engine, a method or settings")
+        method = resolve_method(chosen)
     if engine is None:
-        return strategies.finished(aextract(article, None, settings=settings, clock=clock))
+        return strategies.finished(aextract(article, None, method, clock=clock))
     engine.start_article(article.id)
-    return engine.run(aextract(article, engine.asker, clock=clock))
+    return engine.run(aextract(article, engine.asker, method, clock=clock))
 
 
 def unreadable(
-    item: Unreadable, settings: Settings, *, clock: Clock = _utc_now
+    item: Unreadable, method: RunMethod, source: str, *, clock: Clock = _utc_now
 ) -> ExtractionRecord:
     """The record of an input that could not be read: no text, no model call, the error."""
-    return ExtractionRecord(
-        article=Article(
-            id=InputArticle(item.source, "", None, None, "und").id,
-            source=item.source,
-            title=None,
-            published=None,
-            language="und",
-            text="",
-        ),
-        proposals=[],
-        dropped=[],
-        provenance=provenance_of(settings, Meter(), clock),
-        error=ErrorInfo(type=type(item.error).__name__, message=str(item.error)),
-    )
+    empty = InputArticle(item.source, "", None, None, "und")
+    return conclude(empty, method, [], item.error, Meter(), source, clock)

@@ -14,7 +14,7 @@ extracted again; a record reaches the output at most once.
 Offline (``extract_with_processor``): planning (``strategies.plan``) is a CPU stage that turns
 each article into request rows (messages and the answer's JSON schema for guided decoding), a
 processor (``vllm_processor``, or any stand-in with the same row contract) adds the model's
-``generated_text``, and concluding (``strategies.conclude`` via ``batch.record_of``) is a CPU
+``generated_text``, and concluding (``pipeline.conclude``, as ``batch collect`` does) is a CPU
 stage that groups the answers by article and grounds them, as ``batch collect`` does.
 
 Ray binds to 127.0.0.1 when this module starts the cluster (``cluster``), with no dashboard and
@@ -46,12 +46,12 @@ from ..model.client import Engine, Meter, in_flight
 from ..model.spending import RateLimiter, Spend
 from ..schemas import ExtractionRecord
 from . import batch, pipeline, runner
+from .method import RunMethod, resolve_method
 
 LOCAL = "local"
 # A local cluster on a small machine: two CPUs, a small object store (records are small).
 LOCAL_CPUS = 2
 LOCAL_OBJECT_STORE_BYTES = 200 * 1024 * 1024
-_ARTICLE_FIELDS = ("source", "text", "title", "published", "language", "url", "outlet")
 
 
 def _ray() -> Any:
@@ -202,11 +202,11 @@ def cluster(address: str = LOCAL, *, verbose: bool = False) -> Iterator[None]:
 
 def article_row(index: int, article: articles.Article) -> dict[str, Any]:
     """An article as a dataset row, with its position among the run's inputs."""
-    return {"index": index, **{name: getattr(article, name) for name in _ARTICLE_FIELDS}}
+    return {"index": index, **dataclasses.asdict(article)}
 
 
 def _article_of(row: dict[str, Any]) -> articles.Article:
-    return articles.Article(**{name: row[name] for name in _ARTICLE_FIELDS})
+    return articles.Article(**{f.name: row[f.name] for f in dataclasses.fields(articles.Article)})
 
 
 def _rows(table: Any) -> list[dict[str, Any]]:
@@ -281,17 +281,19 @@ class Extractor:
     """A Ray Data actor: records from article rows, ``threads`` articles in flight at once
     through one engine."""
 
-    def __init__(self, settings: Settings, threads: int, limiter: RateLimiter | None) -> None:
-        self._settings = settings
+    def __init__(
+        self, method: RunMethod, settings: Settings, threads: int, limiter: RateLimiter | None
+    ) -> None:
+        self._method = method
         self._threads = max(1, threads)
-        asks_model = strategies.for_settings(settings).needs_model
+        asks_model = method.needs_model
         self._engine = Engine(settings, limiter=limiter, spend=Spend()) if asks_model else None
 
     async def _one(self, row: dict[str, Any]) -> dict[str, Any]:
         began = time.monotonic()
         article = _article_of(row)
         asker = self._engine.core.article(article.id) if self._engine is not None else None
-        record = await pipeline.aextract(article, asker, settings=self._settings)
+        record = await pipeline.aextract(article, asker, self._method)
         return {
             "index": row["index"],
             "record": record.model_dump_json(),
@@ -344,6 +346,7 @@ def executor(
 
     def execute(
         todo: list[tuple[int, articles.Article]],
+        method: RunMethod,
         settings: Settings,
         options: runner.RunOptions,
         spend: Spend,
@@ -352,7 +355,7 @@ def executor(
     ) -> None:
         with cluster(address, verbose=verbose):
             _quiet_data(verbose)
-            for row in records(todo, settings, workers, options):
+            for row in records(todo, method, settings, workers, options):
                 finish(_outcome(row, todo))
 
     return execute
@@ -360,6 +363,7 @@ def executor(
 
 def records(
     todo: list[tuple[int, articles.Article]],
+    method: RunMethod,
     settings: Settings,
     workers: int,
     options: runner.RunOptions,
@@ -377,7 +381,12 @@ def records(
     dataset = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // threads)))
     extracted = dataset.map_batches(
         Extractor,
-        fn_constructor_kwargs={"settings": settings, "threads": threads, "limiter": limiter},
+        fn_constructor_kwargs={
+            "method": method,
+            "settings": settings,
+            "threads": threads,
+            "limiter": limiter,
+        },
         batch_size=threads,
         batch_format="pyarrow",
         # A fixed pool of actors (``compute``; Ray 2.51 deprecates ``concurrency`` for it).
@@ -409,15 +418,14 @@ def _outcome(row: dict[str, Any], todo: list[tuple[int, articles.Article]]) -> r
 REQUEST_COLUMNS = ("index", "request", "requests", "custom_id", "messages", "sampling_params")
 
 
-def request_rows(row: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
+def request_rows(row: dict[str, Any], method: RunMethod) -> list[dict[str, Any]]:
     """The planning stage: every request ``strategies.plan`` makes for one article row, as the
     rows a ``ray.data.llm`` processor takes: the chat ``messages`` and ``sampling_params`` with
     the answer's JSON schema for guided decoding (``structured_outputs``), the same messages
     and schema the online path sends in ``json_schema`` mode."""
 
-    as_sent = settings.model_copy(update={"mode": "json_schema"})
-    strategy = strategies.for_settings(settings)
-    asks = strategy.plan(row["text"], strategy.prompt(settings.prompt_version))
+    as_sent = method.settings.model_copy(update={"mode": "json_schema"})
+    asks = method.strategy.plan(row["text"], method.prompt)
     out = []
     for n, ask in enumerate(asks):
         body = request_body(ask, as_sent)
@@ -427,7 +435,7 @@ def request_rows(row: dict[str, Any], settings: Settings) -> list[dict[str, Any]
                 "index": row["index"],
                 "request": n,
                 "requests": len(asks),
-                "custom_id": f"a{row['index']:06d}-r{n:04d}",
+                "custom_id": batch.request_id(row["index"], n),
                 "messages": body["messages"],
                 "sampling_params": {
                     "temperature": body["temperature"],
@@ -468,18 +476,19 @@ def completion_of(row: dict[str, Any], model: str) -> dict[str, Any]:
 
 
 def conclude_rows(
-    article: dict[str, Any], answers: list[dict[str, Any]], settings: Settings, label: str
+    article: dict[str, Any], answers: list[dict[str, Any]], method: RunMethod, label: str
 ) -> ExtractionRecord | None:
     """The concluding stage: one article's record from its processor rows, grounded and merged
     as ``batch collect`` does (an answer that does not validate is not re-asked); None when a
     request has no answer."""
-    results = {
-        a["custom_id"]: batch.Result(a["custom_id"], completion_of(a, settings.model), None)
-        for a in answers
-    }
-    requests = [{"custom_id": a["custom_id"]} for a in sorted(answers, key=lambda a: a["request"])]
-    record, _ = batch.record_of(_article_of(article), requests, results, settings, label)
-    return record
+    item = _article_of(article)
+    asks = method.strategy.plan(item.text, method.prompt)
+    rows = sorted(answers, key=lambda a: a["request"])
+    if [row["request"] for row in rows] != list(range(len(asks))):
+        return None
+    bodies = [completion_of(row, method.settings.model) for row in rows]
+    found, meter = batch.answers_of(asks, bodies, method.settings)
+    return pipeline.conclude(item, method, asks, found, meter, label)
 
 
 Processor = Callable[[Any], Any]  # a Ray Dataset of request rows -> the same rows, answered
@@ -497,15 +506,16 @@ def extract_with_processor(
     initialised). ``provenance.base_url`` is ``batch:LABEL``. Articles with a request left
     unanswered get no record."""
     ray = _ray()
+    method = resolve_method(settings)
     rows = [article_row(index, article) for index, article in todo]
     by_index = {row["index"]: row for row in rows}
-    requests = ray.data.from_items(rows).flat_map(lambda row: request_rows(row, settings))
+    requests = ray.data.from_items(rows).flat_map(lambda row: request_rows(row, method))
     answered = processor(requests)
 
     def conclude(group: dict[str, Any]) -> dict[str, list[Any]]:
         answers = _rows(group)
         article = by_index[answers[0]["index"]]
-        record = conclude_rows(article, answers, settings, f"batch:{label}")
+        record = conclude_rows(article, answers, method, f"batch:{label}")
         return {
             "index": [article["index"]],
             "record": [record.model_dump_json() if record is not None else ""],

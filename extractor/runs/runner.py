@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import strategies
 from ..config import Settings
 from ..core.identity import Identity
 from ..errors import ConfigError, RunStopped
@@ -34,6 +33,7 @@ from ..model.client import AsyncEngine, Meter, in_flight
 from ..model.spending import Budget, Price, RateLimiter, Spend
 from ..schemas import ExtractionRecord
 from . import cache, pipeline
+from .method import RunMethod
 
 # A record is finished work for an input when it is the work the run would do (its identity,
 # ``extractor.core.identity``) and was made for that input (its source).
@@ -459,7 +459,7 @@ def _no_backend(settings: Settings) -> AbstractContextManager[Settings]:
 
 def run(
     sources: list[str],
-    settings: Settings,
+    method: RunMethod,
     output: Output,
     options: RunOptions,
     *,
@@ -470,7 +470,8 @@ def run(
     on_progress: Callable[[Outcome], None] | None = None,
     log: Callable[[str], None] = lambda line: None,
 ) -> Summary:
-    """Extract every source into ``output``; returns what was done and spent.
+    """Extract every source into ``output`` by ``method`` (the run's, resolved where the run
+    starts: ``method.resolve_method``); returns what was done and spent.
 
     ``execute`` obtains the records (default: ``in_process``); ``columns`` maps the fields of
     article tables among the sources; ``on_total`` is told how many articles the sources hold
@@ -490,7 +491,7 @@ def run(
     with output.claimed(sources):
         return _run_claimed(
             sources,
-            settings,
+            method,
             output,
             options,
             backend,
@@ -504,7 +505,7 @@ def run(
 
 def _run_claimed(
     sources: list[str],
-    settings: Settings,
+    method: RunMethod,
     output: Output,
     options: RunOptions,
     backend: Backend,
@@ -516,7 +517,7 @@ def _run_claimed(
 ) -> Summary:
     started = time.monotonic()
     spend = Spend(options.budget, options.price)
-    outcomes, todo = triage(articles.read(sources, columns), settings, output, options.cache)
+    outcomes, todo = triage(articles.read(sources, columns), method, output, options.cache)
     if on_total:
         on_total(len(outcomes))
     with output:
@@ -529,7 +530,7 @@ def _run_claimed(
         stopped = None
         if todo:
             stopped = _extract_all(
-                todo, outcomes, settings, output, options, spend, backend, execute, on_progress, log
+                todo, outcomes, method, output, options, spend, backend, execute, on_progress, log
             )
     summary = Summary(
         outcomes=outcomes,
@@ -546,7 +547,7 @@ def _run_claimed(
 
 def triage(
     items: Iterable[articles.Article | articles.Unreadable],
-    settings: Settings,
+    method: RunMethod,
     output: Output,
     record_cache: cache.RecordCache | None,
 ) -> tuple[list[Outcome], list[tuple[int, articles.Article]]]:
@@ -565,17 +566,17 @@ def triage(
     for index, item in enumerate(items):
         source = item.source
         if isinstance(item, articles.Unreadable):
-            record = pipeline.unreadable(item, settings)
+            record = pipeline.unreadable(item, method, method.settings.base_url or "")
             outcomes.append(Outcome(index, source, "unreadable", record))
             continue
-        work = (source, pipeline.identity_of(settings, item.id))
+        work = (source, method.identity(item.id))
         wanted.add(work)
         earlier = done.get(work)
         if earlier is not None:
             record = earlier.model_copy(update={"article": pipeline.article_of(item)})
             outcomes.append(Outcome(index, source, "resumed", record))
             continue
-        hit = record_cache.get(cache.key(item.id, settings), item.id) if record_cache else None
+        hit = record_cache.get(cache.key(item.id, method), item.id) if record_cache else None
         if hit is not None:
             # The cache keys the extraction (the same text, the same settings); the article's
             # metadata is always this input's, whatever run made the entry.
@@ -591,7 +592,8 @@ def triage(
 class Execute(Protocol):
     """How the articles of a run get their records: in this process (``in_process``),
     or a cluster (``extractor.runs.raydata``). ``finish`` takes each article's outcome as it comes,
-    in any order, and keeps it (output file, cache, progress).
+    in any order, and keeps it (output file, cache, progress). ``settings`` are those the
+    server for the run was started with (its address), ``method`` the run's.
 
     Raises:
         ConfigError: the server refused the requests for a reason no article escapes.
@@ -601,6 +603,7 @@ class Execute(Protocol):
     def __call__(
         self,
         todo: list[tuple[int, articles.Article]],
+        method: RunMethod,
         settings: Settings,
         options: RunOptions,
         spend: Spend,
@@ -611,6 +614,7 @@ class Execute(Protocol):
 
 def in_process(
     todo: list[tuple[int, articles.Article]],
+    method: RunMethod,
     settings: Settings,
     options: RunOptions,
     spend: Spend,
@@ -621,7 +625,7 @@ def in_process(
     loop through one engine (one client, the run's rate limits, spending and count of
     connection failures in a row)."""
     try:
-        asyncio.run(_in_flight(todo, settings, options, spend, finish))
+        asyncio.run(_in_flight(todo, method, settings, options, spend, finish))
     except KeyboardInterrupt:
         spend.halt("the run was interrupted")
         log("interrupted: finishing the records in flight is abandoned")
@@ -630,6 +634,7 @@ def in_process(
 
 async def _in_flight(
     todo: list[tuple[int, articles.Article]],
+    method: RunMethod,
     settings: Settings,
     options: RunOptions,
     spend: Spend,
@@ -637,8 +642,7 @@ async def _in_flight(
 ) -> None:
     limiter = RateLimiter(options.rpm, options.tpm) if (options.rpm or options.tpm) else None
     fatal: list[ConfigError] = []
-    asks_model = strategies.for_settings(settings).needs_model
-    engine = AsyncEngine(settings, limiter=limiter, spend=spend) if asks_model else None
+    engine = AsyncEngine(settings, limiter=limiter, spend=spend) if method.needs_model else None
 
     async def work(item: tuple[int, articles.Article]) -> Outcome:
         index, article = item
@@ -648,7 +652,7 @@ async def _in_flight(
         asker = engine.article(article.id) if engine is not None else None
         meter = asker.meter if asker is not None else Meter()
         try:
-            record = await pipeline.aextract(article, asker, settings=settings)
+            record = await pipeline.aextract(article, asker, method)
         except (RunStopped, ConfigError) as exc:
             if isinstance(exc, ConfigError):  # no other article would fare better
                 fatal.append(exc)
@@ -674,7 +678,7 @@ async def _in_flight(
 def _extract_all(
     todo: list[tuple[int, articles.Article]],
     outcomes: list[Outcome],
-    settings: Settings,
+    method: RunMethod,
     output: Output,
     options: RunOptions,
     spend: Spend,
@@ -686,8 +690,8 @@ def _extract_all(
     """Extract ``todo`` as ``execute`` does; returns why the run stopped early, or None when
     every article got its record."""
     # A strategy that asks no model starts no server.
-    asks_model = strategies.for_settings(settings).needs_model
-    with backend(settings) if asks_model else nullcontext(settings) as live:
+    settings = method.settings
+    with backend(settings) if method.needs_model else nullcontext(settings) as live:
 
         def finish(outcome: Outcome) -> None:
             if outcomes[outcome.index].record is not None:
@@ -697,11 +701,11 @@ def _extract_all(
                 return
             output.append(outcome.index, outcome.record)
             if options.cache is not None and outcome.record.error is None:
-                options.cache.put(cache.key(outcome.record.article.id, live), outcome.record)
+                options.cache.put(cache.key(outcome.record.article.id, method), outcome.record)
             if on_progress:
                 on_progress(outcome)
 
-        execute(todo, live, options, spend, finish, log)
+        execute(todo, method, live, options, spend, finish, log)
     left = sum(o.status == "not started" for o in outcomes)
     if left:
         where = (
