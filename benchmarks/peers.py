@@ -46,7 +46,7 @@ from extractor.core.normalize import actor_code, canonical_territory, parse_hour
 from extractor.eval import evaluate
 from extractor.io import articles
 from extractor.model import embedded
-from extractor.model.client import Engine
+from extractor.model.sync import Engine
 from extractor.runs import pipeline
 from extractor.runs.method import resolve_method
 from extractor.schemas import ArticleDraft

@@ -34,7 +34,8 @@ from .config import Settings, check_names, resolve
 from .errors import ConfigError, InputError
 from .io import articles
 from .model import embedded
-from .model.client import AsyncEngine, Engine
+from .model.client import AsyncEngine
+from .model.sync import Engine
 from .outputs import export, grouping
 from .outputs.report import fragment
 from .runs import pipeline

@@ -304,7 +304,7 @@ T = TypeVar("T")
 
 class Runner(Protocol):
     """What runs a strategy for synchronous code: the current article's asker and a way to
-    wait for a coroutine's result (the synchronous ``extractor.model.client.Engine``)."""
+    wait for a coroutine's result (the synchronous ``extractor.model.sync.Engine``)."""
 
     @property
     def asker(self) -> Asker: ...
@@ -658,7 +658,7 @@ class Strategy(ABC):
         return answers
 
     def run(self, engine: Runner | None, text: str, prompt_version: str) -> Result:
-        """``arun`` for synchronous code, on ``engine`` (``extractor.model.client.Engine``).
+        """``arun`` for synchronous code, on ``engine`` (``extractor.model.sync.Engine``).
 
         Raises:
             As ``arun``.

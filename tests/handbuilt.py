@@ -14,7 +14,7 @@ from typing import Any
 import httpx2
 
 from extractor.config import Settings
-from extractor.model.client import Engine
+from extractor.model.sync import Engine
 
 BASE_URL = "http://handbuilt.invalid/v1"
 

@@ -15,7 +15,7 @@ from test_replay import assert_grounded
 
 from extractor import config
 from extractor.io.articles import parse
-from extractor.model.client import Engine
+from extractor.model.sync import Engine
 from extractor.runs import pipeline
 
 ARTICLE = Path(__file__).resolve().parent / "adversarial" / "injection.txt"

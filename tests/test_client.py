@@ -11,7 +11,8 @@ from handbuilt import Script, draft_json, engine, ok, status
 from extractor.core.build import build
 from extractor.core.prompting import render
 from extractor.errors import BackendError, ConfigError, OutputError
-from extractor.model.client import in_flight, salvage
+from extractor.model.flight import in_flight
+from extractor.model.parsing import salvage
 
 ARTICLE = (
     "Ukraine proposed that the US, UK and France guarantee its security. "

@@ -20,7 +20,7 @@ import pytest
 from extractor import config
 from extractor.eval.evaluate import span_matches
 from extractor.io.articles import parse
-from extractor.model.client import Engine
+from extractor.model.sync import Engine
 from extractor.runs import pipeline
 from extractor.schemas import ExtractionRecord
 

@@ -1,59 +1,46 @@
-"""The one place that builds the OpenAI client and turns a chat request into a validated draft.
+"""The engine: the one place that builds the OpenAI client and turns a chat request into a
+validated draft.
 
 Every model call goes through ``openai.AsyncOpenAI`` to an OpenAI-compatible endpoint. The retry
-policy (``config.RetryPolicy``) is applied here and nowhere else: SDK retries off, tenacity
-around each HTTP request for transport failures, and for an answer that fails validation a
-re-ask built by instructor's re-ask handler for the mode, the answer parsed and validated by
-instructor's response parser. The request bodies are ``bodies.chat_body``'s, so the schema of
-an answer model is built once, not on every request.
+policy (``config.RetryPolicy``, applied as ``retry`` says) holds here and nowhere else: SDK
+retries off, tenacity around each HTTP request for transport failures, and for an answer that
+fails validation a re-ask built by instructor's re-ask handler for the mode, the answer parsed
+and validated by instructor's response parser (``parsing``). The request bodies are
+``bodies.chat_body``'s, so the schema of an answer model is built once, not on every request.
 
-``AsyncEngine`` holds what every request of a run shares: the client, the rate limits, the
-spending and the count of connection failures in a row. ``AsyncEngine.article`` gives an
-``ArticleAsker``, which asks one article's questions and keeps its meter, retry budget and
-request-log state, so one engine keeps hundreds of articles in flight on one event loop.
-
-``Engine`` is the same engine for synchronous callers: a thin wrapper that runs an
-``AsyncEngine`` on an event loop of its own (a daemon thread) and asks for one article at a
-time. It holds no logic of its own; there is one implementation of the retries, re-asks and
-budgets, the asynchronous one.
+``AsyncEngine`` holds what every request of a run shares: the client over its connection pools
+and circuit breaker (``transport``), the rate limits, the spending and the embedded server it
+may start or revive (``embedded``). ``AsyncEngine.article`` gives an ``ArticleAsker``, which
+asks one article's questions and keeps its meter, retry budget and request-log state, so one
+engine keeps hundreds of articles in flight on one event loop. Synchronous callers use
+``sync.Engine``, which runs an ``AsyncEngine`` on a loop of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
-import functools
 import json
 import logging
-import re
-import ssl
-import threading
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx2
 import instructor
-import jiter
 import openai
-from instructor.core.exceptions import IncompleteOutputException, ResponseParsingError
+from instructor.core.exceptions import IncompleteOutputException
 from instructor.v2 import Provider, mode_registry
 from openai.types.chat import ChatCompletion
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    Retrying,
     retry_if_exception,
     stop_after_attempt,
     stop_any,
-    wait_exponential_jitter,
 )
-from tenacity.stop import stop_base
 
-from ..config import Mode, RetryPolicy, Settings, masked
+from ..config import Mode, Settings, masked
 from ..core.answers import Meter, Outcome
 from ..core.build import validation_context
 from ..core.prompting import Message
@@ -61,7 +48,10 @@ from ..errors import BackendError, BudgetError, ConfigError, OutputError, RunSto
 from ..schemas import ArticleDraft
 from . import embedded, requestlog
 from .bodies import chat_body, encode
+from .parsing import INVALID, cut_off, message_content, parsed_completion, read_usage, salvage
+from .retry import StopWhen, failure_of, is_transient, policy_wait, retry_after
 from .spending import RateLimiter, Spend
+from .transport import Breaker, Pools, not_json, read_capped
 
 log = logging.getLogger(__name__)
 
@@ -75,331 +65,8 @@ _INSTRUCTOR_MODES: dict[str, instructor.Mode] = {
     "tools": instructor.Mode.TOOLS,
 }
 
-# What instructor re-asks after: the answer is not JSON, not the schema's shape, or fails the
-# validators (a quote not in the article).
-_INVALID = (ValidationError, json.JSONDecodeError, ResponseParsingError)
-
-
-class _StopWhen(stop_base):
-    """A tenacity stop condition from a predicate (tenacity types only its own classes)."""
-
-    def __init__(self, predicate: Callable[[RetryCallState], bool]) -> None:
-        self._predicate = predicate
-
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self._predicate(retry_state)
-
 
 M = TypeVar("M", bound=BaseModel)
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context for every client of the process: loading the CA certificates costs tens
-    of milliseconds, more than a client's every other part."""
-    return httpx2.create_ssl_context()
-
-
-class _Pool:
-    def __init__(self) -> None:
-        self.transport = httpx2.AsyncHTTPTransport(verify=_ssl_context())
-        self.in_flight = 0
-
-
-class _Pools(httpx2.AsyncBaseTransport):
-    """Connections in several pools: each request goes to the pool with the fewest in flight,
-    and a new pool is opened when every pool has ``size``.
-
-    A connection pool goes over all its connections twice for every request, so the CPU a
-    request costs grows with the requests in flight; in pools of ``size`` it stays as it is at
-    ``size`` (with 128 in flight, one pool cost about half as much again per request as pools
-    of 16, in ``benchmarks/client.py``'s loop).
-    """
-
-    def __init__(self, size: int = 16) -> None:
-        self._size = size
-        self._pools: list[_Pool] = []
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        pool = min(self._pools, key=lambda p: p.in_flight, default=None)
-        if pool is None or pool.in_flight >= self._size:
-            pool = _Pool()
-            self._pools.append(pool)
-        pool.in_flight += 1
-        try:
-            return await pool.transport.handle_async_request(request)
-        finally:
-            pool.in_flight -= 1  # the answer's body is still to be read: close enough
-
-    async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.transport.aclose()
-
-
-class Breaker:
-    """Connection failures in a row, across every article of a run: at ``limit`` (0: never) the
-    server is taken for gone, and the run stops instead of spending every article's retries on
-    it. Any answer from the server, an HTTP error included, starts the count again."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def failed(self) -> bool:
-        """Count a request that could not reach the server; true once the limit is reached."""
-        with self._lock:
-            self._count += 1
-            return 0 < self.limit <= self._count
-
-    def answered(self) -> None:
-        with self._lock:
-            self._count = 0
-
-
-# No one request reads or writes anywhere near this many tokens: a count past it is broken.
-USAGE_CEILING = 10_000_000
-
-
-def read_usage(usage: Any, url: str | None = None) -> tuple[int, int]:
-    """The prompt and completion tokens a server reported for one request (an SDK object, a
-    dict, or None when it reported none: 0 and 0).
-
-    Raises:
-        BackendError: a count is negative, not a whole number or absurdly large: budgets are kept
-            on these counts, so the answer is not trusted.
-    """
-    if usage is None:
-        return 0, 0
-    counts = []
-    for name in ("prompt_tokens", "completion_tokens"):
-        value = usage.get(name) if isinstance(usage, dict) else getattr(usage, name, None)
-        if value is None:
-            value = 0
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not (0 <= value <= USAGE_CEILING)
-        ):
-            raise BackendError(
-                f"{url or 'the server'} reported {name}={value!r}, which no request can use; "
-                "its token counts (and the budgets kept on them) cannot be trusted, so its "
-                "answer is rejected. Fix the server, or use another"
-            )
-        counts.append(value)
-    return counts[0], counts[1]
-
-
-# The most of an answer that is read: a chat completion of the longest max_tokens is a small
-# part of it, and a server sending more (a runaway generation, a file where the API should be)
-# would otherwise hold the whole body in memory, several times over while it is parsed.
-MAX_ANSWER_BYTES = 4_000_000
-# Headers of the body as sent, which no longer describe it once it is read (and decoded).
-_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-async def _read_capped(response: httpx2.Response, url: str | None) -> httpx2.Response:
-    """``response`` (sent with ``stream=True``) with its body read, at most
-    ``MAX_ANSWER_BYTES`` of it (decoded, so a compressed body cannot get past it either).
-
-    Raises:
-        BackendError: the body is longer (by its Content-Length, before anything is read).
-    """
-    too_long = BackendError(
-        f"{url or 'the server'} answered HTTP {response.status_code} with more than "
-        f"{MAX_ANSWER_BYTES:,} bytes, more than any chat completion takes; the rest was not "
-        "read. Check the server (a runaway generation?) or --base-url"
-    )
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-        raise too_long
-    if declared.isdigit() and "content-encoding" not in response.headers:
-        await response.aread()  # the length is known and within the cap: read it at once
-        return response
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise too_long
-        chunks.append(chunk)
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
-    return httpx2.Response(
-        response.status_code, headers=headers, content=b"".join(chunks), request=response.request
-    )
-
-
-def _not_json(url: str | None, response: httpx2.Response, secret: str | None = None) -> ConfigError:
-    kind = response.headers.get("content-type") or "no content type"
-    start = masked(response.content[:4000].decode("utf-8", errors="replace"), secret)[:80]
-    return ConfigError(
-        f"{url} answered HTTP {response.status_code} with {kind}, not a JSON chat completion: "
-        f"{start!r}; check --base-url / OPENAI_BASE_URL (an OpenAI-compatible API, usually "
-        "ending in /v1)"
-    )
-
-
-def _failure(exc: BaseException | None) -> str:
-    """A short name for why a request failed, for the request log."""
-    if isinstance(exc, openai.APIStatusError):
-        return str(exc.status_code)
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection"
-    return type(exc).__name__ if exc is not None else ""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code == 429 or exc.status_code >= 500
-    return False
-
-
-def _retry_after(exc: BaseException | None) -> float | None:
-    if isinstance(exc, openai.APIStatusError):
-        value = exc.response.headers.get("retry-after")
-        if value is not None:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                return None
-    return None
-
-
-def policy_wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    """How long the retry policy waits before a transport retry: what the server's Retry-After
-    asks, at most ``backoff_max``, else exponential backoff with jitter."""
-    backoff = wait_exponential_jitter(initial=policy.backoff_initial, max=policy.backoff_max)
-
-    def wait(state: RetryCallState) -> float:
-        hinted = _retry_after(state.outcome.exception() if state.outcome else None)
-        return min(hinted, policy.backoff_max) if hinted is not None else backoff(state)
-
-    return wait
-
-
-def api_client(settings: Settings) -> openai.OpenAI:
-    """The synchronous client of the OpenAI Files and Batches API (``extractor batch submit``,
-    ``status``, ``fetch``), with the SDK's own retries off: its calls go through
-    :func:`with_retries`, the retry policy every request of the project keeps."""
-    return openai.OpenAI(
-        base_url=settings.base_url,
-        api_key=settings.api_key or "not-needed",
-        max_retries=0,
-        timeout=settings.timeout,
-    )
-
-
-def with_retries(
-    settings: Settings, call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep
-) -> T:
-    """``call()`` (one API request) under the transport retries of the retry policy: on
-    connection errors, timeouts, HTTP 429 and 5xx, at most ``transport_retries`` more times,
-    waiting as :func:`policy_wait` says.
-
-    Raises:
-        openai.OpenAIError: the last failure, when the retries are spent or the failure is not
-            one to retry.
-    """
-    policy = settings.retry
-    for attempt in Retrying(
-        stop=stop_after_attempt(1 + policy.transport_retries),
-        wait=policy_wait(policy),
-        retry=retry_if_exception(_is_transient),
-        reraise=True,
-        sleep=sleep,
-    ):
-        with attempt:
-            return call()
-    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
-
-
-def _json_text(content: str) -> str:
-    """The JSON object inside a message that may wrap it in prose or a code fence."""
-    stripped = content.strip()
-    if stripped.startswith("{"):
-        return stripped
-    fenced = re.search(r"```(?:json)?\s*(\{.*?)(?:```|$)", content, re.DOTALL)
-    if fenced:
-        return fenced.group(1)
-    start = content.find("{")
-    return content[start:] if start >= 0 else content
-
-
-def _message_content(completion: Any) -> str | None:
-    try:
-        message = completion.choices[0].message
-    except (AttributeError, IndexError, TypeError):
-        return None
-    if getattr(message, "tool_calls", None):
-        arguments: str = message.tool_calls[0].function.arguments
-        return arguments
-    content: str | None = message.content
-    return content
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-_CONTROL = re.compile(r"[\x00-\x1f]")
-
-# Optional objects of the draft that can be emptied instead of dropping what holds them.
-_NULLABLE = frozenset({"response_time"})
-
-
-def salvage(
-    content: str,
-    model: type[M] = ArticleDraft,  # type: ignore[assignment]
-) -> tuple[M, list[tuple[str, Any]]]:
-    """Parse an answer for shape only, tolerating a cut-off end and pruning malformed items.
-
-    A truncated JSON document is completed as far as it goes; every list item that does not
-    validate is removed and returned with its path, so the rest of the answer can still be
-    grounded.
-
-    Raises:
-        OutputError: nothing with the shape of the schema could be recovered.
-    """
-    try:
-        data = jiter.from_json(_json_text(content).encode(), partial_mode="trailing-strings")
-    except ValueError as exc:
-        raise OutputError(f"the answer is not JSON: {exc}") from None
-    pruned: list[tuple[str, Any]] = []
-    for _ in range(200):  # each round removes at least one item; answers are far smaller
-        try:
-            return model.model_validate(data, context={"ground": False}), pruned
-        except ValidationError as invalid:
-            error = invalid.errors()[0]
-            loc = tuple(error["loc"])
-            # The deepest list item, or optional object, that holds the error goes.
-            cut = max(
-                (i for i, part in enumerate(loc) if isinstance(part, int) or part in _NULLABLE),
-                default=None,
-            )
-            if cut is None:
-                raise OutputError(
-                    f"the answer does not match the schema: {error['msg']} at "
-                    f"{_path(loc) or 'top level'}"
-                ) from None
-            parent = data
-            for part in loc[:cut]:
-                parent = parent[part]
-            key = loc[cut]
-            if isinstance(key, int):
-                removed = parent.pop(key)
-            else:
-                removed, parent[key] = parent[key], None
-            pruned.append((_path(loc[: cut + 1]), removed))
-    raise OutputError("the answer has too many malformed items to salvage")
 
 
 class AsyncEngine:
@@ -421,7 +88,7 @@ class AsyncEngine:
         Args:
             settings: the run's settings; ``base_url`` must be set.
             http_client: the transport seam (tests pass a mock transport); by default the
-                SDK's client over pools of connections (``_Pools``).
+                SDK's client over pools of connections (``Pools``).
             sleep: what backoff waits with (tests record the waits instead); by default a wait
                 that ends when the run is halted.
             limiter: request and token rate limits of the run.
@@ -440,7 +107,7 @@ class AsyncEngine:
         self.settings = settings
         self.mode: Mode = settings.resolved_mode()
         self.url = settings.base_url
-        self._http = http_client or openai.DefaultAsyncHttpxClient(transport=_Pools())
+        self._http = http_client or openai.DefaultAsyncHttpxClient(transport=Pools())
         self.client = openai.AsyncOpenAI(
             base_url=settings.base_url,
             # Local servers ignore the key, but the SDK insists on one.
@@ -492,7 +159,7 @@ class AsyncEngine:
             async with asyncio.timeout(self.settings.timeout):
                 streamed = await self._http.send(request, stream=True)
                 try:
-                    response = await _read_capped(streamed, self.url)
+                    response = await read_capped(streamed, self.url)
                 finally:
                     await streamed.aclose()
         except (TimeoutError, httpx2.TimeoutException):
@@ -621,14 +288,14 @@ class ArticleAsker:
                 said = str(body["messages"][-1].get("content", ""))
                 self._next = ("reask", " ".join(said.split())[:300])
             try:
-                completion = _completion(await self._send(body), self._engine.url)
-                while _cut_off(completion) and (larger := self._larger(limit)) is not None:
+                completion = parsed_completion(await self._send(body), self._engine.url)
+                while cut_off(completion) and (larger := self._larger(limit)) is not None:
                     self._next = ("reask", f"cut off at max_tokens={limit}; asked with {larger}")
                     limit, body = larger, {**body, "max_tokens": larger}
-                    completion = _completion(await self._send(body), self._engine.url)
+                    completion = parsed_completion(await self._send(body), self._engine.url)
             except openai.OpenAIError as exc:
                 raise self._backend_error(exc) from exc
-            if _cut_off(completion):
+            if cut_off(completion):
                 self.meter.kept_cut += 1
             try:
                 draft = handlers.response_parser(
@@ -640,12 +307,12 @@ class ArticleAsker:
                     is_async=True,
                 )
             except IncompleteOutputException:
-                content = _message_content(completion)
+                content = message_content(completion)
                 problem = f"the answer was cut off at max_tokens={limit}"
                 if not content:
                     raise OutputError(f"{problem} before it said anything") from None
                 return self._salvaged(response_model, completion, problem, answers + 1)
-            except _INVALID as exc:
+            except INVALID as exc:
                 invalid = exc
                 continue
             return Outcome(draft=draft, grounded=True, meter=self.meter)
@@ -666,7 +333,7 @@ class ArticleAsker:
     def _salvaged(
         self, model: type[M], completion: ChatCompletion | None, problem: str, answers: int
     ) -> Outcome[M]:
-        content = _message_content(completion)
+        content = message_content(completion)
         if content is None:
             raise OutputError(f"no usable answer after {answers} attempt(s)")
         try:
@@ -711,10 +378,10 @@ class ArticleAsker:
         return AsyncRetrying(
             stop=stop_any(
                 stop_after_attempt(1 + self.settings.retry.transport_retries),
-                _StopWhen(lambda state: self.meter.retry_budget <= 0),
+                StopWhen(lambda state: self.meter.retry_budget <= 0),
             ),
             wait=self._wait,
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(is_transient),
             before_sleep=self._spend_retry,
             reraise=True,
             sleep=self._engine.sleep,
@@ -727,8 +394,8 @@ class ArticleAsker:
         self.meter.retry_budget -= 1
         self.meter.retries += 1
         failure = state.outcome.exception() if state.outcome else None
-        self._next = ("retry", _failure(failure))
-        hinted = _retry_after(failure)
+        self._next = ("retry", failure_of(failure))
+        hinted = retry_after(failure)
         cap = self.settings.retry.backoff_max
         if hinted is not None and hinted > cap:
             self._waited_past_cap = hinted
@@ -774,7 +441,7 @@ class ArticleAsker:
             status = "200"
             return answer
         except Exception as exc:
-            status = _failure(exc)
+            status = failure_of(exc)
             raise
         finally:
             if requestlog.listening():
@@ -814,9 +481,9 @@ class ArticleAsker:
         try:
             answer = json.loads(http.content)
         except ValueError:
-            raise _not_json(engine.url, http, self.settings.api_key) from None
+            raise not_json(engine.url, http, self.settings.api_key) from None
         if not isinstance(answer, dict):
-            raise _not_json(engine.url, http, self.settings.api_key)
+            raise not_json(engine.url, http, self.settings.api_key)
         usage = read_usage(answer.get("usage"), engine.url)
         self.meter.prompt_tokens += usage[0]
         self.meter.completion_tokens += usage[1]
@@ -868,328 +535,4 @@ class ArticleAsker:
         return BackendError(masked(f"{url}: {exc}", self.settings.api_key))
 
 
-def _cut_off(completion: ChatCompletion) -> bool:
-    """The server ended the answer at max_tokens."""
-    choices = getattr(completion, "choices", None) or []
-    first: Any = choices[0] if choices else None
-    reason = (
-        first.get("finish_reason")
-        if isinstance(first, dict)
-        else getattr(first, "finish_reason", None)
-    )
-    return bool(reason == "length")
-
-
-def _completion(answer: dict[str, Any], url: str | None = None) -> ChatCompletion:
-    """The SDK's chat completion of a JSON answer; one that does not have the type's every
-    field is built as leniently as the SDK builds one (validating costs a twentieth of that).
-
-    A grammar-constrained server can put raw newlines or tabs inside JSON strings, which strict
-    JSON parsers reject; between tokens they are plain whitespace, so they become spaces. What
-    no record can hold (``storable``) is taken out of the answer.
-
-    Raises:
-        OutputError: the answer has no first choice with a message the client can read (a
-            server's bug, not the model's: re-asking would get the same).
-    """
-    try:
-        completion = ChatCompletion.model_validate(answer)
-    except ValidationError:
-        completion = ChatCompletion.model_construct(**answer)
-    problem = _unreadable(completion)
-    if problem is not None:
-        raise OutputError(
-            f"{url or 'the server'} answered HTTP 200 with no chat completion this client "
-            f"can read ({problem}); fix the server, or use another"
-        )
-    message = completion.choices[0].message
-    if isinstance(message.content, str):
-        message.content = storable(message.content)
-    for call in message.tool_calls or []:
-        function = getattr(call, "function", None)
-        if isinstance(getattr(function, "arguments", None), str):
-            function.arguments = storable(function.arguments)  # type: ignore[union-attr]
-    return completion
-
-
-def _unreadable(completion: ChatCompletion) -> str | None:
-    """What keeps a leniently built completion from being read (None when nothing does): its
-    first choice must be a choice whose message has text (or nothing) or tool calls with
-    arguments, as the response parsers and re-ask handlers read them."""
-    choices: Any = completion.__dict__.get("choices")
-    if not isinstance(choices, list) or not choices:
-        return f"choices is {_kind(choices)}, not a list of one choice or more"
-    choice: Any = choices[0]
-    if not isinstance(choice, BaseModel):
-        return f"choices[0] is {_kind(choice)}, not a choice"
-    message: Any = choice.__dict__.get("message")
-    if not isinstance(message, BaseModel):
-        return f"choices[0].message is {_kind(message)}, not a message"
-    content: Any = message.__dict__.get("content")
-    if content is not None and not isinstance(content, str):
-        return f"choices[0].message.content is {_kind(content)}, not text"
-    calls: Any = message.__dict__.get("tool_calls")
-    if calls is None:
-        return None
-    if not isinstance(calls, list):
-        return f"choices[0].message.tool_calls is {_kind(calls)}, not a list"
-    for n, call in enumerate(calls):
-        function = getattr(call, "function", None)
-        if not isinstance(getattr(function, "arguments", None), str):
-            return f"choices[0].message.tool_calls[{n}] has no function arguments as text"
-    return None
-
-
-def _kind(value: Any) -> str:
-    """A value's JSON kind, for a message (``a string``, ``null``)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    kinds = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}
-    if isinstance(value, list) and not value:
-        return "an empty list"
-    return next((name for kind, name in kinds.items() if isinstance(value, kind)), "an object")
-
-
-# JSON escapes of what no record can hold: NUL (PostgreSQL cannot store it in a text) and a lone
-# UTF-16 surrogate (no character: UTF-8 cannot write it, so no record line could be). An escaped
-# backslash is matched first, so ``\\u0000`` (a backslash, then the letters) stays text; a
-# surrogate pair (one character) is matched whole and kept.
-_UNSTORABLE_ESCAPE = re.compile(
-    r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-    r"|\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})"
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _unescape_unstorable(match: re.Match[str]) -> str:
-    lone = match.group(1)
-    if lone is None:
-        return match.group(0)
-    return "" if lone == "0000" else "\\ufffd"
-
-
-def storable(content: str) -> str:
-    """An answer's text with nothing a record cannot hold: raw control characters become
-    spaces (NUL among them), a NUL written as a JSON escape is dropped, and a lone surrogate,
-    raw or escaped, becomes U+FFFD (the replacement character)."""
-    content = _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", content))
-    return _UNSTORABLE_ESCAPE.sub(_unescape_unstorable, content)
-
-
-async def in_flight(
-    items: Iterable[T],
-    limit: int,
-    work: Callable[[T], Awaitable[R]],
-    done: Callable[[R], None],
-) -> None:
-    """``work`` on every item, ``limit`` at a time, the items taken as room frees up; ``done``
-    gets each result as it finishes, in any order. When ``work`` or ``done`` raises, or this is
-    cancelled, the work in flight is cancelled and waited for before the error goes on."""
-    running: set[asyncio.Future[R]] = set()
-    pending = iter(items)
-    try:
-        while True:
-            for item in pending:
-                running.add(asyncio.ensure_future(work(item)))
-                if len(running) >= limit:
-                    break
-            if not running:
-                return
-            finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                done(task.result())
-    finally:
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
-
-
-class _Loop:
-    """An event loop running on a daemon thread of its own, stopped when closed or when its
-    owner is collected."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        thread = threading.Thread(
-            target=self.loop.run_forever, name="extractor-engine", daemon=True
-        )
-        thread.start()
-        self._finalizer = weakref.finalize(self, _stop, self.loop, thread)
-
-    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        future = self.submit(coroutine)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # interrupted: the work goes no further
-            raise
-
-    def close(self) -> None:
-        self._finalizer()
-
-
-def _stop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-    if loop.is_closed():
-        return
-
-    async def cancel_the_rest() -> None:
-        rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in rest:
-            task.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
-
-    if thread is threading.current_thread():
-        loop.call_soon(loop.stop)  # collected on its own thread: it stops, unclosed
-        return
-    with contextlib.suppress(concurrent.futures.TimeoutError):  # work that will not end
-        asyncio.run_coroutine_threadsafe(cancel_the_rest(), loop).result(timeout=10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join()
-    loop.close()
-
-
-class Engine:
-    """The engine for synchronous callers: an ``AsyncEngine`` on an event loop of its own,
-    asking for one article at a time (``start_article``). Thread-safe for ``submit`` and
-    ``run``; ``asker``, ``extract`` and ``last_meter`` are the current article's."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        http_client: httpx2.AsyncClient | None = None,
-        sleep: Callable[[float], None] | None = None,
-        limiter: RateLimiter | None = None,
-        spend: Spend | None = None,
-        breaker: Breaker | None = None,
-        revive: Callable[[], bool] | None = None,
-    ) -> None:
-        """Arguments as for ``AsyncEngine``; ``sleep`` is a plain function here.
-
-        Raises:
-            ConfigError: no ``base_url``.
-        """
-        self.core = AsyncEngine(
-            settings,
-            http_client=http_client,
-            sleep=_awaitable(sleep) if sleep is not None else None,
-            limiter=limiter,
-            spend=spend,
-            breaker=breaker,
-            revive=revive,
-        )
-        self.settings = settings
-        self.mode = self.core.mode
-        self.asker = self.core.article()
-        self._loop = _Loop()
-
-    def close(self) -> None:
-        """Close the client and stop the loop (work still on it is cancelled)."""
-        if not self._loop.loop.is_closed():
-            self.run(self.core.aclose())
-        self._loop.close()
-
-    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coroutine`` on the engine's loop; its future."""
-        return self._loop.submit(coroutine)
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run ``coroutine`` on the engine's loop and wait for its result."""
-        return self._loop.run(coroutine)
-
-    @property
-    def last_meter(self) -> Meter:
-        """Requests and tokens since ``start_article()``, failed ones included."""
-        return self.asker.meter
-
-    def start_article(self, article_id: str = "") -> None:
-        """Start counting requests, tokens and the retry budget for a new article (its id goes
-        into the request log)."""
-        self.asker = self.core.article(article_id)
-
-    def extract(self, messages: list[Message], text: str) -> Outcome[ArticleDraft]:
-        """``ArticleAsker.extract`` for the current article."""
-        return self.run(self.asker.extract(messages, text))
-
-
-def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:
-    async def pause(seconds: float) -> None:
-        sleep(seconds)
-
-    return pause
-
-
-def answer_of(
-    response_model: type[M],
-    body: dict[str, Any],
-    *,
-    context: dict[str, Any] | None = None,
-    max_tokens: int,
-    meter: Meter,
-) -> Outcome[M]:
-    """Validate a chat completion that came back outside the online path (a batch result) the
-    way ``ArticleAsker.ask`` validates one with no re-ask left: accepted when it validates, else
-    salvaged with the reason. ``meter`` is what the request cost (its usage, as ``read_usage``
-    read it).
-
-    Raises:
-        OutputError: the body is not a chat completion, or nothing in it has the schema's shape.
-    """
-    try:
-        completion = ChatCompletion.model_validate(body)
-    except ValidationError:
-        raise OutputError("the result is not a chat completion") from None
-    content = _message_content(completion)
-    if not content:
-        raise OutputError("the answer is empty")
-    content = storable(content)
-    finish = completion.choices[0].finish_reason if completion.choices else None
-    problem = None
-    if finish == "length":  # a batch answer cannot be asked again
-        meter.cut_off += 1
-        meter.kept_cut += 1
-        problem = f"the answer was cut off at max_tokens={max_tokens}"
-    else:
-        try:
-            draft = response_model.model_validate_json(
-                _json_text(content), context=context, strict=False
-            )
-            return Outcome(draft=draft, grounded=True, meter=meter)
-        except ValidationError as exc:
-            problem = f"the answer did not validate (a batch answer is not re-asked): {exc}"
-    try:
-        draft, pruned = salvage(content, response_model)
-    except OutputError as exc:
-        raise OutputError(f"{problem}, and {exc}") from None
-    return Outcome(draft=draft, grounded=False, meter=meter, problem=problem, pruned=pruned)
-
-
-def describe_usage(meter: Meter) -> dict[str, int]:
-    """The usage block of a record."""
-    return {
-        "prompt_tokens": meter.prompt_tokens,
-        "completion_tokens": meter.completion_tokens,
-        "total_tokens": meter.total_tokens,
-        "requests": meter.requests,
-        "cut_off": meter.cut_off,
-    }
-
-
-__all__ = [
-    "ArticleAsker",
-    "AsyncEngine",
-    "Breaker",
-    "Engine",
-    "Meter",
-    "Outcome",
-    "answer_of",
-    "describe_usage",
-    "in_flight",
-    "read_usage",
-    "salvage",
-]
+__all__ = ["ArticleAsker", "AsyncEngine"]

@@ -37,19 +37,16 @@ import openai
 from .. import strategies
 from .._version import __version__
 from ..config import EMBEDDED_MODEL, Settings, default_max_tokens, masked
+from ..core.answers import Meter
 from ..errors import BackendError, ConfigError, InputError, OutputError
 from ..io import articles
 from ..io.files import Appender, read_jsonl, write_atomic
 from ..model.bodies import request_body
-from ..model.client import (
-    AsyncEngine,
-    Meter,
-    answer_of,
-    api_client,
-    in_flight,
-    read_usage,
-    with_retries,
-)
+from ..model.client import AsyncEngine
+from ..model.flight import in_flight
+from ..model.parsing import answer_of, read_usage
+from ..model.retry import with_retries
+from ..model.transport import api_client
 from ..schemas import ExtractionRecord
 from . import pipeline
 from .method import RunMethod, resolve_method

@@ -14,11 +14,14 @@ from datetime import UTC, datetime
 from .. import strategies
 from .._version import __version__
 from ..config import Settings, masked
+from ..core.answers import Meter
 from ..core.build import MAX_CHARS, capped
 from ..errors import ConfigError, ExtractorError, RunStopped
 from ..io.articles import Article as InputArticle
 from ..io.articles import Unreadable
-from ..model.client import ArticleAsker, Engine, Meter, describe_usage
+from ..model.client import ArticleAsker
+from ..model.parsing import describe_usage
+from ..model.sync import Engine
 from ..schemas import Article, Dropped, ErrorInfo, ExtractionRecord, Proposal, Provenance, Usage
 from .method import NO_MODEL, RunMethod, resolve_method
 

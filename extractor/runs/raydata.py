@@ -39,11 +39,13 @@ from typing import Any, TextIO
 
 from .. import strategies
 from ..config import Settings
+from ..core.answers import Meter
 from ..errors import ConfigError, ExtractorError, RunStopped
 from ..io import articles
 from ..model.bodies import request_body
-from ..model.client import Engine, Meter, in_flight
+from ..model.flight import in_flight
 from ..model.spending import RateLimiter, Spend
+from ..model.sync import Engine
 from ..schemas import ExtractionRecord
 from . import batch, pipeline, runner
 from .method import RunMethod, resolve_method

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import Settings
+from ..core.answers import Meter
 from ..core.identity import Identity
 from ..errors import ConfigError, RunStopped
 from ..io import articles
 from ..io.files import Appender, Line, read_jsonl, write_atomic, write_error
-from ..model.client import AsyncEngine, Meter, in_flight
+from ..model.client import AsyncEngine
+from ..model.flight import in_flight
 from ..model.spending import Budget, Price, RateLimiter, Spend
 from ..schemas import ExtractionRecord
 from . import cache, pipeline
