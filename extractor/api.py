@@ -254,6 +254,29 @@ class _Cache:
             self.store.close()
 
 
+def _call(
+    article: ArticleLike,
+    source: str | None,
+    settings: Settings | None,
+    options: dict[str, Any],
+    cache: bool,
+) -> tuple[articles.Article, RunMethod, _Cache]:
+    """What one call of :func:`extract` or :func:`aextract` starts from: its article, its
+    method (resolved once, here) and the record cache it reads.
+
+    Raises:
+        ConfigError: a setting is wrong, or no server is named for a model the embedded
+            server does not serve.
+        InputError: the input cannot be read.
+    """
+    chosen = _settings(settings, options)
+    item = _article(article, source)
+    method = resolve_method(chosen)
+    if method.needs_model and chosen.embedded:
+        embedded.check_served(chosen)
+    return item, method, _Cache(method, cache)
+
+
 def extract(
     article: ArticleLike,
     *,
@@ -285,13 +308,8 @@ def extract(
         InputError: the input is empty, binary or too large, or names no file.
         RunStopped: ``max_tokens_per_article`` or a budget stopped the article.
     """
-    chosen = _settings(settings, options)
-    item = _article(article, source)
-    method = resolve_method(chosen)  # the call's method, resolved once
-    needs_model = method.needs_model
-    if needs_model and chosen.embedded:
-        embedded.check_served(chosen)
-    store = _Cache(method, cache)
+    item, method, store = _call(article, source, settings, options, cache)
+    chosen, needs_model = method.settings, method.needs_model
     try:
         if (hit := store.get(item)) is not None:
             return hit
@@ -383,13 +401,8 @@ async def aextract(
     Raises:
         As :func:`extract`.
     """
-    chosen = _settings(settings, options)
-    item = _article(article, source)
-    method = resolve_method(chosen)  # the call's method, resolved once
-    needs_model = method.needs_model
-    if needs_model and chosen.embedded:
-        embedded.check_served(chosen)
-    store = _Cache(method, cache)
+    item, method, store = _call(article, source, settings, options, cache)
+    chosen, needs_model = method.settings, method.needs_model
     try:
         if (hit := store.get(item)) is not None:
             return hit
