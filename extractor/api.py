@@ -20,13 +20,10 @@ or when the embedded server does not start.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import importlib.util
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -131,37 +128,9 @@ def settings(**options: Any) -> Settings:
     return resolve(**options)
 
 
-class _Embedded:
-    """The embedded server of this process: its address fixed on first use, the server started
-    by the first request sent to it, stopped at exit."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stack: ExitStack | None = None
-        self._urls: dict[str | None, str] = {}
-
-    def url(self, gguf: str | None) -> str:
-        with self._lock:
-            if gguf not in self._urls:
-                if self._stack is None:
-                    self._stack = ExitStack()
-                    atexit.register(self.close)
-                self._urls[gguf] = self._stack.enter_context(embedded.serve(gguf, lazy=True))
-            return self._urls[gguf]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._stack is not None:
-                self._stack.close()
-            self._stack, self._urls = None, {}
-
-
-_EMBEDDED = _Embedded()
-
-
 def close() -> None:
     """Stop the embedded server if this process started one (a later call starts it again)."""
-    _EMBEDDED.close()
+    embedded.close_shared()
 
 
 def _live(chosen: Settings) -> Settings:
@@ -172,7 +141,7 @@ def _live(chosen: Settings) -> Settings:
     """
     if chosen.embedded:
         embedded.check_served(chosen)
-        return chosen.with_base_url(_EMBEDDED.url(chosen.gguf))
+        return chosen.with_base_url(embedded.shared_url(chosen.gguf))
     return chosen
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import shutil
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx2
@@ -399,3 +400,49 @@ def serve(
     command = server_command(model, port, host)
     with supervised(command, base_url, log, timeout, lazy=lazy, announce=announce):
         yield base_url
+
+
+class _Shared:
+    """The embedded servers this process shares between calls (the Python interface's): one
+    per model file, its address fixed on first use, started by the first request sent to it,
+    stopped at exit or by ``close_shared``. A run of the command line serves its own for the
+    run instead (``serve``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stack: ExitStack | None = None
+        self._urls: dict[str | None, str] = {}
+
+    def url(self, gguf: str | None) -> str:
+        with self._lock:
+            if gguf not in self._urls:
+                if self._stack is None:
+                    self._stack = ExitStack()
+                    atexit.register(self.close)
+                self._urls[gguf] = self._stack.enter_context(serve(gguf, lazy=True))
+            return self._urls[gguf]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stack is not None:
+                self._stack.close()
+            self._stack, self._urls = None, {}
+
+
+_SHARED = _Shared()
+
+
+def shared_url(gguf: str | None) -> str:
+    """The base URL of this process's shared embedded server for ``gguf`` (the bundled model
+    for None), started at its first request and stopped at exit.
+
+    Raises:
+        ConfigError: llama-cpp-python or the model file is not installed.
+    """
+    return _SHARED.url(gguf)
+
+
+def close_shared() -> None:
+    """Stop the shared embedded servers this process started (a later call starts them
+    again)."""
+    _SHARED.close()
