@@ -37,6 +37,9 @@ class Mention:
 
 @dataclass(frozen=True)
 class EventGold:
+    """An events gold file: each event's description by id, and each article's mentions of
+    them."""
+
     events: dict[str, str]  # id -> description
     articles: dict[str, tuple[Mention, ...]]  # article file name -> its events
 
@@ -104,6 +107,8 @@ def align(report: Report, mentions: Sequence[Mention]) -> Mention:
 
 @dataclass(frozen=True)
 class Figures:
+    """Precision and recall of one grouping measure (None where nothing was there to count)."""
+
     precision: float | None
     recall: float | None
 

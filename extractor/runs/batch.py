@@ -72,6 +72,9 @@ def _digest(body: dict[str, Any]) -> str:
 
 @dataclass
 class Prepared:
+    """A batch job written by ``prepare``: its directory and how many articles, unreadable
+    inputs and requests it holds."""
+
     directory: Path
     articles: int
     unreadable: int
@@ -163,6 +166,9 @@ def _requests(directory: Path) -> Iterator[dict[str, Any]]:
 
 @dataclass
 class Sent:
+    """What ``batch run`` did: requests answered, failed and skipped (answered before), and the
+    seconds it took."""
+
     requests: int = 0
     failed: int = 0
     skipped: int = 0
@@ -334,6 +340,8 @@ def submit(directory: Path, settings: Settings) -> dict[str, Any]:
 
 @dataclass
 class BatchStatus:
+    """A submitted batch as the Batch API reports it, with the ids of its result files."""
+
     batch_id: str
     status: str
     completed: int
@@ -343,6 +351,7 @@ class BatchStatus:
     error_file_id: str | None
 
     def line(self) -> str:
+        """The status as one line for the terminal."""
         return (
             f"batch {self.batch_id}: {self.status}, {self.completed}/{self.total} requests done, "
             f"{self.failed} failed"
@@ -405,6 +414,9 @@ def fetch(directory: Path, settings: Settings) -> BatchStatus:
 
 @dataclass
 class Result:
+    """One line of a result file: the chat completion answering request ``custom_id``, or the
+    ``problem`` that left it without one."""
+
     custom_id: str
     body: dict[str, Any] | None
     problem: str | None
@@ -449,6 +461,9 @@ OPENAI_API_URL: Final = "https://api.openai.com/v1"
 
 @dataclass
 class Collected:
+    """What ``collect`` made of a result file: the job's settings, the records, the articles to
+    extract again with why, and what the answers cost."""
+
     settings: Settings
     records: list[ExtractionRecord] = field(default_factory=list)
     rerun: list[tuple[str, str]] = field(default_factory=list)  # (source, why)

@@ -162,6 +162,8 @@ class Dropped(_Model):
     reason: str
 
 
+# The article a record is of, as read (comments, not docstrings, on the record's parts: pydantic
+# would put a docstring into the published JSON Schema, record.schema.json).
 class Article(_Model):
     id: str = Field(description="'sha256:' + hex digest of the UTF-8 text.")
     source: str = Field(description="The path as given on the command line, or '-' for stdin.")
@@ -179,6 +181,7 @@ class Article(_Model):
     text: str = Field(description="The article text exactly as read; all offsets index into it.")
 
 
+# What the article's model calls cost: tokens and requests, every attempt included.
 class Usage(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -192,6 +195,7 @@ class Usage(_Model):
     )
 
 
+# Where a record came from: the model, server and method that made it, when, and at what cost.
 class Provenance(_Model):
     model: str
     base_url: str
@@ -207,6 +211,8 @@ class Provenance(_Model):
     usage: Usage
 
 
+# Why an article has no proposals from the model: the exception's type and its one-line message
+# (credentials masked).
 class ErrorInfo(_Model):
     type: str
     message: str
