@@ -785,9 +785,6 @@ def batch_prepare(
     they are for the OpenAI Batch API or vllm run-batch (mode json_schema), e.g.
     --model gpt-4o-mini.
     """
-    if settings.embedded and settings.mode == "auto" and settings.model != config.EMBEDDED_MODEL:
-        # Another model with no server named: a Batch API or vLLM, which take json_schema.
-        settings = settings.model_copy(update={"mode": "json_schema"})
     sources, _ = articles.expand_reporting(list(paths))
     prepared = batch.prepare(sources, settings, job, articles.Columns.parse(columns))
     click.echo(

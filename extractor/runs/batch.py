@@ -88,7 +88,9 @@ def prepare(
     columns: articles.Columns | None = None,
 ) -> Prepared:
     """Write the batch job for ``sources`` into ``directory`` (created; must not hold a job);
-    ``columns`` maps the fields of article tables among them.
+    ``columns`` maps the fields of article tables among them. With no server named, a model
+    other than the embedded one is asked through a Batch API or vLLM: mode ``json_schema``
+    unless another is given.
 
     Raises:
         ConfigError: the directory already holds a job.
@@ -98,6 +100,9 @@ def prepare(
             f"{directory} already holds a batch job ({REQUESTS}); choose a new directory"
         )
     directory.mkdir(parents=True, exist_ok=True)
+    if settings.embedded and settings.mode == "auto" and settings.model != EMBEDDED_MODEL:
+        # Another model with no server named: a Batch API or vLLM, which take json_schema.
+        settings = settings.model_copy(update={"mode": "json_schema"})
     method = resolve_method(settings)
     strategy, prompt, mode = method.strategy, method.prompt, method.method.mode
     entries: list[dict[str, Any]] = []
