@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from extractor import normalize, strategies
-from extractor.articles import MAX_BYTES
+from extractor import strategies
+from extractor.core import normalize
+from extractor.io.articles import MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"

@@ -43,7 +43,7 @@ def measure(base_url: str, in_flight: int, count: int) -> dict[str, float | str]
     CPU and wall seconds it took, the requests made, the records with an error and the
     checkout the package came from."""
     import extractor
-    from extractor import articles
+    from extractor.io import articles
 
     def article(n: int) -> articles.Article:
         """A distinct short article that the loopback server's answer grounds in."""

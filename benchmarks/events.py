@@ -3,8 +3,9 @@
 Builds synthetic records (one proposal each) reporting a fixed share of distinct proposals
 (one event per ``--per-event`` records on average, its reports within a month, proposers,
 beneficiaries and guarantors drawn from 40 states, each event's quotes sharing some words, and
-``--per-day`` records a day, so 10,000 records span 400 days and 100,000 eleven years), then times
-``extractor.grouping.grouped`` (grouping and consolidation, not building the records) for each
+``--per-day`` records a day, so 10,000 records span 400 days and 100,000 eleven years), then
+times ``extractor.outputs.grouping.grouped`` (grouping and consolidation, not building the
+records) for each
 size, and prints the seconds, the microseconds per record, the growth against the first size
 and the comparisons of two reports per record. Linear growth keeps the microseconds and the
 comparisons per record flat.
@@ -25,8 +26,8 @@ import random
 import time
 from datetime import date, timedelta
 
-from extractor import grouping
-from extractor.grouping import grouped
+from extractor.outputs import grouping
+from extractor.outputs.grouping import grouped
 from extractor.schemas import (
     Actor,
     Article,

@@ -2,7 +2,7 @@
 model, the same articles, in one run, with the rules floor beside them.
 
 Four ways to extract the annotated articles (the five seeds and, when present, the twelve of
-``../shared/corpus/news``), each scored with the project's scorer (``extractor.evaluate``):
+``../shared/corpus/news``), each scored with the project's scorer (``extractor.eval.evaluate``):
 
 ``default``
     ``extractor`` with its default strategy (``auto``: ``guided`` on the embedded model).
@@ -40,10 +40,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor import articles, config, embedded, evaluate, pipeline, strategies
-from extractor.client import Engine
-from extractor.grounding import locate
-from extractor.normalize import actor_code, canonical_territory, parse_hours
+from extractor import config
+from extractor.core.grounding import locate
+from extractor.core.normalize import actor_code, canonical_territory, parse_hours
+from extractor.eval import evaluate
+from extractor.io import articles
+from extractor.model import embedded
+from extractor.model.sync import Engine
+from extractor.runs import pipeline
+from extractor.runs.method import resolve_method
 from extractor.schemas import ArticleDraft
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,10 +88,11 @@ def _record(item: articles.Article, proposals: list[dict[str, Any]]) -> dict[str
 def run_extractor(items: list[articles.Article], settings: config.Settings) -> Run:
     """This project, one article at a time."""
     out = Run()
-    engine = Engine(settings) if strategies.for_settings(settings).needs_model else None
+    method = resolve_method(settings)
+    engine = Engine(settings) if method.needs_model else None
     for item in items:
         began = time.monotonic()
-        record = pipeline.extract(item, engine, settings=settings)
+        record = pipeline.extract(item, engine, method=method)
         out.seconds += time.monotonic() - began
         data = json.loads(record.model_dump_json())
         out.records.append(data)
@@ -105,7 +111,7 @@ def run_instructor(items: list[articles.Article], base_url: str, model: str) -> 
     import instructor
     import openai
 
-    from extractor.prompting import render
+    from extractor.core.prompting import render
 
     client = instructor.from_openai(
         openai.OpenAI(base_url=base_url, api_key="not-needed", max_retries=0),

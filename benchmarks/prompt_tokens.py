@@ -22,8 +22,11 @@ from pathlib import Path
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from extractor import articles, config, embedded, strategies
-from extractor.bodies import request_body
+from extractor import config
+from extractor.io import articles
+from extractor.model import embedded
+from extractor.model.bodies import request_body
+from extractor.runs.method import resolve_method
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"
@@ -58,11 +61,11 @@ def main() -> None:
     print(f"{'strategy':<11} {'requests':>9} {'sent':>9} {'evaluated':>10} {'share':>6}")
     for name in args.strategies.split(","):
         settings = config.resolve(strategy=name, env={})
-        strategy = strategies.for_settings(settings)
+        method = resolve_method(settings)
         requests = sent = evaluated = 0
         previous: list[int] = []
         for item in items:
-            for ask in strategy.plan(item.text, strategy.prompt(None)):
+            for ask in method.strategy.plan(item.text, method.prompt):
                 body = request_body(ask, settings)
                 prompt = formatter(messages=body["messages"]).prompt
                 tokens = model.tokenize(prompt.encode(), add_bos=False, special=True)

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from throughput import ServerProcess, load, loopback_settings, synthetic_articles, table
 
-from extractor import config, raydata, runner
+from extractor import config
+from extractor.runs import raydata, runner
+from extractor.runs.method import resolve_method
 
 
 def measure(
@@ -37,7 +39,9 @@ def measure(
     """One run into a fresh file; ``workers`` None: this process alone."""
     options = runner.RunOptions(concurrency=in_flight)
     execute = raydata.executor(raydata.LOCAL, workers, options) if workers else None
-    return runner.run(sources, settings, runner.Output(str(out)), options, execute=execute)
+    return runner.run(
+        sources, resolve_method(settings), runner.Output(str(out)), options, execute=execute
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

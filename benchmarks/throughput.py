@@ -32,8 +32,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from extractor import config, embedded, runner
+from extractor import config
 from extractor.errors import ExtractorError
+from extractor.model import embedded
+from extractor.runs import runner
+from extractor.runs.method import resolve_method
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -142,7 +145,9 @@ def part_embedded(corpus: Path, quick: bool, workdir: Path) -> None:
         print(f"strategy {settings.strategy}, mode {settings.mode}, model {settings.model}")
         print(f"load average before: {load()}")
         output = runner.Output(str(workdir / "embedded.jsonl"))
-        summary = runner.run(sources, settings, output, runner.RunOptions(concurrency=1))
+        summary = runner.run(
+            sources, resolve_method(settings), output, runner.RunOptions(concurrency=1)
+        )
         print(f"load average after:  {load()}")
 
     print()
@@ -372,7 +377,7 @@ def part_scaling(delay: float, count: int, levels: Sequence[int], workdir: Path)
         # building and the like.
         runner.run(
             sources[:2],
-            settings,
+            resolve_method(settings),
             runner.Output(str(workdir / "warm-up.jsonl")),
             runner.RunOptions(concurrency=1),
         )
@@ -381,7 +386,9 @@ def part_scaling(delay: float, count: int, levels: Sequence[int], workdir: Path)
         for level in levels:
             server.reset_counts()
             output = runner.Output(str(workdir / f"scaling-c{level}.jsonl"))  # fresh: no resume
-            summary = runner.run(sources, settings, output, runner.RunOptions(concurrency=level))
+            summary = runner.run(
+                sources, resolve_method(settings), output, runner.RunOptions(concurrency=level)
+            )
             wall = summary.wall_seconds
             rate = summary.count("extracted", "failed") / wall * 60
             base = base if base is not None else wall

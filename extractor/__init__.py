@@ -15,14 +15,7 @@ and the exception tree rooted at :class:`ExtractorError`.
 
 from __future__ import annotations
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("guarantee-extractor")
-except metadata.PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.0.0+checkout"
-
-# Imported after __version__: the pipeline records it in every record's provenance.
+from ._version import __version__
 from .api import (
     Record,
     aextract,

@@ -20,23 +20,25 @@ or when the embedded server does not start.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import importlib.util
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from . import articles, embedded, export, grouping, pipeline, strategies
-from .cache import RecordCache
-from .cache import key as cache_key
-from .client import AsyncEngine, Engine
 from .config import Settings, check_names, resolve
 from .errors import ConfigError, InputError
-from .report import fragment
+from .io import articles
+from .model import embedded
+from .model.client import AsyncEngine
+from .model.sync import Engine
+from .outputs import export, grouping
+from .outputs.report import fragment
+from .runs import pipeline
+from .runs.cache import RecordCache
+from .runs.cache import key as cache_key
+from .runs.method import RunMethod, resolve_method
 from .schemas import ExtractionRecord
 
 __all__ = [
@@ -126,37 +128,9 @@ def settings(**options: Any) -> Settings:
     return resolve(**options)
 
 
-class _Embedded:
-    """The embedded server of this process: its address fixed on first use, the server started
-    by the first request sent to it, stopped at exit."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stack: ExitStack | None = None
-        self._urls: dict[str | None, str] = {}
-
-    def url(self, gguf: str | None) -> str:
-        with self._lock:
-            if gguf not in self._urls:
-                if self._stack is None:
-                    self._stack = ExitStack()
-                    atexit.register(self.close)
-                self._urls[gguf] = self._stack.enter_context(embedded.serve(gguf, lazy=True))
-            return self._urls[gguf]
-
-    def close(self) -> None:
-        with self._lock:
-            if self._stack is not None:
-                self._stack.close()
-            self._stack, self._urls = None, {}
-
-
-_EMBEDDED = _Embedded()
-
-
 def close() -> None:
     """Stop the embedded server if this process started one (a later call starts it again)."""
-    _EMBEDDED.close()
+    embedded.close_shared()
 
 
 def _live(chosen: Settings) -> Settings:
@@ -167,7 +141,7 @@ def _live(chosen: Settings) -> Settings:
     """
     if chosen.embedded:
         embedded.check_served(chosen)
-        return chosen.with_base_url(_EMBEDDED.url(chosen.gguf))
+        return chosen.with_base_url(embedded.shared_url(chosen.gguf))
     return chosen
 
 
@@ -226,14 +200,14 @@ class _Cache:
     of the same article under the same settings is served from it, and every error-free record
     made is stored. ``use`` False neither reads nor writes it."""
 
-    def __init__(self, chosen: Settings, use: bool) -> None:
-        self.settings = chosen
-        self.store = RecordCache(chosen.cache_dir) if use else None
+    def __init__(self, method: RunMethod, use: bool) -> None:
+        self.method = method
+        self.store = RecordCache(method.settings.cache_dir) if use else None
 
     def get(self, item: articles.Article) -> Record | None:
         if self.store is None:
             return None
-        hit = self.store.get(cache_key(item.id, self.settings), item.id)
+        hit = self.store.get(cache_key(item.id, self.method), item.id)
         if hit is None:
             return None
         article = hit.article.model_copy(update={"source": item.source})
@@ -241,12 +215,35 @@ class _Cache:
 
     def put(self, record: Record) -> Record:
         if self.store is not None:
-            self.store.put(cache_key(record.article.id, self.settings), record)
+            self.store.put(cache_key(record.article.id, self.method), record)
         return record
 
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+
+
+def _call(
+    article: ArticleLike,
+    source: str | None,
+    settings: Settings | None,
+    options: dict[str, Any],
+    cache: bool,
+) -> tuple[articles.Article, RunMethod, _Cache]:
+    """What one call of :func:`extract` or :func:`aextract` starts from: its article, its
+    method (resolved once, here) and the record cache it reads.
+
+    Raises:
+        ConfigError: a setting is wrong, or no server is named for a model the embedded
+            server does not serve.
+        InputError: the input cannot be read.
+    """
+    chosen = _settings(settings, options)
+    item = _article(article, source)
+    method = resolve_method(chosen)
+    if method.needs_model and chosen.embedded:
+        embedded.check_served(chosen)
+    return item, method, _Cache(method, cache)
 
 
 def extract(
@@ -263,7 +260,7 @@ def extract(
         article: the article's text (a ``str``), a file: a ``pathlib.Path`` to a ``.txt``,
             ``.md`` or ``.html`` file, or a one-line ``str`` naming an existing one (a one-line
             ``str`` ending in such a suffix that names no file is refused), or an
-            :class:`extractor.articles.Article`.
+            :class:`extractor.io.articles.Article`.
         source: what the record's ``article.source`` says (default: the path, or ``"-"``).
         settings: settings from :func:`settings`; or give them as keyword arguments instead.
         cache: serve a record from the record cache (``cache_dir``) when it holds one of the
@@ -280,20 +277,16 @@ def extract(
         InputError: the input is empty, binary or too large, or names no file.
         RunStopped: ``max_tokens_per_article`` or a budget stopped the article.
     """
-    chosen = _settings(settings, options)
-    item = _article(article, source)
-    needs_model = strategies.for_settings(chosen).needs_model
-    if needs_model and chosen.embedded:
-        embedded.check_served(chosen)
-    store = _Cache(chosen, cache)
+    item, method, store = _call(article, source, settings, options, cache)
+    chosen, needs_model = method.settings, method.needs_model
     try:
         if (hit := store.get(item)) is not None:
             return hit
         if not needs_model:
-            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+            return store.put(_record(pipeline.extract(item, None, method=method)))
         engine = Engine(_live(chosen))
         try:
-            return store.put(_record(pipeline.extract(item, engine)))
+            return store.put(_record(pipeline.extract(item, engine, method=method)))
         finally:
             engine.close()
     finally:
@@ -321,13 +314,14 @@ def extract_many(
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     chosen = _settings(settings, options)
-    store = _Cache(chosen, cache)
-    if not strategies.for_settings(chosen).needs_model:
+    method = resolve_method(chosen)  # the call's method, resolved once
+    store = _Cache(method, cache)
+    if not method.needs_model:
         try:
             for item in items:
                 article = _article(item, None)
                 yield store.get(article) or store.put(
-                    _record(pipeline.extract(article, None, settings=chosen))
+                    _record(pipeline.extract(article, None, method=method))
                 )
         finally:
             store.close()
@@ -342,7 +336,8 @@ def extract_many(
             article = _article(item, None)
             if (hit := store.get(article)) is not None:
                 return hit
-            return store.put(_record(await pipeline.aextract(article, core.article(article.id))))
+            asker = core.article(article.id)
+            return store.put(_record(await pipeline.aextract(article, asker, method)))
 
     pending: deque[Future[Record]] = deque()
     try:
@@ -375,22 +370,19 @@ async def aextract(
     Raises:
         As :func:`extract`.
     """
-    chosen = _settings(settings, options)
-    item = _article(article, source)
-    needs_model = strategies.for_settings(chosen).needs_model
-    if needs_model and chosen.embedded:
-        embedded.check_served(chosen)
-    store = _Cache(chosen, cache)
+    item, method, store = _call(article, source, settings, options, cache)
+    chosen, needs_model = method.settings, method.needs_model
     try:
         if (hit := store.get(item)) is not None:
             return hit
         if not needs_model:
-            return store.put(_record(pipeline.extract(item, None, settings=chosen)))
+            return store.put(_record(pipeline.extract(item, None, method=method)))
         # Fixing the embedded server's address (the first call only) waits on a thread, not on
         # the loop; so does starting it, at the first request.
         engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
         try:
-            return store.put(_record(await pipeline.aextract(item, engine.article(item.id))))
+            asker = engine.article(item.id)
+            return store.put(_record(await pipeline.aextract(item, asker, method)))
         finally:
             await engine.aclose()
     finally:

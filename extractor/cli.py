@@ -30,28 +30,15 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from . import (
-    __version__,
-    articles,
-    batch,
-    cache,
-    config,
-    embedded,
-    evaluate,
-    eventpage,
-    eventscore,
-    export,
-    files,
-    grouping,
-    report,
-    requestlog,
-    runner,
-    sink,
-    spending,
-    strategies,
-    tables,
-)
+from . import config, strategies
+from ._version import __version__
 from .errors import ConfigError, ExtractorError, InputError
+from .eval import evaluate, eventscore
+from .io import articles, files
+from .model import embedded, requestlog, spending
+from .outputs import eventpage, export, grouping, report, sink, tables
+from .runs import batch, cache, runner
+from .runs.method import RunMethod, resolve_method
 from .schemas import SCHEMA_VERSION, ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -329,7 +316,8 @@ def extract(
             Console(file=terminal, quiet=quiet) if terminal else Console(stderr=True, quiet=quiet)
         )
         # An unknown strategy or unusable prompt, or a model with no server to ask: exit 2 now.
-        if strategies.for_settings(settings).needs_model:
+        method = resolve_method(settings)  # the run's method, resolved once
+        if method.needs_model:
             embedded.check_served(settings)
         table = spending.load_prices(settings.prices) if settings.prices else {}
         options = runner.RunOptions(
@@ -360,14 +348,14 @@ def extract(
             sink.check(db_url)  # a bad URL or a database down: a usage error before any request
         execute = None
         if ray_address is not None:
-            from . import raydata
+            from .runs import raydata
 
             execute = raydata.executor(ray_address, ray_workers, options, verbose=verbose)
         with requestlog.to_file(log_json) if log_json is not None else nullcontext():
             try:
                 summary = _run(
                     sources,
-                    settings,
+                    method,
                     runner.Output(output),
                     options,
                     console,
@@ -386,7 +374,7 @@ def extract(
 
 
 def _native_quiet() -> AbstractContextManager[TextIO | None]:
-    from . import raydata
+    from .runs import raydata
 
     return raydata.native_stderr_to()
 
@@ -426,7 +414,7 @@ class _Pace(ProgressColumn):
 
 def _run(
     sources: list[str],
-    settings: config.Settings,
+    method: RunMethod,
     output: runner.Output,
     options: runner.RunOptions,
     console: Console,
@@ -464,7 +452,7 @@ def _run(
         )
         summary = runner.run(
             sources,
-            settings,
+            method,
             output,
             options,
             backend=lambda s: _backend(s, console, lazy=execute is None),
@@ -797,9 +785,6 @@ def batch_prepare(
     they are for the OpenAI Batch API or vllm run-batch (mode json_schema), e.g.
     --model gpt-4o-mini.
     """
-    if settings.embedded and settings.mode == "auto" and settings.model != config.EMBEDDED_MODEL:
-        # Another model with no server named: a Batch API or vLLM, which take json_schema.
-        settings = settings.model_copy(update={"mode": "json_schema"})
     sources, _ = articles.expand_reporting(list(paths))
     prepared = batch.prepare(sources, settings, job, articles.Columns.parse(columns))
     click.echo(

@@ -35,7 +35,7 @@ answers:
 scores best for the model in use, ``guided`` for the embedded model and ``single`` for any
 other, and provenance records the one chosen. ``rules`` and ``guided`` read each guarantor's
 position, the guarantee type, whether it is legally binding and the stances in code
-(``with_attributes``, ``extractor.attributes``); ``decomposed`` and ``chunked`` leave them at
+(``with_attributes``, ``extractor.core.attributes``); ``decomposed`` and ``chunked`` leave them at
 their constant answer. The field strategies' summary is composed in code.
 """
 
@@ -50,9 +50,10 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVa
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
 
-from . import attributes
-from .answers import Outcome
-from .build import (
+from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
+from .core import attributes
+from .core.answers import Outcome
+from .core.build import (
     actor_key,
     actor_problem,
     build,
@@ -66,12 +67,10 @@ from .build import (
     territory_problem,
     validation_context,
 )
-from .config import DEFAULT_PROMPT, EMBEDDED_MODEL, Settings
-from .errors import ConfigError, OutputError
-from .guarantor_model import guarantor_candidates
-from .normalize import actor_code, canonical_territory
-from .prompting import Message, render, render_part, require_parts
-from .rules import (
+from .core.guarantor_model import guarantor_candidates
+from .core.normalize import actor_code, canonical_territory
+from .core.prompting import Message, render, render_part, require_parts
+from .core.rules import (
     Chunk,
     Findings,
     Found,
@@ -86,6 +85,7 @@ from .rules import (
     sentences,
     territory_mentions,
 )
+from .errors import ConfigError, OutputError
 from .schemas import (
     ArticleDraft,
     Condition,
@@ -286,7 +286,7 @@ M = TypeVar("M", bound=BaseModel)
 
 class Asker(Protocol):
     """What sends a planned request and returns its validated answer: online, one article's
-    asker of the engine (``extractor.client.ArticleAsker``); strategies know it only by this
+    asker of the engine (``extractor.model.client.ArticleAsker``); strategies know it only by this
     method."""
 
     async def ask(
@@ -305,7 +305,7 @@ T = TypeVar("T")
 
 class Runner(Protocol):
     """What runs a strategy for synchronous code: the current article's asker and a way to
-    wait for a coroutine's result (the synchronous ``extractor.client.Engine``)."""
+    wait for a coroutine's result (the synchronous ``extractor.model.sync.Engine``)."""
 
     @property
     def asker(self) -> Asker: ...
@@ -627,6 +627,17 @@ class Strategy(ABC):
             BackendError, BudgetError, OutputError: from the model calls.
         """
         asks = self.plan(text, prompt_version)
+        return self.conclude(text, asks, await self.ask_all(asker, asks))
+
+    async def ask_all(self, asker: Asker | None, asks: list[Ask]) -> list[Answer]:
+        """The answers to ``asks`` (a plan of this strategy), asked through ``asker`` one
+        after another; an unusable answer is kept as its error, unless the strategy's one
+        answer is all there is (``whole_answer``).
+
+        Raises:
+            ConfigError: a request is planned and there is no asker to send it.
+            BackendError, BudgetError, OutputError: from the model calls.
+        """
         answers: list[Answer] = []
         for ask in asks:
             if asker is None:
@@ -645,10 +656,10 @@ class Strategy(ABC):
                 if self.whole_answer:
                     raise
                 answers.append(exc)
-        return self.conclude(text, asks, answers)
+        return answers
 
     def run(self, engine: Runner | None, text: str, prompt_version: str) -> Result:
-        """``arun`` for synchronous code, on ``engine`` (``extractor.client.Engine``).
+        """``arun`` for synchronous code, on ``engine`` (``extractor.model.sync.Engine``).
 
         Raises:
             As ``arun``.
@@ -786,7 +797,7 @@ class Rules(Strategy):
 
 def learned_guarantors(text: str, findings: Findings) -> Findings:
     """``findings`` with their guarantors chosen by the guarantor model
-    (``extractor.guarantor_model``: the rules' reading of each state's role is one of its
+    (``extractor.core.guarantor_model``: the rules' reading of each state's role is one of its
     features, beside lists, the commitment's subject and the syntax), each at its first mention
     in a sentence about a guarantee; a named group without a code the rules found is kept.
     Where the rules find no proposal at all (no guarantor, proposer or condition), nothing is
@@ -806,7 +817,7 @@ def learned_guarantors(text: str, findings: Findings) -> Findings:
 
 def with_attributes(text: str, result: Result) -> Result:
     """``result`` with its proposals' position, type, legally binding and stances read in code
-    from the article's sentences (``extractor.attributes``)."""
+    from the article's sentences (``extractor.core.attributes``)."""
     proposals, dropped = result
     if not proposals:
         return result

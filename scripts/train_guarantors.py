@@ -1,4 +1,4 @@
-"""Train the guarantor model (extractor/guarantor_model.py) on annotated articles and report
+"""Train the guarantor model (extractor/core/guarantor_model.py) on annotated articles and report
 its leave-one-article-out figures beside the rules'.
 
     python scripts/train_guarantors.py --gold tests/gold --gold tests/gold/corpus \
@@ -10,7 +10,7 @@ candidate is labelled a guarantor when the gold requires it, not one when the go
 requires nor allows it; an optional guarantor is left out of training. Logistic regression
 with an L2 penalty, fitted by Newton's method in numpy (a few hundred rows and twenty features:
 a library's solver would add a dependency for nothing). ``--write`` stores the weights fitted
-on all the articles, with the threshold, in extractor/data/guarantor_weights.json.
+on all the articles, with the threshold, in extractor/core/data/guarantor_weights.json.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from extractor import syntax
-from extractor.guarantor_model import FEATURES, WEIGHTS, candidate_features, score
-from extractor.rules import rules_findings
+from extractor.core import syntax
+from extractor.core.guarantor_model import FEATURES, WEIGHTS, candidate_features, score
+from extractor.core.rules import rules_findings
 from extractor.strategies import GUARANTEE_SENTENCE_CARRIERS, merge
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -74,7 +74,7 @@ def model_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.config.getoption("--record-mode") in (None, "none"):
         yield REPLAY_BASE_URL
         return
-    from extractor import embedded
+    from extractor.model import embedded
 
     with embedded.serve() as url:
         yield url

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx2
 
-from extractor.client import Engine
 from extractor.config import Settings
+from extractor.model.sync import Engine
 
 BASE_URL = "http://handbuilt.invalid/v1"
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from test_replay import assert_grounded
 
-from extractor import config, pipeline
-from extractor.articles import parse
-from extractor.client import Engine
+from extractor import config
+from extractor.io.articles import parse
+from extractor.model.sync import Engine
+from extractor.runs import pipeline
 
 ARTICLE = Path(__file__).resolve().parent / "adversarial" / "injection.txt"
 

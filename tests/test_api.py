@@ -233,7 +233,7 @@ def test_the_rules_strategy_needs_no_server_at_all(monkeypatch: pytest.MonkeyPat
         raise AssertionError("the embedded server was started")
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.setattr("extractor.embedded.serve", no_server)
+    monkeypatch.setattr("extractor.model.embedded.serve", no_server)
     text = "Ukraine asked France to guarantee its security within 72 hours."
     record = extractor.extract(text, strategy="rules")
     assert record.provenance.usage.requests == 0

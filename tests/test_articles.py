@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from extractor.articles import Unreadable, expand, html_to_text, parse, read
 from extractor.errors import InputError
+from extractor.io.articles import Unreadable, expand, html_to_text, parse, read
 
 
 def test_text_is_kept_exactly_and_hashed() -> None:

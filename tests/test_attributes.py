@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from extractor import attributes
-from extractor.build import make_actor
-from extractor.grounding import on_word_boundaries
+from extractor.core import attributes
+from extractor.core.build import make_actor
+from extractor.core.grounding import on_word_boundaries
 from extractor.schemas import Evidence, Guarantor, Proposal
 from extractor.strategies import Chunk, named, paragraphs, sentences
 

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 from handbuilt import LoopbackServer, Script, answer, completion, status
 
-from extractor import batch
 from extractor.cli import cli
+from extractor.runs import batch
 
 SHORT = "Kyiv asked Washington to guarantee its security within 72 hours.\n"
 LONG = "\n\n".join(

@@ -16,9 +16,9 @@ from instructor.v2 import Provider, mode_registry
 from pydantic import BaseModel
 
 from extractor import config, strategies
-from extractor.articles import parse
-from extractor.bodies import chat_body, encode, request_body
-from extractor.prompting import render
+from extractor.core.prompting import render
+from extractor.io.articles import parse
+from extractor.model.bodies import chat_body, encode, request_body
 from extractor.schemas import ArticleDraft
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_report import golden_records
 
-from extractor.report import highlights, render
+from extractor.outputs.report import highlights, render
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -104,7 +104,7 @@ def test_events_page_draws_each_timeline_and_a_dot_shows_its_highlighted_evidenc
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
 
-    from extractor import eventpage, grouping
+    from extractor.outputs import eventpage, grouping
 
     assert isinstance(browser, WebDriver)
     found = grouping.grouped(istanbul_records())

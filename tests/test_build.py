@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractor.build import build, is_proper_name, make_actor, names_a_group
+from extractor.core.build import build, is_proper_name, make_actor, names_a_group
 from extractor.schemas import ArticleDraft
 
 TEXT = (
@@ -112,7 +112,7 @@ def test_proper_names_are_told_from_descriptions() -> None:
 
 
 def test_quotation_marks_are_no_part_of_an_actors_name() -> None:
-    from extractor.build import make_actor
+    from extractor.core.build import make_actor
 
     actor = make_actor('the "coalition of the willing')
     assert actor is not None

@@ -10,10 +10,10 @@ import json
 
 from handbuilt import Script, draft_json, engine, ok
 
-from extractor.build import build
-from extractor.client import Meter, Outcome
-from extractor.grounding import on_word_boundaries
-from extractor.rules import Findings, Found
+from extractor.core.answers import Meter, Outcome
+from extractor.core.build import build
+from extractor.core.grounding import on_word_boundaries
+from extractor.core.rules import Findings, Found
 from extractor.schemas import ArticleDraft, Evidence, Proposal
 from extractor.strategies import Ask, Names, locate_answers, merge, named
 

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 from handbuilt import LoopbackServer, Script, draft_json, ok, status
 
-from extractor import config, evaluate
+from extractor import config
 from extractor.cli import cli, schema_text, setting_help
 from extractor.errors import InputError
+from extractor.eval import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 

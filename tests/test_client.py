@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 from handbuilt import Script, draft_json, engine, ok, status
 
-from extractor.build import build
-from extractor.client import in_flight, salvage
+from extractor.core.build import build
+from extractor.core.prompting import render
 from extractor.errors import BackendError, ConfigError, OutputError
-from extractor.prompting import render
+from extractor.model.flight import in_flight
+from extractor.model.parsing import salvage
 
 ARTICLE = (
     "Ukraine proposed that the US, UK and France guarantee its security. "
@@ -105,7 +106,7 @@ def test_retry_after_above_the_cap_is_waited_to_the_cap_and_said(
         "it asked to wait 3600s (Retry-After), more than the 20s this client waits, so it was "
         "asked again sooner: lower --rpm or run the same command later"
     )
-    assert [r.getMessage() for r in caplog.records if r.name == "extractor.client"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "extractor.model.client"] == [
         "http://handbuilt.invalid/v1 asked to wait 3600s (Retry-After); waiting 20s, the most "
         "this client waits"
     ] * 2
@@ -301,8 +302,8 @@ def test_in_flight_cancels_the_work_in_flight_when_one_fails() -> None:
 
 
 def test_an_answer_cut_off_at_max_tokens_is_counted_in_the_usage() -> None:
-    from extractor import pipeline
-    from extractor.articles import from_text
+    from extractor.io.articles import from_text
+    from extractor.runs import pipeline
 
     cut = GOOD[: GOOD.index('"response_times"')] + '"response_times": [{"text": "72 h'
     # The embedded model's cut answer is kept as it is (not asked again): counted once.

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, create_model
 
-from extractor.embedded import die_with_parent
+from extractor.model.embedded import die_with_parent
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
 
@@ -33,7 +33,7 @@ def alive(pid: int) -> bool:
 def test_a_child_started_through_the_guard_dies_when_its_parent_is_killed() -> None:
     starter = (
         "import subprocess, sys, time\n"
-        "from extractor.embedded import die_with_parent\n"
+        "from extractor.model.embedded import die_with_parent\n"
         "child = subprocess.Popen(die_with_parent([sys.executable, '-c', "
         "'import time; time.sleep(120)']))\n"
         "print(child.pid, flush=True)\n"
@@ -104,7 +104,7 @@ def _stand_in(folder: Path, *, dies_once: bool) -> tuple[list[str], str]:
     guarantor, and its base URL; ``dies_once``: it kills itself on its first request."""
     from handbuilt import draft_json, handbuilt_completion
 
-    from extractor.embedded import free_port
+    from extractor.model.embedded import free_port
 
     answer = draft_json(
         quote="Ukraine asked the US to guarantee its security",
@@ -124,9 +124,10 @@ def _stand_in(folder: Path, *, dies_once: bool) -> tuple[list[str], str]:
 def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from extractor import runner
     from extractor.config import resolve
-    from extractor.embedded import supervised
+    from extractor.model.embedded import supervised
+    from extractor.runs import runner
+    from extractor.runs.method import resolve_method
 
     (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security in 72 hours.")
     command, base_url = _stand_in(tmp_path, dies_once=True)
@@ -135,7 +136,7 @@ def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
         first_pid = server.pid
         summary = runner.run(
             [str(tmp_path / "a.txt")],
-            settings,
+            resolve_method(settings),
             runner.Output(str(tmp_path / "out.jsonl")),
             runner.RunOptions(),
         )
@@ -156,9 +157,10 @@ def test_a_server_killed_mid_request_is_started_again_and_the_request_retried(
 def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
     tmp_path: Path,
 ) -> None:
-    from extractor import runner
     from extractor.config import resolve
-    from extractor.embedded import supervised
+    from extractor.model.embedded import supervised
+    from extractor.runs import runner
+    from extractor.runs.method import resolve_method
 
     (tmp_path / "a.txt").write_text("Ukraine asked the US to guarantee its security.")
     command, base_url = _stand_in(tmp_path, dies_once=False)
@@ -169,13 +171,15 @@ def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
         # The rules settle this article alone: no request, so no process.
         rules = resolve(base_url=base_url, strategy="rules", env={})
         quiet = runner.run(
-            [str(tmp_path / "a.txt")], rules, runner.Output(str(tmp_path / "r.jsonl")),
+            [str(tmp_path / "a.txt")], resolve_method(rules),
+            runner.Output(str(tmp_path / "r.jsonl")),
             runner.RunOptions(),
         )  # fmt: skip
         assert quiet.outcomes[0].record is not None and server.pid is None and told == []
         single = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
         summary = runner.run(
-            [str(tmp_path / "a.txt")], single, runner.Output(str(tmp_path / "s.jsonl")),
+            [str(tmp_path / "a.txt")], resolve_method(single),
+            runner.Output(str(tmp_path / "s.jsonl")),
             runner.RunOptions(),
         )  # fmt: skip
         assert server.pid is not None and alive(server.pid)
@@ -189,9 +193,10 @@ def test_a_server_served_on_demand_starts_at_the_first_request_and_only_then(
 
 
 def test_a_server_served_on_demand_that_cannot_start_stops_the_run_once(tmp_path: Path) -> None:
-    from extractor import runner
     from extractor.config import resolve
-    from extractor.embedded import free_port, supervised
+    from extractor.model.embedded import free_port, supervised
+    from extractor.runs import runner
+    from extractor.runs.method import resolve_method
 
     starts = tmp_path / "starts"
     failing = "import sys; open(sys.argv[1], 'a').write('x'); print('no model here'); sys.exit(3)"
@@ -204,7 +209,10 @@ def test_a_server_served_on_demand_that_cannot_start_stops_the_run_once(tmp_path
     single = resolve(base_url=base_url, strategy="single", mode="json_schema", env={})
     with supervised(command, base_url, tmp_path / "server.log", timeout=30, lazy=True):
         summary = runner.run(
-            articles, single, runner.Output(str(tmp_path / "out.jsonl")), runner.RunOptions()
+            articles,
+            resolve_method(single),
+            runner.Output(str(tmp_path / "out.jsonl")),
+            runner.RunOptions(),
         )
     assert summary.stopped is not None
     assert "the embedded server exited with code 3 before answering" in summary.stopped
@@ -252,7 +260,7 @@ def grammar_parses() -> Iterator[Callable[[str], bool]]:
     """Whether llama.cpp's own grammar parser (the one the embedded server decodes with)
     accepts a GBNF grammar: it needs the model's vocabulary, read without the weights."""
     llama_cpp = pytest.importorskip("llama_cpp")
-    from extractor.embedded import find_gguf
+    from extractor.model.embedded import find_gguf
 
     model = llama_cpp.Llama(model_path=str(find_gguf()), vocab_only=True, verbose=False)
     vocab = llama_cpp.llama_model_get_vocab(model.model)
@@ -271,7 +279,7 @@ def grammar_parses() -> Iterator[Callable[[str], bool]]:
 def _grammar(model: type[BaseModel]) -> str:
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    from extractor.bodies import bounded_schema
+    from extractor.model.bodies import bounded_schema
 
     return str(json_schema_to_gbnf(json.dumps(bounded_schema(model.model_json_schema()))))
 
@@ -363,7 +371,8 @@ def _cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
 
 @pytest.mark.live
 def test_the_embedded_model_finishes_a_batch_with_quotes_in_its_options(tmp_path: Path) -> None:
-    from extractor import rules, strategies
+    from extractor import strategies
+    from extractor.core import rules
 
     # The quote of 'the "Ukraine' (a proposer candidate) never reaches the server's grammar.
     assert 'the "Ukraine' in rules.actor_mentions(QUOTED)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from extractor.errors import InputError
-from extractor.evaluate import (
+from extractor.eval.evaluate import (
     ATTRIBUTES,
     FIELDS,
     Accuracy,

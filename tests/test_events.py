@@ -15,9 +15,9 @@ from eventrecords import ISTANBUL_RU, ISTANBUL_WSJ, istanbul_records, record
 from test_sink import db_url  # noqa: F401  (the SQLite and PostgreSQL databases)
 
 import extractor
-from extractor import eventpage, export, grouping, sink
 from extractor.cli import cli
-from extractor.eventscore import EventGold, Mention, load_event_gold, score_events
+from extractor.eval.eventscore import EventGold, Mention, load_event_gold, score_events
+from extractor.outputs import eventpage, export, grouping, sink
 from extractor.schemas import ExtractionRecord
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,12 +18,13 @@ from click.testing import CliRunner, Result
 from handbuilt import LoopbackServer, Script, answer
 from test_sink import seed_records
 
-from extractor import articles, export, sink
-from extractor import tables as t
 from extractor.cli import cli
+from extractor.core.normalize import TERRITORY_CODES
 from extractor.errors import ConfigError
-from extractor.grouping import grouped
-from extractor.normalize import TERRITORY_CODES
+from extractor.io import articles
+from extractor.outputs import export, sink
+from extractor.outputs import tables as t
+from extractor.outputs.grouping import grouped
 from extractor.schemas import Dropped
 
 ROOT = Path(__file__).resolve().parent.parent

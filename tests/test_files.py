@@ -1,4 +1,4 @@
-"""The one JSONL reader, appender and atomic writer (``extractor.files``) every module uses."""
+"""The one JSONL reader, appender and atomic writer (``extractor.io.files``) every module uses."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from extractor import files
 from extractor.errors import ConfigError, InputError
+from extractor.io import files
 
 
 def test_a_strict_read_names_the_file_and_line_of_a_bad_line(tmp_path: Path) -> None:

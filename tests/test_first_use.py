@@ -268,7 +268,7 @@ def test_a_record_reads_in_a_few_lines_in_a_repl() -> None:
 def test_records_as_tidy_frames_one_per_exported_table(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from extractor import export
+    from extractor.outputs import export
 
     made = [extractor.extract(p, strategy="rules") for p in sorted((ROOT / "seeds").glob("*.txt"))]
     frames = extractor.to_pandas(made)
@@ -374,7 +374,7 @@ def test_a_ray_run_is_quiet_unless_verbose_and_triggers_no_deprecation(tmp_path:
 
 
 def test_common_hosted_models_have_a_built_in_price() -> None:
-    from extractor import spending
+    from extractor.model import spending
 
     openai = "https://api.openai.com/v1"
     assert spending.price_for({}, "gpt-4o-mini", openai) == spending.Price(0.15, 0.6)

@@ -1,4 +1,4 @@
-"""Tests for extractor.grounding: locating verbatim quotes in article text."""
+"""Tests for extractor.core.grounding: locating verbatim quotes in article text."""
 
 # Curly quotes, exotic dashes and Cyrillic letters that look Latin are exactly what these tests
 # feed the matcher, so the "ambiguous character" lint is off for this file.
@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from extractor.grounding import (
+from extractor.core.grounding import (
     FUZZY_THRESHOLD,
     MIN_QUOTE_CHARS,
     Span,

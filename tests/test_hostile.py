@@ -138,8 +138,8 @@ def test_every_malformed_answer_is_an_output_error_in_every_mode(mode: str) -> N
     """In process, each mode's response parser and re-ask handler: none meets the answer."""
     from handbuilt import engine
 
-    from extractor import pipeline
-    from extractor.articles import Article
+    from extractor.io.articles import Article
+    from extractor.runs import pipeline
 
     for name, body in MALFORMED.items():
         script = Script([httpx2.Response(200, json=body)] * 3)
@@ -359,8 +359,8 @@ def test_a_load_of_a_record_past_64_bits_is_refused_whole(tmp_path: Path) -> Non
     """Records handed to ``sink.load`` directly (not read by the CLI) are refused the same."""
     from test_sink import seed_records
 
-    from extractor import sink
     from extractor.errors import InputError
+    from extractor.outputs import sink
 
     first, second, *_ = seed_records()
     usage = second.provenance.usage.model_copy(update={"prompt_tokens": 2**64})

@@ -1,4 +1,4 @@
-"""One record identity (``extractor.identity``): what a record states is what a run would make,
+"""One record identity (``extractor.core.identity``): what a record states is what a run would make,
 and the keys derived from it are those earlier versions stored."""
 
 from __future__ import annotations
@@ -7,8 +7,11 @@ import dataclasses
 
 from test_sink import seed_records
 
-from extractor import articles, cache, config, pipeline
-from extractor.identity import Identity, Method
+from extractor import config
+from extractor.core.identity import Identity, Method
+from extractor.io import articles
+from extractor.runs import cache, pipeline
+from extractor.runs.method import resolve_method
 from extractor.schemas import SCHEMA_VERSION
 
 
@@ -16,7 +19,7 @@ def test_a_record_states_the_identity_its_settings_give() -> None:
     settings = config.resolve(strategy="rules", env={})
     article = articles.from_text("a.txt", "Kyiv asked the UK to guarantee its security.")
     record = pipeline.extract(article, None, settings=settings)
-    assert Identity.of(record) == pipeline.identity_of(settings, article.id)
+    assert Identity.of(record) == resolve_method(settings).identity(article.id)
     assert Identity.of(record) == Identity(
         article=article.id,
         schema=SCHEMA_VERSION,
@@ -27,12 +30,12 @@ def test_a_record_states_the_identity_its_settings_give() -> None:
 
 def test_each_part_of_the_identity_tells_records_apart() -> None:
     settings = config.resolve(base_url="http://127.0.0.1:9/v1", env={})
-    base = pipeline.identity_of(settings, "sha256:00")
+    base = resolve_method(settings).identity("sha256:00")
     others = [
-        pipeline.identity_of(settings, "sha256:01"),
-        pipeline.identity_of(settings.model_copy(update={"model": "other"}), "sha256:00"),
-        pipeline.identity_of(settings.model_copy(update={"mode": "tools"}), "sha256:00"),
-        pipeline.identity_of(settings.model_copy(update={"strategy": "chunked"}), "sha256:00"),
+        resolve_method(settings).identity("sha256:01"),
+        resolve_method(settings.model_copy(update={"model": "other"})).identity("sha256:00"),
+        resolve_method(settings.model_copy(update={"mode": "tools"})).identity("sha256:00"),
+        resolve_method(settings.model_copy(update={"strategy": "chunked"})).identity("sha256:00"),
         dataclasses.replace(base, method=dataclasses.replace(base.method, prompt_version="v2")),
         dataclasses.replace(base, schema="1"),
         dataclasses.replace(base, extractor="0.0.9"),
@@ -40,7 +43,7 @@ def test_each_part_of_the_identity_tells_records_apart() -> None:
     assert all(other != base for other in others)
     # The server's address is no part of it: the embedded server's port changes.
     moved = settings.model_copy(update={"base_url": "http://127.0.0.1:10/v1"})
-    assert pipeline.identity_of(moved, "sha256:00") == base
+    assert resolve_method(moved).identity("sha256:00") == base
 
 
 def test_the_run_key_is_the_one_earlier_versions_stored() -> None:
@@ -60,8 +63,10 @@ def test_the_cache_key_is_the_one_earlier_versions_used() -> None:
     settings = config.resolve(strategy="rules", env={})
     article_id = "sha256:b1fab7e5af8b15dd7c0779745b2623673241055188bac602a654a737a991190e"
     # At schema version 3: a cached record of another schema version is not served.
-    assert cache.key(article_id, settings) == (
+    assert cache.key(article_id, resolve_method(settings)) == (
         "47e20e1d5bfd818481841f13432fa874e78fb67aaaa9fd73fc04f5a69739805e"
     )
     hotter = settings.model_copy(update={"temperature": 0.7})
-    assert cache.key(article_id, hotter) != cache.key(article_id, settings)
+    assert cache.key(article_id, resolve_method(hotter)) != cache.key(
+        article_id, resolve_method(settings)
+    )

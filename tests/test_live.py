@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extractor.evaluate import iter_evidence, span_matches
+from extractor.eval.evaluate import iter_evidence, span_matches
 from extractor.schemas import ExtractionRecord
 
 pytestmark = pytest.mark.live

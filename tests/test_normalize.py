@@ -1,4 +1,4 @@
-"""Tests for extractor.normalize: canonical actors, durations, territories and languages."""
+"""Tests for extractor.core.normalize: canonical actors, durations, territories and languages."""
 
 # Russian and Ukrainian inputs are the point of these tests, so Cyrillic letters that look
 # Latin are expected in the strings.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pycountry
 import pytest
 
-from extractor.normalize import (
+from extractor.core.normalize import (
     actor_code,
     actor_kind,
     canonical_territory,
@@ -569,7 +569,7 @@ def test_detect_language_russian_text_quoting_a_ukrainian_name_stays_russian() -
 
 
 def test_ordlo_is_donbas() -> None:
-    from extractor.normalize import canonical_territory
+    from extractor.core.normalize import canonical_territory
 
     for name in ("ОРДЛО", "ORDLO", "Отдельные районы Донецкой и Луганской областей"):
         assert canonical_territory(name) == "Donbas"
@@ -577,14 +577,14 @@ def test_ordlo_is_donbas() -> None:
 
 
 def test_a_states_adjective_is_told_from_its_name() -> None:
-    from extractor.normalize import is_demonym
+    from extractor.core.normalize import is_demonym
 
     assert all(is_demonym(w) for w in ("Russian", "British", "Israeli", "French", "Japanese"))
     assert not any(is_demonym(w) for w in ("Russia", "Mali", "Oman", "UK", "Kyiv", "NATO"))
 
 
 def test_the_coalition_of_the_willing_by_its_other_russian_name() -> None:
-    from extractor.normalize import actor_code
+    from extractor.core.normalize import actor_code
 
     assert actor_code("коалиции решительных") == "COTW"
     assert actor_code("коаліції рішучих") == "COTW"
@@ -686,7 +686,7 @@ def test_a_name_in_another_language_counts_only_as_a_name() -> None:
 
 
 def test_the_short_names_of_every_language_pycountry_translates_get_their_codes() -> None:
-    from extractor import normalize
+    from extractor.core import normalize
 
     wrong = total = 0
     for _, catalogue in normalize._catalogues():
@@ -702,7 +702,7 @@ def test_the_short_names_of_every_language_pycountry_translates_get_their_codes(
 
 
 def test_a_list_of_actors_splits_into_one_name_each() -> None:
-    from extractor.normalize import split_actors
+    from extractor.core.normalize import split_actors
 
     assert split_actors("Finland and Sweden") == ["Finland", "Sweden"]
     assert split_actors("France, Germany, and the United Kingdom") == [
@@ -730,7 +730,7 @@ def test_a_list_of_actors_splits_into_one_name_each() -> None:
 
 
 def test_a_function_word_glued_to_a_name_is_put_apart_and_nothing_else_is() -> None:
-    from extractor.normalize import unglue
+    from extractor.core.normalize import unglue
 
     assert unglue("может состоять изСША, Великобритании") == "может состоять из США, Великобритании"
     assert unglue("guaranteed byUkraine") == "guaranteed by Ukraine"
@@ -740,7 +740,7 @@ def test_a_function_word_glued_to_a_name_is_put_apart_and_nothing_else_is() -> N
 
 
 def test_a_name_is_found_in_a_text_in_any_of_its_cases() -> None:
-    from extractor.normalize import declined_in
+    from extractor.core.normalize import declined_in
 
     assert declined_in("Трамп", "предложение Трампа было принято")
     assert declined_in("Владимир Зеленский", "по словам Владимира Зеленского")
@@ -773,7 +773,7 @@ def test_a_name_is_found_in_a_text_in_any_of_its_cases() -> None:
 def test_a_territory_inside_a_longer_phrase_and_a_scope_get_canonical_names(
     text: str, names: list[str]
 ) -> None:
-    from extractor.normalize import territory_names
+    from extractor.core.normalize import territory_names
 
     assert territory_names(text) == names
     assert canonical_territory(text) == (names[0] if len(names) == 1 else text)
@@ -786,7 +786,7 @@ def test_a_scope_is_read_in_a_quote_as_any_territory_is() -> None:
 
 
 def test_names_keyed_together_are_keyed_as_one_name_is() -> None:
-    from extractor import normalize
+    from extractor.core import normalize
 
     names = sorted(
         {name for _, catalogue in normalize._catalogues() for name in catalogue.values()}

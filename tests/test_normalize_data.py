@@ -1,5 +1,5 @@
-"""The normalisation data files (``extractor/data``): laid out to merge line by line, each read
-by ``extractor.normalize``, and each entry doing what it says."""
+"""The normalisation data files (``extractor/core/data``): laid out to merge line by line, each read
+by ``extractor.core.normalize``, and each entry doing what it says."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from extractor import normalize
+from extractor.core import normalize
 
 DATA = Path(normalize.__file__).parent / "data"
 # The tables normalize reads (the guarantor model's fitted weights, written by
-# scripts/train_guarantors.py and read by extractor.guarantor_model, are no table).
+# scripts/train_guarantors.py and read by extractor.core.guarantor_model, are no table).
 MODELS = ("guarantor_weights.json",)
 FILES = sorted(path.name for path in DATA.glob("*.json") if path.name not in MODELS)
 
@@ -179,7 +179,7 @@ def test_every_territory_is_its_own_canonical_name_with_its_code() -> None:
 
 
 def test_the_only_other_data_file_is_the_guarantor_models_weights() -> None:
-    from extractor import guarantor_model
+    from extractor.core import guarantor_model
 
     assert sorted(path.name for path in DATA.glob("*.json") if path.name in MODELS) == list(MODELS)
     assert guarantor_model.WEIGHTS == DATA / "guarantor_weights.json"

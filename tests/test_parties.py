@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.build import build, evidence_of, person_of
-from extractor.grounding import locate
-from extractor.rules import Findings, Found
+from extractor.core.build import build, evidence_of, person_of
+from extractor.core.grounding import locate
+from extractor.core.rules import Findings, Found
 from extractor.schemas import ArticleDraft, Party
 from extractor.strategies import merge
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from extractor.core.prompting import render
 from extractor.errors import ConfigError
-from extractor.prompting import render
 
 
 def test_article_is_inserted_verbatim_even_with_dollar_signs() -> None:

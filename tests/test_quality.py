@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from extractor.evaluate import AttributeScore, load_gold, score
+from extractor.eval.evaluate import AttributeScore, load_gold, score
 
 HERE = Path(__file__).resolve().parent
 # The seeds column of the default (`guided`, what `auto` chooses for the embedded model) in

@@ -23,8 +23,12 @@ import pytest
 from click.testing import CliRunner, Result
 from handbuilt import LoopbackServer, Script, answer, content_of
 
-from extractor import articles, config, embedded, raydata
+from extractor import config
 from extractor.cli import cli
+from extractor.io import articles
+from extractor.model import embedded
+from extractor.runs import raydata
+from extractor.runs.method import resolve_method
 from extractor.schemas import ExtractionRecord
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -316,7 +320,11 @@ def test_the_vllm_path_plans_answers_and_concludes_as_online(tmp_path: Path) -> 
             "0",
         )
         sent = server.script.bodies()
-    rows = [r for i, a in todo for r in raydata.request_rows(raydata.article_row(i, a), settings)]
+    rows = [
+        r
+        for i, a in todo
+        for r in raydata.request_rows(raydata.article_row(i, a), resolve_method(settings))
+    ]
     assert [r["messages"] for r in rows] == [b["messages"] for b in sent]
     assert [json.loads(r["sampling_params"]["structured_outputs"]["json"]) for r in rows] == [
         b["response_format"]["json_schema"]["schema"] for b in sent

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from extractor import config, pipeline
-from extractor.articles import parse
-from extractor.client import Engine
-from extractor.evaluate import span_matches
+from extractor import config
+from extractor.eval.evaluate import span_matches
+from extractor.io.articles import parse
+from extractor.model.sync import Engine
+from extractor.runs import pipeline
 from extractor.schemas import ExtractionRecord
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,7 @@ from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
-from extractor.report import Highlight, highlights, render, render_text
+from extractor.outputs.report import Highlight, highlights, render, render_text
 from extractor.schemas import ExtractionRecord
 
 HERE = Path(__file__).resolve().parent

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from handbuilt import LoopbackServer, Script, draft_json, ok, status
 
 import extractor
-from extractor import requestlog
 from extractor.cli import cli
+from extractor.model import requestlog
 
 ARTICLE = "Ukraine asked the US to guarantee its security within 72 hours."
 GOOD = draft_json(

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from handbuilt import Script, engine, ok
 
 from extractor.cli import cli
-from extractor.evaluate import iter_evidence, span_matches
-from extractor.rules import (
+from extractor.core.rules import (
     Chunk,
     beneficiary_mentions,
     guarantee_mentions,
@@ -24,6 +23,7 @@ from extractor.rules import (
     rules_findings,
     sentences,
 )
+from extractor.eval.evaluate import iter_evidence, span_matches
 from extractor.schemas import ExtractionRecord
 from extractor.strategies import named
 
@@ -263,7 +263,8 @@ def test_a_prompt_is_refused_where_the_strategy_cannot_use_it(tmp_path: Path) ->
 
 
 def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
-    from extractor import config, pipeline
+    from extractor import config
+    from extractor.runs.method import resolve_method
     from extractor.strategies import for_settings
 
     embedded = config.resolve(env={})
@@ -272,8 +273,8 @@ def test_auto_is_guided_for_the_embedded_model_and_single_for_others() -> None:
     other = config.resolve(base_url="http://127.0.0.1:9/v1", env={})
     assert for_settings(other).name == "single"
     # Provenance, resumption and the cache see the strategy chosen, never "auto".
-    assert pipeline.method_of(embedded).strategy == "guided"
-    assert pipeline.method_of(other).strategy == "single"
+    assert resolve_method(embedded).method.strategy == "guided"
+    assert resolve_method(other).method.strategy == "single"
 
 
 def test_guided_asks_the_model_only_for_a_proposer_the_rules_do_not_name() -> None:
@@ -358,7 +359,7 @@ def test_a_guarantee_that_force_will_not_resume_is_a_security_guarantee() -> Non
 
 
 def test_a_deadline_for_something_else_is_no_response_time() -> None:
-    from extractor.rules import response_deadlines
+    from extractor.core.rules import response_deadlines
 
     assert (
         response_deadlines("Trump said he would broker a ceasefire within 24 hours.", False) == []
@@ -388,7 +389,7 @@ def test_deadlines_written_with_no_break_spaces_are_found() -> None:
 
 
 def test_persons_are_read_with_the_state_they_speak_for_and_former_holders_for_none() -> None:
-    from extractor.rules import paragraphs, persons
+    from extractor.core.rules import paragraphs, persons
 
     text = (
         "Ukraine's President Volodymyr Zelensky spoke. French President Emmanuel Macron spoke. "
@@ -464,7 +465,7 @@ def test_consent_deterrence_and_sources_have_their_roles() -> None:
 
 
 def test_a_condition_is_the_term_with_the_sentence_as_evidence() -> None:
-    from extractor.rules import condition_term
+    from extractor.core.rules import condition_term
 
     assert (
         condition_term("Breaking: UK and France to send troops to Ukraine if peace deal agreed")
@@ -524,7 +525,7 @@ def test_every_deadline_is_kept_for_the_proposal_and_the_person_for_its_proposer
 
 
 def test_no_condition_from_a_question_a_pointer_back_or_the_guarantee_itself() -> None:
-    from extractor.rules import condition_term
+    from extractor.core.rules import condition_term
 
     assert condition_term("Isn't that a reasonable request if it produces a ceasefire?") is None
     assert condition_term("If it is the former, the guarantees would be bilateral.") is None

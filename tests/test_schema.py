@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from extractor.build import validation_context
 from extractor.cli import record_schema
+from extractor.core.build import validation_context
 from extractor.schemas import ArticleDraft, ExtractionRecord
 
 ROOT = Path(__file__).resolve().parent.parent

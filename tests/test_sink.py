@@ -13,9 +13,9 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
-from extractor import sink
-from extractor import tables as t
 from extractor.config import masked
+from extractor.outputs import sink
+from extractor.outputs import tables as t
 from extractor.schemas import ExtractionRecord
 
 HERE = Path(__file__).resolve().parent

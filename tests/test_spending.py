@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extractor.errors import ConfigError, RunStopped
-from extractor.spending import (
+from extractor.model.spending import (
     Budget,
     Price,
     RateLimiter,

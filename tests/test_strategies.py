@@ -8,7 +8,7 @@ import json
 from handbuilt import Script, engine, ok
 
 from extractor import strategies
-from extractor.rules import Findings, Found, paragraphs
+from extractor.core.rules import Findings, Found, paragraphs
 from extractor.schemas import Evidence
 from extractor.strategies import chunks, merge, named
 
@@ -157,7 +157,7 @@ def test_an_unusable_field_answer_costs_that_answer_not_the_article() -> None:
 
 
 def test_deadlines_are_durations_written_as_deadlines() -> None:
-    from extractor.rules import deadlines, territory_mentions
+    from extractor.core.rules import deadlines, territory_mentions
 
     assert deadlines("we put 72 hours max. So within 72 hours, all") == ["72 hours"]
     assert deadlines("Ukraine would one day join its ranks") == []
@@ -191,7 +191,7 @@ def test_russian_answers_get_the_same_codes_and_canonical_names() -> None:
 
 
 def test_actor_mentions_are_verbatim_first_mentions_without_possessives() -> None:
-    from extractor.rules import actor_mentions
+    from extractor.core.rules import actor_mentions
 
     text = "Ukraine\u2019s plan: the United States, Kyiv and Russia's envoy; Washington agreed."
     assert actor_mentions(text) == ["Ukraine", "the United States", "Russia"]

@@ -30,7 +30,8 @@ from handbuilt import LoopbackServer, Script, draft_json, handbuilt_completion
 from test_runner import Server
 from test_sink import seed_records
 
-from extractor import build, client
+from extractor.core import build
+from extractor.model import client
 
 COMMAND = [sys.executable, "-c", "from extractor.cli import main; main()"]
 ARTICLE = "Ukraine asked the US to guarantee its security within 72 hours.\n"
@@ -108,8 +109,8 @@ def test_serve_on_a_port_another_program_holds_exits_2_at_once(squatter: int) ->
 
 
 def test_a_server_is_not_started_where_another_process_listens(squatter: int) -> None:
-    from extractor.embedded import Supervised
     from extractor.errors import BackendError
+    from extractor.model.embedded import Supervised
 
     url = f"http://127.0.0.1:{squatter}/v1"
     server = Supervised([sys.executable, "-c", "pass"], url, Path(os.devnull), timeout=30)
@@ -119,7 +120,7 @@ def test_a_server_is_not_started_where_another_process_listens(squatter: int) ->
 
 
 def test_a_free_port_is_seen_as_free() -> None:
-    from extractor.embedded import port_taken
+    from extractor.model.embedded import port_taken
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

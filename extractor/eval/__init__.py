@@ -1,0 +1,3 @@
+"""Scoring records against the gold annotations: proposals and fields (``evaluate``) and events
+(``eventscore``).
+"""

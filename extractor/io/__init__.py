@@ -1,0 +1,3 @@
+"""Files in and out: the article readers (``articles``: text, HTML, PDF, JSONL, URLs) and the
+crash-safe file helpers every writer uses (``files``: JSONL reading, atomic writes, appending).
+"""
