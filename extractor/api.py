@@ -73,16 +73,6 @@ class Record(ExtractionRecord):
     __str__ = __repr__
 
 
-def _response_times(proposal: object) -> list[Any]:
-    """A proposal's response times, whether the schema holds one (``response_time``) or a
-    list (``response_times``)."""
-    times = getattr(proposal, "response_times", None)
-    if times is None:
-        one = getattr(proposal, "response_time", None)
-        times = [one] if one is not None else []
-    return list(times)
-
-
 def summary_lines(record: ExtractionRecord, most: int = 5) -> list[str]:
     """A record in a few lines: its source and title, its first ``most`` proposals with their
     proposer, guarantors (code, else name) and response time, how many values were dropped,
@@ -100,7 +90,7 @@ def summary_lines(record: ExtractionRecord, most: int = 5) -> list[str]:
     for number, proposal in enumerate(record.proposals[:most], start=1):
         guarantors = ", ".join(party(g.actor) for g in proposal.guarantors) or "none"
         line = f"  {number}. {party(proposal.proposer)} -> guarantors {guarantors}"
-        hours = [t.hours for t in _response_times(proposal) if t.hours is not None]
+        hours = [t.hours for t in proposal.response_times if t.hours is not None]
         if hours:
             line += "; within " + ", ".join(f"{h:g} h" for h in hours)
         lines.append(line)

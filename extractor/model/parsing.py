@@ -90,9 +90,6 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
-# Optional objects of the draft that can be emptied instead of dropping what holds them.
-_NULLABLE = frozenset({"response_time"})
-
 
 def salvage(
     content: str,
@@ -118,11 +115,8 @@ def salvage(
         except ValidationError as invalid:
             error = invalid.errors()[0]
             loc = tuple(error["loc"])
-            # The deepest list item, or optional object, that holds the error goes.
-            cut = max(
-                (i for i, part in enumerate(loc) if isinstance(part, int) or part in _NULLABLE),
-                default=None,
-            )
+            # The deepest list item that holds the error goes.
+            cut = max((i for i, part in enumerate(loc) if isinstance(part, int)), default=None)
             if cut is None:
                 raise OutputError(
                     f"the answer does not match the schema: {error['msg']} at "
