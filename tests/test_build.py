@@ -236,3 +236,48 @@ def test_a_territory_in_a_longer_phrase_and_a_scope_exclusion_get_canonical_name
     assert [(d.field, d.value["name"]) for d in dropped] == [
         ("proposals[0].excluded_territories[3]", "Crimea")
     ]
+
+
+# Hand-built answers whose quotes are a clause of a longer sentence.
+CLAUSE_TEXT = (
+    "Ukraine has agreed to stay out of the bloc and said it now seeks a different kind of "
+    "security arrangement. Poland said nothing.\n"
+    "Talks went on. The deal would be guaranteed by Turkey, and it said it would respond."
+)
+
+
+def test_a_party_or_guarantor_named_in_the_sentence_its_quote_is_a_clause_of_is_kept() -> None:
+    proposals, dropped = build(
+        draft(
+            quote="said it now seeks a different kind of security arrangement",
+            proposer="Ukraine",
+            proposer_quote="said it now seeks a different kind",
+            beneficiary="Poland",  # named in the next sentence only
+            beneficiary_quote="said it now seeks",
+            guarantors=[
+                {"name": "Turkey", "quote": "it said it would respond"},
+                {"name": "Poland", "quote": "it said it would respond"},
+            ],
+        ),
+        CLAUSE_TEXT,
+    )
+    [proposal] = proposals
+    assert proposal.proposer is not None and proposal.proposer.code == "UKR"
+    [sentence] = proposal.proposer.evidence
+    assert sentence.quote == (
+        "Ukraine has agreed to stay out of the bloc and said it now seeks a different kind of "
+        "security arrangement."
+    )
+    assert CLAUSE_TEXT[sentence.start : sentence.end] == sentence.quote
+    assert [g.actor.code for g in proposal.guarantors] == ["TUR"]
+    [turkey] = proposal.guarantors[0].evidence
+    assert turkey.quote == "The deal would be guaranteed by Turkey, and it said it would respond."
+    # A state of another sentence is not backed by the quote's.
+    assert proposal.beneficiary is None
+    assert [(d.field, d.value) for d in dropped] == [
+        (
+            "proposals[0].guarantors[1]",
+            {"name": "Poland", "position": "unknown", "quote": "it said it would respond"},
+        ),
+        ("proposals[0].beneficiary", "Poland"),
+    ]

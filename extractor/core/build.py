@@ -492,6 +492,13 @@ def territory_problem(name: str, quote: str, canonical: str | None = None) -> st
     return f"{name!r} is not named in its quote {quote[:120]!r}"
 
 
+# Where a sentence ends: a full stop, question or exclamation mark (a closing quotation mark
+# after it kept) followed by a space, or a line break.
+_SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u00bb)]?(?=\s)|\n")
+# How far from a quote its sentence is read, either side.
+_SENTENCE_REACH = 400
+
+
 @dataclass
 class _Builder:
     text: str
@@ -516,6 +523,24 @@ class _Builder:
             self.drop(path, value, NOT_FOUND)
             return None
         return evidence_of(span, self.text, quote)
+
+    def sentence_of(self, found: Evidence) -> Evidence | None:
+        """The sentence of the article that holds ``found`` when the quote is only a clause of
+        it ("said it now seeks ..." in "Ukraine has agreed ... and said it now seeks ..."), else
+        None. A sentence ends at a full stop, question or exclamation mark followed by a space,
+        or at a line break; it is read at most ``_SENTENCE_REACH`` characters either side."""
+        start = max(0, found.start - _SENTENCE_REACH)
+        before = self.text[start : found.start]
+        ends = [m.end() for m in _SENTENCE_BREAK.finditer(before)]
+        start = start + ends[-1] if ends else start
+        after = _SENTENCE_BREAK.search(self.text, found.end, found.end + _SENTENCE_REACH)
+        end = after.end() if after else min(len(self.text), found.end + _SENTENCE_REACH)
+        while start < found.start and self.text[start].isspace():
+            start += 1
+        end = len(self.text[:end].rstrip())
+        if (start, end) == (found.start, found.end) or start > found.start or end < found.end:
+            return None
+        return evidence_of(Span(start, end, "exact", 100.0), self.text, self.text[start:end])
 
     def party(
         self, path: str, name: str | None, person: str | None, quote: str, fallback: Evidence
@@ -576,6 +601,11 @@ class _Builder:
         # is one party and its person.
         listed = split_actors(name, coded=2)
         named = [part for part in listed if actor_problem(part, backing) is None]
+        sentence = None if named else self.sentence_of(found)
+        if sentence is not None and any(actor_problem(p, sentence.quote) is None for p in listed):
+            # The quote is a clause of a sentence that names the party: the sentence backs it.
+            backing, evidence = sentence.quote, [sentence, *evidence[1:]]
+            named = [part for part in listed if actor_problem(part, backing) is None]
         # The first state or organisation named, else the first name.
         chosen = next((part for part in named if actor_code(part)), named[0] if named else None)
         for part in listed:
@@ -668,6 +698,10 @@ class _Builder:
                     continue
                 backing = [found]
                 problem = actor_problem(actor.name, found.quote)
+                sentence = None if problem is None else self.sentence_of(found)
+                if sentence is not None and actor_problem(actor.name, sentence.quote) is None:
+                    # The quote is a clause of a sentence naming the guarantor.
+                    problem, backing = None, [sentence]
                 if problem is not None and (through := self.through_person(actor.name, found)):
                     # "Sir Keir Starmer has been chairing ...": the quote names the state's
                     # leader, whom the article names with the state.
