@@ -449,12 +449,16 @@ def response_times(found: list[Found], drop: Callable[[str, str, str], None]) ->
     return times
 
 
-def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
+def merge(
+    findings: Findings, carriers: frozenset[str] = CARRIERS, proposer_protected: bool = True
+) -> Result:
     """One proposal from located field answers; values that cannot stand go to ``dropped``.
 
     Args:
         findings: the located values, by field.
         carriers: the fields one of which a proposal must have to stand.
+        proposer_protected: whether a proposer, where nothing is said of who is protected, is
+            taken for the one protected (and so for no guarantor).
     """
     dropped = list(findings.dropped)
 
@@ -482,7 +486,9 @@ def merge(findings: Findings, carriers: frozenset[str] = CARRIERS) -> Result:
     # field answers), the proposer is taken for the one protected, as it most often is.
     protected_codes = {_party_code(found.value) for found in protecting} - {None}
     not_guarantors: dict[str | None, str] = {}
-    if proposer is not None and (not protecting or proposer.code in protected_codes):
+    if proposer is not None and (
+        (proposer_protected and not protecting) or proposer.code in protected_codes
+    ):
         not_guarantors[proposer.code] = (
             "the proposer itself" if not protecting else "the state whose security is guaranteed"
         )
@@ -893,4 +899,9 @@ class Guided(_FieldStrategy):
                 findings.values[ask.field] = chosen.of(ask.field)
         findings.dropped.extend(chosen.dropped)
         findings = learned_guarantors(text, findings)
-        return with_attributes(text, merge(findings, GUARANTEE_SENTENCE_CARRIERS))
+        # The model chooses the proposer among the states the guarantee sentences name, the
+        # guarantors among them: its choice says nothing of who is protected, so it removes no
+        # guarantor the rules and the guarantor model found.
+        protected = not any(chosen.of(ask.field) for ask in asks)
+        merged = merge(findings, GUARANTEE_SENTENCE_CARRIERS, proposer_protected=protected)
+        return with_attributes(text, merged)

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from handbuilt import Script, engine, ok
 
 from extractor.cli import cli
+from extractor.core.normalize import parse_hours
 from extractor.core.rules import (
     Chunk,
     beneficiary_mentions,
@@ -19,6 +20,7 @@ from extractor.core.rules import (
     is_guarantee_sentence,
     is_terms_sentence,
     proposal_owners,
+    response_deadlines,
     role,
     rules_findings,
     sentences,
@@ -50,9 +52,10 @@ def test_rules_plans_no_request_and_finds_every_field() -> None:
     assert [g.actor.code for g in proposal.guarantors] == ["USA", "GBR", "TUR"]
     assert [r.hours for r in proposal.response_times] == [72]
     assert [t.name for t in proposal.excluded_territories] == ["Crimea", "Donbas"]
-    # "guarantee its security": the proposer is the state protected, not a guarantor.
+    # "guarantee its security": the proposer is the state protected, not a guarantor; "proposed
+    # that the US ... guarantee" makes it no guarantor candidate at all, so nothing is dropped.
     assert proposal.beneficiary is not None and proposal.beneficiary.code == "UKR"
-    assert [d.reason for d in dropped] == ["the state whose security is guaranteed"]
+    assert dropped == []
     for guarantor in proposal.guarantors:
         [evidence] = guarantor.evidence
         assert TEXT[evidence.start : evidence.end] == guarantor.actor.name
@@ -302,6 +305,15 @@ def test_guided_asks_the_model_only_for_a_proposer_the_rules_do_not_name() -> No
     assert [t.name for t in proposal.excluded_territories] == ["Crimea"]
     [evidence] = proposal.proposer.evidence
     assert text[evidence.start : evidence.end] == "Turkey"
+    # Nothing says who is protected, and the model (hand-built) chooses a guarantor for the
+    # proposer: its choice removes no guarantor.
+    text = "Talks in Elmau.\n\nThe G7 and Japan would provide security guarantees, it was said."
+    [ask] = guided.plan(text, guided.prompt(None))
+    script = Script([ok(json.dumps({"value": "The G7"}))])
+    [proposal], dropped = guided.run(engine(script, mode="llamacpp"), text, guided.prompt(None))
+    assert proposal.proposer is not None and proposal.proposer.code == "G7"
+    assert [g.actor.code for g in proposal.guarantors] == ["G7", "JPN"]
+    assert dropped == []
     # An article the rules find nothing in asks nothing.
     assert guided.plan("Weather was fine in Kyiv.", guided.prompt(None)) == []
 
@@ -535,3 +547,110 @@ def test_no_condition_from_a_question_a_pointer_back_or_the_guarantee_itself() -
     )
     # a demand for how long the guarantee lasts is a term
     assert is_terms_sentence("We want guarantees for 30 years for example.")
+
+
+def role_of(sentence: str, name: str) -> str:
+    """The role of the first mention of ``name`` in ``sentence``."""
+    at = sentence.index(name)
+    return role(sentence, at, at + len(name))
+
+
+def test_who_protects_who_is_attacked_or_defended_and_who_asks_another_are_read() -> None:
+    # Hand-written sentences, one concept each.
+    sentence = "Qatar is looking for a more formal guarantee that America will protect it."
+    assert (role_of(sentence, "Qatar"), role_of(sentence, "America")) == (
+        "beneficiary",
+        "guarantor",
+    )
+    # still the one a pledge not to enlarge is about
+    assert role_of("Russia wants guarantees that Ukraine will not join NATO.", "Ukraine") == (
+        "beneficiary"
+    )
+    sentence = (
+        "Trump declared that attacks on Qatar would be treated as a threat to the peace and "
+        "security of the United States."
+    )
+    assert (role_of(sentence, "Qatar"), role_of(sentence, "United States")) == (
+        "beneficiary",
+        "guarantor",
+    )
+    assert role_of("The pact commits Washington to defend the Philippines.", "Philippines") == (
+        "beneficiary"
+    )
+    assert role_of("Niemcy zobowiązały się bronić Polski w razie ataku.", "Polski") == (
+        "beneficiary"
+    )
+    assert role_of("The plan calls for Ukraine to receive security guarantees.", "Ukraine") == (
+        "beneficiary"
+    )
+    assert role_of("Die USA sollen der Ukraine Sicherheitsgarantien geben.", "Ukraine") == (
+        "beneficiary"
+    )
+    assert role_of("Guarantees were offered to Ukraine in the South China Sea.", "China") == (
+        "other"
+    )
+    # proposing that another guarantee: the proposers are not the guarantors
+    sentence = "Poland proposed that the United States give Ukraine security guarantees."
+    assert (role_of(sentence, "Poland"), role_of(sentence, "United States")) == (
+        "other",
+        "guarantor",
+    )
+    # asking another to give them: the asker proposes, the one asked guarantees
+    text = (
+        "Президент Украины Владимир Зеленский выступил на саммите.\n\n"
+        "Зеленский также призвал страны G7 предоставить гарантии безопасности."
+    )
+    found = rules_findings(text)
+    assert [(f.value, f.person) for f in found.of("proposer")] == [
+        ("Украины", "Владимир Зеленский")
+    ]
+    assert [f.value for f in found.of("guarantors")] == ["G7"]
+
+
+def test_the_signatories_of_a_treaty_on_guarantees_are_its_guarantors() -> None:
+    text = (
+        "The sides discussed a treaty on security guarantees.\n\n"
+        "The presence of the US, Turkey and Germany as signatories of the multilateral treaty "
+        "matters most."
+    )
+    assert sorted(f.value for f in rules_findings(text).of("guarantors")) == [
+        "Germany",
+        "Turkey",
+        "the US",
+    ]
+    # signatories of another treaty are not guarantors
+    other = "The presence of the US and Turkey as signatories of the trade treaty matters most."
+    assert rules_findings(other).of("guarantors") == []
+
+
+def test_the_speaker_is_the_subject_of_the_verb_of_speech_not_a_name_in_the_quote() -> None:
+    text = (
+        "Ukrainian President Volodymyr Zelensky said the US and Britain must give Ukraine "
+        "security guarantees."
+    )
+    assert [(f.value, f.person) for f in rules_findings(text).of("proposer")] == [
+        ("Ukrainian", "Volodymyr Zelensky")
+    ]
+    text = (
+        "Об этом заявил вице-спикер Парламента Республики Молдова, председатель фракции "
+        "Влад Батрынча.\n\n"
+        "«Мы должны иметь гарантии безопасности и работать в Совете Безопасности ООН», — "
+        "подчеркнул Влад Батрынча."
+    )
+    assert [f.value for f in rules_findings(text).of("proposer")] == ["Республики Молдова"]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "innerhalb von 24 Stunden",
+        "w ciągu 24 godzin",
+        "dans les 24 heures",
+        "inom 24 timmar",
+        "протягом 24 годин",
+        "en un plazo de 24 horas",
+    ],
+)
+def test_a_deadline_in_each_cued_language_is_a_response_time(phrase: str) -> None:
+    [deadline] = response_deadlines(f"The guarantors must respond {phrase}.", True)
+    assert parse_hours(deadline) == 24.0

@@ -34,6 +34,7 @@ from .rules import (
     about_guarantees,
     is_guarantee_sentence,
     mentions,
+    names_guarantee_treaty,
     paragraphs,
     proposes,
     role,
@@ -102,11 +103,12 @@ def candidate_features(
     ``nlp`` English, ``ru`` Russian), by code."""
     found: dict[str, Candidate] = {}
     counts: dict[str, dict[str, float]] = {}
+    treaty = names_guarantee_treaty(text)
     for paragraph in paragraphs(text):
-        if not about_guarantees(paragraph.text):
+        if not about_guarantees(paragraph.text, treaty):
             continue
         for sentence in sentences(paragraph):
-            _sentence_features(sentence, found, counts, nlp, ru)
+            _sentence_features(sentence, found, counts, nlp, ru, treaty)
     if not found:
         return found
     most = max(c["mentions"] for c in counts.values())
@@ -130,9 +132,10 @@ def _sentence_features(
     counts: dict[str, dict[str, float]],
     nlp: Any | None,
     ru: syntax.Russian | None,
+    treaty: bool = False,
 ) -> None:
     text = sentence.text
-    guarantee = is_guarantee_sentence(text)
+    guarantee = is_guarantee_sentence(text, treaty)
     commitment = bool(COMMITMENT.search(text))
     word = bool(GUARANTEE_CUE.search(text))
     proposing = proposes(text)

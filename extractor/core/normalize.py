@@ -321,6 +321,9 @@ class _ActorIndex:
     cyrillic: dict[tuple[int, str], tuple[_Pattern, ...]]
     foreign: dict[str, str]
     declined: dict[tuple[int, str], tuple[_Pattern, ...]]
+    # The hand tables' abbreviations ("UN", "EU", "NATO"), folded: words in other languages
+    # when written in small letters ("un", "eu", "nato").
+    abbreviations: frozenset[str] = frozenset()
 
 
 def _claim(table: dict[str, str], clashes: set[str], key: str, code: str) -> None:
@@ -375,9 +378,12 @@ def _actor_index() -> _ActorIndex:
     """
     states: dict[str, dict[str, list[str]]] = _data("states.json")
     names: dict[str, str] = {}
+    abbreviations: set[str] = set()
     for code, organization in _ORGANIZATIONS.items():
         for name in organization["en"]:
             names[_key(name)] = code
+    for entry in [*_ORGANIZATIONS.values(), *states.values()]:
+        abbreviations.update(_key(n) for n in entry["en"] if n.isupper() and " " not in n)
     for code, state in states.items():
         for name in state["en"]:
             # A key claimed by two codes is a data error; fail loudly, not at a wrong lookup.
@@ -449,6 +455,7 @@ def _actor_index() -> _ActorIndex:
         cyrillic=_group(reversed(patterns)),
         foreign=foreign,
         declined=_group((p, code) for p, code in polish_specs.items() if code),
+        abbreviations=frozenset(abbreviations),
     )
 
 
@@ -610,9 +617,13 @@ def _resolve(name: str, heads: _Heads) -> str | None:
     index = _actor_index()
     core = _actor_core(name)
     for words in _actor_candidates(core.split(), heads):
-        # "US" is the country, "us" the pronoun; no other short name is that ambiguous.
-        if len(words) == 1 and words[0].lower() == "us" and words[0] != "US":
-            return None
+        # "US" is the country, "us" the pronoun; "UN" and "EU" are names, "un" and "eu" words
+        # of French, Spanish or Portuguese, as "nato" is of Italian: an abbreviation counts
+        # written in capitals ("Nato" too, as British papers write it; "Un" not).
+        if len(words) == 1 and _key(words[0]) in index.abbreviations:
+            word = words[0]
+            if word.islower() or (len(word) <= 3 and not word.isupper()):
+                return None
         key = _key(" ".join(words))
         if not key:
             return None
@@ -756,6 +767,12 @@ def actor_kind(name: str) -> ActorKind | None:
 
 _MENTION_WORD_RE: Final[re.Pattern[str]] = re.compile(r"[\w'\u2019.-]+")
 _MENTION_POSSESSIVE_RE: Final[re.Pattern[str]] = re.compile(r"['\u2019]s$")
+# An article or preposition elided before a name, in French and Italian: "l'Ukraine",
+# "d'Italie", "all'Ucraina", "dell'Unione europea".
+_ELISION_RE: Final[re.Pattern[str]] = re.compile(
+    r"(?:[ldnsjc]|qu|jusqu|[adns]ell|dall|sull|coll|nell|all|dell|un)['\u2019](?=[^\W\d_])",
+    re.IGNORECASE,
+)
 
 
 # The same word runs come up again and again (every sentence is read by several rules); a code
@@ -788,19 +805,22 @@ def named_actors(text: str, *, across_lines: bool = True) -> dict[str, str]:
 def _actor_runs(text: str, across_lines: bool = True) -> tuple[tuple[int, str, str], ...]:
     """At each word that starts a name, the longest run of five words down to one naming a
     state or organisation: (offset, the phrase as written, code)."""
-    words = list(_MENTION_WORD_RE.finditer(text))
+    words = [
+        (m.start() + (len(e.group(0)) if (e := _ELISION_RE.match(m.group(0))) else 0), m.end())
+        for m in _MENTION_WORD_RE.finditer(text)
+    ]
     runs: list[tuple[int, str, str]] = []
     for i in range(len(words)):
         for n in (5, 4, 3, 2, 1):
             if i + n > len(words):
                 continue
-            run = text[words[i].start() : words[i + n - 1].end()]
+            run = text[words[i][0] : words[i + n - 1][1]]
             if not across_lines and "\n" in run:
                 continue
             phrase = _MENTION_POSSESSIVE_RE.sub("", run).strip(".-'\u2019")
             code = _code_of(phrase)
             if code is not None:
-                runs.append((words[i].start() + run.index(phrase), phrase, code))
+                runs.append((words[i][0] + run.index(phrase), phrase, code))
                 break
     return tuple(runs)
 
@@ -837,15 +857,34 @@ _RU_PREFIX_UNITS: Final[dict[str, int]] = {w: v for w, v in _PREFIXES.items() if
 # Regex for a unit word mapped to its length in hours. Russian adjective forms ("72-часовой",
 # "3-дневный") are the stem plus a short ending.
 _UNIT_HOURS: Final[tuple[tuple[str, float], ...]] = (
-    (r"hours?|hrs?|h|час(?:а|ов|у|ам|ах|ами)?|часов[а-я]{2,3}|ч", 1.0),
+    # Each unit in English and Russian, then, written after digits ("72 Stunden"), in
+    # Ukrainian, German, French, Polish, Swedish, Italian, Spanish and Dutch.
+    (
+        r"hours?|hrs?|h|час(?:а|ов|у|ам|ах|ами)?|часов[а-я]{2,3}|ч"
+        r"|годин[иау]?|stunden?|std|heures?|godzin[ay]?|godz|timm(?:e|ar|arna)"
+        r"|horas?|uur",
+        1.0,
+    ),
     (
         r"days?|день|дн(?:я|ей|ям|ях|ями|е)|дневн[а-я]{2,3}"
-        r"|сут(?:ки|ок|кам|ках|очн[а-я]{2,3})?",
+        r"|сут(?:ки|ок|кам|ках|очн[а-я]{2,3})?"
+        r"|дн[іи]в|дні|доби|діб|tagen?|tage|jours?|dni|dnia|dzień|dag(?:ar|en)?|giorni|giorno"
+        r"|días?",
         24.0,
     ),
-    (r"weeks?|wks?|недел(?:я|и|ь|ю|е|ям|ях|ями|ьн[а-я]{2,3})|нед", 168.0),
+    (
+        r"weeks?|wks?|недел(?:я|и|ь|ю|е|ям|ях|ями|ьн[а-я]{2,3})|нед"
+        r"|тижн(?:я|ів|і)|тиждень|wochen?|semaines?|tygodni(?:e|a)?|tydzień|veckor?|settiman[ae]"
+        r"|semanas?|weken",
+        168.0,
+    ),
     # A month is counted as 30 days, the convention for deadlines.
-    (r"months?|месяц(?:а|ев|у|ам|ах|ами|е|ем)?|месячн[а-я]{2,3}|мес", 720.0),
+    (
+        r"months?|месяц(?:а|ев|у|ам|ах|ами|е|ем)?|месячн[а-я]{2,3}|мес"
+        r"|місяц(?:я|ів|і)?|monaten?|monate|mois|miesi[ąę]c(?:e|y|a)?|månad(?:er)?|mes[ei]"
+        r"|meses|maanden",
+        720.0,
+    ),
     (r"minutes?|mins?|минут(?:а|ы|у|ой|ам|ах|ами|н[а-я]{2,3})?|мин", 1.0 / 60.0),
 )
 _UNIT_RES: Final[tuple[tuple[re.Pattern[str], float], ...]] = tuple(

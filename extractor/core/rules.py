@@ -13,7 +13,7 @@ from functools import lru_cache
 from ..schemas import Dropped, Evidence
 from .build import evidence_of
 from .grounding import locate
-from .normalize import duration_spans, is_demonym, named_actors
+from .normalize import actor_spans, duration_spans, is_demonym, named_actors
 
 # A commitment to defend a state that is a security guarantee in all but the word: "pledge to
 # defend Ukraine", "send troops to Ukraine", "peacekeepers", "a backstop", "mutual defence", a
@@ -108,7 +108,9 @@ _EXCLUSION = re.compile(
     re.IGNORECASE,
 )
 _DEADLINE_BEFORE = re.compile(
-    r"(?:within|respond|react|no later than|deadline|в течение|за|через|не позднее)\W*(?:\w+\W+)?$",
+    r"(?:within|respond|react|no later than|deadline|в течение|за|через|не позднее|"
+    r"протягом|впродовж|innerhalb|binnen|dans les|sous|d'ici|w ciągu|w przeciągu|inom|"
+    r"entro|en un plazo de|dentro de|en)\W*(?:\w+\W+)?$",
     re.IGNORECASE,
 )
 _DEADLINE_AFTER = re.compile(
@@ -252,6 +254,10 @@ _PROPOSING = re.compile(
     r"\bwants?\b|\bseeks?\b|\bsought\b|\brequest|\basks?\b|\basked\b|"
     r"\bunveil|\bpresent(?:s|ed|ing)\b|\boutlin(?:e|es|ed|ing)\b|\bdrew up\b|\bdrafted\b|"
     r"given details of|\bpitch(?:ed|es|ing)?\b|"
+    # asking another to give them: "urged the G7 to provide", "called on allies to"
+    r"\burg(?:e|es|ed|ing)\b|\bcall(?:s|ed|ing)? on\b|\bappeal(?:s|ed|ing)? to\b|"
+    r"\blook(?:s|ed|ing)? for\b|\b(?:push|press)(?:es|ed|ing)? for\b|"
+    r"призва|призыва|заклика|\bwzyw|\bwezwa|uppmana|\bappel\w* à|"
     r"предлож|предлага|требова|требу|выдвину|настаива|добива|просит|просил|представил|"
     r"презентова|обнародова|пропону|запропону|вимага|"
     r"schlägt\w* vor|vorgeschlagen|vorschlag|forder|verlang|"
@@ -261,7 +267,8 @@ _PROPOSING = re.compile(
 # Asking for guarantees rather than offering them.
 _REQUESTING = re.compile(
     r"demand|insist|call(?:s|ed|ing)? for|\bwants?\b|\bwanted\b|\bseeks?\b|\bsought\b|"
-    r"\brequest|\basks?\b|\basked\b|требова|требу|настаива|добива|хоч|просит|просил",
+    r"\brequest|\basks?\b|\basked\b|\blook(?:s|ed|ing)? for\b|"
+    r"требова|требу|настаива|добива|хоч|просит|просил",
     re.IGNORECASE,
 )
 # "Ukraine proposed that the US guarantee its security": the proposer is the one protected.
@@ -281,6 +288,9 @@ _OWNS_AFTER = re.compile(
 )
 _OWNS_BEFORE = re.compile(
     rf"{_PROPOSAL_NOUN}\s+(?:(?:put forward|made|handed|sent)\s+)?(?:by|from|of)\s+(?:the\s+)?$|"
+    # the agent of a passive: "an agreement proposed by Riyadh", "a plan drawn up by Kyiv"
+    r"\b(?:proposed|put forward|suggested|drafted|drawn up|initiated|championed|floated)\s+"
+    r"by\s+(?:the\s+)?$|"
     r"(?:предложени\w*|план\w*|требовани\w*|инициатив\w*)\s+$",
     re.IGNORECASE,
 )
@@ -477,10 +487,16 @@ _NEGATED = re.compile(
 # Ukraine's security", "offer Ukraine a guarantee", "give Ukraine legally binding guarantees",
 # "гарантии безопасности Украине".
 _FOR_BEFORE = re.compile(
-    rf"(?:guarante\w*|guarantor\w*|security|assurances?|protection|{_GUARANTEE_STEM}\w*|"
+    rf"(?:guarante\w*|guarantor\w*|security|assurances?|protection|umbrella|deterrence|"
+    rf"backstop|{_GUARANTEE_STEM}\w*|"
     rf"(?:{_SECURITY_STEM})\w*)['\"\u2019\u201d\u00bb]?\s+"
     r"(?:\w+\s+)?(?:for|to|of|für|pour|à|dla|för|till|per|para|voor)\s+"
     r"(?:the\s+|die\s+|den\s+|la\s+|le\s+|l['\u2019])?$|"
+    # "a" right after the word, or an elided article: "garantías de seguridad a Ucrania",
+    # "garanzie di sicurezza all'Ucraina", "garanties à l'Ukraine"
+    rf"(?:{_GUARANTEE_STEM}|(?:{_SECURITY_STEM}))\w*\s+(?:a|al|alla|ao)\s+$|"
+    rf"(?:{_GUARANTEE_STEM}|(?:{_SECURITY_STEM}))\w*\s+(?:\w+\s+)?(?:à\s+)?"
+    r"(?:all|l|dell|alla)['\u2019]$|"
     # where forces would go: "troops sent to Ukraine", "deploying a force into Ukraine"
     r"(?:send|sent|deploy\w*|station\w*|dispatch\w*|troops|forces|soldiers|peacekeep\w*)\s+"
     r"(?:\S+\s+){0,3}?(?:to|into)\s+(?:the\s+)?$|"
@@ -503,19 +519,27 @@ _GIVEN_TO = re.compile(
     r"\bensur\w*|\bassur\w*|предостав\w*|\bда(?:ть|ст|дут|ли)|обеспеч\w*|нада\w*|"
     r"\bda(?:ć|dzą|je|ją|li|ła)|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
     r"\bgeben|\bgibt|\bgab\b|\bgaben|\bbiete\w*|\bgewähr\w*|\bdonn\w*|\boffr\w*|"
-    r"\bge(?:r)?\b|\bgav\b|\berbjud\w*)\s+(?:the\s+|der\s+|à\s+l['\u2019]|à\s+la\s+|à\s+)?$",
+    r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*)\s+"
+    r"(?:the\s+|der\s+|à\s+l['\u2019]|à\s+la\s+|à\s+|all['\u2019]|alla\s+|al\s+|a\s+)?$",
     re.IGNORECASE,
 )
 _GUARANTEE_NEXT = re.compile(
-    rf"^\s+(?:[\w-]+\s+){{0,4}}?(?:security\s+)?(?:{_GUARANTEE_STEM}|sicherheitsgarant)", re.I
+    rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:security\s+)?(?:{_GUARANTEE_STEM}|sicherheitsgarant|"
+    r"protection|assistance|beistand|schutz|помощ|защит|допомог|захист|pomoc|ochron|bistånd|skydd)",
+    re.I,
 )
 # The one who asks for guarantees is given them: "Russia wants guarantees", "Kyiv demanded",
 # "Москва требует гарантий".
 _ASKS_AFTER = re.compile(
     r"^\s+(?:[\w-]+\s+){0,3}?(?:wants?|wanted|demand(?:s|ed|ing)?|seeks?|sought|"
     r"request(?:s|ed)?|asks?|asked|insist(?:s|ed)?|call(?:s|ed)? for|"
+    r"look(?:s|ed|ing)? for|hop(?:e|es|ed|ing) for|(?:push|press)(?:es|ed|ing)? for|"
     r"хоч\w*|хотел\w*|требу\w*|требовал\w*|добива\w*|просит|просил\w*|настаива\w*)\b|"
-    r"^['\u2019]s\s+(?:\w+\s+)?(?:demands?|requests?|wish)",
+    r"^['\u2019]s\s+(?:\w+\s+)?(?:demands?|requests?|wish)|"
+    r"^\s+(?:[\w-]+\s+){0,2}?(?:to\s+)?(?:receive[sd]?|receiving|gets?|getting|obtains?|"
+    r"would get|will get|be given|be offered|получ\w*|отрима\w*|otrzyma\w*|erhält|erhalten|"
+    r"reçoit|recevra\w*|får|fick)\s+(?:\S+\s+){0,3}?(?:security\s+)?"
+    rf"(?:{_GUARANTEE_STEM}|assurances?|protection|sicherheitsgarant)",
     re.IGNORECASE,
 )
 # What a guarantee of non-enlargement is about: "guarantees that Ukraine will not join NATO",
@@ -532,6 +556,59 @@ _JOINS_BEFORE = re.compile(
     r"(?:при[её]м\w*|приня\w*|вступлени\w*|членств\w*|расширени\w*)\s+(?:\S+\s+){0,3}$",
     re.IGNORECASE,
 )
+# The one a guarantee says will protect: "a guarantee that America will protect it", "assurances
+# that the US would come to its defence", "гарантии того, что США защитят".
+_THAT_BEFORE = re.compile(
+    r"(?:guarante\w*|pledge\w*|assurances?|promises?|commitments?|гарант\w*|обещани\w*|"
+    r"заверени\w*|запевнен\w*)\s+(?:\S+\s+){0,2}?(?:that|что|що)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_PROTECTS_AFTER = re.compile(
+    r"^(?:['\u2019]s)?\s+(?:[\w-]+\s+){0,3}?(?:protect|defend|come to|help|assist|aid\b|"
+    r"intervene|respond|fight|deter|stand by|back\b|защи[тщ]|оборон|помо[гж]|прид[её]т|придут|"
+    r"захист|допомож)",
+    re.IGNORECASE,
+)
+# Whose peace and security an attack on another is treated as a threat to: "attacks on Qatar would
+# be treated as a threat to the peace and security of the United States".
+_TREATED_AS_BEFORE = re.compile(
+    r"\b(?:treat\w*|regard\w*|consider\w*|deem\w*|seen|view\w*)\s+as\s+(?:\S+\s+){0,10}?"
+    r"(?:on|to|against|of)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+# The one attacked is the one protected: "an attack on Poland", "aggression against Ukraine",
+# "нападение на Молдову".
+_ATTACKED_BEFORE = re.compile(
+    r"(?:attacks?|aggression|assault|invasion|нападени\w*|агресси\w*|напад\w*|агресі\w*)\s+"
+    r"(?:on|against|upon|на|против|проти)\s+(?:the\s+)?$|"
+    # and the one defended: "commits Washington to defend the Philippines", "the defence of
+    # Estonia", "bronić Polski", "защищать Молдову", "verteidigen"
+    r"\b(?:defend|protect|defen[cs]e of|protection of|(?:come|coming|came) to the aid of|"
+    r"security of|bronić|obrony|obronie|ochrony|защищать|защитить|защиты|оборон[уыеа]|"
+    r"захищати|захистити|захисту|défendre|défense de|protéger|försvara|försvaret av|"
+    r"schützen|verteidigung)\s+(?:the\s+|la\s+|le\s+|l['\u2019])?$",
+    re.IGNORECASE,
+)
+# The German dative article before the one given guarantees: "der Ukraine Sicherheitsgarantien".
+_DATIVE_BEFORE = re.compile(r"\b(?:der|dem)\s+$")
+# Proposing that another do it: "proposed that the US give", "zaproponowały, aby Stany
+# Zjednoczone", "предложила, чтобы США", "a proposé que la France", "vorgeschlagen, dass".
+_PROPOSES_THAT_AFTER = re.compile(
+    r"^(?:['\u2019]s)?\s+(?:[\w-]+\s+){0,4}?(?:propos\w*|suggest\w*|urg\w*|demand\w*|"
+    r"want\w*|ask\w*|insist\w*|zaproponowa\w*|proponu\w*|предлож\w*|предлага\w*|"
+    r"потребова\w*|требу\w*|хоч\w*|хотел\w*|пропонува\w*|запропонува\w*|proposé|proposto|"
+    r"propuso|vorgeschlagen|schlug\w*|föreslog|föreslår),?\s+"
+    r"(?:that|aby|żeby|że|что|чтобы|що|щоб|que|che|dass|att)\s+(?:the\s+|la\s+|le\s+|gli\s+)?",
+    re.IGNORECASE,
+)
+
+
+def mentions_first(text: str) -> bool:
+    """Whether ``text`` starts with the name of a state or organisation."""
+    spans = actor_spans(text[:60])
+    return bool(spans) and spans[0][0] == 0
+
+
 # Named as the model of a guarantee, not as a guarantor: "similar to NATO's Article 5",
 # "NATO-style", "аналогичны статье 5 Устава НАТО".
 _MODEL_BEFORE = re.compile(
@@ -596,6 +673,7 @@ _PLACE_BEFORE = re.compile(
 _NAMED_AFTER = re.compile(
     r"^\s+(?:memorandum|accords?|agreements?|protocol|communiqu|format|process|talks|"
     r"press conference|summit|meeting|declaration|conference|forum|charter|"
+    r"sea\b|strait|gulf\b|ocean|peninsula|море\b|пролив|залив|"
     r"меморандум|соглашени|протокол|формат|переговор|саммит|встреч|деклараци|устав)",
     re.IGNORECASE,
 )
@@ -620,6 +698,20 @@ def role(sentence: str, start: int, end: int) -> Role:
     a guarantee is likened to, part of a name) or a ``guarantor`` candidate."""
     before, after = sentence[max(0, start - 60) : start], sentence[end : end + 60]
     if _NAMED_AFTER.search(after) or _MODEL_BEFORE.search(before) or _MODEL_AFTER.search(after):
+        return "other"
+    if (_THAT_BEFORE.search(before) and _PROTECTS_AFTER.search(after)) or _TREATED_AS_BEFORE.search(
+        sentence[max(0, start - 100) : start]
+    ):
+        return "guarantor"
+    if _ATTACKED_BEFORE.search(before) or (
+        _DATIVE_BEFORE.search(before) and _GUARANTEE_NEXT.search(after)
+    ):
+        return "beneficiary"
+    if _PROPOSES_THAT_AFTER.search(after) and mentions_first(
+        after[_PROPOSES_THAT_AFTER.search(after).end() :]  # type: ignore[union-attr]
+    ):
+        # "Poland and Lithuania proposed that the US give guarantees": those who propose that
+        # another guarantee are not the guarantors.
         return "other"
     if (
         _FOR_BEFORE.search(before)
@@ -802,10 +894,14 @@ _SPEECH = re.compile(
 )
 _REQUIREMENT = re.compile(
     r"\bmust\b|\bneeds?\b|would have to|will have to|\bshould\b|\bwants?\b|\binsist|"
-    r"должн|нужн|необходим|треб|повинн|потрібн|muss|müssen|doit|doivent|musi|måste",
+    r"должн|нужн|необходим|треб|повинн|потрібн|мають|мусить|мусять|\bслід\b|muss|müssen|"
+    r"doit|doivent|musi|måste",
     re.IGNORECASE,
 )
 _WE = re.compile(r"\b(?:we|our|us|мы|нам|наш\w*|ми|нас|wir|nous|my|vi)\b", re.IGNORECASE)
+
+
+_QUOTE_CLOSE = re.compile(r"[\"\u201d\u00bb\u201c\u00ab]|\s[\u2014\u2013-]\s|,\s*[\u2014\u2013]")
 
 
 def _speaker(sentence: str, people: dict[str, Person]) -> tuple[str, int] | None:
@@ -813,12 +909,21 @@ def _speaker(sentence: str, people: dict[str, Person]) -> tuple[str, int] | None
     speech = _SPEECH.search(sentence)
     if speech is None:
         return None
-    near = [
-        (name, start)
-        for name, start in _named_here(sentence, people)
-        if abs(start - speech.start()) <= 40
+    named = _named_here(sentence, people)
+    # Its subject before it ("Zelensky said the US must ..."), else one after it ("..., said
+    # Zelensky"), nearest first.
+    before = [
+        (n, at)
+        for n, at in named
+        if 0 <= speech.start() - (at + len(n)) <= 40
+        # not a name inside the quotation the verb closes ("... в Совете Безопасности», —
+        # подчеркнул Влад Батрынча")
+        and not _QUOTE_CLOSE.search(sentence[at + len(n) : speech.start()])
     ]
-    return min(near, key=lambda m: abs(m[1] - speech.start())) if near else None
+    after = [(n, at) for n, at in named if 0 <= at - speech.end() <= 40]
+    if before:
+        return max(before, key=lambda m: m[1])
+    return min(after, key=lambda m: m[1]) if after else None
 
 
 def _named_here(sentence: str, people: dict[str, Person]) -> list[tuple[str, int]]:
@@ -840,6 +945,9 @@ def _proposer_mention(sentence: str, people: dict[str, Person]) -> tuple[str, in
     verb = _PROPOSING.search(sentence)
     if verb is None:
         return None
+    if re.match(r"\w*\s+by\b", sentence[verb.start() :]):
+        # A passive ("an agreement proposed by Riyadh"): the one after "by", read as an owner.
+        return None
     named_before = [m for m in _named_here(sentence[: verb.start()], people)]
     if _THEIR_BEFORE.search(sentence[max(0, verb.start() - 12) : verb.start()]):
         # "in light of its demands": whose they are is the name said last before them
@@ -860,10 +968,37 @@ def _proposer_mention(sentence: str, people: dict[str, Person]) -> tuple[str, in
 
 _OCCUPIED = re.compile(r"occupied|оккупир", re.IGNORECASE)
 
+# A treaty on security guarantees: "a treaty on security guarantees", "the guarantee treaty",
+# "Договор о гарантиях безопасности", "umowa o gwarancjach bezpieczeństwa".
+_GUARANTEE_TREATY = re.compile(
+    r"(?:treaty|agreement|pact|accord|memorandum|договор\w*|соглашени\w*|меморандум\w*|"
+    r"договір\w*|угод\w*|vertrag\w*|traité|traktat\w*|umow\w*|avtal\w*)\s+"
+    r"(?:\S+\s+){0,2}?(?:on|of|о|об|про|über|sur|sobre|o|om)\s+(?:\S+\s+){0,2}?"
+    rf"(?:{_GUARANTEE_STEM})|"
+    rf"(?:{_GUARANTEE_STEM})\w*\s+(?:treaty|pact|agreement)",
+    re.IGNORECASE,
+)
+# Its signatories: "the signatories of the treaty", "страны-подписанты договора", "parties to
+# the agreement".
+_SIGNATORY = re.compile(
+    r"signator|подписант|підписант|sygnatariusz|signatar|signataire|undertecknar|"
+    r"\bparties to the (?:treaty|agreement|pact)|участник\w* договора|сторон\w* договора",
+    re.IGNORECASE,
+)
 
-def is_guarantee_sentence(sentence: str) -> bool:
+
+def names_guarantee_treaty(text: str) -> bool:
+    """Whether an article names a treaty on security guarantees, whose signatories are then
+    its guarantors wherever it names them ("the signatories of the multilateral treaty")."""
+    return bool(_GUARANTEE_TREATY.search(text))
+
+
+def is_guarantee_sentence(sentence: str, treaty: bool = False) -> bool:
     """Whether a sentence speaks of security guarantees, or of a commitment to defend that is
-    one in all but the word, as something given or proposed."""
+    one in all but the word, as something given or proposed; in an article that names a
+    treaty on security guarantees (``treaty``), of that treaty's signatories too."""
+    if treaty and _SIGNATORY.search(sentence) and not _NEGATED.search(sentence):
+        return True
     return bool(
         (
             (
@@ -986,12 +1121,13 @@ def _rules_findings(original: str) -> Findings:
 
     chunks = [(p, sentences(p)) for p in paragraphs(text)]
     people = persons([s for _, group in chunks for s in group])
+    treaty = names_guarantee_treaty(text)
     for paragraph, group in chunks:
-        about = bool(_GUARANTEE.search(paragraph.text))
+        about = about_guarantees(paragraph.text, treaty)
         quoted = next((who for s in group if (who := _speaker(s.text, people)) is not None), None)
         for sentence in group:
             add("proposer", proposal_owners(sentence.text), sentence, findings if about else extra)
-            guarantee = about and is_guarantee_sentence(sentence.text)
+            guarantee = about and is_guarantee_sentence(sentence.text, treaty)
             for name, offset in presenters(sentence.text, people):
                 add_actor("proposer", name, offset, sentence, findings if guarantee else extra)
             mark = _CONDITION_MARK.search(sentence.text) if guarantee else None
@@ -1045,9 +1181,10 @@ def _rules_findings(original: str) -> Findings:
     return findings
 
 
-def about_guarantees(text: str) -> bool:
-    """Whether a paragraph speaks of guarantees or security at all (where the rules look)."""
-    return bool(_GUARANTEE.search(text))
+def about_guarantees(text: str, treaty: bool = False) -> bool:
+    """Whether a paragraph speaks of guarantees or security at all (where the rules look), or,
+    in an article that names a treaty on security guarantees (``treaty``), of its signatories."""
+    return bool(_GUARANTEE.search(text) or (treaty and _SIGNATORY.search(text)))
 
 
 def proposes(text: str) -> bool:
