@@ -16,7 +16,6 @@ from typing import Any, Literal, TextIO, get_args, get_origin
 
 import annotated_types
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,11 +34,12 @@ from ._version import __version__
 from .errors import ConfigError, ExtractorError, InputError
 from .eval import evaluate, eventscore
 from .io import articles, files
+from .io.records import read_records
 from .model import embedded, requestlog, spending
-from .outputs import eventpage, export, grouping, report, sink, tables
+from .outputs import eventpage, export, grouping, report, sink
 from .runs import batch, cache, runner
 from .runs.method import RunMethod, resolve_method
-from .schemas import SCHEMA_VERSION, ExtractionRecord
+from .schemas import ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -517,7 +517,7 @@ def eval_command(
     if events_gold is not None:
         gold_events = eventscore.load_event_gold(events_gold)
         scored = [
-            (path.stem, eventscore.score_events(_read_records(path), gold_events))
+            (path.stem, eventscore.score_events(read_records(path), gold_events))
             for path in predictions
         ]
         events_json = {label: s.to_json() for label, s in scored}
@@ -548,38 +548,6 @@ def eval_command(
         click.echo(evaluate.render_table(report), nl=False)
 
 
-def _read_records(path: Path) -> list[ExtractionRecord]:
-    """The records of a JSONL file.
-
-    Raises:
-        InputError: the file cannot be read, or a line is not a record of this schema version
-            (the message names the file and the record).
-    """
-    records = []
-    for number, data in enumerate(evaluate.load_records(path), start=1):
-        try:
-            records.append(ExtractionRecord.model_validate(data))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"]))
-            raise InputError(
-                f"{path}: record {number} is not an extraction record of schema version "
-                f"{SCHEMA_VERSION} "
-                f"({first['msg']} at {where}); re-extract it with this version"
-            ) from None
-        # Refused rather than clamped: usage is at most millions of tokens and offsets at most
-        # an article's length, so such a number was written by hand, and a clamp would keep a
-        # number nobody wrote.
-        past = tables.out_of_range(records[-1])
-        if past is not None:
-            raise InputError(
-                f"{path}: record {number} holds {past[1]:,} at {past[0]}, past the 64-bit "
-                "integers a database holds; no extraction makes such a number, so the file was "
-                "altered: re-extract that article, or remove its record"
-            )
-    return records
-
-
 def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
     console.print(
         f"loaded into {config.masked(url)}: {report.added['extractions']} new extractions, "
@@ -605,7 +573,7 @@ def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
 def load(jsonl: Path, db: str) -> None:
     """Load extraction records (JSONL) into a database, idempotently, in one transaction."""
     url = db or sink.default_url(str(jsonl))
-    records = _read_records(jsonl)
+    records = read_records(jsonl)
     _print_load(sink.load(records, url), url, Console())
 
 
@@ -627,7 +595,7 @@ def load(jsonl: Path, db: str) -> None:
 )
 def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
-    records = _read_records(jsonl)
+    records = read_records(jsonl)
     for target in (output, events_page):
         if target is not None and not target.parent.is_dir():
             raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
@@ -670,7 +638,7 @@ def export_command(jsonl: Path, fmt: str, output: Path) -> None:
     schema: articles, extraction_runs, extractions, proposals, guarantors, conditions,
     excluded_territories, stances, evidence, dropped, and the records' proposals grouped into
     events (events, event_proposals)."""
-    records = _read_records(jsonl)
+    records = read_records(jsonl)
     written = export.write(records, output, fmt)
     width = max(len(name) for name in written.rows)
     click.echo(f"{len(records)} records -> {output}/ ({fmt})")
@@ -705,7 +673,7 @@ def events_command(
     """Group the proposals of the records in JSONL files into events (one proposal reported by
     several articles) and write each event with its sources, guarantors over time, response
     times, exclusions and disagreements."""
-    records = [record for path in jsonl for record in _read_records(path)]
+    records = [record for path in jsonl for record in read_records(path)]
     for target in (output, html):
         if target is not None and str(target) != "-" and not target.parent.is_dir():
             raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
