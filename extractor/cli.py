@@ -339,10 +339,7 @@ def extract(
                 f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""),
                 err=True,
             )
-        if summary_path is not None and not summary_path.parent.is_dir():
-            raise ConfigError(
-                f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
-            )
+        _refuse_missing_directories(summary_path)
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.check(db_url)  # a bad URL or a database down: a usage error before any request
@@ -596,9 +593,7 @@ def load(jsonl: Path, db: str) -> None:
 def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
     records = read_records(jsonl)
-    for target in (output, events_page):
-        if target is not None and not target.parent.is_dir():
-            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    _refuse_missing_directories(output, events_page)
     href = _relative(events_page, output) if events_page is not None else None
     page = report.render(records, title=f"Extractions: {jsonl.name}", events_href=href)
     files.write_atomic(output, page)
@@ -609,6 +604,18 @@ def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
         html = eventpage.render(found, title=f"Events: {jsonl.name}", report_href=back)
         files.write_atomic(events_page, html)
         click.echo(f"{len(found)} events -> {events_page}")
+
+
+def _refuse_missing_directories(*targets: Path | None) -> None:
+    """Refuse, before any work, a file to write in a directory that does not exist (``-`` is
+    standard output).
+
+    Raises:
+        ConfigError: naming the file and its directory.
+    """
+    for target in targets:
+        if target is not None and str(target) != "-" and not target.parent.is_dir():
+            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
 
 
 def _relative(target: Path, page: Path) -> str:
@@ -674,9 +681,7 @@ def events_command(
     several articles) and write each event with its sources, guarantors over time, response
     times, exclusions and disagreements."""
     records = [record for path in jsonl for record in read_records(path)]
-    for target in (output, html):
-        if target is not None and str(target) != "-" and not target.parent.is_dir():
-            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    _refuse_missing_directories(output, html)
     found = grouping.grouped(records)
     lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e, _ in found)
     if str(output) == "-":
