@@ -203,6 +203,14 @@ class _Cache:
         article = hit.article.model_copy(update={"source": item.source})
         return _record(hit.model_copy(update={"article": article}))
 
+    def at_once(self, item: articles.Article) -> Record | None:
+        """``item``'s record when it takes no request: served from the cache, or made at once
+        by a method that asks no model; None when the model has to be asked."""
+        hit = self.get(item)
+        if hit is not None or self.method.needs_model:
+            return hit
+        return self.put(_record(pipeline.extract(item, None, method=self.method)))
+
     def put(self, record: Record) -> Record:
         if self.store is not None:
             self.store.put(cache_key(record.article.id, self.method), record)
@@ -268,13 +276,10 @@ def extract(
         RunStopped: ``max_tokens_per_article`` or a budget stopped the article.
     """
     item, method, store = _call(article, source, settings, options, cache)
-    chosen, needs_model = method.settings, method.needs_model
     try:
-        if (hit := store.get(item)) is not None:
-            return hit
-        if not needs_model:
-            return store.put(_record(pipeline.extract(item, None, method=method)))
-        engine = Engine(_live(chosen))
+        if (done := store.at_once(item)) is not None:
+            return done
+        engine = Engine(_live(method.settings))
         try:
             return store.put(_record(pipeline.extract(item, engine, method=method)))
         finally:
@@ -361,15 +366,12 @@ async def aextract(
         As :func:`extract`.
     """
     item, method, store = _call(article, source, settings, options, cache)
-    chosen, needs_model = method.settings, method.needs_model
     try:
-        if (hit := store.get(item)) is not None:
-            return hit
-        if not needs_model:
-            return store.put(_record(pipeline.extract(item, None, method=method)))
+        if (done := store.at_once(item)) is not None:
+            return done
         # Fixing the embedded server's address (the first call only) waits on a thread, not on
         # the loop; so does starting it, at the first request.
-        engine = AsyncEngine(await asyncio.to_thread(_live, chosen))
+        engine = AsyncEngine(await asyncio.to_thread(_live, method.settings))
         try:
             asker = engine.article(item.id)
             return store.put(_record(await pipeline.aextract(item, asker, method)))

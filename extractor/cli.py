@@ -16,7 +16,6 @@ from typing import Any, Literal, TextIO, get_args, get_origin
 
 import annotated_types
 import click
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,11 +34,12 @@ from ._version import __version__
 from .errors import ConfigError, ExtractorError, InputError
 from .eval import evaluate, eventscore
 from .io import articles, files
+from .io.records import read_records
 from .model import embedded, requestlog, spending
-from .outputs import eventpage, export, grouping, report, sink, tables
+from .outputs import eventpage, export, grouping, report, sink
 from .runs import batch, cache, runner
 from .runs.method import RunMethod, resolve_method
-from .schemas import SCHEMA_VERSION, ExtractionRecord
+from .schemas import ExtractionRecord
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -339,10 +339,7 @@ def extract(
                 f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""),
                 err=True,
             )
-        if summary_path is not None and not summary_path.parent.is_dir():
-            raise ConfigError(
-                f"cannot write {summary_path}: directory {summary_path.parent} does not exist"
-            )
+        _refuse_missing_directories(summary_path)
         db_url = (db or sink.default_url(output)) if db is not None else None
         if db_url is not None:
             sink.check(db_url)  # a bad URL or a database down: a usage error before any request
@@ -517,7 +514,7 @@ def eval_command(
     if events_gold is not None:
         gold_events = eventscore.load_event_gold(events_gold)
         scored = [
-            (path.stem, eventscore.score_events(_read_records(path), gold_events))
+            (path.stem, eventscore.score_events(read_records(path), gold_events))
             for path in predictions
         ]
         events_json = {label: s.to_json() for label, s in scored}
@@ -548,38 +545,6 @@ def eval_command(
         click.echo(evaluate.render_table(report), nl=False)
 
 
-def _read_records(path: Path) -> list[ExtractionRecord]:
-    """The records of a JSONL file.
-
-    Raises:
-        InputError: the file cannot be read, or a line is not a record of this schema version
-            (the message names the file and the record).
-    """
-    records = []
-    for number, data in enumerate(evaluate.load_records(path), start=1):
-        try:
-            records.append(ExtractionRecord.model_validate(data))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(map(str, first["loc"]))
-            raise InputError(
-                f"{path}: record {number} is not an extraction record of schema version "
-                f"{SCHEMA_VERSION} "
-                f"({first['msg']} at {where}); re-extract it with this version"
-            ) from None
-        # Refused rather than clamped: usage is at most millions of tokens and offsets at most
-        # an article's length, so such a number was written by hand, and a clamp would keep a
-        # number nobody wrote.
-        past = tables.out_of_range(records[-1])
-        if past is not None:
-            raise InputError(
-                f"{path}: record {number} holds {past[1]:,} at {past[0]}, past the 64-bit "
-                "integers a database holds; no extraction makes such a number, so the file was "
-                "altered: re-extract that article, or remove its record"
-            )
-    return records
-
-
 def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
     console.print(
         f"loaded into {config.masked(url)}: {report.added['extractions']} new extractions, "
@@ -605,7 +570,7 @@ def _print_load(report: sink.LoadReport, url: str, console: Console) -> None:
 def load(jsonl: Path, db: str) -> None:
     """Load extraction records (JSONL) into a database, idempotently, in one transaction."""
     url = db or sink.default_url(str(jsonl))
-    records = _read_records(jsonl)
+    records = read_records(jsonl)
     _print_load(sink.load(records, url), url, Console())
 
 
@@ -627,10 +592,8 @@ def load(jsonl: Path, db: str) -> None:
 )
 def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
     """Write one self-contained HTML page showing every record with its evidence highlighted."""
-    records = _read_records(jsonl)
-    for target in (output, events_page):
-        if target is not None and not target.parent.is_dir():
-            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    records = read_records(jsonl)
+    _refuse_missing_directories(output, events_page)
     href = _relative(events_page, output) if events_page is not None else None
     page = report.render(records, title=f"Extractions: {jsonl.name}", events_href=href)
     files.write_atomic(output, page)
@@ -641,6 +604,18 @@ def report_command(jsonl: Path, output: Path, events_page: Path | None) -> None:
         html = eventpage.render(found, title=f"Events: {jsonl.name}", report_href=back)
         files.write_atomic(events_page, html)
         click.echo(f"{len(found)} events -> {events_page}")
+
+
+def _refuse_missing_directories(*targets: Path | None) -> None:
+    """Refuse, before any work, a file to write in a directory that does not exist (``-`` is
+    standard output).
+
+    Raises:
+        ConfigError: naming the file and its directory.
+    """
+    for target in targets:
+        if target is not None and str(target) != "-" and not target.parent.is_dir():
+            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
 
 
 def _relative(target: Path, page: Path) -> str:
@@ -670,7 +645,7 @@ def export_command(jsonl: Path, fmt: str, output: Path) -> None:
     schema: articles, extraction_runs, extractions, proposals, guarantors, conditions,
     excluded_territories, stances, evidence, dropped, and the records' proposals grouped into
     events (events, event_proposals)."""
-    records = _read_records(jsonl)
+    records = read_records(jsonl)
     written = export.write(records, output, fmt)
     width = max(len(name) for name in written.rows)
     click.echo(f"{len(records)} records -> {output}/ ({fmt})")
@@ -705,10 +680,8 @@ def events_command(
     """Group the proposals of the records in JSONL files into events (one proposal reported by
     several articles) and write each event with its sources, guarantors over time, response
     times, exclusions and disagreements."""
-    records = [record for path in jsonl for record in _read_records(path)]
-    for target in (output, html):
-        if target is not None and str(target) != "-" and not target.parent.is_dir():
-            raise ConfigError(f"cannot write {target}: directory {target.parent} does not exist")
+    records = [record for path in jsonl for record in read_records(path)]
+    _refuse_missing_directories(output, html)
     found = grouping.grouped(records)
     lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e, _ in found)
     if str(output) == "-":

@@ -301,24 +301,43 @@ class Asker(Protocol):
 
 
 T = TypeVar("T")
+A = TypeVar("A", covariant=True)
 
 
-class Runner(Protocol):
-    """What runs a strategy for synchronous code: the current article's asker and a way to
-    wait for a coroutine's result (the synchronous ``extractor.model.sync.Engine``)."""
+class Runner(Protocol[A]):
+    """What runs asynchronous work for synchronous code: the current article's asker and a way
+    to wait for a coroutine's result on an event loop of its own (the synchronous
+    ``extractor.model.sync.Engine``, whose asker is an ``Asker``)."""
 
     @property
-    def asker(self) -> Asker: ...
+    def asker(self) -> A: ...
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T: ...
 
 
-def finished(coroutine: Coroutine[Any, Any, T]) -> T:
-    """The result of a coroutine that never has to wait (a strategy run with no asker: it
-    asks nothing), got without an event loop.
+def run_sync(runner: Runner[A] | None, work: Callable[[A | None], Coroutine[Any, Any, T]]) -> T:
+    """The result of asynchronous ``work`` for synchronous code: the one bridge between them.
+
+    With a runner, ``work`` is given its asker and waited for on its loop (``Engine.run``
+    cancels it there when the wait is interrupted, Ctrl-C included). With none, nothing is
+    asked of a model, so ``work`` is given no asker and run to its end without an event loop:
+    it never has to wait, and it runs where a loop is already running (a notebook,
+    ``aextract``) as well as where none is.
 
     Raises:
-        RuntimeError: the coroutine did wait; run it on an event loop instead.
+        RuntimeError: with no runner, ``work`` did wait; give it a runner.
+        What ``work`` raises.
+    """
+    if runner is None:
+        return _finished(work(None))
+    return runner.run(work(runner.asker))
+
+
+def _finished(coroutine: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never has to wait, got without an event loop.
+
+    Raises:
+        RuntimeError: the coroutine did wait.
     """
     try:
         coroutine.send(None)
@@ -664,15 +683,14 @@ class Strategy(ABC):
                 answers.append(exc)
         return answers
 
-    def run(self, engine: Runner | None, text: str, prompt_version: str) -> Result:
-        """``arun`` for synchronous code, on ``engine`` (``extractor.model.sync.Engine``).
+    def run(self, engine: Runner[Asker] | None, text: str, prompt_version: str) -> Result:
+        """``arun`` for synchronous code, on ``engine`` (``extractor.model.sync.Engine``;
+        None for a strategy that asks nothing), through ``run_sync``.
 
         Raises:
             As ``arun``.
         """
-        if engine is None:
-            return finished(self.arun(None, text, prompt_version))
-        return engine.run(self.arun(engine.asker, text, prompt_version))
+        return run_sync(engine, lambda asker: self.arun(asker, text, prompt_version))
 
 
 REGISTRY: dict[str, Strategy] = {}

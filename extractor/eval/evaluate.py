@@ -13,7 +13,7 @@ from typing import Any, Final, get_args
 from ..core.grounding import on_word_boundaries
 from ..errors import InputError
 from ..io import articles
-from ..io.files import read_jsonl
+from ..io.records import read_record_dicts as load_records
 from ..schemas import GuaranteeType, Position, StanceKind
 
 __all__ = [
@@ -512,45 +512,6 @@ def load_gold_sets(directories: list[Path]) -> dict[str, dict[str, dict[str, Any
             owner[name] = str(directory)
         sets[str(directory)] = gold
     return sets
-
-
-def _record(line: str) -> dict[str, Any]:
-    """A line of a records file, with the parts the scorer reads checked.
-
-    Raises:
-        ValueError: the line is not JSON, or the part named is missing or malformed.
-    """
-    record = json.loads(line)
-    if not isinstance(record, dict):
-        raise ValueError("not a JSON object")
-    article = record.get("article")
-    if not isinstance(article, dict) or not isinstance(article.get("source"), str):
-        raise ValueError("missing article.source")
-    if not isinstance(article.get("text"), str):
-        raise ValueError("missing article.text")
-    if not isinstance(record.get("proposals"), list):
-        raise ValueError("'proposals' must be a list")
-    error = record.get("error")
-    if error is not None and not (isinstance(error, dict) and isinstance(error.get("type"), str)):
-        raise ValueError('\'error\' must be null or {"type", "message"}')
-    return record
-
-
-def load_records(path: Path) -> list[dict[str, Any]]:
-    """Read extraction records from a JSONL file, one record per line; blank lines are skipped.
-
-    Args:
-        path: The JSONL file the extractor wrote.
-
-    Returns:
-        The records in file order.
-
-    Raises:
-        InputError: If the file cannot be read or is not UTF-8, or a line is not valid JSON or
-            not a record. The message names the file and the line number.
-    """
-    fix = "each line must be one extraction record as written by `extractor`"
-    return [line.value for line in read_jsonl(path, _record, fix=fix)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The synchronous engine: ``Engine`` runs an ``AsyncEngine`` on an event
-loop of its own (a daemon thread) for synchronous callers. It holds no logic of its own; there
-is one implementation of the retries, re-asks and budgets, the asynchronous one."""
+loop of its own (a daemon thread) for synchronous callers, the runner that
+``strategies.run_sync`` waits on. It holds no logic of its own; there is one implementation of
+the retries, re-asks and budgets, the asynchronous one."""
 
 from __future__ import annotations
 

@@ -371,32 +371,6 @@ VIEW_NAMES: tuple[str, ...] = (
 # ---------------------------------------------------------------------------------------------
 
 
-# The integers a database column holds (SQLite's INTEGER, PostgreSQL's BIGINT, Parquet's int64).
-INTEGERS = range(-(2**63), 2**63)
-
-
-def out_of_range(record: ExtractionRecord) -> tuple[str, int] | None:
-    """The first integer of ``record`` that no database integer holds, and where it is
-    (``provenance.usage.prompt_tokens``); None when there is none."""
-    return _first_out_of_range(record.model_dump(), "")
-
-
-def _first_out_of_range(value: Any, at: str) -> tuple[str, int] | None:
-    if isinstance(value, int):
-        return None if value in INTEGERS else (at, value)
-    if isinstance(value, dict):
-        inside = [(f"{at}.{key}" if at else str(key), item) for key, item in value.items()]
-    elif isinstance(value, list):
-        inside = [(f"{at}[{n}]", item) for n, item in enumerate(value)]
-    else:
-        return None
-    for where, item in inside:
-        found = _first_out_of_range(item, where)
-        if found is not None:
-            return found
-    return None
-
-
 def actor_columns(prefix: str, actor: Actor | None) -> dict[str, Any]:
     """An actor as the three columns ``PREFIX_name``, ``PREFIX_kind``, ``PREFIX_code``."""
     return {

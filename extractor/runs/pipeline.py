@@ -184,10 +184,9 @@ def extract(
         if chosen is None:
             raise TypeError("extract needs an engine, a method or settings")
         method = resolve_method(chosen)
-    if engine is None:
-        return strategies.finished(aextract(article, None, method, clock=clock))
-    engine.start_article(article.id)
-    return engine.run(aextract(article, engine.asker, method, clock=clock))
+    if engine is not None:
+        engine.start_article(article.id)
+    return strategies.run_sync(engine, lambda asker: aextract(article, asker, method, clock=clock))
 
 
 def unreadable(

@@ -305,15 +305,16 @@ class Extractor:
 
     async def _all(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         done: list[dict[str, Any]] = []
+        if self._engine is None:  # no request to wait for: one after another, with no loop
+            for row in rows:
+                done.append(await self._one(row))
+            return done
         await in_flight(rows, self._threads, self._one, done.append)
         return done
 
     def __call__(self, batch_of_rows: Any) -> dict[str, list[Any]]:
         rows = list(_rows(batch_of_rows))
-        if self._engine is None:  # no request to wait for
-            done = [strategies.finished(self._one(row)) for row in rows]
-        else:
-            done = self._engine.run(self._all(rows))
+        done = strategies.run_sync(self._engine, lambda _: self._all(rows))
         return _columns(done, ("index", "record", "meter", "seconds"))
 
 

@@ -29,7 +29,8 @@ from ..core.answers import Meter
 from ..core.identity import Identity
 from ..errors import ConfigError, RunStopped
 from ..io import articles
-from ..io.files import Appender, Line, read_jsonl, write_atomic, write_error
+from ..io.files import Appender, write_atomic, write_error
+from ..io.records import read_record_lines
 from ..model.client import AsyncEngine
 from ..model.flight import in_flight
 from ..model.spending import Budget, Price, RateLimiter, Spend
@@ -317,9 +318,13 @@ class Output:
         ``FILE.partial`` rewritten without it."""
         if not self.resumable:
             return []
-        records = [line.value for line in _read_records(self.target)[0]]
+        records: list[ExtractionRecord] = []
+        if self.target.is_file():  # a line that holds no record: its article is extracted again
+            lines = read_record_lines(self.target, skipped=lambda number, why: None)
+            records += [line.value for line in lines]
         if self.partial.is_file():
-            lines, bad = _read_records(self.partial)
+            bad: list[int] = []
+            lines = read_record_lines(self.partial, skipped=lambda number, _: bad.append(number))
             if bad:
                 write_atomic(self.partial, "".join(line.text for line in lines))
             self.unfinished = [line.value for line in lines]
@@ -388,18 +393,6 @@ class Output:
         appender, self._appender = self._appender, None
         if appender is not None:
             appender.__exit__(kind, *exc)
-
-
-def _read_records(path: Path) -> tuple[list[Line[ExtractionRecord]], int]:
-    """The lines of an output file that hold records (none when there is no file), and how
-    many did not (cut short by a kill, or no record): their articles are extracted again."""
-    if not path.is_file():
-        return [], 0
-    bad: list[int] = []
-    lines = read_jsonl(
-        path, ExtractionRecord.model_validate_json, skipped=lambda number, _: bad.append(number)
-    )
-    return list(lines), len(bad)
 
 
 def _same_file(a: Path, b: Path) -> bool:
