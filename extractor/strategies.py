@@ -45,7 +45,7 @@ import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, ClassVar, Literal, Optional, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, create_model
@@ -79,8 +79,10 @@ from .core.rules import (
     deadlines,
     found_in,
     is_guarantee_sentence,
+    mentions,
     paragraphs,
     proposes,
+    role,
     rules_findings,
     sentences,
     territory_mentions,
@@ -872,6 +874,17 @@ def _choice_ask(
     )
 
 
+def _proposer_options(text: str) -> list[str]:
+    """The states and organisations sentences about guarantees name (one a line), less those
+    named there only as the attacker, the other side of talks, a model or a place: the other
+    side of the talks is not who puts the proposal forward."""
+    roles: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        for name, start, end in mentions(line):
+            roles.setdefault(name, set()).add(role(line, start, end))
+    return [name for name in _guarantee_actors(text) if roles.get(name, {"guarantor"}) != {"other"}]
+
+
 @register
 class Guided(_FieldStrategy):
     """Code finds the values (``rules_findings``); the model is asked only for what code
@@ -905,7 +918,9 @@ class Guided(_FieldStrategy):
         ]
         proposing = [s for s in guarantee if proposes(s.text)]
         passages = proposing + [s for s in guarantee if s not in proposing]
-        question = next(q for q in QUESTIONS if q.field == "proposer")
+        question = replace(
+            next(q for q in QUESTIONS if q.field == "proposer"), options=_proposer_options
+        )
         ask = _choice_ask(question, passages, prompt_version, 0)
         return [ask] if ask is not None else []
 

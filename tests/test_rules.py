@@ -654,3 +654,28 @@ def test_the_speaker_is_the_subject_of_the_verb_of_speech_not_a_name_in_the_quot
 def test_a_deadline_in_each_cued_language_is_a_response_time(phrase: str) -> None:
     [deadline] = response_deadlines(f"The guarantors must respond {phrase}.", True)
     assert parse_hours(deadline) == 24.0
+
+
+def test_a_demand_outside_the_guarantee_paragraphs_and_the_headline_makes_no_proposer() -> None:
+    # Hand-written articles: the same demand in a body paragraph and in the headline.
+    body = (
+        "Allies meet in Kyiv.\n\n"
+        "The UK and France will provide security guarantees to Ukraine.\n\n"
+        "Putin listed Russia's maximalist demands as usual."
+    )
+    assert rules_findings(body).of("proposer") == []
+    headline = (
+        "Russia's demand of NATO\n\n"
+        "The guarantee Russia had requested would bind NATO not to expand, officials said."
+    )
+    assert [f.value for f in rules_findings(headline).of("proposer")][:1] == ["Russia"]
+
+
+def test_guided_offers_the_model_no_proposer_named_only_as_the_other_side() -> None:
+    from extractor.strategies import _proposer_options
+
+    piece = (
+        "The UK would provide security guarantees after talks with Russia.\n"
+        "France would guarantee a ceasefire."
+    )
+    assert _proposer_options(piece) == ["The UK", "France"]

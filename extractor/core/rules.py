@@ -758,17 +758,25 @@ def guarantee_mentions(sentence: str) -> list[str]:
     return [name for name, roles in _roles(sentence).items() if "guarantor" in roles]
 
 
-def proposal_owners(sentence: str) -> list[str]:
-    """States and organisations a sentence names as the owner of a proposal, plan or demands
-    ("Ukraine's proposal", "the US draft plan", "предложения Киева")."""
+def proposal_owners(sentence: str, demands: bool = True) -> list[str]:
+    """States and organisations a sentence names as the owner of a proposal, plan or (with
+    ``demands``) demands ("Ukraine's proposal", "the US draft plan", "предложения Киева",
+    "Russia's demands")."""
+    owned = [
+        (name, sentence[end : end + 40])
+        for name, start, end in _mentions(sentence)
+        if _OWNS_AFTER.search(sentence[end : end + 40])
+        or _OWNS_BEFORE.search(sentence[max(0, start - 40) : start])
+    ]
     return list(
-        dict.fromkeys(
-            name
-            for name, start, end in _mentions(sentence)
-            if _OWNS_AFTER.search(sentence[end : end + 40])
-            or _OWNS_BEFORE.search(sentence[max(0, start - 40) : start])
-        )
+        dict.fromkeys(name for name, after in owned if demands or not _DEMANDS_AFTER.search(after))
     )
+
+
+# Demands or requests rather than a plan: "Russia's maximalist demands", "Moscow's requests".
+_DEMANDS_AFTER = re.compile(
+    r"^(?:['\u2019]s)?\s+(?:[\w-]+\s+){0,2}?(?:demands?|requests?|требовани\w*)\b", re.IGNORECASE
+)
 
 
 # The one who presents a plan: "Ukraine's Volodymyr Zelensky has given details of an updated
@@ -1126,7 +1134,10 @@ def _rules_findings(original: str) -> Findings:
         about = about_guarantees(paragraph.text, treaty)
         quoted = next((who for s in group if (who := _speaker(s.text, people)) is not None), None)
         for sentence in group:
-            add("proposer", proposal_owners(sentence.text), sentence, findings if about else extra)
+            # Outside the paragraphs about guarantees and the headline, a plan's owner, not a
+            # demand's ("Russia's maximalist demands" are no proposal of guarantees).
+            owners = proposal_owners(sentence.text, demands=about or paragraph is chunks[0][0])
+            add("proposer", owners, sentence, findings if about else extra)
             guarantee = about and is_guarantee_sentence(sentence.text, treaty)
             for name, offset in presenters(sentence.text, people):
                 add_actor("proposer", name, offset, sentence, findings if guarantee else extra)
