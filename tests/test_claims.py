@@ -141,9 +141,11 @@ def test_proposer_and_beneficiary_carry_the_evidence_naming_them() -> None:
     [proposal], dropped = build(draft, TEXT)
     assert proposal.proposer is not None and proposal.proposer.code == "UKR"
     assert [e.quote for e in proposal.proposer.evidence] == ["Ukraine proposed that the US"]
-    # "its" does not name Ukraine: the beneficiary's own quote must.
-    assert proposal.beneficiary is None
-    assert dropped[0].field == "proposals[0].beneficiary"
+    # "its" does not name Ukraine, the sentence the quote is a clause of does: that sentence
+    # is the beneficiary's evidence.
+    assert proposal.beneficiary is not None and proposal.beneficiary.code == "UKR"
+    assert [e.quote for e in proposal.beneficiary.evidence] == [TEXT.split(" Guarantors")[0]]
+    assert dropped == []
 
 
 def test_a_name_of_the_same_state_in_the_quote_backs_the_value() -> None:

@@ -679,3 +679,22 @@ def test_guided_offers_the_model_no_proposer_named_only_as_the_other_side() -> N
         "France would guarantee a ceasefire."
     )
     assert _proposer_options(piece) == ["The UK", "France"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "France and Germany want to guarantee energy security for Europe this winter.",
+        "Turkey deployed troops to Syria in 2019.",
+        "The firms pledged to protect users' data within 72 hours of a breach.",
+    ],
+)
+def test_a_sector_s_security_a_past_deployment_and_protected_data_are_no_commitment(
+    sentence: str,
+) -> None:
+    assert not is_guarantee_sentence(sentence)
+
+
+def test_troops_to_be_sent_are_a_commitment() -> None:
+    assert is_guarantee_sentence("Britain would deploy forces to Estonia.")
+    assert is_guarantee_sentence("Франция готова направить войска в Молдову.")

@@ -529,6 +529,8 @@ class _Builder:
         it ("said it now seeks ..." in "Ukraine has agreed ... and said it now seeks ..."), else
         None. A sentence ends at a full stop, question or exclamation mark followed by a space,
         or at a line break; it is read at most ``_SENTENCE_REACH`` characters either side."""
+        if found.match not in ("exact", "normalized") or len(found.quote.split()) < 3:
+            return None  # a clause is words the model quoted as written, several of them
         start = max(0, found.start - _SENTENCE_REACH)
         before = self.text[start : found.start]
         ends = [m.end() for m in _SENTENCE_BREAK.finditer(before)]

@@ -472,6 +472,11 @@ _OTHER_SAFETY = re.compile(
     r"prosecutors|officials|staff|personnel|elections?|voters|investments?|investors|deposits?|"
     r"supply|supplies|data|food)\b|"
     r"\bsafe passage|\bsafe conduct|"
+    # a sector's security, not a state's: "energy security", "food security", "cybersecurity"
+    r"\b(?:energy|food|water|cyber|job|economic|financial|social|health|information|public|"
+    r"supply|nuclear safety and)[- ]?security|"
+    r"(?:энергетическ|продовольственн|информационн|экономическ|финансов|кибер)\w*\s+"
+    r"безопасност|энергобезопасност|енергетичн\w* безпек|продовольч\w* безпек|"
     r"безопасност\w*\s+(?:для\s+)?(?:пол[её]т|пролет|перел[её]т|полёт|судоходств|навигаци|"
     r"пассажир|журналист|суд[ьей]|прокурор|чиновник|сотрудник|выбор|голосовани|инвест|вклад|"
     r"поставок|данных|продовольств)",
@@ -1004,9 +1009,19 @@ def names_guarantee_treaty(text: str) -> bool:
 def is_guarantee_sentence(sentence: str, treaty: bool = False) -> bool:
     """Whether a sentence speaks of security guarantees, or of a commitment to defend that is
     one in all but the word, as something given or proposed; in an article that names a
-    treaty on security guarantees (``treaty``), of that treaty's signatories too."""
+    treaty on security guarantees (``treaty``), of that treaty's signatories too. Troops sent
+    or deployed are a commitment only as something to be done ("would send troops", "ready
+    to deploy"), not as a report of what was done ("deployed troops to Syria in 2019"); and
+    protecting data, users or rights is no commitment to defend a state."""
     if treaty and _SIGNATORY.search(sentence) and not _NEGATED.search(sentence):
         return True
+    commitment = _COMMITMENT.search(sentence)
+    if commitment is not None and _DEPLOYMENT.fullmatch(commitment.group(0)):
+        commitment = commitment if _TO_BE_DONE.search(sentence) else None
+    if commitment is not None and (
+        _OTHER_SAFETY.search(sentence) or _PROTECTS_OTHER.search(sentence)
+    ):
+        commitment = None
     return bool(
         (
             (
@@ -1014,10 +1029,35 @@ def is_guarantee_sentence(sentence: str, treaty: bool = False) -> bool:
                 and _SECURITY_SENSE.search(sentence)
                 and not _OTHER_SAFETY.search(sentence)
             )
-            or _COMMITMENT.search(sentence)
+            or commitment
         )
         and not _NEGATED.search(sentence)
     )
+
+
+# Protecting what is not a state: "pledged to protect users' data", "defend workers' rights".
+_PROTECTS_OTHER = re.compile(
+    r"\b(?:protect|defend|safeguard)\w*\s+(?:\S+\s+){0,2}?(?:users?|data|privacy|rights|"
+    r"consumers?|customers?|workers?|children|jobs|environment|interests|investments?|"
+    r"information|networks?|systems?|pensions?|savings|deposits?)\b",
+    re.IGNORECASE,
+)
+# The commitment of troops sent, deployed or stationed (the branch of ``_COMMITMENT``), and the
+# words that make it something to be done: a modal, a future, a readiness, a plan or offer.
+_DEPLOYMENT = re.compile(
+    r"(?:send(?:s|ing)?|sent|deploy\w*|station(?:s|ed|ing)?|plac(?:e|es|ed|ing)|put(?:s|ting)?)"
+    r"\s+(?:\S+\s+){0,3}?(?:troops|forces|soldiers|contingents?|peacekeepers)",
+    re.IGNORECASE,
+)
+_TO_BE_DONE = re.compile(
+    r"\b(?:will|would|could|might|may|shall|should|must|ready|willing|prepared|plan\w*|"
+    r"propos\w*|offer\w*|pledg\w*|commit\w*|promis\w*|intend\w*|consider\w*|discuss\w*|"
+    r"to (?:send|deploy|station|place|put)|if|once|after|until)\b|"
+    r"готов|буд[уе]т|могут|может|планир|предлаг|предлож|намер|обсужда|если|после|"
+    r"будуть|можуть|готов|пропон|якщо|після|"
+    r"\b(?:wird|würde|bereit|soll|werden|sera|serait|prêt|pourrait|będzie|gotow|kommer att|skulle)",
+    re.IGNORECASE,
+)
 
 
 def is_terms_sentence(sentence: str, proposal: bool = False) -> bool:
