@@ -75,8 +75,8 @@ class Record(ExtractionRecord):
 
 def summary_lines(record: ExtractionRecord, most: int = 5) -> list[str]:
     """A record in a few lines: its source and title, its first ``most`` proposals with their
-    proposer, guarantors (code, else name) and response time, how many values were dropped,
-    and its error."""
+    proposers (``GBR+FRA`` for a joint one), guarantors (code, else name) and response time, how
+    many values were dropped, and its error."""
 
     def party(actor: object) -> str:
         code, name = getattr(actor, "code", None), getattr(actor, "name", None)
@@ -89,7 +89,8 @@ def summary_lines(record: ExtractionRecord, most: int = 5) -> list[str]:
     lines = [f"<Record {record.article.source}{title}: {counts}>"]
     for number, proposal in enumerate(record.proposals[:most], start=1):
         guarantors = ", ".join(party(g.actor) for g in proposal.guarantors) or "none"
-        line = f"  {number}. {party(proposal.proposer)} -> guarantors {guarantors}"
+        proposers = "+".join(party(p) for p in [proposal.proposer, *proposal.co_proposers])
+        line = f"  {number}. {proposers} -> guarantors {guarantors}"
         hours = [t.hours for t in proposal.response_times if t.hours is not None]
         if hours:
             line += "; within " + ", ".join(f"{h:g} h" for h in hours)

@@ -96,6 +96,24 @@ def test_extract_reads_a_path_and_names_its_source(server: LoopbackServer, tmp_p
     assert [g.actor.code for g in record.proposals[0].guarantors] == ["POL"]
 
 
+def test_a_joint_proposal_keeps_every_proposer_and_reads_so() -> None:
+    text = "France and Poland proposed that Canada guarantee Ukraine's security."
+    # A hand-built answer naming two proposers in one string.
+    joint = draft_json(
+        quote=text.rstrip("."),
+        summary="France and Poland propose a guarantee.",
+        proposer="France and Poland",
+        guarantors=[{"name": "Canada", "quote": "Canada guarantee"}],
+    )
+    with LoopbackServer(Script([ok(joint)])) as running:
+        record = extractor.extract(text, cache=False, **options(running))
+    [proposal] = record.proposals
+    assert proposal.proposer is not None and proposal.proposer.code == "FRA"
+    assert [p.code for p in proposal.co_proposers] == ["POL"]
+    assert record.dropped == []
+    assert repr(record).splitlines()[1] == "  1. FRA+POL -> guarantors CAN"
+
+
 def test_settings_object_is_accepted_and_mixing_it_with_keywords_is_refused(
     server: LoopbackServer,
 ) -> None:

@@ -165,17 +165,85 @@ def test_several_names_in_one_string_become_one_coded_actor_each() -> None:
     [proposal] = proposals
     assert [g.actor.code for g in proposal.guarantors] == ["FIN", "SWE"]
     assert [g.actor.name for g in proposal.guarantors] == ["Finland", "Sweden"]
-    # A proposal has one proposer: the first named; the other is recorded, not lost silently.
+    # A joint proposal: the first named is the proposer, the other its co-proposer.
     assert proposal.proposer is not None and proposal.proposer.code == "GBR"
+    assert [(p.name, p.code) for p in proposal.co_proposers] == [("France", "FRA")]
+    [evidence] = proposal.co_proposers[0].evidence
+    assert evidence.quote == "the UK and France would lead it"
     quote = "Finland and Sweden would guarantee"
     assert [(d.field, d.value) for d in dropped] == [
         ("proposals[0].guarantors[1]", {"name": "Finland", "position": "unknown", "quote": quote}),
         ("proposals[0].guarantors[1]", {"name": "Norway", "position": "unknown", "quote": quote}),
-        ("proposals[0].proposer", "France"),
     ]
     assert dropped[0].reason == "duplicate of an earlier guarantor (FIN)"
     assert "not named in its quote" in dropped[1].reason
-    assert dropped[2].reason == "a proposal has one party here, 'the UK'"
+
+
+# Hand-built answers naming several proposers and beneficiaries in one string (made up here).
+JOINT_TEXT = (
+    "Франция и Великобритания предложили направить миротворцев. "
+    "Britain, the UK and Germany backed the plan for Ukraine and Moldova, "
+    "said Prime Minister Keir Starmer. "
+    "The UK, France and the Weimar Triangle will meet on it."
+)
+
+
+def test_a_joint_proposal_keeps_every_coded_proposer_once_and_one_beneficiary() -> None:
+    proposals, dropped = build(
+        draft(
+            quote="Франция и Великобритания предложили направить миротворцев",
+            proposer="Франция и Великобритания",
+        ),
+        JOINT_TEXT,
+    )
+    [proposal] = proposals
+    assert proposal.proposer is not None and proposal.proposer.code == "FRA"
+    assert [p.code for p in proposal.co_proposers] == ["GBR"]
+    assert proposal.co_proposers[0].evidence == proposal.proposer.evidence
+    assert dropped == []
+
+    quote = "Britain, the UK and Germany backed the plan for Ukraine and Moldova"
+    proposals, dropped = build(
+        draft(
+            quote=quote,
+            proposer="Britain, the UK, Germany and the partners",
+            proposer_person="Keir Starmer",
+            proposer_quote=quote,
+            beneficiary="Ukraine and Moldova",
+        ),
+        JOINT_TEXT,
+    )
+    [proposal] = proposals
+    proposer = proposal.proposer
+    assert proposer is not None and (proposer.code, proposer.person) == ("GBR", "Keir Starmer")
+    # The person speaks for the first; a co-proposer's evidence is only the words naming it.
+    assert [e.quote for e in proposer.evidence] == [quote, "Keir Starmer"]
+    [germany] = proposal.co_proposers
+    assert (germany.code, germany.person, [e.quote for e in germany.evidence]) == (
+        "DEU",
+        None,
+        [quote],
+    )
+    beneficiary = proposal.beneficiary
+    assert beneficiary is not None and beneficiary.code == "UKR"
+    assert [(d.field, d.value, d.reason) for d in dropped] == [
+        ("proposals[0].proposer", "the UK", "duplicate of an earlier proposer (GBR)"),
+        (
+            "proposals[0].proposer",
+            "the partners",
+            f"'the partners' is not named in its quote {quote!r}",
+        ),
+        ("proposals[0].beneficiary", "Moldova", "a proposal has one party here, 'Ukraine'"),
+    ]
+
+    # A co-proposer is a state or organisation with a code; another name is recorded.
+    quote = "The UK, France and the Weimar Triangle will meet on it"
+    proposals, dropped = build(
+        draft(quote=quote, proposer="the UK, France and the Weimar Triangle"), JOINT_TEXT
+    )
+    assert [p.code for p in proposals[0].co_proposers] == ["FRA"]
+    reason = "a co-proposer beside 'the UK' is a state or organisation with a code"
+    assert [(d.value, d.reason) for d in dropped] == [("the Weimar Triangle", reason)]
 
 
 def test_quotation_marks_and_a_head_noun_in_a_name_keep_it_and_its_code() -> None:

@@ -243,9 +243,9 @@ def test_extract_with_db_loads_what_it_wrote(article: Path, tmp_path: Path) -> N
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite'}"
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema none -> 0005\n")
+    assert (code, out) == (0, f"{url}: schema none -> 0006\n")
     code, out, _ = run("db", "upgrade", "--db", url)
-    assert (code, out) == (0, f"{url}: schema 0005 -> 0005\n")
+    assert (code, out) == (0, f"{url}: schema 0006 -> 0006\n")
 
 
 def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
@@ -258,13 +258,17 @@ def test_load_of_a_bad_file_names_the_line(tmp_path: Path) -> None:
 
 def test_load_of_a_record_of_another_schema_names_it(tmp_path: Path) -> None:
     data = json.loads(sorted((ROOT / "tests" / "golden").glob("*.json"))[0].read_text())
-    data["schema_version"] = "4"
-    records = tmp_path / "future.jsonl"
+    data["schema_version"] = "3"
+    data["proposals"] = [
+        {k: v for k, v in p.items() if k != "co_proposers"} for p in data["proposals"]
+    ]
+    records = tmp_path / "older.jsonl"
     records.write_text(json.dumps(data) + "\n")
     code, _, err = run("load", str(records), "--db", f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert code == 2
     assert err.startswith(
-        f"error: {records}: record 1 is not an extraction record of schema version 3"
+        f"error: {records}: record 1 is not an extraction record of schema version 4 "
+        "(Input should be '4' at schema_version)"
     )
     assert not (tmp_path / "x.sqlite").exists()
 

@@ -293,6 +293,19 @@ def test_values_are_unioned_over_proposals_and_null_codes_skipped() -> None:
     assert counts(report, "guarantors") == (1, 1, 1, 1)
 
 
+def test_a_joint_proposals_co_proposers_are_proposers() -> None:
+    g = gold(proposers=(["GBR", "FRA"], []))
+    joint = proposal(proposer="GBR")
+    joint["co_proposers"] = [{**actor("FRA"), "evidence": []}, {**actor("DEU"), "evidence": []}]
+    report = score([record(joint)], by_article(g))
+    assert counts(report, "proposers") == (2, 3, 2, 2)
+    assert report.articles[0].false_positives["proposers"] == ["DEU"]
+    # A record without the field (schema version 3 and before) has its one proposer.
+    alone = score([record(proposal(proposer="GBR"))], by_article(g))
+    assert counts(alone, "proposers") == (1, 1, 1, 2)
+    assert alone.articles[0].misses["proposers"] == ["FRA"]
+
+
 def test_response_hours_compare_numerically() -> None:
     g = gold(hours=([72], []))
     report = score([record(proposal(hours=72.0))], by_article(g))

@@ -491,7 +491,7 @@ def test_the_events_migration_goes_down_and_up_again(db_url: str) -> None:  # no
     engine = sink.connect(db_url)
     with sink.for_writing(engine).begin() as connection:
         sink.upgrade(connection)
-        assert sink.current_revision(connection) == "0005"
+        assert sink.current_revision(connection) == "0006"
         command.downgrade(sink._alembic(connection), "0004")
         names = set(engine.dialect.get_table_names(connection))
         assert "events" not in names and "event_proposals" not in names

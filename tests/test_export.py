@@ -16,9 +16,10 @@ import pycountry
 import pytest
 from click.testing import CliRunner, Result
 from handbuilt import LoopbackServer, Script, answer
-from test_sink import seed_records
+from test_sink import joint_records, seed_records
 
 from extractor.cli import cli
+from extractor.core.identity import Identity
 from extractor.core.normalize import TERRITORY_CODES
 from extractor.errors import ConfigError
 from extractor.io import articles
@@ -329,3 +330,35 @@ def test_the_tables_speak_sql_dates_as_dates_no_reserved_names(tmp_path: Path) -
         f"FROM '{tmp_path}/extractions.parquet' LIMIT 1"
     )
     assert times.fetchall() == [("TIMESTAMP WITH TIME ZONE", True)]
+
+
+def test_a_co_proposer_row_joins_its_proposal_and_its_evidence_by_field(tmp_path: Path) -> None:
+    records = joint_records()
+    export.write(records, tmp_path, "parquet")
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT c.id, c.ordinal, c.actor_code, c.person, c.run_id = p.run_id, e.quote
+            FROM '{tmp_path}/co_proposers.parquet' c
+            JOIN '{tmp_path}/proposals.parquet' p ON p.id = c.proposal_id
+            JOIN '{tmp_path}/evidence.parquet' e
+              ON e.proposal_id = p.id AND e.field = 'co_proposers[' || c.ordinal || ']'
+            ORDER BY c.id"""
+        )
+        .fetchall()
+    )
+    expected = [
+        (
+            f"{export.extraction_id(r.article.id, Identity.of(r).run_key)}.p{i}.cp{j}",
+            j,
+            c.code,
+            c.person,
+            True,
+            e.quote,
+        )
+        for r in records
+        for i, p in enumerate(r.proposals)
+        for j, c in enumerate(p.co_proposers)
+        for e in c.evidence
+    ]
+    assert rows == sorted(expected) and len(rows) == 4

@@ -48,10 +48,10 @@ def test_each_part_of_the_identity_tells_records_apart() -> None:
 
 def test_the_run_key_is_the_one_earlier_versions_stored() -> None:
     record = seed_records()[0]
-    # sha256 of ["smollm2-135m-instruct", "llamacpp", "guided", "fields-v1", "0.1.0", "3"]
-    # (schema version 3: the records of another schema version are another run)
+    # sha256 of ["smollm2-135m-instruct", "llamacpp", "guided", "fields-v1", "0.1.0", "4"]
+    # (schema version 4: the records of another schema version are another run)
     assert Identity.of(record).run_key == (
-        "ce64ec92fe3a119878305bbdd99ef17c61c7deaa48be096b31b03c79e657bc42"
+        "afc86e18053ab4bcb5923c854172c9547430447bec8fd98db2deb7e0ab077ec2"
     )
     other_article = record.model_copy(
         update={"article": record.article.model_copy(update={"id": "sha256:00"})}
@@ -62,9 +62,9 @@ def test_the_run_key_is_the_one_earlier_versions_stored() -> None:
 def test_the_cache_key_is_the_one_earlier_versions_used() -> None:
     settings = config.resolve(strategy="rules", env={})
     article_id = "sha256:b1fab7e5af8b15dd7c0779745b2623673241055188bac602a654a737a991190e"
-    # At schema version 3: a cached record of another schema version is not served.
+    # At schema version 4: a cached record of another schema version is not served.
     assert cache.key(article_id, resolve_method(settings)) == (
-        "47e20e1d5bfd818481841f13432fa874e78fb67aaaa9fd73fc04f5a69739805e"
+        "58ba71d54e08ece5855ac6148e4239384ef106f4a0c3001ec437ec64109dd2ee"
     )
     hotter = settings.model_copy(update={"temperature": 0.7})
     assert cache.key(article_id, resolve_method(hotter)) != cache.key(

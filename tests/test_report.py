@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from extractor.outputs.report import Highlight, highlights, render, render_text
-from extractor.schemas import ExtractionRecord
+from extractor.schemas import Evidence, ExtractionRecord, Party
 
 HERE = Path(__file__).resolve().parent
 
@@ -115,6 +115,7 @@ def test_every_evidence_of_the_seed_records_gets_a_highlight() -> None:
                 *p.stances,
                 *p.response_times,
                 *([p.proposer] if p.proposer else []),
+                *p.co_proposers,
                 *([p.beneficiary] if p.beneficiary else []),
             ]
         )
@@ -190,3 +191,24 @@ def test_a_condition_shows_its_term_and_the_sentence_that_states_it() -> None:
     assert "<th>stated in</th>" in html
     row = f"<tr><td>{escape(condition.text)}</td><td>-</td><td>"
     assert row + escape(condition.evidence[0].quote) + "</td></tr>" in html
+
+
+def test_a_joint_proposals_co_proposers_are_shown_beside_the_proposer() -> None:
+    record = next(r for r in golden_records() if "France" in r.article.text)
+    text = record.article.text
+    start = text.index("France")
+    span = Evidence(quote="France", start=start, end=start + 6, match="exact")
+    # Hand-built: the goldens' proposals have no co-proposers.
+    france = Party(name="France", kind="state", code="FRA", person="Macron", evidence=[span])
+    alone = render([record])
+    assert "co-proposer" not in alone
+    joint = record.proposals[0].model_copy(update={"co_proposers": [france]})
+    record = record.model_copy(update={"proposals": [joint]})
+    labels = [s.label for s in highlights(record) if s.field == "party"]
+    assert "co-proposer: France (FRA), Macron [exact match]" in labels
+    html = render([record])
+    proposer = escape(f"{joint.proposer.name} ({joint.proposer.code})") if joint.proposer else "-"
+    assert (
+        f"<tr><td>proposer</td><td>{proposer}</td></tr>"
+        "<tr><td>co-proposers</td><td>France (FRA), Macron</td></tr>"
+    ) in html

@@ -29,8 +29,9 @@ def test_record_field_names_are_the_contract() -> None:
     ]  # fmt: skip
     defs = schema["$defs"]
     assert list(defs["Proposal"]["properties"]) == [
-        "summary", "proposer", "beneficiary", "guarantee_type", "legally_binding", "guarantors",
-        "response_times", "excluded_territories", "conditions", "stances", "evidence",
+        "summary", "proposer", "co_proposers", "beneficiary", "guarantee_type", "legally_binding",
+        "guarantors", "response_times", "excluded_territories", "conditions", "stances",
+        "evidence",
     ]  # fmt: skip
     assert list(defs["Evidence"]["properties"]) == [
         "quote", "model_quote", "start", "end", "match", "score",
@@ -39,7 +40,7 @@ def test_record_field_names_are_the_contract() -> None:
     assert list(defs["ResponseTime"]["properties"]) == ["text", "hours", "purpose", "evidence"]
     assert list(defs["ExcludedTerritory"]["properties"]) == ["name", "code", "text", "evidence"]
     assert {"url", "outlet"} <= set(defs["Article"]["properties"])
-    assert schema["properties"]["schema_version"]["const"] == "3"
+    assert schema["properties"]["schema_version"]["const"] == "4"
     assert list(defs["Usage"]["properties"]) == [
         "prompt_tokens", "completion_tokens", "total_tokens", "requests", "cut_off",
     ]  # fmt: skip

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, select, text
 from extractor.config import masked
 from extractor.outputs import sink
 from extractor.outputs import tables as t
-from extractor.schemas import ExtractionRecord
+from extractor.schemas import Evidence, ExtractionRecord, Party
 
 HERE = Path(__file__).resolve().parent
 PG_ADMIN = os.environ.get(
@@ -36,6 +36,29 @@ def seed_records(**provenance: Any) -> list[ExtractionRecord]:
             **provenance,
         )
         records.append(ExtractionRecord.model_validate(data))
+    return records
+
+
+def joint_records() -> list[ExtractionRecord]:
+    """The seed goldens, each proposal of an article naming France and Germany given them as
+    co-proposers, backed by the article's first naming of each (hand-built: no answer gave
+    them; the goldens' proposals have none)."""
+    records = []
+    for record in seed_records():
+        text = record.article.text
+        if "France" not in text or "Germany" not in text:
+            records.append(record)
+            continue
+        parties = []
+        for name, code in (("France", "FRA"), ("Germany", "DEU")):
+            start = text.index(name)
+            span = Evidence(quote=name, start=start, end=start + len(name), match="exact")
+            person = "Emmanuel Macron" if code == "FRA" else None
+            parties.append(
+                Party(name=name, kind="state", code=code, person=person, evidence=[span])
+            )
+        proposals = [p.model_copy(update={"co_proposers": parties}) for p in record.proposals]
+        records.append(record.model_copy(update={"proposals": proposals}))
     return records
 
 
@@ -135,6 +158,18 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
             person = getattr(p, f"{prefix}_person")
             return {**actor, "person": person, "evidence": evidence(p.id, prefix)}
 
+        def co_proposers(proposal_id: int) -> list[dict[str, Any]]:
+            found = rows(t.co_proposers, t.co_proposers.c.proposal_id, proposal_id)
+            assert [x.ordinal for x in found] == list(range(len(found)))
+            return [
+                {
+                    **(_actor(x, "actor") or {}),
+                    "person": x.person,
+                    "evidence": evidence(proposal_id, f"co_proposers[{x.ordinal}]"),
+                }
+                for x in found
+            ]
+
         for ex in c.execute(select(t.extractions, t.articles).join(t.articles)):
             proposals = []
             for p in rows(t.proposals, t.proposals.c.extraction_id, ex.id):
@@ -153,6 +188,7 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
                     {
                         "summary": p.summary,
                         "proposer": party(p, "proposer"),
+                        "co_proposers": co_proposers(p.id),
                         "beneficiary": party(p, "beneficiary"),
                         "guarantee_type": p.guarantee_type,
                         "legally_binding": p.legally_binding,
@@ -225,9 +261,10 @@ def read_back(url: str) -> dict[str, dict[str, Any]]:
 
 
 def test_every_field_of_the_seed_goldens_round_trips(db_url: str) -> None:
-    records = seed_records()
+    records = joint_records()
     report = sink.load(records, db_url)
     assert report.added["extractions"] == 5 and report.skipped == 0
+    assert report.added["co_proposers"] == 2 * 2  # two seeds name France and Germany
     stored = read_back(db_url)
     for record in records:
         expected = record.model_dump(mode="json")
@@ -601,3 +638,49 @@ def test_a_date_postgresql_cannot_take_is_a_one_line_input_error(db_url: str) ->
     with pytest.raises(InputError, match=r"refused record 1 .*'spring 2022' is not an ISO 8601"):
         sink.load([odd], db_url)
     assert table_counts(db_url) == {}
+
+
+def test_a_co_proposer_is_found_by_its_code_and_its_evidence_by_its_field(db_url: str) -> None:
+    sink.load(joint_records(), db_url)
+    rows = sink.query(
+        db_url,
+        "SELECT c.actor_code, c.person, c.article_id = p.article_id AS same_article, e.quote "
+        "FROM co_proposers c JOIN proposals p ON p.id = c.proposal_id "
+        "JOIN evidence e ON e.proposal_id = p.id "
+        "AND e.field = 'co_proposers[' || CAST(c.ordinal AS TEXT) || ']' "
+        "WHERE c.actor_code = 'FRA'",
+    )
+    assert [(r["actor_code"], r["person"], bool(r["same_article"]), r["quote"]) for r in rows] == [
+        ("FRA", "Emmanuel Macron", True, "France")
+    ] * 2
+    engine = sink.connect(db_url)
+    with engine.connect() as connection:
+        indexes = {i["name"] for i in inspect(connection).get_indexes("co_proposers")}
+    engine.dispose()
+    assert {"ix_co_proposers_proposal", "ix_co_proposers_actor_code"} <= indexes
+
+
+def test_a_version_3_database_upgrades_to_version_4_and_back(db_url: str) -> None:
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        sink.upgrade(connection, "0002")
+        _load_version_2(connection)
+        sink.upgrade(connection, "0005")
+        before = existing_counts(connection)
+        sink.upgrade(connection)
+        assert sink.current_revision(connection) == "0006"
+        # Rows of version 3 have no co-proposers: the table starts empty, the rest as it was.
+        assert sink.counts(connection) == {**before, "co_proposers": 0}
+    engine.dispose()
+    sink.load(joint_records(), db_url)
+    fields = [f["field"] for f in sink.query(db_url, "SELECT field FROM evidence")]
+    kept = [f for f in fields if not f.startswith("co_proposers[")]
+    assert len(fields) - len(kept) == 2 * 2  # two seeds' two co-proposers, one span each
+    engine = sink.connect(db_url)
+    with engine.begin() as connection:
+        command.downgrade(sink._alembic(connection), "0005")
+        assert "co_proposers" not in set(engine.dialect.get_table_names(connection))
+    engine.dispose()
+    # Version 3 keeps the first proposer: the co-proposers' evidence goes with their table.
+    fields = [f["field"] for f in sink.query(db_url, "SELECT field FROM evidence")]
+    assert sorted(fields) == sorted(kept)

@@ -499,6 +499,10 @@ _SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u00bb)]?(?=\s)|\n")
 _SENTENCE_REACH = 400
 
 
+def _kept(party: Party | None) -> list[Party]:
+    return [] if party is None else [party]
+
+
 @dataclass
 class _Builder:
     text: str
@@ -544,22 +548,30 @@ class _Builder:
             return None
         return evidence_of(Span(start, end, "exact", 100.0), self.text, self.text[start:end])
 
-    def party(
-        self, path: str, name: str | None, person: str | None, quote: str, fallback: Evidence
-    ) -> Party | None:
+    def parties(
+        self,
+        path: str,
+        name: str | None,
+        person: str | None,
+        quote: str,
+        fallback: Evidence,
+        joint: bool = False,
+    ) -> list[Party]:
         """Proposer or beneficiary: named in its own quote, or else in the proposal's; the
         person speaking for it kept where the quote names them too. Given only a person, the
         state is read from the quote's words around the person. Of a list ("the UK and
-        France") the first state or organisation named is the party; a proposal has one, so
-        the others are recorded as left out."""
+        France") the first state or organisation named is the party, first in the list
+        returned. A ``joint`` party (the proposer) keeps the other states and organisations
+        with a code named after it, each once and with the evidence naming it; a beneficiary
+        is one party, so the others are recorded as left out. Empty when none is kept."""
         name = (name or "").strip()
         person = (person or "").strip() or None
         if not name and person is None:
-            return None
+            return []
         value: Any = name or None if person is None else {"name": name or None, "person": person}
         found = self.evidence(path, quote, value) if quote.strip() else fallback
         if found is None:
-            return None
+            return []
         evidence = [found]
         named_at = found  # where the article names the person
         if person is not None and not person_named(person, found.quote):
@@ -571,14 +583,14 @@ class _Builder:
                 evidence, named_at = [found, elsewhere], elsewhere
         if not name:
             if person is None:
-                return None
+                return []
             spoken = self.person_named_with_state(person, named_at)
             if spoken is None:
                 reason = "no state or organisation named beside the person in the article"
                 self.drop(path, value, reason)
-                return None
+                return []
             # The words naming the person with their state: in the evidence by construction.
-            return make_party(spoken[0], [*evidence, *spoken[1:]], person)
+            return _kept(make_party(spoken[0], [*evidence, *spoken[1:]], person))
         backing = found.quote
         if actor_code(name) is None and (leader := _leader_of(name)) is not None:
             # "the Trump administration": a leader's government speaks for the state the
@@ -610,15 +622,30 @@ class _Builder:
             named = [part for part in listed if actor_problem(part, backing) is None]
         # The first state or organisation named, else the first name.
         chosen = next((part for part in named if actor_code(part)), named[0] if named else None)
+        codes = {actor_code(chosen)} if chosen is not None else set()
+        co_proposers: list[Party] = []
         for part in listed:
+            code = actor_code(part)
             if part not in named:
                 shown = value if len(listed) == 1 else part
                 self.drop(path, shown, actor_problem(part, found.quote) or "")
-            elif part != chosen:
+            elif part == chosen:
+                continue
+            elif not joint:
                 reason = f"a proposal has one party here, {chosen!r}"
                 self.drop(path, part, reason, fixable=False)
+            elif code is None:
+                reason = f"a co-proposer beside {chosen!r} is a state or organisation with a code"
+                self.drop(path, part, reason, fixable=False)
+            elif code in codes:
+                self.drop(path, part, f"duplicate of an earlier proposer ({code})", fixable=False)
+            else:
+                # Backed by the spans that name it, not by those naming the first's person.
+                naming = [e for e in evidence if actor_problem(part, e.quote) is None]
+                codes.add(code)
+                co_proposers += _kept(make_party(part, naming or evidence[:1]))
         if chosen is None:
-            return None
+            return []
         name = chosen
         if actor_code(name) is None and person_of(name) is None and _may_be_person(name):
             # A person given as the party ("Volodymyr Zelensky"): the state from their words.
@@ -626,7 +653,7 @@ class _Builder:
             if spoken is not None:
                 person = person or name
                 name, evidence = spoken[0], [*evidence, *spoken[1:]]
-        return make_party(name, evidence, person)
+        return [*_kept(make_party(name, evidence, person)), *co_proposers]
 
     def through_person(self, name: str, found: Evidence) -> list[Evidence] | None:
         """Evidence that ``found`` names ``name`` through a person speaking for it: a person
@@ -784,22 +811,26 @@ class _Builder:
                     )
                 )
 
+        proposers = self.parties(
+            f"{base}.proposer",
+            draft.proposer,
+            draft.proposer_person,
+            draft.proposer_quote,
+            found_proposal,
+            joint=True,
+        )
+        beneficiary = self.parties(
+            f"{base}.beneficiary",
+            draft.beneficiary,
+            draft.beneficiary_person,
+            draft.beneficiary_quote,
+            found_proposal,
+        )
         return Proposal(
             summary=draft.summary.strip(),
-            proposer=self.party(
-                f"{base}.proposer",
-                draft.proposer,
-                draft.proposer_person,
-                draft.proposer_quote,
-                found_proposal,
-            ),
-            beneficiary=self.party(
-                f"{base}.beneficiary",
-                draft.beneficiary,
-                draft.beneficiary_person,
-                draft.beneficiary_quote,
-                found_proposal,
-            ),
+            proposer=proposers[0] if proposers else None,
+            co_proposers=proposers[1:],
+            beneficiary=beneficiary[0] if beneficiary else None,
             guarantee_type=draft.guarantee_type,
             legally_binding=draft.legally_binding,
             guarantors=guarantors,

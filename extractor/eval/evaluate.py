@@ -617,7 +617,14 @@ def _predicted_sets(proposals: list[dict[str, Any]]) -> dict[str, _SetValues]:
                     yield name.casefold(), name
 
     return {
-        "proposers": _collect(codes(p.get("proposer") for p in proposals)),
+        # The proposer and a joint proposal's further proposers (schema version 4).
+        "proposers": _collect(
+            codes(
+                party
+                for p in proposals
+                for party in [p.get("proposer"), *_dicts(p.get("co_proposers"))]
+            )
+        ),
         "guarantors": _collect(
             codes(g.get("actor") for p in proposals for g in _dicts(p.get("guarantors")))
         ),

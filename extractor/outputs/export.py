@@ -7,13 +7,13 @@ from what the rows are, not numbered, so the same extraction has the same ids in
 two exports appended together never join one article's rows to another's: a run's id is the start of
 its ``run_key``, an extraction's a digest of its article and run, and a row under it the
 extraction's id with its place (``<extraction>.p0`` a proposal, ``<extraction>.p0.g1`` its second
-guarantor, ``<extraction>.p0.e3`` its fourth evidence span, ``<extraction>.d0`` the first dropped
-value). Every table under an article has ``article_id``; the per-extraction ones also carry
-``run_id``, so a reader filters them without a join. Like a database load, an extraction (article
-and run) that appears twice is written once. In CSV, a text cell a spreadsheet would run as a
-formula is written with a single quote in front (``neutralised``). ``events`` and
-``event_proposals`` hold the records' proposals grouped into events, as ``extractor events --db``
-loads them."""
+guarantor, ``<extraction>.p0.cp0`` its first co-proposer, ``<extraction>.p0.e3`` its fourth
+evidence span, ``<extraction>.d0`` the first dropped value). Every table under an article has
+``article_id``; the per-extraction ones also carry ``run_id``, so a reader filters them without a
+join. Like a database load, an extraction (article and run) that appears twice is written once. In
+CSV, a text cell a spreadsheet would run as a formula is written with a single quote in front
+(``neutralised``). ``events`` and ``event_proposals`` hold the records' proposals grouped into
+events, as ``extractor events --db`` loads them."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from .grouping import grouped
 FORMATS: Final = ("parquet", "csv")
 _PER_EXTRACTION: Final = (
     t.proposals,
+    t.co_proposers,
     t.guarantors,
     t.conditions,
     t.excluded_territories,
@@ -49,6 +50,7 @@ _EXTRA: Final[dict[str, list[tuple[str, pa.DataType]]]] = {
 }
 # The letter of a row's place in its id, by table.
 _PLACE: Final = {
+    "co_proposers": "cp",
     "response_times": "t",
     "guarantors": "g",
     "conditions": "c",

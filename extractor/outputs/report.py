@@ -78,8 +78,9 @@ def highlights(record: ExtractionRecord) -> list[Highlight]:
 
     for n, proposal in enumerate(record.proposals, start=1):
         add("proposal", f"proposal {n}: {proposal.summary}", proposal.evidence)
-        for role in ("proposer", "beneficiary"):
-            party = getattr(proposal, role)
+        parties = [("proposer", proposal.proposer)]
+        parties += [("co-proposer", party) for party in proposal.co_proposers]
+        for role, party in [*parties, ("beneficiary", proposal.beneficiary)]:
             if party is not None:
                 add("party", f"{role}: {_actor(party)}", party.evidence)
         for guarantor in proposal.guarantors:
@@ -137,8 +138,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _proposal_html(n: int, proposal: Any) -> str:
-    facts = [
-        ["proposer", _actor(proposal.proposer)],
+    facts = [["proposer", _actor(proposal.proposer)]]
+    if proposal.co_proposers:  # a joint proposal's further proposers, beside the first
+        facts.append(["co-proposers", "; ".join(map(_actor, proposal.co_proposers))])
+    facts += [
         ["beneficiary", _actor(proposal.beneficiary)],
         ["type", proposal.guarantee_type],
         [

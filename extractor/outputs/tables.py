@@ -42,7 +42,7 @@ from sqlalchemy.types import TypeEngine
 
 from ..config import masked
 from ..core.identity import Identity
-from ..schemas import Actor, Evidence, ExtractionRecord, Proposal
+from ..schemas import Actor, Evidence, ExtractionRecord, Party, Proposal
 
 if TYPE_CHECKING:
     from .grouping import Report
@@ -174,6 +174,17 @@ proposals = Table(
     Column("legally_binding", Boolean),
 )
 
+co_proposers = Table(
+    "co_proposers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
+    Column("article_id", ForeignKey("articles.id")),
+    Column("ordinal", Integer, nullable=False, comment="index in the proposal's co_proposers"),
+    *_actor("actor"),
+    Column("person", Text),
+)
+
 response_times = Table(
     "response_times",
     metadata,
@@ -238,7 +249,8 @@ evidence = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("proposal_id", ForeignKey("proposals.id"), nullable=False),
     Column("article_id", ForeignKey("articles.id")),
-    # The value the span backs, by id (null for the proposal's own evidence and its parties').
+    # The value the span backs, by id (null for the proposal's own evidence and its parties',
+    # co-proposers' included: theirs is filed under ``co_proposers[j]``).
     Column("guarantor_id", ForeignKey("guarantors.id")),
     Column("condition_id", ForeignKey("conditions.id")),
     Column("excluded_territory_id", ForeignKey("excluded_territories.id")),
@@ -269,6 +281,8 @@ INDEXES = (
     Index("ix_extractions_article", extractions.c.article_id),
     Index("ix_proposals_extraction", proposals.c.extraction_id),
     Index("ix_proposals_proposer_code", proposals.c.proposer_code),
+    Index("ix_co_proposers_proposal", co_proposers.c.proposal_id),
+    Index("ix_co_proposers_actor_code", co_proposers.c.actor_code),
     Index("ix_response_times_proposal", response_times.c.proposal_id),
     Index("ix_guarantors_proposal", guarantors.c.proposal_id),
     Index("ix_guarantors_actor_code", guarantors.c.actor_code),
@@ -288,6 +302,7 @@ TABLES = (
     extraction_runs,
     extractions,
     proposals,
+    co_proposers,
     response_times,
     guarantors,
     conditions,
@@ -455,6 +470,16 @@ def proposal_row(article_id: str, index: int, proposal: Proposal) -> dict[str, A
     }
 
 
+def co_proposer_row(article_id: str, index: int, party: Party) -> dict[str, Any]:
+    """The ``co_proposers`` row of a proposal's ``index``-th co-proposer, less ``proposal_id``."""
+    return {
+        "article_id": article_id,
+        "ordinal": index,
+        **actor_columns("actor", party),
+        "person": party.person,
+    }
+
+
 def evidence_rows(article_id: str, field: str, items: list[Evidence]) -> list[dict[str, Any]]:
     """``evidence`` rows, less ``proposal_id`` and the id of their value, filed under ``field``."""
     return [
@@ -476,17 +501,24 @@ def proposal_children(
     article_id: str, proposal: Proposal
 ) -> Iterator[tuple[Table, dict[str, Any], str | None]]:
     """The rows under a proposal, less ``proposal_id``, each value before its evidence, as
-    ``(table, row, backs)``: one per response time, guarantor, condition, excluded territory and
-    stance, and one per evidence span (the proposal's own under ``proposal``, a guarantor's under
+    ``(table, row, backs)``: one per co-proposer, response time, guarantor, condition, excluded
+    territory and stance, and one per evidence span (the proposal's own under ``proposal``, a
+    party's under ``proposer``, ``co_proposers[j]`` or ``beneficiary``, a guarantor's under
     ``guarantors[j]``, ...). ``backs`` is, for an evidence row of a value, the value's table: the
-    writer sets the row's ``VALUE_ID[backs]`` to the id of the row of that table written last."""
+    writer sets the row's ``VALUE_ID[backs]`` to the id of the row of that table written last.
+    A party's evidence is found by its ``field`` (``backs`` None), as the proposer's is."""
     for row in evidence_rows(article_id, "proposal", proposal.evidence):
         yield evidence, row, None
-    for role in ("proposer", "beneficiary"):
-        party = getattr(proposal, role)
-        if party is not None:
-            for row in evidence_rows(article_id, role, party.evidence):
-                yield evidence, row, None
+    if proposal.proposer is not None:
+        for row in evidence_rows(article_id, "proposer", proposal.proposer.evidence):
+            yield evidence, row, None
+    for j, party in enumerate(proposal.co_proposers):
+        yield co_proposers, co_proposer_row(article_id, j, party), None
+        for row in evidence_rows(article_id, f"co_proposers[{j}]", party.evidence):
+            yield evidence, row, None
+    if proposal.beneficiary is not None:
+        for row in evidence_rows(article_id, "beneficiary", proposal.beneficiary.evidence):
+            yield evidence, row, None
     lists: list[tuple[Table, list[Any], Any]] = [
         (
             response_times,

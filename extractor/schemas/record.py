@@ -1,4 +1,4 @@
-"""The output contract: one extraction record per article, as written to JSONL (schema version 3).
+"""The output contract: one extraction record per article, as written to JSONL (schema version 4).
 
 Field names here are read by downstream tools and by ``extractor eval``; renaming or removing one,
 or changing its meaning, bumps ``SCHEMA_VERSION``.
@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION: Literal["3"] = "3"
+SCHEMA_VERSION: Literal["4"] = "4"
 
 ActorKind = Literal["state", "organization", "person", "group", "other"]
 GuaranteeType = Literal[
@@ -78,10 +78,10 @@ class Actor(_Model):
 
 
 class Party(Actor):
-    """A proposer or beneficiary: the state or organisation (``name``, ``code``), the person
-    speaking for it where the article names one, and the article's words naming them. Where
-    the article's words name the state only beside the person ("Ukrainian President ..."),
-    ``name`` is the state's English short name."""
+    """A proposer, co-proposer or beneficiary: the state or organisation (``name``, ``code``),
+    the person speaking for it where the article names one, and the article's words naming
+    them. Where the article's words name the state only beside the person ("Ukrainian
+    President ..."), ``name`` is the state's English short name."""
 
     person: str | None = Field(
         default=None,
@@ -138,6 +138,11 @@ class Proposal(_Model):
 
     summary: str
     proposer: Party | None
+    co_proposers: list[Party] = Field(
+        default_factory=list,
+        description="The further proposers of a joint proposal, each with its evidence; empty "
+        "when one proposes.",
+    )
     beneficiary: Party | None
     guarantee_type: GuaranteeType
     legally_binding: bool | None
@@ -221,7 +226,7 @@ class ErrorInfo(_Model):
 class ExtractionRecord(_Model):
     """One line of the JSONL output."""
 
-    schema_version: Literal["3"] = SCHEMA_VERSION
+    schema_version: Literal["4"] = SCHEMA_VERSION
     article: Article
     proposals: list[Proposal]
     dropped: list[Dropped]
