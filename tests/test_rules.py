@@ -698,3 +698,34 @@ def test_a_sector_s_security_a_past_deployment_and_protected_data_are_no_commitm
 def test_troops_to_be_sent_are_a_commitment() -> None:
     assert is_guarantee_sentence("Britain would deploy forces to Estonia.")
     assert is_guarantee_sentence("Франция готова направить войска в Молдову.")
+
+
+@pytest.mark.parametrize(
+    ("text", "excluded"),
+    [
+        (
+            "France would guarantee Ukraine's security, but not cover the occupied territories.",
+            ["occupied territories"],
+        ),
+        (
+            "Гарантии безопасности от США не будут распространяться на оккупированные территории.",
+            ["occupied territories"],
+        ),
+        (
+            "The UK will guarantee Moldova's security; it applies to Chisinau's territory only, "
+            "not to Transnistria.",
+            ["Transnistria"],
+        ),
+        # beside the places it leaves out, a scope describes them
+        (
+            "The US would guarantee Ukraine's security; Crimea and Donbass, two regions occupied "
+            "by Russia, would not be part of the safeguards.",
+            ["Crimea", "Donbas"],
+        ),
+    ],
+)
+def test_an_exclusion_worded_as_a_scope_is_the_occupied_territories(
+    text: str, excluded: list[str]
+) -> None:
+    [proposal], _ = named("rules").run(None, text, "")
+    assert [t.name for t in proposal.excluded_territories] == excluded

@@ -1087,6 +1087,29 @@ _TERRITORY_SEARCH_RES: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
 # the territories are read in).
 OCCUPIED_TERRITORIES: Final[str] = "occupied territories"
 
+# The scope patterns, read in an article's own text (any case, either apostrophe).
+_SCOPE_RES: Final[tuple[re.Pattern[str], ...]] = tuple(
+    re.compile(
+        r"(?<![\w'\u2019])(?:" + pattern.pattern.replace("'", "['\u2019]") + r")(?![\w'\u2019])",
+        re.IGNORECASE,
+    )
+    for pattern, name in _TERRITORY_RES
+    if name == OCCUPIED_TERRITORIES
+)
+
+
+def scope_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` names an exclusion that is a scope rather than a place ("the occupied
+    territories", "territory not under the government's control", "оккупированные
+    территории"): (start, end) of each, in order, none overlapping another."""
+    found = sorted((m.start(), m.end()) for r in _SCOPE_RES for m in r.finditer(text))
+    spans: list[tuple[int, int]] = []
+    for start, end in found:
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, end))
+    return spans
+
+
 # Administrative words around a name; "Донецкая область" and "Donetsk oblast" are both Donetsk.
 _TERRITORY_AFFIX_RE: Final[re.Pattern[str]] = re.compile(
     r"regions?|oblasts?|oblast'|province|peninsula|област[а-я]{0,3}|обл|полуостров[а-я]{0,2}"
@@ -1132,6 +1155,8 @@ def territory_names(text: str) -> list[str]:
     :data:`OCCUPIED_TERRITORIES`. Anything else is itself, tidied as :func:`canonical_territory`
     tidies it.
     """
+    if _territories_in(text) == [OCCUPIED_TERRITORIES]:
+        return [OCCUPIED_TERRITORIES]  # a scope whose words the trimming would cut ("regions")
     trimmed = _territory_words(text)
     known = _known_territory(trimmed)
     if known is not None:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from ..schemas import Dropped, Evidence
 from .build import evidence_of
 from .grounding import locate
-from .normalize import actor_spans, duration_spans, is_demonym, named_actors
+from .normalize import actor_spans, duration_spans, is_demonym, named_actors, scope_spans
 
 # A commitment to defend a state that is a security guarantee in all but the word: "pledge to
 # defend Ukraine", "send troops to Ukraine", "peacekeepers", "a backstop", "mutual defence", a
@@ -100,6 +100,10 @@ _TERRITORY_MENTION = re.compile(
 # 15 years", "вынесены отдельным пунктом".
 _EXCLUSION = re.compile(
     r"exclu|not be (?:part|covered|included)|not cover|except|outside|apart from|"
+    r"(?:not|n't) (?:apply|extend) to|\bnot to\b|does not include|"
+    r"не (?:будут |будет )?распространя|не поширю|не стосу|крім|"
+    r"nicht für|gilt nicht|ausgenommen|ne s'appliqu|sauf|hormis|z wyjątkiem|poza|"
+    r"utom|undantag|"
     r"separate(?:ly)?\s+(?:\w+\s+)?(?:point|item|clause|track|negotiation|talk)|set aside|"
     r"(?:status|dispute)\s+(?:\S+\s+){0,4}?(?:settled|negotiated|resolved|decided)|"
     r"исключ|кроме|за исключением|не распростран|не входи|отдельн\w* пункт|"
@@ -980,6 +984,7 @@ def _proposer_mention(sentence: str, people: dict[str, Person]) -> tuple[str, in
 
 
 _OCCUPIED = re.compile(r"occupied|оккупир", re.IGNORECASE)
+_OF_A_PLACE = re.compile(r"\s+(?:of|in)\s+(?:the\s+)?", re.IGNORECASE)
 
 # A treaty on security guarantees: "a treaty on security guarantees", "the guarantee treaty",
 # "Договор о гарантиях безопасности", "umowa o gwarancjach bezpieczeństwa".
@@ -1197,12 +1202,19 @@ def _rules_findings(original: str) -> Findings:
                 findings,
             )
             territories = territory_mentions(sentence.text)
-            add(
-                "excluded_territories",
-                [t for t in territories if not _OCCUPIED.match(t)],
-                sentence,
-                findings,
-            )
+            places = [t for t in territories if not _OCCUPIED.match(t)]
+            add("excluded_territories", places, sentence, findings)
+            if territories and not places:
+                # A scope left out ("would not cover the occupied territories"), by its words;
+                # beside places it describes them ("Crimea and Donbass, two regions occupied by
+                # Russia").
+                for start, end in scope_spans(sentence.text):
+                    place = _OF_A_PLACE.match(sentence.text, end)
+                    if place is not None and _TERRITORY_MENTION.match(sentence.text, place.end()):
+                        continue  # "the occupied parts of Donbas" is Donbas
+                    found = at(sentence.start + start, sentence.text[start:end])
+                    if found is not None:
+                        findings.add("excluded_territories", found)
             if not guarantee:
                 continue
             add("beneficiary", beneficiary_mentions(sentence.text), sentence, findings)
