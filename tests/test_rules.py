@@ -729,3 +729,19 @@ def test_an_exclusion_worded_as_a_scope_is_the_occupied_territories(
 ) -> None:
     [proposal], _ = named("rules").run(None, text, "")
     assert [t.name for t in proposal.excluded_territories] == excluded
+
+
+def test_names_in_the_genitive_of_other_languages_and_the_one_handed_a_proposal() -> None:
+    from extractor.core.normalize import actor_code
+
+    assert [actor_code(w) for w in ("Frankreichs", "Sveriges", "Polens", "Americas")] == [
+        "FRA",
+        "SWE",
+        "POL",
+        None,
+    ]
+    # "handed Ukraine a proposal": Ukraine is given it, it does not own it
+    assert proposal_owners("Russia handed Ukraine a proposal on guarantees.") == []
+    # a compound guarantee word after the one given it: "ger Finland säkerhetsgarantier"
+    sentence = "Norge ger Finland säkerhetsgarantier."
+    assert role_of(sentence, "Finland") == "beneficiary"

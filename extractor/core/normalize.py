@@ -635,6 +635,9 @@ def _resolve(name: str, heads: _Heads) -> str | None:
                 index.capitalised.get(key)
                 or index.foreign.get(key)
                 or _match_declined(index.declined, key)
+                # the genitive of German, Swedish, Danish, Norwegian and Dutch ("Frankreichs",
+                # "Sveriges"): a name in another language than English with an "s" added
+                or (index.foreign.get(key[:-1]) if key.endswith("s") and len(key) > 4 else None)
             )
         if code is not None:
             return code

@@ -288,7 +288,9 @@ _PROPOSAL_NOUN = (
     r"предложени\w*|план\w*|требовани\w*|инициатив\w*)"
 )
 _OWNS_AFTER = re.compile(
-    rf"^(?:['\u2019]s)?\s+(?:[\w-]+\s+){{0,2}}?{_PROPOSAL_NOUN}\b|^-proposed\b", re.IGNORECASE
+    # not "handed Ukraine a proposal", where the name is the one given it
+    rf"^(?:['\u2019]s)?\s+(?:(?!(?:a|an|the)\s)[\w-]+\s+){{0,2}}?{_PROPOSAL_NOUN}\b|^-proposed\b",
+    re.IGNORECASE,
 )
 _OWNS_BEFORE = re.compile(
     rf"{_PROPOSAL_NOUN}\s+(?:(?:put forward|made|handed|sent)\s+)?(?:by|from|of)\s+(?:the\s+)?$|"
@@ -302,7 +304,8 @@ _THEIR_BEFORE = re.compile(r"\b(?:its|their|his|her|е[её]|его|их)\s+$", 
 # Names a proposing verb's subject does not follow: "handed Russia a proposal", "talks with Russia".
 _OBJECT_BEFORE = re.compile(
     r"\b(?:to|with|from|by|for|of|against|handed|gave|give|sent|told|tell|asked|urged|a|an|"
-    r"к|с|от|для|против)\s+(?:the\s+)?$",
+    r"к|с|от|для|против|für|mit|gegen|an|pour|avec|contre|dla|z|przeciw|för|till|med|mot)\s+"
+    r"(?:the\s+|die\s+|der\s+|den\s+|dem\s+|la\s+|le\s+|les\s+)?$",
     re.IGNORECASE,
 )
 # A word that attaches a condition; "after" or "once" only before a deal or a ceasefire ("after a
@@ -533,7 +536,7 @@ _GIVEN_TO = re.compile(
     re.IGNORECASE,
 )
 _GUARANTEE_NEXT = re.compile(
-    rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:security\s+)?(?:{_GUARANTEE_STEM}|sicherheitsgarant|"
+    rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:security\s+)?(?:[\w-]*?(?:{_GUARANTEE_STEM})|"
     r"protection|assistance|beistand|schutz|помощ|защит|допомог|захист|pomoc|ochron|bistånd|skydd)",
     re.I,
 )
