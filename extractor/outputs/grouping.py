@@ -86,7 +86,9 @@ _INSTRUMENT = re.compile(rf"(?i)\b(?:(?:{_ENGLISH_INSTRUMENTS})s?\b|(?:{_RUSSIAN
 _QUOTED = re.compile(r"[«“\"]([^«»“”\"]{1,60})[»”\"]")
 # A title in capitals: Kyiv Security Compact, Coalition of the Willing, the 20-point plan.
 _CAPITAL = r"(?:[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’-]*|\d+[-‑]point)"
-_RUN = re.compile(rf"{_CAPITAL}(?:\s+(?:(?:of|the|on|for|о|по|об)\s+)*{_CAPITAL})*")
+_LINKS = frozenset({"of", "the", "on", "for", "о", "по", "об"})
+_LINK = "|".join(sorted(_LINKS, key=len, reverse=True))
+_RUN = re.compile(rf"{_CAPITAL}(?:\s+(?:(?:{_LINK})\s+)*{_CAPITAL})*")
 # A Russian title capitalises its first word only: a capitalised instrument noun inside a
 # sentence and the lowercase words after it (обсудили Договор о гарантиях безопасности).
 _RUSSIAN_TITLE = re.compile(
@@ -263,7 +265,10 @@ def titles_in(text: str) -> set[Title]:
             found.append(inner)
     for m in _RUN.finditer(text):
         run = m.group()
-        if len(run.split()) >= 2 and _INSTRUMENT.search(run):
+        # The noun heads the name: last, or before a link (not the North Atlantic Treaty
+        # Organization, an organisation).
+        heads = (run[n.end() :].split()[:1] for n in _INSTRUMENT.finditer(run))
+        if len(run.split()) >= 2 and any(not after or after[0] in _LINKS for after in heads):
             found.append(run)
     found += [m.group() for m in _RUSSIAN_TITLE.finditer(text) if m.group()[0].isupper()]
     found += [f"{m.group(1) or m.group(2)}-point plan" for m in _NUMBERED.finditer(text)]
