@@ -257,6 +257,8 @@ def titles_in(text: str) -> set[Title]:
     instrument noun inside a sentence with the lowercase words after it, as Russian writes a
     title (обсудили Договор о гарантиях безопасности), and a numbered plan (the 20-point plan,
     план из 20 пунктов)."""
+    if not _INSTRUMENT.search(text) and not _NUMBERED.search(text):
+        return set()  # every title holds an instrument noun or a number of points
     found: list[str] = []
     for m in _QUOTED.finditer(text):
         inner, before = m.group(1).strip(), text[: m.start()].split()[-1:]
@@ -360,8 +362,9 @@ def similarity(a: Report, b: Report) -> float:
     within one language. A title both name counts for; two reports naming only other titles
     (:func:`other_titles`) are never one, like two reports too far apart.
     """
+    titled = a.titles and b.titles
     # Two reports naming two instruments by their titles report two proposals.
-    if other_titles(a.titles, b.titles):
+    if titled and other_titles(a.titles, b.titles):
         return float("-inf")
     # Two proposals of one record are two proposals by the extraction's reading.
     score = -1.5 if a.record.article.id == b.record.article.id else 0.0
@@ -394,7 +397,7 @@ def similarity(a: Report, b: Report) -> float:
         score += 1.0
     if a.territories & b.territories:
         score += 1.5
-    if same_title(a.titles, b.titles):
+    if titled and same_title(a.titles, b.titles):
         score += TITLE_BONUS
     if a.words and b.words:
         shared_words = len(a.words & b.words)
