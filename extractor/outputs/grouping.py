@@ -22,10 +22,10 @@ share a **block** with one of its proposals (its proposer and beneficiary, its p
 beneficiary, or one of its guarantors): the :data:`CANDIDATES` sharing most blocks with it, of
 those the most recently joined, each through at most :data:`MEMBERS` of its latest plans;
 reports more than :data:`WINDOW_DAYS` apart, or naming other instruments by their titles, are
-never one. A plan joins the best-scoring
-candidate at or above :data:`THRESHOLD`, else starts an event of its own. (Within an article
-every pair of proposals is compared: an article reports a handful.) The weights were set on
-the development articles outside ``tests/gold/HOLDOUT`` (docs/quality.md).
+never one. A plan joins the best-scoring candidate at or above :data:`THRESHOLD`, else starts an
+event of its own. (Within an article every pair of proposals is compared: an article reports a
+handful.) The weights were set on the development articles outside ``tests/gold/HOLDOUT``
+(docs/quality.md).
 
 Stable ids: a report's id is ``<article id>#<index of the proposal in its record>``; an event's
 id is derived from its earliest report (by article date, then report id), so the same records
@@ -234,6 +234,7 @@ class Title:
 
 
 def _title(text: str) -> Title | None:
+    """The title a name found in a text reads as, or None where it is an instrument noun alone."""
     words = (
         frozenset(
             w.removesuffix("'s").removesuffix("’s")
