@@ -395,6 +395,8 @@ def test_reports_naming_other_instruments_by_title_are_two_events_though_all_els
         ["plain.txt", "treaty.txt"],
         ["compact.txt"],
     ]
+    # In any order, with the same ids.
+    assert grouping.events([compact, treaty, plain]) == grouping.events([plain, treaty, compact])
     # The same title, or one in another script, keeps them one.
     again = _named("again.txt", "2022-04-01", "the Treaty on Security Guarantees again")
     russian = _named("ru.txt", "2022-04-01", "«Киевский договор по безопасности»")
