@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,112 @@ def test_plans_join_through_each_other_and_do_not_depend_on_order() -> None:
         "GBR",
         "UKR",
         {"peacekeeping_force"},
+    )
+
+
+def _titles(text: str) -> set[frozenset[str]]:
+    return {t.words for t in grouping.titles_in(text)}
+
+
+def test_the_titles_of_instruments_are_read_from_quotation_marks_capitals_and_numbers() -> None:
+    # A quoted name holding an instrument noun, or following one.
+    assert _titles("подготовила группа под названием «Киевский договор по безопасности»:") == {
+        frozenset({"киевский", "договор", "безопасности"})
+    }
+    assert _titles("участники формата «5+2» подпишут") == {frozenset({"5+2"})}
+    # A run of capitals holding an instrument noun, with its links.
+    assert _titles("The Kyiv Security Compact was presented in Kyiv.") == {
+        frozenset({"kyiv", "security", "compact"})
+    }
+    assert _titles("the West's Coalition of the Willing met") == {
+        frozenset({"west", "coalition", "willing"})
+    }
+    # A capitalised instrument noun inside a sentence, as Russian writes a title.
+    assert _titles("На переговорах обсудили Договор о гарантиях безопасности.") == {
+        frozenset({"договор", "гарантиях", "безопасности"})
+    }
+    # A numbered plan, in either language.
+    assert _titles("the 20-point plan agreed in Florida") == {frozenset({"20-point", "plan"})}
+    assert _titles("план из 20 пунктов") == {frozenset({"20-point", "plan"})}
+    # No title: a common noun, an instrument noun alone, a description in quotation marks,
+    # a capitalised run without an instrument noun.
+    for text in (
+        "a plan to send troops after a peace deal",
+        "The Coalition met in Paris, the Coalition said.",
+        'he called it "the main framework for ending the war"',
+        "President Volodymyr Zelensky said",
+        "the North Atlantic Treaty Organization",
+    ):
+        assert _titles(text) == set(), text
+
+
+def test_titles_match_within_one_script_and_one_names_another_only_where_none_match() -> None:
+    (coalition,) = grouping.titles_in("the Coalition of the Willing")
+    (led,) = grouping.titles_in("the France-led Coalition of the Willing")
+    (compact,) = grouping.titles_in("the Kyiv Security Compact")
+    (treaty,) = grouping.titles_in("обсудили Договор о гарантиях безопасности")
+    (kyiv,) = grouping.titles_in("«Киевский договор по безопасности»")
+    assert coalition.matches(led) and led.matches(coalition)
+    assert grouping.same_title(frozenset({coalition}), frozenset({led}))
+    assert grouping.other_titles(frozenset({coalition}), frozenset({compact}))
+    assert grouping.other_titles(frozenset({treaty}), frozenset({kyiv}))
+    # A title translated is neither the same nor another: scripts are not compared.
+    assert not grouping.same_title(frozenset({compact}), frozenset({kyiv}))
+    assert not grouping.other_titles(frozenset({compact}), frozenset({treaty}))
+    # One title in common is enough, whatever else either names; no title says nothing.
+    assert not grouping.other_titles(frozenset({compact, coalition}), frozenset({led}))
+    assert not grouping.other_titles(frozenset(), frozenset({compact}))
+
+
+def _named(name: str, day: str, title: str) -> ExtractionRecord:
+    """A hand-built record of Ukraine's proposal of guarantees by the US, Britain and Turkey,
+    naming its instrument as ``title`` (which may name none)."""
+    text = f"Ukraine proposed {title} with guarantees from the US, Britain and Turkey."
+    return record(
+        name,
+        text,
+        day,
+        {
+            "quote": f"Ukraine proposed {title} with guarantees",
+            "proposer": "UKR",
+            "beneficiary": "UKR",
+            "type": "neutrality_with_guarantees",
+            "guarantors": [
+                ("USA", "the US", "unknown"),
+                ("GBR", "Britain", "unknown"),
+                ("TUR", "Turkey", "unknown"),
+            ],
+        },
+    )
+
+
+def test_reports_naming_other_instruments_by_title_are_two_events_though_all_else_agrees() -> None:
+    plain = _named("plain.txt", "2022-03-29", "a treaty")
+    treaty = _named("treaty.txt", "2022-03-30", "the Treaty on Security Guarantees")
+    compact = _named("compact.txt", "2022-04-01", "the Kyiv Security Compact")
+    # Without titles the three are one event.
+    untitled = [plain, _named("b.txt", "2022-03-30", "a deal"), _named("c.txt", "2022-04-01", "it")]
+    assert len(grouping.events(untitled)) == 1
+    # The compact matches the untitled report as well as the treaty does, but the event holds
+    # a report naming another instrument.
+    assert _members(grouping.events([plain, treaty, compact])) == [
+        ["plain.txt", "treaty.txt"],
+        ["compact.txt"],
+    ]
+    # In any order, with the same ids.
+    assert grouping.events([compact, treaty, plain]) == grouping.events([plain, treaty, compact])
+    # The same title, or one in another script, keeps them one.
+    again = _named("again.txt", "2022-04-01", "the Treaty on Security Guarantees again")
+    russian = _named("ru.txt", "2022-04-01", "«Киевский договор по безопасности»")
+    assert len(grouping.events([plain, treaty, again])) == 1
+    assert len(grouping.events([plain, treaty, russian])) == 1
+    # Between two reports: other titles are no score at all, the same title adds its weight.
+    a, b = grouping.reports_of([treaty, compact])[0]
+    assert grouping.similarity(a, b) == float("-inf")
+    c, d = grouping.reports_of([treaty, again])[0]
+    untitled_c, untitled_d = replace(c, titles=frozenset()), replace(d, titles=frozenset())
+    assert grouping.similarity(c, d) == pytest.approx(
+        grouping.similarity(untitled_c, untitled_d) + grouping.TITLE_BONUS
     )
 
 

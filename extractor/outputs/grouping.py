@@ -6,6 +6,10 @@ does not depend on the article's language: the codes of the proposer, the benefi
 guarantors (a name only where an actor has no code), the guarantee type, the response times in
 hours, the excluded territories' canonical names, the article's date, and, as a weaker sign, the
 words and numbers of the proposal's quotes (which only help between articles in one language).
+A report may also name the instrument it reports by its **title** (the Kyiv Security Compact,
+the 20-point plan, «Договор о гарантиях безопасности»: :func:`titles_in`): two reports naming
+one title are likelier one, and two naming only other titles in one script are never one (a
+title is compared only with titles in its own script, as a translated title matches nothing).
 
 An article often reports one plan as several proposals (a coalition's troops, its US backstop,
 its monitoring): the proposals of one article that read as parts of one plan
@@ -17,10 +21,11 @@ Near-linear: plans are taken in date order and each is compared only with the ev
 share a **block** with one of its proposals (its proposer and beneficiary, its proposer, its
 beneficiary, or one of its guarantors): the :data:`CANDIDATES` sharing most blocks with it, of
 those the most recently joined, each through at most :data:`MEMBERS` of its latest plans;
-reports more than :data:`WINDOW_DAYS` apart are never one. A plan joins the best-scoring
-candidate at or above :data:`THRESHOLD`, else starts an event of its own. (Within an article
-every pair of proposals is compared: an article reports a handful.) The weights were set on
-the development articles outside ``tests/gold/HOLDOUT`` (docs/quality.md).
+reports more than :data:`WINDOW_DAYS` apart, or naming other instruments by their titles, are
+never one. A plan joins the best-scoring candidate at or above :data:`THRESHOLD`, else starts an
+event of its own. (Within an article every pair of proposals is compared: an article reports a
+handful.) The weights were set on the development articles outside ``tests/gold/HOLDOUT``
+(docs/quality.md).
 
 Stable ids: a report's id is ``<article id>#<index of the proposal in its record>``; an event's
 id is derived from its earliest report (by article date, then report id), so the same records
@@ -30,6 +35,10 @@ is earlier than every report it had.
 The record's fields are read through the small accessors below (``_response_times``,
 ``outlet_of``, ``_person``, ``_spans``), the one place that knows the record's shape.
 """
+
+# The titles of instruments are read in Russian as well as English, so Cyrillic letters that
+# look Latin are expected in this module's patterns and docstrings.
+# ruff: noqa: RUF001, RUF002, RUF003
 
 from __future__ import annotations
 
@@ -54,11 +63,40 @@ CANDIDATES = 16
 THRESHOLD = 3.5
 # Members of an event a report is compared with (its latest ones).
 MEMBERS = 8
+# What a title both reports name adds (see similarity).
+TITLE_BONUS = 1.5
 # Positions that say a state will not be a guarantor.
 REFUSALS = frozenset({"declined", "opposed"})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MIN_WORD = 4  # shorter words are mostly function words in the languages of the corpus
+
+# The nouns that name an instrument (a plan, a treaty, a format, a coalition), English and
+# Russian: a report naming one by its title names which proposal it reports.
+_ENGLISH_INSTRUMENTS = (
+    "compact|plan|treaty|pact|accord|agreement|memorandum|declaration|communiqu[eé]|format"
+    "|charter|framework|protocol|coalition|initiative|roadmap"
+)
+_RUSSIAN_INSTRUMENTS = (  # stems: the nouns decline
+    "договор|пакт|план|соглашени|меморандум|деклараци|коммюнике|формат|коалици|хартия|протокол"
+    "|инициатив"
+)
+_INSTRUMENT = re.compile(rf"(?i)\b(?:(?:{_ENGLISH_INSTRUMENTS})s?\b|(?:{_RUSSIAN_INSTRUMENTS})\w*)")
+# A title in quotation marks: «Киевский договор по безопасности», формат «5+2».
+_QUOTED = re.compile(r"[«“\"]([^«»“”\"]{1,60})[»”\"]")
+# A title in capitals: Kyiv Security Compact, Coalition of the Willing, the 20-point plan.
+_CAPITAL = r"(?:[A-ZÀ-ÖØ-ÞА-ЯЁ][\w'’-]*|\d+[-‑]point)"
+_LINKS = frozenset({"of", "the", "on", "for", "о", "по", "об"})
+_LINK = "|".join(sorted(_LINKS, key=len, reverse=True))
+_RUN = re.compile(rf"{_CAPITAL}(?:\s+(?:(?:{_LINK})\s+)*{_CAPITAL})*")
+# A Russian title capitalises its first word only: a capitalised instrument noun inside a
+# sentence and the lowercase words after it (обсудили Договор о гарантиях безопасности).
+_RUSSIAN_TITLE = re.compile(
+    rf"(?<=[а-яё\d,] )(?i:{_RUSSIAN_INSTRUMENTS})\w*(?:\s+[а-яё][\w-]*){{0,4}}"
+)
+_NUMBERED = re.compile(r"(?i)\b(\d+)[-‑ ]point\b|\bиз\s+(\d+)\s+пункт")
+# Words of a title that do not tell one title from another.
+_TITLE_STOP = frozenset({"the", "of", "on", "for", "a", "an", "and", "о", "по", "об", "и"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +182,7 @@ class Report:
     # Its guarantee type where it is one of the list (a plan's whole: those of its proposals).
     kinds: frozenset[str] = frozenset()
     spans: frozenset[tuple[int, int]] = frozenset()  # see _spans
+    titles: frozenset[Title] = frozenset()  # see titles_of
 
     @property
     def published(self) -> str | None:
@@ -179,6 +218,86 @@ def _words(proposal: Proposal) -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True)
+class Title:
+    """The title of an instrument a proposal names (the Kyiv Security Compact, the 20-point
+    plan): its words, casefolded, and whether they are Cyrillic (titles are compared only
+    within one script: a title translated matches nothing)."""
+
+    words: frozenset[str]
+    cyrillic: bool
+
+    def matches(self, other: Title) -> bool:
+        """One title's words all among the other's (the Coalition of the Willing, the
+        France-led Coalition of the Willing)."""
+        return self.words <= other.words or other.words <= self.words
+
+
+def _title(text: str) -> Title | None:
+    """The title a name found in a text reads as, or None where it is an instrument noun alone."""
+    words = (
+        frozenset(
+            w.removesuffix("'s").removesuffix("’s")
+            for w in (m.group().casefold() for m in re.finditer(r"[\w'’+-]+", text))
+        )
+        - _TITLE_STOP
+    )
+    if all(_INSTRUMENT.fullmatch(w) for w in words):
+        return None  # an instrument noun alone ("the Coalition") names no instrument
+    return Title(words, any("\u0400" <= ch <= "\u04ff" for w in words for ch in w))
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit()
+
+
+def titles_in(text: str) -> set[Title]:
+    """The titles of instruments ``text`` names: a short quoted name that is or follows an
+    instrument noun («Киевский договор по безопасности», формата «5+2»), a run of capitalised
+    words holding one (Kyiv Security Compact, Coalition of the Willing), a capitalised Russian
+    instrument noun inside a sentence with the lowercase words after it, as Russian writes a
+    title (обсудили Договор о гарантиях безопасности), and a numbered plan (the 20-point plan,
+    план из 20 пунктов)."""
+    if not _INSTRUMENT.search(text) and not _NUMBERED.search(text):
+        return set()  # every title holds an instrument noun or a number of points
+    found: list[str] = []
+    for m in _QUOTED.finditer(text):
+        inner, before = m.group(1).strip(), text[: m.start()].split()[-1:]
+        named = _INSTRUMENT.search(inner) or (before and _INSTRUMENT.search(before[0]))
+        if named and len(inner.split()) <= 6 and _capitalised(inner):
+            found.append(inner)
+    for m in _RUN.finditer(text):
+        run = m.group()
+        # The noun heads the name: last, or before a link (not the North Atlantic Treaty
+        # Organization, an organisation).
+        heads = (run[n.end() :].split()[:1] for n in _INSTRUMENT.finditer(run))
+        if len(run.split()) >= 2 and any(not after or after[0] in _LINKS for after in heads):
+            found.append(run)
+    found += [m.group() for m in _RUSSIAN_TITLE.finditer(text) if m.group()[0].isupper()]
+    found += [f"{m.group(1) or m.group(2)}-point plan" for m in _NUMBERED.finditer(text)]
+    return {t for t in map(_title, found) if t is not None}
+
+
+def titles_of(proposal: Proposal) -> frozenset[Title]:
+    """The titles of instruments a proposal names in its summary and its own quotes (not its
+    parties' or guarantors', which often quote the article on something else)."""
+    texts = [proposal.summary, *(e.quote for e in proposal.evidence)]
+    return frozenset().union(*(titles_in(t) for t in texts))
+
+
+def other_titles(a: frozenset[Title], b: frozenset[Title]) -> bool:
+    """Whether two proposals name instruments by titles of one script and none of those
+    matches: two named instruments."""
+    if any(x.matches(y) for x in a for y in b if x.cyrillic == y.cyrillic):
+        return False
+    return any(x.cyrillic == y.cyrillic for x in a for y in b)
+
+
+def same_title(a: frozenset[Title], b: frozenset[Title]) -> bool:
+    """Whether two proposals name one instrument by its title."""
+    return any(x.matches(y) for x in a for y in b if x.cyrillic == y.cyrillic)
+
+
 def reports_of(records: Iterable[ExtractionRecord]) -> tuple[list[Report], int]:
     """The reports of ``records`` (one per proposal) and how many records were left out as a
     second record of an article already seen (the first one counts)."""
@@ -210,6 +329,7 @@ def reports_of(records: Iterable[ExtractionRecord]) -> tuple[list[Report], int]:
                     words=_words(proposal),
                     kinds=frozenset({proposal.guarantee_type} - {"other"}),
                     spans=_spans(proposal),
+                    titles=titles_of(proposal),
                 )
             )
     return out, repeated
@@ -240,8 +360,13 @@ def similarity(a: Report, b: Report) -> float:
 
     Codes weigh most; a different beneficiary or proposer, a different guarantee type or a
     long gap between the articles count against; quote words weigh least, as they only match
-    within one language.
+    within one language. A title both name counts for; two reports naming only other titles
+    (:func:`other_titles`) are never one, like two reports too far apart.
     """
+    titled = a.titles and b.titles
+    # Two reports naming two instruments by their titles report two proposals.
+    if titled and other_titles(a.titles, b.titles):
+        return float("-inf")
     # Two proposals of one record are two proposals by the extraction's reading.
     score = -1.5 if a.record.article.id == b.record.article.id else 0.0
     if a.day and b.day:
@@ -273,6 +398,8 @@ def similarity(a: Report, b: Report) -> float:
         score += 1.0
     if a.territories & b.territories:
         score += 1.5
+    if titled and same_title(a.titles, b.titles):
+        score += TITLE_BONUS
     if a.words and b.words:
         shared_words = len(a.words & b.words)
         score += 4.0 * shared_words / (len(a.words) + len(b.words) - shared_words)
@@ -386,6 +513,7 @@ def whole(plan: Sequence[Report]) -> Report:
         territories=frozenset().union(*(r.territories for r in plan)),
         words=frozenset().union(*(r.words for r in plan)),
         kinds=frozenset().union(*(r.kinds for r in plan)),
+        titles=frozenset().union(*(r.titles for r in plan)),
     )
 
 
@@ -620,18 +748,24 @@ def events(records: Iterable[ExtractionRecord]) -> list[dict[str, Any]]:
 __all__ = [
     "REFUSALS",
     "THRESHOLD",
+    "TITLE_BONUS",
     "WINDOW_DAYS",
     "Report",
+    "Title",
     "actor_key",
     "consolidate",
     "event_id",
     "events",
     "group",
     "grouped",
+    "other_titles",
     "outlet_of",
     "parts_of_one_plan",
     "plans",
     "report_id",
     "reports_of",
+    "same_title",
+    "titles_in",
+    "titles_of",
     "whole",
 ]
