@@ -745,3 +745,19 @@ def test_names_in_the_genitive_of_other_languages_and_the_one_handed_a_proposal(
     # a compound guarantee word after the one given it: "ger Finland säkerhetsgarantier"
     sentence = "Norge ger Finland säkerhetsgarantier."
     assert role_of(sentence, "Finland") == "beneficiary"
+
+
+def test_a_quotation_introduced_by_the_paragraph_before_is_its_speaker_s() -> None:
+    # Hand-written: the speaker introduced by a state's second naming, then quoted at length.
+    text = (
+        "Глава украинской делегации, советник Офиса президента Украины Михаил Подоляк, "
+        "опубликовал заявление.\n\n"
+        "Вот, что сказал Михаил Подоляк в своем заявлении:\n\n"
+        "«Договор о гарантиях безопасности дает инструмент защиты нашей территории. "
+        "Гарантами станут США и Турция»."
+    )
+    found = rules_findings(text)
+    assert [(f.value, f.person) for f in found.of("proposer")] == [("Украины", "Михаил Подоляк")]
+    # without the introduction, the quotation is nobody's
+    alone = text.replace("Вот, что сказал Михаил Подоляк в своем заявлении:\n\n", "")
+    assert rules_findings(alone).of("proposer") == []

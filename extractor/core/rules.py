@@ -885,7 +885,10 @@ def persons(sentence_chunks: list[Chunk]) -> dict[str, Person]:
     found: dict[str, Person] = {}
     for sentence in sentence_chunks:
         text = sentence.text
-        for name, start, end in _mentions(text):
+        # Every naming of a state, however written: "украинской делегации, советник Офиса
+        # президента Украины Михаил Подоляк" introduces him by the second.
+        for start, end, _ in actor_spans(text):
+            name = text[start:end]
             before = text[max(0, start - 60) : start]
             after = text[end : end + 80]
             match = _PERSON_AFTER.match(after) or _PERSON_OF.search(before)
@@ -918,9 +921,18 @@ _REQUIREMENT = re.compile(
     r"doit|doivent|musi|måste",
     re.IGNORECASE,
 )
+# "Our" security, territory or sovereignty: "защиты нашей территории", "our security".
+_OUR_SECURITY = re.compile(
+    r"\b(?:our|наш\w*|unser\w*|notre|nos|nasz\w*|vår\w*|наш)\s+(?:\w+\s+)?"
+    r"(?:security|territor\w*|sovereignty|безопасност\w*|территори\w*|суверенитет\w*|"
+    r"безпек\w*|територі\w*|sicherheit|territorium|sécurité|territoire|souveraineté|"
+    r"bezpiecze\w*|terytori\w*|säkerhet|territorium)",
+    re.IGNORECASE,
+)
 _WE = re.compile(r"\b(?:we|our|us|мы|нам|наш\w*|ми|нас|wir|nous|my|vi)\b", re.IGNORECASE)
 
 
+_QUOTE_OPEN = re.compile(r"\s*[\"\u201c\u00ab\u201e]")
 _QUOTE_CLOSE = re.compile(r"[\"\u201d\u00bb\u201c\u00ab]|\s[\u2014\u2013-]\s|,\s*[\u2014\u2013]")
 
 
@@ -1124,6 +1136,9 @@ def proposer_of(
         mention = _speaker(sentence, people)
         if mention is None and speaker is not None and _WE.search(sentence):
             mention = speaker
+    if mention is None and speaker is not None and _OUR_SECURITY.search(sentence):
+        # The one quoted speaks of guarantees of "our" security or territory: their state's.
+        mention = speaker
     if mention is None:
         return None
     name, start = mention
@@ -1178,9 +1193,17 @@ def _rules_findings(original: str) -> Findings:
     chunks = [(p, sentences(p)) for p in paragraphs(text)]
     people = persons([s for _, group in chunks for s in group])
     treaty = names_guarantee_treaty(text)
+    introduced: tuple[str, int] | None = None
     for paragraph, group in chunks:
         about = about_guarantees(paragraph.text, treaty)
         quoted = next((who for s in group if (who := _speaker(s.text, people)) is not None), None)
+        # A quotation introduced by the paragraph before ("Here is what X said:") is X's.
+        if introduced is not None and _QUOTE_OPEN.match(paragraph.text):
+            quoted = quoted or introduced
+        else:
+            introduced = None
+        if paragraph.text.rstrip().endswith(":"):
+            introduced = quoted
         for sentence in group:
             # Outside the paragraphs about guarantees and the headline, a plan's owner, not a
             # demand's ("Russia's maximalist demands" are no proposal of guarantees).
