@@ -1193,17 +1193,17 @@ def _rules_findings(original: str) -> Findings:
     chunks = [(p, sentences(p)) for p in paragraphs(text)]
     people = persons([s for _, group in chunks for s in group])
     treaty = names_guarantee_treaty(text)
-    introduced: tuple[str, int] | None = None
+    quoting: tuple[str, int] | None = None  # who the paragraph before introduced as speaking
     for paragraph, group in chunks:
         about = about_guarantees(paragraph.text, treaty)
         quoted = next((who for s in group if (who := _speaker(s.text, people)) is not None), None)
         # A quotation introduced by the paragraph before ("Here is what X said:") is X's.
-        if introduced is not None and _QUOTE_OPEN.match(paragraph.text):
-            quoted = quoted or introduced
+        if quoting is not None and _QUOTE_OPEN.match(paragraph.text):
+            quoted = quoted or quoting
         else:
-            introduced = None
+            quoting = None
         if paragraph.text.rstrip().endswith(":"):
-            introduced = quoted
+            quoting = quoted
         for sentence in group:
             # Outside the paragraphs about guarantees and the headline, a plan's owner, not a
             # demand's ("Russia's maximalist demands" are no proposal of guarantees).
