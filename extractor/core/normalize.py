@@ -445,6 +445,10 @@ def _actor_index() -> _ActorIndex:
     for code, entry in [*states.items(), *_ORGANIZATIONS.items()]:
         # The hand tables' names in other languages: Polish ones declined, the rest as written.
         patterns += [(_pattern(spec), code) for spec in entry["cyrillic"]]
+        # Its adjectives in Latin-script languages, in any case and declined ("französischen",
+        # "française", "polskiego", "svenska"): written here, as no library on the package index
+        # gives demonyms beyond English (pycountry and CLDR give the names of states only).
+        patterns += [(_pattern(spec), code) for spec in entry.get("adjectives", [])]
         for name in [*entry.get("other", []), *entry.get("pl", [])]:
             foreign.setdefault(_key(name), code)
         polish_specs.update({_declined_polish(name): code for name in entry.get("pl", [])})
@@ -864,7 +868,7 @@ _UNIT_HOURS: Final[tuple[tuple[str, float], ...]] = (
     # Ukrainian, German, French, Polish, Swedish, Italian, Spanish and Dutch.
     (
         r"hours?|hrs?|h|час(?:а|ов|у|ам|ах|ами)?|часов[а-я]{2,3}|ч"
-        r"|годин[иау]?|stunden?|std|heures?|godzin[ay]?|godz|timm(?:e|ar|arna)"
+        r"|годин[иау]?|stunden?|std|heures?|godzin[ay]?|godz|timm(?:e|ar|arna)|ore"
         r"|horas?|uur",
         1.0,
     ),
