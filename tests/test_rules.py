@@ -745,3 +745,133 @@ def test_names_in_the_genitive_of_other_languages_and_the_one_handed_a_proposal(
     # a compound guarantee word after the one given it: "ger Finland säkerhetsgarantier"
     sentence = "Norge ger Finland säkerhetsgarantier."
     assert role_of(sentence, "Finland") == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("französischen", "FRA"),
+        ("française", "FRA"),
+        ("francuskiego", "FRA"),
+        ("svenska", "SWE"),
+        ("italiana", "ITA"),
+        ("estadounidense", "USA"),
+        ("britannique", "GBR"),
+    ],
+)
+def test_a_state_s_adjective_in_other_languages_names_it_in_any_case(word: str, code: str) -> None:
+    from extractor.core.normalize import actor_code
+
+    assert actor_code(word) == code
+
+
+def test_a_word_that_only_looks_like_an_adjective_names_no_state() -> None:
+    from extractor.core.normalize import actor_code
+
+    assert [actor_code(w) for w in ("ruse", "polo", "dance")] == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "owner"),
+    [
+        ("Der deutsche Vorschlag sieht Sicherheitsgarantien vor.", "deutsche"),
+        ("La proposition française prévoit des garanties.", "française"),
+        ("Polska propozycja zakłada gwarancje bezpieczeństwa.", "Polska"),
+        ("Det svenska förslaget innebär säkerhetsgarantier.", "svenska"),
+        ("Французька пропозиція передбачає гарантії безпеки.", "Французька"),
+        ("La propuesta francesa prevé garantías de seguridad.", "francesa"),
+        ("La proposta italiana prevede garanzie di sicurezza.", "italiana"),
+    ],
+)
+def test_a_proposal_named_with_the_state_s_adjective_is_its_proposal(
+    sentence: str, owner: str
+) -> None:
+    assert proposal_owners(sentence) == [owner]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asker"),
+    [
+        ("Moldau fordert Sicherheitsgarantien von Rumänien.", "Moldau"),
+        ("L'Arménie réclame des garanties de sécurité de la France.", "Arménie"),
+        ("Ukraina domaga się gwarancji bezpieczeństwa od Stanów Zjednoczonych.", "Ukraina"),
+        ("Finland kräver säkerhetsgarantier av Sverige.", "Finland"),
+        ("Молдова вимагає гарантій безпеки від Румунії.", "Молдова"),
+        ("L'Ucraina chiede garanzie di sicurezza agli Stati Uniti.", "Ucraina"),
+    ],
+)
+def test_one_who_demands_guarantees_in_other_languages_is_the_one_guaranteed(
+    sentence: str, asker: str
+) -> None:
+    assert role_of(sentence, asker) == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "protected"),
+    [
+        ("España garantizaría la seguridad de Ucrania.", "Ucrania"),
+        ("Polska gwarantuje bezpieczeństwo Litwy.", "Litwy"),
+        ("Sverige garanterar Estlands säkerhet.", "Estlands"),
+        ("Deutschland garantiert die Sicherheit der Ukraine.", "Ukraine"),
+    ],
+)
+def test_the_state_whose_security_is_guaranteed_in_other_languages_is_the_one_guaranteed(
+    sentence: str, protected: str
+) -> None:
+    assert role_of(sentence, protected) == "beneficiary"
+
+
+def test_guarantees_of_a_state_s_security_named_after_it_are_its_own_to_give() -> None:
+    # "garantías de seguridad de España": the guarantees Spain gives, not Spain's security
+    assert role_of("Las garantías de seguridad de España llegarán pronto.", "España") != (
+        "beneficiary"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Großbritannien würde der Ukraine Sicherheitsgarantien geben, die Krim wäre ausgenommen.",
+        "Les garanties de la France pour l'Ukraine ne s'appliqueraient pas à la Crimée.",
+        "Gwarancje bezpieczeństwa Polski dla Ukrainy nie obejmowałyby Krymu.",
+        "Säkerhetsgarantierna som Sverige ger Ukraina skulle inte omfatta Krim.",
+        "Гарантії безпеки від Великої Британії не поширюватимуться на Крим.",
+        "Las garantías de seguridad de España para Ucrania no se aplicarían a Crimea.",
+        "Le garanzie di sicurezza dell'Italia per l'Ucraina non si applicherebbero alla Crimea.",
+    ],
+)
+def test_a_territory_left_out_in_other_languages_is_excluded(text: str) -> None:
+    [proposal], _ = named("rules").run(None, text, "")
+    assert [t.name for t in proposal.excluded_territories] == ["Crimea"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "proposer"),
+    [
+        ("Polen hat vorgeschlagen, dass die USA der Ukraine Sicherheitsgarantien geben.", "Polen"),
+        ("España propuso que los Estados Unidos den garantías de seguridad.", "España"),
+    ],
+)
+def test_one_who_proposes_that_another_guarantee_is_no_guarantor_whatever_the_article(
+    sentence: str, proposer: str
+) -> None:
+    assert role_of(sentence, proposer) == "other"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Frankreich schlug gestern Sicherheitsgarantien für die Ukraine vor.",
+        "España propuso garantías de seguridad para Ucrania.",
+        "Italia chiede garanzie di sicurezza.",
+    ],
+)
+def test_verbs_of_proposing_and_asking_in_other_languages_propose(sentence: str) -> None:
+    from extractor.core.rules import proposes
+
+    assert proposes(sentence)
+
+
+def test_a_deadline_in_italian_hours_is_a_response_time() -> None:
+    [deadline] = response_deadlines("The guarantors must respond entro 72 ore.", True)
+    assert parse_hours(deadline) == 72.0

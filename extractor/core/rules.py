@@ -83,7 +83,7 @@ _GUARANTEE = re.compile(
     re.IGNORECASE,
 )
 _TERRITORY = re.compile(
-    r"crimea|krym|крым|donbas|донбас|donetsk|донецк|luhansk|lugansk|луганск|zaporiz|zaporoz|"
+    r"crimea|crimée|krym|krim\b|крым|крим|donbas|донбас|donetsk|донецк|luhansk|lugansk|луганск|zaporiz|zaporoz|"
     r"запорож|kherson|херсон|sevastopol|севастопол|transnistri|приднестров|occupied|оккупир|"
     r"ordlo|ордло|orlo\b|орло\b",
     re.IGNORECASE,
@@ -104,6 +104,10 @@ _EXCLUSION = re.compile(
     r"не (?:будут |будет )?распространя|не поширю|не стосу|крім|"
     r"nicht für|gilt nicht|ausgenommen|ne s'appliqu|sauf|hormis|z wyjątkiem|poza|"
     r"utom|undantag|"
+    # a guarantee that would not cover or apply to it: "nie obejmowałyby", "inte omfatta",
+    # "no se aplicarían", "non si applicherebbero"
+    r"\bnie obejm|\binte (?:omfatta|gälla)|\bno se aplic|\bno (?:cubri|inclui)|"
+    r"\bnon si applic|\bnon (?:copri|includ)|"
     r"separate(?:ly)?\s+(?:\w+\s+)?(?:point|item|clause|track|negotiation|talk)|set aside|"
     r"(?:status|dispute)\s+(?:\S+\s+){0,4}?(?:settled|negotiated|resolved|decided)|"
     r"исключ|кроме|за исключением|не распростран|не входи|отдельн\w* пункт|"
@@ -265,14 +269,21 @@ _PROPOSING = re.compile(
     r"предлож|предлага|требова|требу|выдвину|настаива|добива|просит|просил|представил|"
     r"презентова|обнародова|пропону|запропону|вимага|"
     r"schlägt\w* vor|vorgeschlagen|vorschlag|forder|verlang|"
-    r"\bpropos|\bdemand|\bréclam|\bexig|propon|zaproponow|żąda|domaga|föreslå|föreslog|kräv",
+    r"\bpropos|\bdemand|\bréclam|\bexig|propon|zaproponow|żąda|domaga|föreslå|föreslog|kräv|"
+    # the Spanish preterite and noun ("propuso", "propuesta"), the German past ("schlug ...
+    # vor"), asking in Italian and Spanish ("chiede", "pide")
+    r"\bpropus|\bpropuest|\bschlug\w*\s+(?:\S+\s+){0,8}?vor\b|\bchied|\bpid(?:e|en|ió|ieron)\b",
     re.IGNORECASE,
 )
 # Asking for guarantees rather than offering them.
 _REQUESTING = re.compile(
     r"demand|insist|call(?:s|ed|ing)? for|\bwants?\b|\bwanted\b|\bseeks?\b|\bsought\b|"
     r"\brequest|\basks?\b|\basked\b|\blook(?:s|ed|ing)? for\b|"
-    r"требова|требу|настаива|добива|хоч|просит|просил",
+    r"требова|требу|настаива|добива|хоч|просит|просил|"
+    # in other languages: "fordert", "verlangt", "réclame", "exige", "domaga się", "żąda",
+    # "kräver", "вимагає", "chiede", "pide"
+    r"\bforder|\bverlang|\bréclam|\bexig|\bdomaga|\bżąda|\bkräv|вимага|просить|\bchied|"
+    r"\bpid(?:e|en|ió|ieron)\b",
     re.IGNORECASE,
 )
 # "Ukraine proposed that the US guarantee its security": the proposer is the one protected.
@@ -285,7 +296,11 @@ _OWN_SECURITY = re.compile(
 # by Turkey", "предложения Украины", "российские требования".
 _PROPOSAL_NOUN = (
     r"(?:proposals?|plans?|peace plan|demands?|initiatives?|offers?|requests?|draft|"
-    r"предложени\w*|план\w*|требовани\w*|инициатив\w*)"
+    r"предложени\w*|план\w*|требовани\w*|инициатив\w*|"
+    # in other languages, after an adjective of the state ("der deutsche Vorschlag", "polska
+    # propozycja", "det svenska förslaget", "французька пропозиція")
+    r"vorschl[aä]g\w*|propozycj\w*|förslag\w*|пропозиці\w*|propositions?|propuestas?|"
+    r"propost[ae])"
 )
 _OWNS_AFTER = re.compile(
     # not "handed Ukraine a proposal", where the name is the one given it
@@ -297,7 +312,10 @@ _OWNS_BEFORE = re.compile(
     # the agent of a passive: "an agreement proposed by Riyadh", "a plan drawn up by Kyiv"
     r"\b(?:proposed|put forward|suggested|drafted|drawn up|initiated|championed|floated)\s+"
     r"by\s+(?:the\s+)?$|"
-    r"(?:предложени\w*|план\w*|требовани\w*|инициатив\w*)\s+$",
+    r"(?:предложени\w*|план\w*|требовани\w*|инициатив\w*)\s+$|"
+    # a Romance noun before the state's adjective: "la proposition française", "la propuesta
+    # francesa", "la proposta italiana", "le plan américain"
+    r"\b(?:propositions?|propuestas?|propost[ae]|plan|piano)\s+$",
     re.IGNORECASE,
 )
 _THEIR_BEFORE = re.compile(r"\b(?:its|their|his|her|е[её]|его|их)\s+$", re.IGNORECASE)
@@ -509,6 +527,13 @@ _FOR_BEFORE = re.compile(
     rf"(?:{_GUARANTEE_STEM}|(?:{_SECURITY_STEM}))\w*\s+(?:a|al|alla|ao)\s+$|"
     rf"(?:{_GUARANTEE_STEM}|(?:{_SECURITY_STEM}))\w*\s+(?:\w+\s+)?(?:à\s+)?"
     r"(?:all|l|dell|alla)['\u2019]$|"
+    # whose security, the word with its article and the state in the genitive: "la sécurité
+    # de l'Ukraine", "la seguridad de Ucrania", "la sicurezza dell'Ucraina", "die Sicherheit
+    # der Ukraine", "bezpieczeństwo Litwy" (not "garanties de sécurité de la France", the
+    # guarantees France gives)
+    r"\b(?:la|die|l['\u2019])\s*(?:sécurité|securite|seguridad|sicurezza|sicherheit)\s+"
+    r"(?:(?:de|du|des|del|di|della|der)\s+(?:la\s+)?|(?:de|dell|della|d)['\u2019])$|"
+    r"\bbezpieczeństwo\s+$|"
     # where forces would go: "troops sent to Ukraine", "deploying a force into Ukraine"
     r"(?:send|sent|deploy\w*|station\w*|dispatch\w*|troops|forces|soldiers|peacekeep\w*)\s+"
     r"(?:\S+\s+){0,3}?(?:to|into)\s+(?:the\s+)?$|"
@@ -520,7 +545,9 @@ _FOR_BEFORE = re.compile(
 )
 _FOR_AFTER = re.compile(
     r"^['\u2019]s\s+(?:\w+[- ]term\s+|own\s+|future\s+)?(?:security|sovereignty|defen[cs]e)|"
-    r"^\s+(?:a|an|the)\s+(?:\w+\s+)?(?:security\s+)?guarante",
+    r"^\s+(?:a|an|the)\s+(?:\w+\s+)?(?:security\s+)?guarante|"
+    # a German or Nordic genitive before the word: "Estlands säkerhet", "Deutschlands Sicherheit"
+    r"^\s+(?:säkerhet|sikkerhed|sikkerhet|sicherheit)\b",
     re.IGNORECASE,
 )
 # The one given guarantees, its name the indirect object of a verb of giving, in the languages
@@ -529,7 +556,7 @@ _FOR_AFTER = re.compile(
 _GIVEN_TO = re.compile(
     r"(?:\bgiv(?:e|es|ing|en)|\bgave|\boffer\w*|\bprovid\w*|\bgrant\w*|\bextend\w*|\bpromis\w*|"
     r"\bensur\w*|\bassur\w*|предостав\w*|\bда(?:ть|ст|дут|ли)|обеспеч\w*|нада\w*|"
-    r"\bda(?:ć|dzą|je|ją|li|ła)|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
+    r"\bda(?:ć|dzą|je|ją|li|ła|ły|ł)|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
     r"\bgeben|\bgibt|\bgab\b|\bgaben|\bbiete\w*|\bgewähr\w*|\bdonn\w*|\boffr\w*|"
     r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*)\s+"
     r"(?:the\s+|der\s+|à\s+l['\u2019]|à\s+la\s+|à\s+|all['\u2019]|alla\s+|al\s+|a\s+)?$",
@@ -546,7 +573,9 @@ _ASKS_AFTER = re.compile(
     r"^\s+(?:[\w-]+\s+){0,3}?(?:wants?|wanted|demand(?:s|ed|ing)?|seeks?|sought|"
     r"request(?:s|ed)?|asks?|asked|insist(?:s|ed)?|call(?:s|ed)? for|"
     r"look(?:s|ed|ing)? for|hop(?:e|es|ed|ing) for|(?:push|press)(?:es|ed|ing)? for|"
-    r"хоч\w*|хотел\w*|требу\w*|требовал\w*|добива\w*|просит|просил\w*|настаива\w*)\b|"
+    r"хоч\w*|хотел\w*|требу\w*|требовал\w*|добива\w*|просит|просил\w*|настаива\w*|"
+    r"forder\w*|verlang\w*|réclam\w*|exig\w*|demand\w*|domaga\w*|żąda\w*|kräv\w*|"
+    r"вимага\w*|просить|chied\w*|pid(?:e|en|ió|ieron))\b|"
     r"^['\u2019]s\s+(?:\w+\s+)?(?:demands?|requests?|wish)|"
     r"^\s+(?:[\w-]+\s+){0,2}?(?:to\s+)?(?:receive[sd]?|receiving|gets?|getting|obtains?|"
     r"would get|will get|be given|be offered|получ\w*|отрима\w*|otrzyma\w*|erhält|erhalten|"
@@ -610,7 +639,8 @@ _PROPOSES_THAT_AFTER = re.compile(
     r"want\w*|ask\w*|insist\w*|zaproponowa\w*|proponu\w*|предлож\w*|предлага\w*|"
     r"потребова\w*|требу\w*|хоч\w*|хотел\w*|пропонува\w*|запропонува\w*|proposé|proposto|"
     r"propuso|vorgeschlagen|schlug\w*|föreslog|föreslår),?\s+"
-    r"(?:that|aby|żeby|że|что|чтобы|що|щоб|que|che|dass|att)\s+(?:the\s+|la\s+|le\s+|gli\s+)?",
+    r"(?:that|aby|żeby|że|что|чтобы|що|щоб|que|che|dass|att)\s+"
+    r"(?:(?:the|la|le|les|gli|il|lo|el|los|las|die|der|den|das)\s+|l['\u2019])?",
     re.IGNORECASE,
 )
 
