@@ -875,3 +875,46 @@ def test_verbs_of_proposing_and_asking_in_other_languages_propose(sentence: str)
 def test_a_deadline_in_italian_hours_is_a_response_time() -> None:
     [deadline] = response_deadlines("The guarantors must respond entro 72 ore.", True)
     assert parse_hours(deadline) == 72.0
+
+
+@pytest.mark.parametrize(
+    ("text", "person", "state"),
+    [
+        ("Der französische Präsident Emmanuel Macron sprach.", "Emmanuel Macron", "französische"),
+        ("El presidente español Pedro Sánchez habló.", "Pedro Sánchez", "español"),
+        ("Der Ukraine Sicherheitsgarantien zu geben, sagte Macron.", None, None),
+    ],
+)
+def test_persons_introduced_with_a_state_s_adjective_and_titles_of_other_languages(
+    text: str, person: str | None, state: str | None
+) -> None:
+    from extractor.core.rules import paragraphs, persons
+
+    found = persons([s for p in paragraphs(text) for s in sentences(p)])
+    assert [(p.name, p.state) for p in found.values()] == ([(person, state)] if person else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "proposer"),
+    [
+        (
+            "Il ministro degli Esteri italiano Antonio Tajani ha detto che l'Italia deve dare "
+            "garanzie di sicurezza all'Ucraina.",
+            "italiano",
+        ),
+        ("Estados Unidos ofrece garantías de seguridad a Catar.", "Estados Unidos"),
+        ("Deutschland bietet Litauen Sicherheitsgarantien an.", "Deutschland"),
+    ],
+)
+def test_a_speaker_who_says_what_must_be_and_one_who_offers_propose_in_other_languages(
+    text: str, proposer: str
+) -> None:
+    assert [f.value for f in rules_findings(text).of("proposer")] == [proposer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["У 2014 році Росія направила війська до Криму.", "Торік Польща розмістила війська в Литві."],
+)
+def test_a_past_deployment_in_ukrainian_is_no_commitment(sentence: str) -> None:
+    assert not is_guarantee_sentence(sentence)

@@ -272,7 +272,9 @@ _PROPOSING = re.compile(
     r"\bpropos|\bdemand|\bréclam|\bexig|propon|zaproponow|żąda|domaga|föreslå|föreslog|kräv|"
     # the Spanish preterite and noun ("propuso", "propuesta"), the German past ("schlug ...
     # vor"), asking in Italian and Spanish ("chiede", "pide")
-    r"\bpropus|\bpropuest|\bschlug\w*\s+(?:\S+\s+){0,8}?vor\b|\bchied|\bpid(?:e|en|ió|ieron)\b",
+    r"\bpropus|\bpropuest|\bschlug\w*\s+(?:\S+\s+){0,8}?vor\b|\bchied|\bpid(?:e|en|ió|ieron)\b|"
+    # offering: "ofrece", "offre", "offrono", "bietet ... an", "oferuje", "erbjuder"
+    r"\bofrec|\boffr(?:e|ent|ono|iamo)\b|\bbiete[nt]?\b|\boferuj|\berbjud",
     re.IGNORECASE,
 )
 # Asking for guarantees rather than offering them.
@@ -853,9 +855,18 @@ _TITLE_WORDS = (
     r"president|prime|minister|foreign|defen[cs]e|secretary|of|state|envoy|special|ambassador|"
     r"leader|spokes(?:man|woman|person)|chancellor|deputy|vice|national|security|adviser|"
     r"advisor|head|chief|general|commander|negotiator|top|diplomat|premier|king|queen|emir|"
-    r"speaker|first|lady|senator|official|representative|the"
+    r"speaker|first|lady|senator|official|representative|the|"
+    # in German, French, Polish, Swedish, Italian and Spanish ("der französische Präsident",
+    # "Bundeskanzler", "statsminister", "la premier italiana", "el presidente español")
+    r"präsident\w*|bundeskanzler\w*|kanzler\w*|\w*minister\w*|président\w*|ministre|"
+    r"prezydent\w*|premier\w*|presidente|presidenta|ministr[oa]|primer"
 )
-_NAME = r"[A-Z][a-z][\w'\u2019-]*|[\u0410-\u042f\u0401][\u0430-\u044f\u0451-]+"
+# A name's words: a capital then small letters, Latin (with its accents: "Sánchez", "Łukasz")
+# or Cyrillic.
+_NAME = (
+    r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017e][a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f]"
+    r"[\w'\u2019-]*|[\u0410-\u042f\u0401][\u0430-\u044f\u0451-]+"
+)
 _PERSON_AFTER = re.compile(
     rf"^(?:['\u2019]s)?\s+(?:(?i:{_TITLE_WORDS})\s+){{0,5}}"
     rf"(?P<name>(?:{_NAME})(?:\s+(?:{_NAME})){{0,2}})",
@@ -885,7 +896,9 @@ _NOT_A_NAME = re.compile(
     r"committee|kremlin|administration|navy|defence|defense|security|foreign|state|president|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
     r"june|july|august|september|october|november|december|министерств|мид|совет|правительств|"
-    r"парламент|армия|войск)\b",
+    r"парламент|армия|войск)\b|"
+    # a noun of the guarantee itself, capitalised in German: "der Ukraine Sicherheitsgarantien"
+    r"\w*(?:garanti|sicherheit|säkerhet)\w*",
     re.IGNORECASE,
 )
 
@@ -939,13 +952,18 @@ def persons(sentence_chunks: list[Chunk]) -> dict[str, Person]:
 _SPEECH = re.compile(
     r"\b(?:say|says|said|saying|told|tells|added|stressed|insisted|argued|wrote|explained|"
     r"заяв\w*|сказал\w*|подчеркну\w*|отмети\w*|считает|сообщил\w*|пояснил\w*|"
-    r"sagte|erklärte|a déclaré|déclare|powiedział\w*|sade)\b",
+    r"sagte|erklärte|a déclaré|déclare|powiedział\w*|sade|"
+    # in Ukrainian, French, Italian, Spanish and Swedish: "сказав", "a dit", "ha detto",
+    # "ha dichiarato", "dijo", "afirmó", "declaró", "sa"
+    r"сказав\w*|a dit|ha detto|ha dichiarato|ha affermato|dijo|afirmó|declaró|sa)\b",
     re.IGNORECASE,
 )
 _REQUIREMENT = re.compile(
     r"\bmust\b|\bneeds?\b|would have to|will have to|\bshould\b|\bwants?\b|\binsist|"
     r"должн|нужн|необходим|треб|повинн|потрібн|мають|мусить|мусять|\bслід\b|muss|müssen|"
-    r"doit|doivent|musi|måste",
+    r"doit|doivent|musi|måste|"
+    # Italian and Spanish: "deve", "devono", "debe", "deben"
+    r"\bdev(?:e|ono)\b|\bdeb(?:e|en|ería|erían)\b",
     re.IGNORECASE,
 )
 _WE = re.compile(r"\b(?:we|our|us|мы|нам|наш\w*|ми|нас|wir|nous|my|vi)\b", re.IGNORECASE)
@@ -1084,7 +1102,10 @@ _PROTECTS_OTHER = re.compile(
 # words that make it something to be done: a modal, a future, a readiness, a plan or offer.
 _DEPLOYMENT = re.compile(
     r"(?:send(?:s|ing)?|sent|deploy\w*|station(?:s|ed|ing)?|plac(?:e|es|ed|ing)|put(?:s|ting)?)"
-    r"\s+(?:\S+\s+){0,3}?(?:troops|forces|soldiers|contingents?|peacekeepers)",
+    r"\s+(?:\S+\s+){0,3}?(?:troops|forces|soldiers|contingents?|peacekeepers)|"
+    # in Russian and Ukrainian: "направила войска", "ввела війська"
+    r"\b(?:ввест|ввод|размест|направ|отправ|разверн|развертыв|розмі?ст)\w* (?:\S+ ){0,4}?"
+    r"(?:войск|військ|контингент)",
     re.IGNORECASE,
 )
 _TO_BE_DONE = re.compile(
