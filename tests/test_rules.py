@@ -918,3 +918,22 @@ def test_a_speaker_who_says_what_must_be_and_one_who_offers_propose_in_other_lan
 )
 def test_a_past_deployment_in_ukrainian_is_no_commitment(sentence: str) -> None:
     assert not is_guarantee_sentence(sentence)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "hours"),
+    [
+        ("binnen drei Tagen", 72.0),
+        ("dans les trois jours", 72.0),
+        ("w ciągu czterdziestu ośmiu godzin", 48.0),
+        ("inom tre dagar", 72.0),
+        ("entro tre giorni", 72.0),
+        ("en tres días", 72.0),
+        ("w ciągu dwóch miesięcy", 1440.0),
+    ],
+)
+def test_a_deadline_in_number_words_or_accented_units_of_other_languages(
+    phrase: str, hours: float
+) -> None:
+    [deadline] = response_deadlines(f"The guarantors must respond {phrase}.", True)
+    assert parse_hours(deadline) == hours

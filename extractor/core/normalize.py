@@ -894,8 +894,10 @@ _UNIT_HOURS: Final[tuple[tuple[str, float], ...]] = (
     ),
     (r"minutes?|mins?|минут(?:а|ы|у|ой|ам|ах|ами|н[а-я]{2,3})?|мин", 1.0 / 60.0),
 )
+# Durations are found in the folded text, so the units are matched folded too ("días" as
+# "dias", "miesiąc" as "miesiac").
 _UNIT_RES: Final[tuple[tuple[re.Pattern[str], float], ...]] = tuple(
-    (re.compile(pattern), hours) for pattern, hours in _UNIT_HOURS
+    (re.compile(_fold(pattern)), hours) for pattern, hours in _UNIT_HOURS
 )
 
 _EN_WORD: Final[str] = _alternation(_EN_NUMBERS)
@@ -912,7 +914,7 @@ _NUMBER: Final[str] = (
 )
 # A digit may touch its unit ("72h"); a number word needs a space or hyphen.
 _SEPARATOR: Final[str] = r"(?:\s*-\s*|\s+|(?<=\d))"
-_UNIT: Final[str] = "|".join(f"(?:{pattern})" for pattern, _ in _UNIT_HOURS)
+_UNIT: Final[str] = "|".join(f"(?:{pattern.pattern})" for pattern, _ in _UNIT_RES)
 
 _DURATION_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?<!\w){_NUMBER}{_SEPARATOR}(?P<unit>{_UNIT})(?!\w)"
