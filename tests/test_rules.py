@@ -883,6 +883,7 @@ def test_a_deadline_in_italian_hours_is_a_response_time() -> None:
         ("Der französische Präsident Emmanuel Macron sprach.", "Emmanuel Macron", "französische"),
         ("El presidente español Pedro Sánchez habló.", "Pedro Sánchez", "español"),
         ("Der Ukraine Sicherheitsgarantien zu geben, sagte Macron.", None, None),
+        ("Deutschland garantiert Litauen Schutz.", None, None),
     ],
 )
 def test_persons_introduced_with_a_state_s_adjective_and_titles_of_other_languages(
@@ -937,3 +938,19 @@ def test_a_deadline_in_number_words_or_accented_units_of_other_languages(
 ) -> None:
     [deadline] = response_deadlines(f"The guarantors must respond {phrase}.", True)
     assert parse_hours(deadline) == hours
+
+
+@pytest.mark.parametrize(
+    ("sentence", "given"),
+    [
+        ("Säkerhetsgarantierna som Sverige ger Ukraina gäller i tio år.", "Ukraina"),
+        ("The guarantees that the US gives Ukraine would last.", "Ukraine"),
+        ("Les garanties que la France donne à l'Ukraine sont solides.", "Ukraine"),
+        ("Deutschland garantiert Litauen Schutz.", "Litauen"),
+        ("Britain would guarantee Estonia protection.", "Estonia"),
+    ],
+)
+def test_the_one_given_or_guaranteed_protection_after_the_guarantees_or_the_verb(
+    sentence: str, given: str
+) -> None:
+    assert role_of(sentence, given) == "beneficiary"

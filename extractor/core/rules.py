@@ -560,9 +560,16 @@ _GIVEN_TO = re.compile(
     r"\bensur\w*|\bassur\w*|предостав\w*|\bда(?:ть|ст|дут|ли)|обеспеч\w*|нада\w*|"
     r"\bda(?:ć|dzą|je|ją|li|ła|ły|ł)|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
     r"\bgeben|\bgibt|\bgab\b|\bgaben|\bbiete\w*|\bgewähr\w*|\bdonn\w*|\boffr\w*|"
-    r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*)\s+"
+    r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*|"
+    # guaranteeing it protection: "garantiert Litauen Schutz", "guarantee Ukraine protection"
+    r"\bguarantee[sd]?|\bgarantier\w*|\bgaranter\w*)\s+"
     r"(?:the\s+|der\s+|à\s+l['\u2019]|à\s+la\s+|à\s+|all['\u2019]|alla\s+|al\s+|a\s+)?$",
     re.IGNORECASE,
+)
+# ... or in a relative clause after the guarantees: "the guarantees the US gives Ukraine",
+# "säkerhetsgarantierna som Sverige ger Ukraina", "les garanties que la France donne à l'Ukraine".
+_GUARANTEE_GIVEN_BEFORE = re.compile(
+    rf"(?:{_GUARANTEE_STEM})\w*\s+(?:\S+\s+){{1,4}}?(?:{_GIVEN_TO.pattern})", re.IGNORECASE
 )
 _GUARANTEE_NEXT = re.compile(
     rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:security\s+)?(?:[\w-]*?(?:{_GUARANTEE_STEM})|"
@@ -761,6 +768,7 @@ def role(sentence: str, start: int, end: int) -> Role:
         _FOR_BEFORE.search(before)
         or _FOR_AFTER.search(after)
         or (_GIVEN_TO.search(before) and _GUARANTEE_NEXT.search(after))
+        or _GUARANTEE_GIVEN_BEFORE.search(before)
         or _ASKS_AFTER.search(after)
         or _JOINS_AFTER.search(after)
         or _JOINS_BEFORE.search(before)
@@ -897,8 +905,9 @@ _NOT_A_NAME = re.compile(
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
     r"june|july|august|september|october|november|december|министерств|мид|совет|правительств|"
     r"парламент|армия|войск)\b|"
-    # a noun of the guarantee itself, capitalised in German: "der Ukraine Sicherheitsgarantien"
-    r"\w*(?:garanti|sicherheit|säkerhet)\w*",
+    # a noun of the guarantee or protection itself, capitalised in German: "der Ukraine
+    # Sicherheitsgarantien", "Litauen Schutz"
+    r"\w*(?:garanti|sicherheit|säkerhet|schutz|beistand)\w*",
     re.IGNORECASE,
 )
 
