@@ -954,3 +954,60 @@ def test_the_one_given_or_guaranteed_protection_after_the_guarantees_or_the_verb
     sentence: str, given: str
 ) -> None:
     assert role_of(sentence, given) == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "expected"),
+    [
+        # the verb last: the one right before the guarantees is given them
+        ("Die USA müssten Taiwan Sicherheitsgarantien geben.", "Taiwan", "beneficiary"),
+        ("Polen will der Ukraine Sicherheitsgarantien geben.", "Polen", "guarantor"),
+        # a dative a preposition governs is no one given guarantees
+        ("Estland verlangt von der NATO zusätzliche Sicherheitsgarantien.", "NATO", "guarantor"),
+        # the genitive after "die Sicherheit"
+        ("Die USA garantieren die Sicherheit Katars.", "Katars", "beneficiary"),
+    ],
+)
+def test_german_verb_final_giving_prepositions_and_genitives(
+    sentence: str, name: str, expected: str
+) -> None:
+    assert role_of(sentence, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "needer"),
+    [
+        ("Litwa potrzebuje gwarancji bezpieczeństwa.", "Litwa"),
+        ("Corea del Sur necesita garantías de seguridad.", "Corea del Sur"),
+        ("Finland behöver säkerhetsgarantier.", "Finland"),
+        ("Ukraine needs security guarantees.", "Ukraine"),
+    ],
+)
+def test_one_who_needs_guarantees_is_the_one_guaranteed(sentence: str, needer: str) -> None:
+    assert role_of(sentence, needer) == "beneficiary"
+
+
+def test_one_who_needs_to_give_guarantees_is_not_the_one_guaranteed() -> None:
+    assert role_of("The US needs to give Ukraine guarantees.", "US") == "guarantor"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "La sécurité alimentaire de la France est garantie.",
+        "Die Energiesicherheit ist garantiert.",
+        "Bezpieczeństwo energetyczne Polski jest gwarantowane.",
+        "Sveriges energisäkerhet är garanterad.",
+        "La seguridad energética de España está garantizada.",
+        "La sicurezza energetica dell'Italia è garantita.",
+    ],
+)
+def test_a_sector_s_security_in_other_languages_is_no_security_guarantee(sentence: str) -> None:
+    assert not is_guarantee_sentence(sentence)
+
+
+def test_the_united_states_and_kingdom_declined_in_german_are_those_states() -> None:
+    from extractor.core.normalize import actor_code
+
+    assert actor_code("Vereinigten Staaten") == "USA"
+    assert actor_code("Vereinigten Königreich") == "GBR"

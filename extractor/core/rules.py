@@ -504,6 +504,12 @@ _OTHER_SAFETY = re.compile(
     r"supply|nuclear safety and)[- ]?security|"
     r"(?:энергетическ|продовольственн|информационн|экономическ|финансов|кибер)\w*\s+"
     r"безопасност|энергобезопасност|енергетичн\w* безпек|продовольч\w* безпек|"
+    # in other languages: "la sécurité alimentaire", "Energiesicherheit", "bezpieczeństwo
+    # energetyczne", "energisäkerhet", "la seguridad energética", "la sicurezza alimentare"
+    r"\b(?:sécurité|securite|seguridad|sicurezza)\s+(?:alimentaire|énergétique|energetique|"
+    r"alimentaria|energética|energetica|alimentare|sociale?|social|informatique|sanitaire)|"
+    r"\b(?:energie|versorgungs|ernährungs|lebensmittel)sicherheit|"
+    r"\bbezpieczeństw\w*\s+(?:energetyczn|żywnościow|socjaln)|\b(?:energi|livsmedels)säkerhet|"
     r"безопасност\w*\s+(?:для\s+)?(?:пол[её]т|пролет|перел[её]т|полёт|судоходств|навигаци|"
     r"пассажир|журналист|суд[ьей]|прокурор|чиновник|сотрудник|выбор|голосовани|инвест|вклад|"
     r"поставок|данных|продовольств)",
@@ -535,7 +541,7 @@ _FOR_BEFORE = re.compile(
     # guarantees France gives)
     r"\b(?:la|die|l['\u2019])\s*(?:sécurité|securite|seguridad|sicurezza|sicherheit)\s+"
     r"(?:(?:de|du|des|del|di|della|der)\s+(?:la\s+)?|(?:de|dell|della|d)['\u2019])$|"
-    r"\bbezpieczeństwo\s+$|"
+    r"\bbezpieczeństwo\s+$|\b(?:die|der)\s+sicherheit\s+$|"
     # where forces would go: "troops sent to Ukraine", "deploying a force into Ukraine"
     r"(?:send|sent|deploy\w*|station\w*|dispatch\w*|troops|forces|soldiers|peacekeep\w*)\s+"
     r"(?:\S+\s+){0,3}?(?:to|into)\s+(?:the\s+)?$|"
@@ -571,6 +577,15 @@ _GIVEN_TO = re.compile(
 _GUARANTEE_GIVEN_BEFORE = re.compile(
     rf"(?:{_GUARANTEE_STEM})\w*\s+(?:\S+\s+){{1,4}}?(?:{_GIVEN_TO.pattern})", re.IGNORECASE
 )
+# German puts the verb last: "die USA müssten Taiwan Sicherheitsgarantien geben", the one
+# given them right before the guarantee (an adjective between, no article: in "Polen der
+# Ukraine Garantien geben" Ukraine is given them).
+_GIVEN_LAST_AFTER = re.compile(
+    r"^\s+(?:(?!(?:der|die|den|dem|das|des)\s)[a-zäöüß]\w*\s+)?"
+    rf"\w*(?:{_GUARANTEE_STEM}|schutz|beistand)\w*\s+(?:\S+\s+){{0,2}}?"
+    r"(?:zu\s+)?(?:geben|gewähren|bieten|anbieten|zusagen|leisten|gegeben|gewährt|angeboten)\b",
+    re.IGNORECASE,
+)
 _GUARANTEE_NEXT = re.compile(
     rf"^\s+(?:[\w-]+\s+){{0,5}}?(?:security\s+)?(?:[\w-]*?(?:{_GUARANTEE_STEM})|"
     r"protection|assistance|beistand|schutz|помощ|защит|допомог|захист|pomoc|ochron|bistånd|skydd)",
@@ -584,7 +599,11 @@ _ASKS_AFTER = re.compile(
     r"look(?:s|ed|ing)? for|hop(?:e|es|ed|ing) for|(?:push|press)(?:es|ed|ing)? for|"
     r"хоч\w*|хотел\w*|требу\w*|требовал\w*|добива\w*|просит|просил\w*|настаива\w*|"
     r"forder\w*|verlang\w*|réclam\w*|exig\w*|demand\w*|domaga\w*|żąda\w*|kräv\w*|"
-    r"вимага\w*|просить|chied\w*|pid(?:e|en|ió|ieron))\b|"
+    r"вимага\w*|просить|chied\w*|pid(?:e|en|ió|ieron)|"
+    # needing them, not needing to give them: "Litwa potrzebuje gwarancji", "Ukraine needs
+    # guarantees", not "the US needs to give"
+    r"needs?(?!\s+to\b)|braucht|benötigt|potrzebuj\w*|behöver|necesita\w*|"
+    r"потребу\w*|a besoin)\b|"
     r"^['\u2019]s\s+(?:\w+\s+)?(?:demands?|requests?|wish)|"
     r"^\s+(?:[\w-]+\s+){0,2}?(?:to\s+)?(?:receive[sd]?|receiving|gets?|getting|obtains?|"
     r"would get|will get|be given|be offered|получ\w*|отрима\w*|otrzyma\w*|erhält|erhalten|"
@@ -641,6 +660,10 @@ _ATTACKED_BEFORE = re.compile(
 )
 # The German dative article before the one given guarantees: "der Ukraine Sicherheitsgarantien".
 _DATIVE_BEFORE = re.compile(r"\b(?:der|dem)\s+$")
+# ... unless a preposition governs it: "verlangt von der NATO Sicherheitsgarantien" (from NATO).
+_PREPOSITION_DATIVE_BEFORE = re.compile(
+    r"\b(?:von|vom|mit|aus|bei|nach|seit|zu|gegenüber)\s+(?:der|dem)\s+$", re.IGNORECASE
+)
 # Proposing that another do it: "proposed that the US give", "zaproponowały, aby Stany
 # Zjednoczone", "предложила, чтобы США", "a proposé que la France", "vorgeschlagen, dass".
 _PROPOSES_THAT_AFTER = re.compile(
@@ -755,7 +778,9 @@ def role(sentence: str, start: int, end: int) -> Role:
     ):
         return "guarantor"
     if _ATTACKED_BEFORE.search(before) or (
-        _DATIVE_BEFORE.search(before) and _GUARANTEE_NEXT.search(after)
+        _DATIVE_BEFORE.search(before)
+        and not _PREPOSITION_DATIVE_BEFORE.search(before)
+        and _GUARANTEE_NEXT.search(after)
     ):
         return "beneficiary"
     if _PROPOSES_THAT_AFTER.search(after) and mentions_first(
@@ -769,6 +794,7 @@ def role(sentence: str, start: int, end: int) -> Role:
         or _FOR_AFTER.search(after)
         or (_GIVEN_TO.search(before) and _GUARANTEE_NEXT.search(after))
         or _GUARANTEE_GIVEN_BEFORE.search(before)
+        or _GIVEN_LAST_AFTER.search(after)
         or _ASKS_AFTER.search(after)
         or _JOINS_AFTER.search(after)
         or _JOINS_BEFORE.search(before)
@@ -972,7 +998,11 @@ _REQUIREMENT = re.compile(
     r"должн|нужн|необходим|треб|повинн|потрібн|мають|мусить|мусять|\bслід\b|muss|müssen|"
     r"doit|doivent|musi|måste|"
     # Italian and Spanish: "deve", "devono", "debe", "deben"
-    r"\bdev(?:e|ono)\b|\bdeb(?:e|en|ería|erían)\b",
+    r"\bdev(?:e|ono)\b|\bdeb(?:e|en|ería|erían)\b|"
+    # German subjunctives and needing in other languages: "müssten", "sollte", "braucht",
+    # "a besoin", "potrzebuje", "behöver", "necesita", "ha bisogno", "потребує"
+    r"\bmüsst\w*|\bsollt\w*|\bbraucht\b|\bbesoin\b|\bpotrzebuj\w*|\bbehöver\b|"
+    r"\bnecesit\w*|\bbisogn\w*|потребу\w*",
     re.IGNORECASE,
 )
 _WE = re.compile(r"\b(?:we|our|us|мы|нам|наш\w*|ми|нас|wir|nous|my|vi)\b", re.IGNORECASE)
