@@ -1011,3 +1011,64 @@ def test_the_united_states_and_kingdom_declined_in_german_are_those_states() -> 
 
     assert actor_code("Vereinigten Staaten") == "USA"
     assert actor_code("Vereinigten Königreich") == "GBR"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Deutschland gibt der Ukraine Garantien gegen einen russischen Angriff.", "russischen"),
+        ("Großbritannien bietet der Ukraine Sicherheitsgarantien gegen Russland an.", "Russland"),
+        ("La France offrirait des garanties à la Moldavie en cas d'agression russe.", "russe"),
+        ("Le Royaume-Uni offre des garanties à l'Ukraine contre la Russie.", "Russie"),
+        ("Polska zapewni Litwie gwarancje na wypadek rosyjskiej agresji.", "rosyjskiej"),
+        ("Polska da Ukrainie gwarancje bezpieczeństwa przeciwko Rosji.", "Rosji"),
+        ("Sverige ger Finland säkerhetsgarantier vid ett ryskt angrepp.", "ryskt"),
+        ("Sverige ger Ukraina säkerhetsgarantier mot Ryssland.", "Ryssland"),
+        ("España ofrecería garantías a Ucrania ante una agresión rusa.", "rusa"),
+        ("L'Italia offrirebbe garanzie all'Ucraina contro un'aggressione russa.", "russa"),
+    ],
+)
+def test_the_attacker_named_or_described_in_other_languages_is_no_guarantor(
+    sentence: str, name: str
+) -> None:
+    assert role_of(sentence, name) == "other"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "attacked"),
+    [
+        ("Ein Angriff auf Polen würde als Angriff auf alle gelten, garantiert Berlin.", "Polen"),
+        ("La France garantit une riposte à une attaque contre la Moldavie.", "Moldavie"),
+        ("Gwarancje obejmą odpowiedź na atak na Litwę.", "Litwę"),
+    ],
+)
+def test_the_one_attacked_in_other_languages_is_the_one_guaranteed(
+    sentence: str, attacked: str
+) -> None:
+    assert role_of(sentence, attacked) == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Die USA geben Garantien nach dem Vorbild von Artikel 5 der NATO.", "NATO"),
+        ("Des garanties sur le modèle de l'article 5 de l'OTAN.", "OTAN"),
+        ("Gwarancje na wzór artykułu 5 NATO.", "NATO"),
+        ("Garanzie simili all'articolo 5 della NATO.", "NATO"),
+        ("Garantías similares al artículo 5 de la OTAN.", "OTAN"),
+        ("Frankreich will nach Verhandlungen mit Russland Garantien geben.", "Russland"),
+        ("Après des négociations avec la Russie, la France offrirait des garanties.", "Russie"),
+        ("Tras negociaciones con Rusia, España daría garantías.", "Rusia"),
+        ("Dopo i negoziati con la Russia, l'Italia darebbe garanzie.", "Russia"),
+        ("Po rozmowach z Rosją Polska da gwarancje.", "Rosją"),
+    ],
+)
+def test_the_model_and_the_other_side_of_talks_in_other_languages_are_no_guarantors(
+    sentence: str, name: str
+) -> None:
+    assert role_of(sentence, name) == "other"
+
+
+def test_offering_in_spanish_gives_to_the_one_after_it() -> None:
+    sentence = "Estados Unidos ofrecería a Ucrania garantías de seguridad."
+    assert role_of(sentence, "Ucrania") == "beneficiary"

@@ -564,7 +564,7 @@ _FOR_AFTER = re.compile(
 _GIVEN_TO = re.compile(
     r"(?:\bgiv(?:e|es|ing|en)|\bgave|\boffer\w*|\bprovid\w*|\bgrant\w*|\bextend\w*|\bpromis\w*|"
     r"\bensur\w*|\bassur\w*|предостав\w*|\bда(?:ть|ст|дут|ли)|обеспеч\w*|нада\w*|"
-    r"\bda(?:ć|dzą|je|ją|li|ła|ły|ł)|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
+    r"\bda(?:ć|dzą|je|ją|li|ła|ły|ł)?\b|\bofrec\w*|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
     r"\bgeben|\bgibt|\bgab\b|\bgaben|\bbiete\w*|\bgewähr\w*|\bdonn\w*|\boffr\w*|"
     r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*|"
     # guaranteeing it protection: "garantiert Litauen Schutz", "guarantee Ukraine protection"
@@ -584,6 +584,12 @@ _GIVEN_LAST_AFTER = re.compile(
     r"^\s+(?:(?!(?:der|die|den|dem|das|des)\s)[a-zäöüß]\w*\s+)?"
     rf"\w*(?:{_GUARANTEE_STEM}|schutz|beistand)\w*\s+(?:\S+\s+){{0,2}}?"
     r"(?:zu\s+)?(?:geben|gewähren|bieten|anbieten|zusagen|leisten|gegeben|gewährt|angeboten)\b",
+    re.IGNORECASE,
+)
+# ... not a name a preposition governs: "nach Verhandlungen mit Russland Garantien geben".
+_GERMAN_PREPOSITION_BEFORE = re.compile(
+    r"\b(?:mit|von|vom|aus|bei|nach|gegen|für|über|unter|vor|zwischen|seit|durch|ohne|um)\s+"
+    r"(?:(?:der|dem|den|die|das)\s+)?$",
     re.IGNORECASE,
 )
 _GUARANTEE_NEXT = re.compile(
@@ -650,6 +656,11 @@ _TREATED_AS_BEFORE = re.compile(
 _ATTACKED_BEFORE = re.compile(
     r"(?:attacks?|aggression|assault|invasion|нападени\w*|агресси\w*|напад\w*|агресі\w*)\s+"
     r"(?:on|against|upon|на|против|проти)\s+(?:the\s+)?$|"
+    # in other languages: "Angriff auf Polen", "une attaque contre la Moldavie", "atak na
+    # Litwę", "ett angrepp mot Finland", "un attacco contro l'Italia", "un ataque contra España"
+    r"(?:angriff\w*|überfall\w*|attaques?|agressions?|atak\w*|agresj\w*|napaś\w*|angrepp\w*|"
+    r"attacc\w*|aggression\w*|ataques?|agresi[oó]n)\s+(?:auf|gegen|contre|na|przeciw(?:ko)?|"
+    r"mot|på|contro|contra)\s+(?:(?:den|die|das|la|le|il|el|lo)\s+|l['\u2019])?$|"
     # and the one defended: "commits Washington to defend the Philippines", "the defence of
     # Estonia", "bronić Polski", "защищать Молдову", "verteidigen"
     r"\b(?:defend|protect|defen[cs]e of|protection of|(?:come|coming|came) to the aid of|"
@@ -689,6 +700,11 @@ _MODEL_BEFORE = re.compile(
     r"(?:similar to|like|akin to|analogous to|modell?ed on|inspired by|resembling|mirroring|"
     r"along the lines of|on the model of|"
     r"аналогичн\w*|подобн\w*|по образцу|по аналогии с)\s+(?:\S+\s+){0,3}$|"
+    # in other languages: "nach dem Vorbild von Artikel 5 der NATO", "sur le modèle de
+    # l'article 5 de l'OTAN", "na wzór artykułu 5 NATO", "simili all'articolo 5 della NATO",
+    # "similares al artículo 5 de la OTAN"
+    r"(?:nach dem vorbild|ähnlich|sur le modèle|similaires?|na wzór|wzorowan\w*|simili|"
+    r"sul modello|similares?|al estilo)\s+(?:\S+\s+){0,5}(?:\S*['\u2019])?$|"
     # whose charter: "Article 51 of the UN Charter", "статьей 51 Устава ООН"
     r"(?:\bcharter|устав\w*|статут\w*)\s+(?:of\s+)?(?:the\s+)?$",
     re.IGNORECASE,
@@ -700,14 +716,24 @@ _ATTACKER_AFTER = re.compile(
     r"^(?:['\u2019]s)?\s+(?:(?:were|was|is|are|will|would|could|might|should|again|ever|to|"
     r"not|then|later|once|never|dare|dares|снова|вновь|опять|посмеет|не)\s+){0,3}"
     r"(?:attack|re-?invad|invad|invasion|aggress|"
-    r"breach|violat|напа[дс]|агресс|вторг|вторж)|"
+    r"breach|violat|напа[дс]|агресс|вторг|вторж|"
+    # a state's adjective before an attack in other languages: "einen russischen Angriff",
+    # "rosyjskiej agresji", "ett ryskt angrepp", "російської агресії"
+    r"angriff|überfall|aggression|invasion|agresj|atak|napaś|inwazj|angrepp|anfall|агрес)|"
     r"^,?\s+the aggressor\b|^,?\s+(?:страна-)?агрессор",
     re.IGNORECASE,
 )
 _ATTACKER_BEFORE = re.compile(
     r"(?:against|deter(?:s|red|ring)?|from attack by|aggression by|attack by|"
     r"(?:prevent|stop|keep|put)(?:s|ed|ing|ping|ting)?|"
-    r"против|агресси\w*|нападени\w*|вторжени\w*|со стороны)\s+(?:the\s+)?$",
+    r"против|агресси\w*|нападени\w*|вторжени\w*|со стороны)\s+(?:the\s+)?$|"
+    # in other languages: "gegen Russland", "contre la Russie", "przeciwko Rosji", "mot
+    # Ryssland", "contro la Russia", "contra Rusia", "проти Росії"; and an attack before the
+    # attacker's adjective: "l'agression russe", "una agresión rusa", "un'aggressione russa"
+    r"\b(?:gegen|contre|przeciw(?:ko)?|mot|contro|contra|проти)\s+"
+    r"(?:(?:den|die|das|la|le|il|el|lo)\s+|l['\u2019])?$|"
+    r"\b(?:attaques?|agressions?|invasions?|attacchi|attacco|aggressioni|aggressione|invasione|"
+    r"ataques?|agresi[oó]n|invasi[oó]n|agresj\w*|atak\w*|inwazj\w*)\s+$",
     re.IGNORECASE,
 )
 # The other side of talks, a deal or a war: "negotiate with Russia", "a war with Russia", "a peace
@@ -717,6 +743,14 @@ _COUNTERPART_BEFORE = re.compile(
     r"ceasefire|cease-fire|truce|перемири\w*|"
     r"переговор\w*|разговор\w*|диалог\w*|войн\w*|мир\w*|соглашени\w*|договор\w*|встреч\w*)"
     r"\s+(?:\S+\s+){0,3}?(?:with|between|с|между)\s+(?:the\s+)?$|"
+    # in other languages: "Verhandlungen mit Russland", "des négociations avec la Russie",
+    # "rozmowy z Rosją", "förhandlingar med Ryssland", "i negoziati con la Russia",
+    # "negociaciones con Rusia", "переговорів з Росією"
+    r"(?:verhandlung\w*|gespräch\w*|n[eé]gociation\w*|pourparlers|rozmow\w*|negocjacj\w*|"
+    r"förhandling\w*|samtal\w*|negoziat\w*|negociaci\w*|переговор\w*|krieg\w*|guerre|"
+    r"wojn\w*|krig\w*|guerra|війн\w*|abkommen|porozumieni\w*|accordo|acuerdo|угод\w*)\s+"
+    r"(?:\S+\s+){0,3}?(?:mit|avec|z|ze|med|con|з|із)\s+"
+    r"(?:(?:der|dem|den|la|le|il|el|lo)\s+|l['\u2019])?$|"
     # every party named after "between": "an agreement between Russia, Ukraine and Europe"
     r"\b(?:between|между)\s+(?:[\w'\u2019-]+,?\s+){1,6}(?:and\s+|и\s+)?$",
     re.IGNORECASE,
@@ -794,7 +828,7 @@ def role(sentence: str, start: int, end: int) -> Role:
         or _FOR_AFTER.search(after)
         or (_GIVEN_TO.search(before) and _GUARANTEE_NEXT.search(after))
         or _GUARANTEE_GIVEN_BEFORE.search(before)
-        or _GIVEN_LAST_AFTER.search(after)
+        or (_GIVEN_LAST_AFTER.search(after) and not _GERMAN_PREPOSITION_BEFORE.search(before))
         or _ASKS_AFTER.search(after)
         or _JOINS_AFTER.search(after)
         or _JOINS_BEFORE.search(before)
