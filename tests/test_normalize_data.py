@@ -95,7 +95,7 @@ def test_every_paradigm_declines_some_name() -> None:
         spec
         for name in ("states.json", "organizations.json")
         for names in _load(name).values()
-        for spec in names["cyrillic"]
+        for spec in [*names["cyrillic"], *names.get("adjectives", [])]
     ]
     used = {token.partition(":")[2] for spec in specs for token in spec.split()}
     # The soft sign and "-й" paradigms decline the ISO names pycountry gives.
@@ -120,6 +120,19 @@ def test_every_paradigm_declines_some_name() -> None:
     for form, code in polish.values():
         assert normalize.actor_code(form) == code, form
     assert set(_load("paradigms.json")) == (used - {""}) | {"SOFT", "Y"} | set(polish)
+
+
+def test_every_form_of_a_state_s_adjective_names_that_state() -> None:
+    paradigms = _load("paradigms.json")
+    wrong = [
+        (stem + ending, code)
+        for code, names in _load("states.json").items()
+        for spec in names.get("adjectives", [])
+        for stem, _, paradigm in [spec.partition(":")]
+        for ending in paradigms[paradigm]
+        if normalize.actor_code(stem + ending) != code
+    ]
+    assert wrong == []
 
 
 def test_a_declined_name_that_is_a_common_word_names_no_state_alone() -> None:

@@ -761,3 +761,330 @@ def test_a_quotation_introduced_by_the_paragraph_before_is_its_speaker_s() -> No
     # without the introduction, the quotation is nobody's
     alone = text.replace("Вот, что сказал Михаил Подоляк в своем заявлении:\n\n", "")
     assert rules_findings(alone).of("proposer") == []
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("französischen", "FRA"),
+        ("française", "FRA"),
+        ("francuskiego", "FRA"),
+        ("svenska", "SWE"),
+        ("italiana", "ITA"),
+        ("estadounidense", "USA"),
+        ("britannique", "GBR"),
+    ],
+)
+def test_a_state_s_adjective_in_other_languages_names_it_in_any_case(word: str, code: str) -> None:
+    from extractor.core.normalize import actor_code
+
+    assert actor_code(word) == code
+
+
+def test_a_word_that_only_looks_like_an_adjective_names_no_state() -> None:
+    from extractor.core.normalize import actor_code
+
+    assert [actor_code(w) for w in ("ruse", "polo", "dance")] == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "owner"),
+    [
+        ("Der deutsche Vorschlag sieht Sicherheitsgarantien vor.", "deutsche"),
+        ("La proposition française prévoit des garanties.", "française"),
+        ("Polska propozycja zakłada gwarancje bezpieczeństwa.", "Polska"),
+        ("Det svenska förslaget innebär säkerhetsgarantier.", "svenska"),
+        ("Французька пропозиція передбачає гарантії безпеки.", "Французька"),
+        ("La propuesta francesa prevé garantías de seguridad.", "francesa"),
+        ("La proposta italiana prevede garanzie di sicurezza.", "italiana"),
+    ],
+)
+def test_a_proposal_named_with_the_state_s_adjective_is_its_proposal(
+    sentence: str, owner: str
+) -> None:
+    assert proposal_owners(sentence) == [owner]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asker"),
+    [
+        ("Moldau fordert Sicherheitsgarantien von Rumänien.", "Moldau"),
+        ("L'Arménie réclame des garanties de sécurité de la France.", "Arménie"),
+        ("Ukraina domaga się gwarancji bezpieczeństwa od Stanów Zjednoczonych.", "Ukraina"),
+        ("Finland kräver säkerhetsgarantier av Sverige.", "Finland"),
+        ("Молдова вимагає гарантій безпеки від Румунії.", "Молдова"),
+        ("L'Ucraina chiede garanzie di sicurezza agli Stati Uniti.", "Ucraina"),
+    ],
+)
+def test_one_who_demands_guarantees_in_other_languages_is_the_one_guaranteed(
+    sentence: str, asker: str
+) -> None:
+    assert role_of(sentence, asker) == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "protected"),
+    [
+        ("España garantizaría la seguridad de Ucrania.", "Ucrania"),
+        ("Polska gwarantuje bezpieczeństwo Litwy.", "Litwy"),
+        ("Sverige garanterar Estlands säkerhet.", "Estlands"),
+        ("Deutschland garantiert die Sicherheit der Ukraine.", "Ukraine"),
+    ],
+)
+def test_the_state_whose_security_is_guaranteed_in_other_languages_is_the_one_guaranteed(
+    sentence: str, protected: str
+) -> None:
+    assert role_of(sentence, protected) == "beneficiary"
+
+
+def test_guarantees_of_a_state_s_security_named_after_it_are_its_own_to_give() -> None:
+    # "garantías de seguridad de España": the guarantees Spain gives, not Spain's security
+    assert role_of("Las garantías de seguridad de España llegarán pronto.", "España") != (
+        "beneficiary"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Großbritannien würde der Ukraine Sicherheitsgarantien geben, die Krim wäre ausgenommen.",
+        "Les garanties de la France pour l'Ukraine ne s'appliqueraient pas à la Crimée.",
+        "Gwarancje bezpieczeństwa Polski dla Ukrainy nie obejmowałyby Krymu.",
+        "Säkerhetsgarantierna som Sverige ger Ukraina skulle inte omfatta Krim.",
+        "Гарантії безпеки від Великої Британії не поширюватимуться на Крим.",
+        "Las garantías de seguridad de España para Ucrania no se aplicarían a Crimea.",
+        "Le garanzie di sicurezza dell'Italia per l'Ucraina non si applicherebbero alla Crimea.",
+    ],
+)
+def test_a_territory_left_out_in_other_languages_is_excluded(text: str) -> None:
+    [proposal], _ = named("rules").run(None, text, "")
+    assert [t.name for t in proposal.excluded_territories] == ["Crimea"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "proposer"),
+    [
+        ("Polen hat vorgeschlagen, dass die USA der Ukraine Sicherheitsgarantien geben.", "Polen"),
+        ("España propuso que los Estados Unidos den garantías de seguridad.", "España"),
+    ],
+)
+def test_one_who_proposes_that_another_guarantee_is_no_guarantor_whatever_the_article(
+    sentence: str, proposer: str
+) -> None:
+    assert role_of(sentence, proposer) == "other"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Frankreich schlug gestern Sicherheitsgarantien für die Ukraine vor.",
+        "España propuso garantías de seguridad para Ucrania.",
+        "Italia chiede garanzie di sicurezza.",
+    ],
+)
+def test_verbs_of_proposing_and_asking_in_other_languages_propose(sentence: str) -> None:
+    from extractor.core.rules import proposes
+
+    assert proposes(sentence)
+
+
+def test_a_deadline_in_italian_hours_is_a_response_time() -> None:
+    [deadline] = response_deadlines("The guarantors must respond entro 72 ore.", True)
+    assert parse_hours(deadline) == 72.0
+
+
+@pytest.mark.parametrize(
+    ("text", "person", "state"),
+    [
+        ("Der französische Präsident Emmanuel Macron sprach.", "Emmanuel Macron", "französische"),
+        ("El presidente español Pedro Sánchez habló.", "Pedro Sánchez", "español"),
+        ("Der Ukraine Sicherheitsgarantien zu geben, sagte Macron.", None, None),
+        ("Deutschland garantiert Litauen Schutz.", None, None),
+    ],
+)
+def test_persons_introduced_with_a_state_s_adjective_and_titles_of_other_languages(
+    text: str, person: str | None, state: str | None
+) -> None:
+    from extractor.core.rules import paragraphs, persons
+
+    found = persons([s for p in paragraphs(text) for s in sentences(p)])
+    assert [(p.name, p.state) for p in found.values()] == ([(person, state)] if person else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "proposer"),
+    [
+        (
+            "Il ministro degli Esteri italiano Antonio Tajani ha detto che l'Italia deve dare "
+            "garanzie di sicurezza all'Ucraina.",
+            "italiano",
+        ),
+        ("Estados Unidos ofrece garantías de seguridad a Catar.", "Estados Unidos"),
+        ("Deutschland bietet Litauen Sicherheitsgarantien an.", "Deutschland"),
+    ],
+)
+def test_a_speaker_who_says_what_must_be_and_one_who_offers_propose_in_other_languages(
+    text: str, proposer: str
+) -> None:
+    assert [f.value for f in rules_findings(text).of("proposer")] == [proposer]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["У 2014 році Росія направила війська до Криму.", "Торік Польща розмістила війська в Литві."],
+)
+def test_a_past_deployment_in_ukrainian_is_no_commitment(sentence: str) -> None:
+    assert not is_guarantee_sentence(sentence)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "hours"),
+    [
+        ("binnen drei Tagen", 72.0),
+        ("dans les trois jours", 72.0),
+        ("w ciągu czterdziestu ośmiu godzin", 48.0),
+        ("inom tre dagar", 72.0),
+        ("entro tre giorni", 72.0),
+        ("en tres días", 72.0),
+        ("w ciągu dwóch miesięcy", 1440.0),
+    ],
+)
+def test_a_deadline_in_number_words_or_accented_units_of_other_languages(
+    phrase: str, hours: float
+) -> None:
+    [deadline] = response_deadlines(f"The guarantors must respond {phrase}.", True)
+    assert parse_hours(deadline) == hours
+
+
+@pytest.mark.parametrize(
+    ("sentence", "given"),
+    [
+        ("Säkerhetsgarantierna som Sverige ger Ukraina gäller i tio år.", "Ukraina"),
+        ("The guarantees that the US gives Ukraine would last.", "Ukraine"),
+        ("Les garanties que la France donne à l'Ukraine sont solides.", "Ukraine"),
+        ("Deutschland garantiert Litauen Schutz.", "Litauen"),
+        ("Britain would guarantee Estonia protection.", "Estonia"),
+    ],
+)
+def test_the_one_given_or_guaranteed_protection_after_the_guarantees_or_the_verb(
+    sentence: str, given: str
+) -> None:
+    assert role_of(sentence, given) == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "expected"),
+    [
+        # the verb last: the one right before the guarantees is given them
+        ("Die USA müssten Taiwan Sicherheitsgarantien geben.", "Taiwan", "beneficiary"),
+        ("Polen will der Ukraine Sicherheitsgarantien geben.", "Polen", "guarantor"),
+        # a dative a preposition governs is no one given guarantees
+        ("Estland verlangt von der NATO zusätzliche Sicherheitsgarantien.", "NATO", "guarantor"),
+        # the genitive after "die Sicherheit"
+        ("Die USA garantieren die Sicherheit Katars.", "Katars", "beneficiary"),
+    ],
+)
+def test_german_verb_final_giving_prepositions_and_genitives(
+    sentence: str, name: str, expected: str
+) -> None:
+    assert role_of(sentence, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "needer"),
+    [
+        ("Litwa potrzebuje gwarancji bezpieczeństwa.", "Litwa"),
+        ("Corea del Sur necesita garantías de seguridad.", "Corea del Sur"),
+        ("Finland behöver säkerhetsgarantier.", "Finland"),
+        ("Ukraine needs security guarantees.", "Ukraine"),
+    ],
+)
+def test_one_who_needs_guarantees_is_the_one_guaranteed(sentence: str, needer: str) -> None:
+    assert role_of(sentence, needer) == "beneficiary"
+
+
+def test_one_who_needs_to_give_guarantees_is_not_the_one_guaranteed() -> None:
+    assert role_of("The US needs to give Ukraine guarantees.", "US") == "guarantor"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "La sécurité alimentaire de la France est garantie.",
+        "Die Energiesicherheit ist garantiert.",
+        "Bezpieczeństwo energetyczne Polski jest gwarantowane.",
+        "Sveriges energisäkerhet är garanterad.",
+        "La seguridad energética de España está garantizada.",
+        "La sicurezza energetica dell'Italia è garantita.",
+    ],
+)
+def test_a_sector_s_security_in_other_languages_is_no_security_guarantee(sentence: str) -> None:
+    assert not is_guarantee_sentence(sentence)
+
+
+def test_the_united_states_and_kingdom_declined_in_german_are_those_states() -> None:
+    from extractor.core.normalize import actor_code
+
+    assert actor_code("Vereinigten Staaten") == "USA"
+    assert actor_code("Vereinigten Königreich") == "GBR"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Deutschland gibt der Ukraine Garantien gegen einen russischen Angriff.", "russischen"),
+        ("Großbritannien bietet der Ukraine Sicherheitsgarantien gegen Russland an.", "Russland"),
+        ("La France offrirait des garanties à la Moldavie en cas d'agression russe.", "russe"),
+        ("Le Royaume-Uni offre des garanties à l'Ukraine contre la Russie.", "Russie"),
+        ("Polska zapewni Litwie gwarancje na wypadek rosyjskiej agresji.", "rosyjskiej"),
+        ("Polska da Ukrainie gwarancje bezpieczeństwa przeciwko Rosji.", "Rosji"),
+        ("Sverige ger Finland säkerhetsgarantier vid ett ryskt angrepp.", "ryskt"),
+        ("Sverige ger Ukraina säkerhetsgarantier mot Ryssland.", "Ryssland"),
+        ("España ofrecería garantías a Ucrania ante una agresión rusa.", "rusa"),
+        ("L'Italia offrirebbe garanzie all'Ucraina contro un'aggressione russa.", "russa"),
+    ],
+)
+def test_the_attacker_named_or_described_in_other_languages_is_no_guarantor(
+    sentence: str, name: str
+) -> None:
+    assert role_of(sentence, name) == "other"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "attacked"),
+    [
+        ("Ein Angriff auf Polen würde als Angriff auf alle gelten, garantiert Berlin.", "Polen"),
+        ("La France garantit une riposte à une attaque contre la Moldavie.", "Moldavie"),
+        ("Gwarancje obejmą odpowiedź na atak na Litwę.", "Litwę"),
+    ],
+)
+def test_the_one_attacked_in_other_languages_is_the_one_guaranteed(
+    sentence: str, attacked: str
+) -> None:
+    assert role_of(sentence, attacked) == "beneficiary"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Die USA geben Garantien nach dem Vorbild von Artikel 5 der NATO.", "NATO"),
+        ("Des garanties sur le modèle de l'article 5 de l'OTAN.", "OTAN"),
+        ("Gwarancje na wzór artykułu 5 NATO.", "NATO"),
+        ("Garanzie simili all'articolo 5 della NATO.", "NATO"),
+        ("Garantías similares al artículo 5 de la OTAN.", "OTAN"),
+        ("Frankreich will nach Verhandlungen mit Russland Garantien geben.", "Russland"),
+        ("Après des négociations avec la Russie, la France offrirait des garanties.", "Russie"),
+        ("Tras negociaciones con Rusia, España daría garantías.", "Rusia"),
+        ("Dopo i negoziati con la Russia, l'Italia darebbe garanzie.", "Russia"),
+        ("Po rozmowach z Rosją Polska da gwarancje.", "Rosją"),
+    ],
+)
+def test_the_model_and_the_other_side_of_talks_in_other_languages_are_no_guarantors(
+    sentence: str, name: str
+) -> None:
+    assert role_of(sentence, name) == "other"
+
+
+def test_offering_in_spanish_gives_to_the_one_after_it() -> None:
+    sentence = "Estados Unidos ofrecería a Ucrania garantías de seguridad."
+    assert role_of(sentence, "Ucrania") == "beneficiary"

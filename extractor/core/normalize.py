@@ -445,6 +445,10 @@ def _actor_index() -> _ActorIndex:
     for code, entry in [*states.items(), *_ORGANIZATIONS.items()]:
         # The hand tables' names in other languages: Polish ones declined, the rest as written.
         patterns += [(_pattern(spec), code) for spec in entry["cyrillic"]]
+        # Its adjectives in Latin-script languages, in any case and declined ("französischen",
+        # "française", "polskiego", "svenska"): written here, as no library on the package index
+        # gives demonyms beyond English (pycountry and CLDR give the names of states only).
+        patterns += [(_pattern(spec), code) for spec in entry.get("adjectives", [])]
         for name in [*entry.get("other", []), *entry.get("pl", [])]:
             foreign.setdefault(_key(name), code)
         polish_specs.update({_declined_polish(name): code for name in entry.get("pl", [])})
@@ -864,7 +868,7 @@ _UNIT_HOURS: Final[tuple[tuple[str, float], ...]] = (
     # Ukrainian, German, French, Polish, Swedish, Italian, Spanish and Dutch.
     (
         r"hours?|hrs?|h|час(?:а|ов|у|ам|ах|ами)?|часов[а-я]{2,3}|ч"
-        r"|годин[иау]?|stunden?|std|heures?|godzin[ay]?|godz|timm(?:e|ar|arna)"
+        r"|годин[иау]?|stunden?|std|heures?|godzin[ay]?|godz|timm(?:e|ar|arna)|ore"
         r"|horas?|uur",
         1.0,
     ),
@@ -890,8 +894,10 @@ _UNIT_HOURS: Final[tuple[tuple[str, float], ...]] = (
     ),
     (r"minutes?|mins?|минут(?:а|ы|у|ой|ам|ах|ами|н[а-я]{2,3})?|мин", 1.0 / 60.0),
 )
+# Durations are found in the folded text, so the units are matched folded too ("días" as
+# "dias", "miesiąc" as "miesiac").
 _UNIT_RES: Final[tuple[tuple[re.Pattern[str], float], ...]] = tuple(
-    (re.compile(pattern), hours) for pattern, hours in _UNIT_HOURS
+    (re.compile(_fold(pattern)), hours) for pattern, hours in _UNIT_HOURS
 )
 
 _EN_WORD: Final[str] = _alternation(_EN_NUMBERS)
@@ -908,7 +914,7 @@ _NUMBER: Final[str] = (
 )
 # A digit may touch its unit ("72h"); a number word needs a space or hyphen.
 _SEPARATOR: Final[str] = r"(?:\s*-\s*|\s+|(?<=\d))"
-_UNIT: Final[str] = "|".join(f"(?:{pattern})" for pattern, _ in _UNIT_HOURS)
+_UNIT: Final[str] = "|".join(f"(?:{pattern.pattern})" for pattern, _ in _UNIT_RES)
 
 _DURATION_RE: Final[re.Pattern[str]] = re.compile(
     rf"(?<!\w){_NUMBER}{_SEPARATOR}(?P<unit>{_UNIT})(?!\w)"

@@ -83,7 +83,7 @@ _GUARANTEE = re.compile(
     re.IGNORECASE,
 )
 _TERRITORY = re.compile(
-    r"crimea|krym|крым|donbas|донбас|donetsk|донецк|luhansk|lugansk|луганск|zaporiz|zaporoz|"
+    r"crimea|crimée|krym|krim\b|крым|крим|donbas|донбас|donetsk|донецк|luhansk|lugansk|луганск|zaporiz|zaporoz|"
     r"запорож|kherson|херсон|sevastopol|севастопол|transnistri|приднестров|occupied|оккупир|"
     r"ordlo|ордло|orlo\b|орло\b",
     re.IGNORECASE,
@@ -104,6 +104,10 @@ _EXCLUSION = re.compile(
     r"не (?:будут |будет )?распространя|не поширю|не стосу|крім|"
     r"nicht für|gilt nicht|ausgenommen|ne s'appliqu|sauf|hormis|z wyjątkiem|poza|"
     r"utom|undantag|"
+    # a guarantee that would not cover or apply to it: "nie obejmowałyby", "inte omfatta",
+    # "no se aplicarían", "non si applicherebbero"
+    r"\bnie obejm|\binte (?:omfatta|gälla)|\bno se aplic|\bno (?:cubri|inclui)|"
+    r"\bnon si applic|\bnon (?:copri|includ)|"
     r"separate(?:ly)?\s+(?:\w+\s+)?(?:point|item|clause|track|negotiation|talk)|set aside|"
     r"(?:status|dispute)\s+(?:\S+\s+){0,4}?(?:settled|negotiated|resolved|decided)|"
     r"исключ|кроме|за исключением|не распростран|не входи|отдельн\w* пункт|"
@@ -265,14 +269,23 @@ _PROPOSING = re.compile(
     r"предлож|предлага|требова|требу|выдвину|настаива|добива|просит|просил|представил|"
     r"презентова|обнародова|пропону|запропону|вимага|"
     r"schlägt\w* vor|vorgeschlagen|vorschlag|forder|verlang|"
-    r"\bpropos|\bdemand|\bréclam|\bexig|propon|zaproponow|żąda|domaga|föreslå|föreslog|kräv",
+    r"\bpropos|\bdemand|\bréclam|\bexig|propon|zaproponow|żąda|domaga|föreslå|föreslog|kräv|"
+    # the Spanish preterite and noun ("propuso", "propuesta"), the German past ("schlug ...
+    # vor"), asking in Italian and Spanish ("chiede", "pide")
+    r"\bpropus|\bpropuest|\bschlug\w*\s+(?:\S+\s+){0,8}?vor\b|\bchied|\bpid(?:e|en|ió|ieron)\b|"
+    # offering: "ofrece", "offre", "offrono", "bietet ... an", "oferuje", "erbjuder"
+    r"\bofrec|\boffr(?:e|ent|ono|iamo)\b|\bbiete[nt]?\b|\boferuj|\berbjud",
     re.IGNORECASE,
 )
 # Asking for guarantees rather than offering them.
 _REQUESTING = re.compile(
     r"demand|insist|call(?:s|ed|ing)? for|\bwants?\b|\bwanted\b|\bseeks?\b|\bsought\b|"
     r"\brequest|\basks?\b|\basked\b|\blook(?:s|ed|ing)? for\b|"
-    r"требова|требу|настаива|добива|хоч|просит|просил",
+    r"требова|требу|настаива|добива|хоч|просит|просил|"
+    # in other languages: "fordert", "verlangt", "réclame", "exige", "domaga się", "żąda",
+    # "kräver", "вимагає", "chiede", "pide"
+    r"\bforder|\bverlang|\bréclam|\bexig|\bdomaga|\bżąda|\bkräv|вимага|просить|\bchied|"
+    r"\bpid(?:e|en|ió|ieron)\b",
     re.IGNORECASE,
 )
 # "Ukraine proposed that the US guarantee its security": the proposer is the one protected.
@@ -285,7 +298,11 @@ _OWN_SECURITY = re.compile(
 # by Turkey", "предложения Украины", "российские требования".
 _PROPOSAL_NOUN = (
     r"(?:proposals?|plans?|peace plan|demands?|initiatives?|offers?|requests?|draft|"
-    r"предложени\w*|план\w*|требовани\w*|инициатив\w*)"
+    r"предложени\w*|план\w*|требовани\w*|инициатив\w*|"
+    # in other languages, after an adjective of the state ("der deutsche Vorschlag", "polska
+    # propozycja", "det svenska förslaget", "французька пропозиція")
+    r"vorschl[aä]g\w*|propozycj\w*|förslag\w*|пропозиці\w*|propositions?|propuestas?|"
+    r"propost[ae])"
 )
 _OWNS_AFTER = re.compile(
     # not "handed Ukraine a proposal", where the name is the one given it
@@ -297,7 +314,10 @@ _OWNS_BEFORE = re.compile(
     # the agent of a passive: "an agreement proposed by Riyadh", "a plan drawn up by Kyiv"
     r"\b(?:proposed|put forward|suggested|drafted|drawn up|initiated|championed|floated)\s+"
     r"by\s+(?:the\s+)?$|"
-    r"(?:предложени\w*|план\w*|требовани\w*|инициатив\w*)\s+$",
+    r"(?:предложени\w*|план\w*|требовани\w*|инициатив\w*)\s+$|"
+    # a Romance noun before the state's adjective: "la proposition française", "la propuesta
+    # francesa", "la proposta italiana", "le plan américain"
+    r"\b(?:propositions?|propuestas?|propost[ae]|plan|piano)\s+$",
     re.IGNORECASE,
 )
 _THEIR_BEFORE = re.compile(r"\b(?:its|their|his|her|е[её]|его|их)\s+$", re.IGNORECASE)
@@ -484,6 +504,12 @@ _OTHER_SAFETY = re.compile(
     r"supply|nuclear safety and)[- ]?security|"
     r"(?:энергетическ|продовольственн|информационн|экономическ|финансов|кибер)\w*\s+"
     r"безопасност|энергобезопасност|енергетичн\w* безпек|продовольч\w* безпек|"
+    # in other languages: "la sécurité alimentaire", "Energiesicherheit", "bezpieczeństwo
+    # energetyczne", "energisäkerhet", "la seguridad energética", "la sicurezza alimentare"
+    r"\b(?:sécurité|securite|seguridad|sicurezza)\s+(?:alimentaire|énergétique|energetique|"
+    r"alimentaria|energética|energetica|alimentare|sociale?|social|informatique|sanitaire)|"
+    r"\b(?:energie|versorgungs|ernährungs|lebensmittel)sicherheit|"
+    r"\bbezpieczeństw\w*\s+(?:energetyczn|żywnościow|socjaln)|\b(?:energi|livsmedels)säkerhet|"
     r"безопасност\w*\s+(?:для\s+)?(?:пол[её]т|пролет|перел[её]т|полёт|судоходств|навигаци|"
     r"пассажир|журналист|суд[ьей]|прокурор|чиновник|сотрудник|выбор|голосовани|инвест|вклад|"
     r"поставок|данных|продовольств)",
@@ -509,6 +535,13 @@ _FOR_BEFORE = re.compile(
     rf"(?:{_GUARANTEE_STEM}|(?:{_SECURITY_STEM}))\w*\s+(?:a|al|alla|ao)\s+$|"
     rf"(?:{_GUARANTEE_STEM}|(?:{_SECURITY_STEM}))\w*\s+(?:\w+\s+)?(?:à\s+)?"
     r"(?:all|l|dell|alla)['\u2019]$|"
+    # whose security, the word with its article and the state in the genitive: "la sécurité
+    # de l'Ukraine", "la seguridad de Ucrania", "la sicurezza dell'Ucraina", "die Sicherheit
+    # der Ukraine", "bezpieczeństwo Litwy" (not "garanties de sécurité de la France", the
+    # guarantees France gives)
+    r"\b(?:la|die|l['\u2019])\s*(?:sécurité|securite|seguridad|sicurezza|sicherheit)\s+"
+    r"(?:(?:de|du|des|del|di|della|der)\s+(?:la\s+)?|(?:de|dell|della|d)['\u2019])$|"
+    r"\bbezpieczeństwo\s+$|\b(?:die|der)\s+sicherheit\s+$|"
     # where forces would go: "troops sent to Ukraine", "deploying a force into Ukraine"
     r"(?:send|sent|deploy\w*|station\w*|dispatch\w*|troops|forces|soldiers|peacekeep\w*)\s+"
     r"(?:\S+\s+){0,3}?(?:to|into)\s+(?:the\s+)?$|"
@@ -520,7 +553,9 @@ _FOR_BEFORE = re.compile(
 )
 _FOR_AFTER = re.compile(
     r"^['\u2019]s\s+(?:\w+[- ]term\s+|own\s+|future\s+)?(?:security|sovereignty|defen[cs]e)|"
-    r"^\s+(?:a|an|the)\s+(?:\w+\s+)?(?:security\s+)?guarante",
+    r"^\s+(?:a|an|the)\s+(?:\w+\s+)?(?:security\s+)?guarante|"
+    # a German or Nordic genitive before the word: "Estlands säkerhet", "Deutschlands Sicherheit"
+    r"^\s+(?:säkerhet|sikkerhed|sikkerhet|sicherheit)\b",
     re.IGNORECASE,
 )
 # The one given guarantees, its name the indirect object of a verb of giving, in the languages
@@ -529,10 +564,32 @@ _FOR_AFTER = re.compile(
 _GIVEN_TO = re.compile(
     r"(?:\bgiv(?:e|es|ing|en)|\bgave|\boffer\w*|\bprovid\w*|\bgrant\w*|\bextend\w*|\bpromis\w*|"
     r"\bensur\w*|\bassur\w*|предостав\w*|\bда(?:ть|ст|дут|ли)|обеспеч\w*|нада\w*|"
-    r"\bda(?:ć|dzą|je|ją|li|ła)|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
+    r"\bda(?:ć|dzą|je|ją|li|ła|ły|ł)?\b|\bofrec\w*|\bzapewni\w*|\budziel\w*|\bzaoferowa\w*|\boferuj\w*|"
     r"\bgeben|\bgibt|\bgab\b|\bgaben|\bbiete\w*|\bgewähr\w*|\bdonn\w*|\boffr\w*|"
-    r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*)\s+"
+    r"\bge(?:r)?\b|\bgav\b|\berbjud\w*|\boffr\w*|\bforni\w*|\bdar\w*|"
+    # guaranteeing it protection: "garantiert Litauen Schutz", "guarantee Ukraine protection"
+    r"\bguarantee[sd]?|\bgarantier\w*|\bgaranter\w*)\s+"
     r"(?:the\s+|der\s+|à\s+l['\u2019]|à\s+la\s+|à\s+|all['\u2019]|alla\s+|al\s+|a\s+)?$",
+    re.IGNORECASE,
+)
+# ... or in a relative clause after the guarantees: "the guarantees the US gives Ukraine",
+# "säkerhetsgarantierna som Sverige ger Ukraina", "les garanties que la France donne à l'Ukraine".
+_GUARANTEE_GIVEN_BEFORE = re.compile(
+    rf"(?:{_GUARANTEE_STEM})\w*\s+(?:\S+\s+){{1,4}}?(?:{_GIVEN_TO.pattern})", re.IGNORECASE
+)
+# German puts the verb last: "die USA müssten Taiwan Sicherheitsgarantien geben", the one
+# given them right before the guarantee (an adjective between, no article: in "Polen der
+# Ukraine Garantien geben" Ukraine is given them).
+_GIVEN_LAST_AFTER = re.compile(
+    r"^\s+(?:(?!(?:der|die|den|dem|das|des)\s)[a-zäöüß]\w*\s+)?"
+    rf"\w*(?:{_GUARANTEE_STEM}|schutz|beistand)\w*\s+(?:\S+\s+){{0,2}}?"
+    r"(?:zu\s+)?(?:geben|gewähren|bieten|anbieten|zusagen|leisten|gegeben|gewährt|angeboten)\b",
+    re.IGNORECASE,
+)
+# ... not a name a preposition governs: "nach Verhandlungen mit Russland Garantien geben".
+_GERMAN_PREPOSITION_BEFORE = re.compile(
+    r"\b(?:mit|von|vom|aus|bei|nach|gegen|für|über|unter|vor|zwischen|seit|durch|ohne|um)\s+"
+    r"(?:(?:der|dem|den|die|das)\s+)?$",
     re.IGNORECASE,
 )
 _GUARANTEE_NEXT = re.compile(
@@ -546,7 +603,13 @@ _ASKS_AFTER = re.compile(
     r"^\s+(?:[\w-]+\s+){0,3}?(?:wants?|wanted|demand(?:s|ed|ing)?|seeks?|sought|"
     r"request(?:s|ed)?|asks?|asked|insist(?:s|ed)?|call(?:s|ed)? for|"
     r"look(?:s|ed|ing)? for|hop(?:e|es|ed|ing) for|(?:push|press)(?:es|ed|ing)? for|"
-    r"хоч\w*|хотел\w*|требу\w*|требовал\w*|добива\w*|просит|просил\w*|настаива\w*)\b|"
+    r"хоч\w*|хотел\w*|требу\w*|требовал\w*|добива\w*|просит|просил\w*|настаива\w*|"
+    r"forder\w*|verlang\w*|réclam\w*|exig\w*|demand\w*|domaga\w*|żąda\w*|kräv\w*|"
+    r"вимага\w*|просить|chied\w*|pid(?:e|en|ió|ieron)|"
+    # needing them, not needing to give them: "Litwa potrzebuje gwarancji", "Ukraine needs
+    # guarantees", not "the US needs to give"
+    r"needs?(?!\s+to\b)|braucht|benötigt|potrzebuj\w*|behöver|necesita\w*|"
+    r"потребу\w*|a besoin)\b|"
     r"^['\u2019]s\s+(?:\w+\s+)?(?:demands?|requests?|wish)|"
     r"^\s+(?:[\w-]+\s+){0,2}?(?:to\s+)?(?:receive[sd]?|receiving|gets?|getting|obtains?|"
     r"would get|will get|be given|be offered|получ\w*|отрима\w*|otrzyma\w*|erhält|erhalten|"
@@ -593,6 +656,11 @@ _TREATED_AS_BEFORE = re.compile(
 _ATTACKED_BEFORE = re.compile(
     r"(?:attacks?|aggression|assault|invasion|нападени\w*|агресси\w*|напад\w*|агресі\w*)\s+"
     r"(?:on|against|upon|на|против|проти)\s+(?:the\s+)?$|"
+    # in other languages: "Angriff auf Polen", "une attaque contre la Moldavie", "atak na
+    # Litwę", "ett angrepp mot Finland", "un attacco contro l'Italia", "un ataque contra España"
+    r"(?:angriff\w*|überfall\w*|attaques?|agressions?|atak\w*|agresj\w*|napaś\w*|angrepp\w*|"
+    r"attacc\w*|aggression\w*|ataques?|agresi[oó]n)\s+(?:auf|gegen|contre|na|przeciw(?:ko)?|"
+    r"mot|på|contro|contra)\s+(?:(?:den|die|das|la|le|il|el|lo)\s+|l['\u2019])?$|"
     # and the one defended: "commits Washington to defend the Philippines", "the defence of
     # Estonia", "bronić Polski", "защищать Молдову", "verteidigen"
     r"\b(?:defend|protect|defen[cs]e of|protection of|(?:come|coming|came) to the aid of|"
@@ -603,6 +671,10 @@ _ATTACKED_BEFORE = re.compile(
 )
 # The German dative article before the one given guarantees: "der Ukraine Sicherheitsgarantien".
 _DATIVE_BEFORE = re.compile(r"\b(?:der|dem)\s+$")
+# ... unless a preposition governs it: "verlangt von der NATO Sicherheitsgarantien" (from NATO).
+_PREPOSITION_DATIVE_BEFORE = re.compile(
+    r"\b(?:von|vom|mit|aus|bei|nach|seit|zu|gegenüber)\s+(?:der|dem)\s+$", re.IGNORECASE
+)
 # Proposing that another do it: "proposed that the US give", "zaproponowały, aby Stany
 # Zjednoczone", "предложила, чтобы США", "a proposé que la France", "vorgeschlagen, dass".
 _PROPOSES_THAT_AFTER = re.compile(
@@ -610,7 +682,8 @@ _PROPOSES_THAT_AFTER = re.compile(
     r"want\w*|ask\w*|insist\w*|zaproponowa\w*|proponu\w*|предлож\w*|предлага\w*|"
     r"потребова\w*|требу\w*|хоч\w*|хотел\w*|пропонува\w*|запропонува\w*|proposé|proposto|"
     r"propuso|vorgeschlagen|schlug\w*|föreslog|föreslår),?\s+"
-    r"(?:that|aby|żeby|że|что|чтобы|що|щоб|que|che|dass|att)\s+(?:the\s+|la\s+|le\s+|gli\s+)?",
+    r"(?:that|aby|żeby|że|что|чтобы|що|щоб|que|che|dass|att)\s+"
+    r"(?:(?:the|la|le|les|gli|il|lo|el|los|las|die|der|den|das)\s+|l['\u2019])?",
     re.IGNORECASE,
 )
 
@@ -627,6 +700,11 @@ _MODEL_BEFORE = re.compile(
     r"(?:similar to|like|akin to|analogous to|modell?ed on|inspired by|resembling|mirroring|"
     r"along the lines of|on the model of|"
     r"аналогичн\w*|подобн\w*|по образцу|по аналогии с)\s+(?:\S+\s+){0,3}$|"
+    # in other languages: "nach dem Vorbild von Artikel 5 der NATO", "sur le modèle de
+    # l'article 5 de l'OTAN", "na wzór artykułu 5 NATO", "simili all'articolo 5 della NATO",
+    # "similares al artículo 5 de la OTAN"
+    r"(?:nach dem vorbild|ähnlich|sur le modèle|similaires?|na wzór|wzorowan\w*|simili|"
+    r"sul modello|similares?|al estilo)\s+(?:\S+\s+){0,5}(?:\S*['\u2019])?$|"
     # whose charter: "Article 51 of the UN Charter", "статьей 51 Устава ООН"
     r"(?:\bcharter|устав\w*|статут\w*)\s+(?:of\s+)?(?:the\s+)?$",
     re.IGNORECASE,
@@ -638,14 +716,24 @@ _ATTACKER_AFTER = re.compile(
     r"^(?:['\u2019]s)?\s+(?:(?:were|was|is|are|will|would|could|might|should|again|ever|to|"
     r"not|then|later|once|never|dare|dares|снова|вновь|опять|посмеет|не)\s+){0,3}"
     r"(?:attack|re-?invad|invad|invasion|aggress|"
-    r"breach|violat|напа[дс]|агресс|вторг|вторж)|"
+    r"breach|violat|напа[дс]|агресс|вторг|вторж|"
+    # a state's adjective before an attack in other languages: "einen russischen Angriff",
+    # "rosyjskiej agresji", "ett ryskt angrepp", "російської агресії"
+    r"angriff|überfall|aggression|invasion|agresj|atak|napaś|inwazj|angrepp|anfall|агрес)|"
     r"^,?\s+the aggressor\b|^,?\s+(?:страна-)?агрессор",
     re.IGNORECASE,
 )
 _ATTACKER_BEFORE = re.compile(
     r"(?:against|deter(?:s|red|ring)?|from attack by|aggression by|attack by|"
     r"(?:prevent|stop|keep|put)(?:s|ed|ing|ping|ting)?|"
-    r"против|агресси\w*|нападени\w*|вторжени\w*|со стороны)\s+(?:the\s+)?$",
+    r"против|агресси\w*|нападени\w*|вторжени\w*|со стороны)\s+(?:the\s+)?$|"
+    # in other languages: "gegen Russland", "contre la Russie", "przeciwko Rosji", "mot
+    # Ryssland", "contro la Russia", "contra Rusia", "проти Росії"; and an attack before the
+    # attacker's adjective: "l'agression russe", "una agresión rusa", "un'aggressione russa"
+    r"\b(?:gegen|contre|przeciw(?:ko)?|mot|contro|contra|проти)\s+"
+    r"(?:(?:den|die|das|la|le|il|el|lo)\s+|l['\u2019])?$|"
+    r"\b(?:attaques?|agressions?|invasions?|attacchi|attacco|aggressioni|aggressione|invasione|"
+    r"ataques?|agresi[oó]n|invasi[oó]n|agresj\w*|atak\w*|inwazj\w*)\s+$",
     re.IGNORECASE,
 )
 # The other side of talks, a deal or a war: "negotiate with Russia", "a war with Russia", "a peace
@@ -655,6 +743,14 @@ _COUNTERPART_BEFORE = re.compile(
     r"ceasefire|cease-fire|truce|перемири\w*|"
     r"переговор\w*|разговор\w*|диалог\w*|войн\w*|мир\w*|соглашени\w*|договор\w*|встреч\w*)"
     r"\s+(?:\S+\s+){0,3}?(?:with|between|с|между)\s+(?:the\s+)?$|"
+    # in other languages: "Verhandlungen mit Russland", "des négociations avec la Russie",
+    # "rozmowy z Rosją", "förhandlingar med Ryssland", "i negoziati con la Russia",
+    # "negociaciones con Rusia", "переговорів з Росією"
+    r"(?:verhandlung\w*|gespräch\w*|n[eé]gociation\w*|pourparlers|rozmow\w*|negocjacj\w*|"
+    r"förhandling\w*|samtal\w*|negoziat\w*|negociaci\w*|переговор\w*|krieg\w*|guerre|"
+    r"wojn\w*|krig\w*|guerra|війн\w*|abkommen|porozumieni\w*|accordo|acuerdo|угод\w*)\s+"
+    r"(?:\S+\s+){0,3}?(?:mit|avec|z|ze|med|con|з|із)\s+"
+    r"(?:(?:der|dem|den|la|le|il|el|lo)\s+|l['\u2019])?$|"
     # every party named after "between": "an agreement between Russia, Ukraine and Europe"
     r"\b(?:between|между)\s+(?:[\w'\u2019-]+,?\s+){1,6}(?:and\s+|и\s+)?$",
     re.IGNORECASE,
@@ -716,7 +812,9 @@ def role(sentence: str, start: int, end: int) -> Role:
     ):
         return "guarantor"
     if _ATTACKED_BEFORE.search(before) or (
-        _DATIVE_BEFORE.search(before) and _GUARANTEE_NEXT.search(after)
+        _DATIVE_BEFORE.search(before)
+        and not _PREPOSITION_DATIVE_BEFORE.search(before)
+        and _GUARANTEE_NEXT.search(after)
     ):
         return "beneficiary"
     if _PROPOSES_THAT_AFTER.search(after) and mentions_first(
@@ -729,6 +827,8 @@ def role(sentence: str, start: int, end: int) -> Role:
         _FOR_BEFORE.search(before)
         or _FOR_AFTER.search(after)
         or (_GIVEN_TO.search(before) and _GUARANTEE_NEXT.search(after))
+        or _GUARANTEE_GIVEN_BEFORE.search(before)
+        or (_GIVEN_LAST_AFTER.search(after) and not _GERMAN_PREPOSITION_BEFORE.search(before))
         or _ASKS_AFTER.search(after)
         or _JOINS_AFTER.search(after)
         or _JOINS_BEFORE.search(before)
@@ -823,9 +923,18 @@ _TITLE_WORDS = (
     r"president|prime|minister|foreign|defen[cs]e|secretary|of|state|envoy|special|ambassador|"
     r"leader|spokes(?:man|woman|person)|chancellor|deputy|vice|national|security|adviser|"
     r"advisor|head|chief|general|commander|negotiator|top|diplomat|premier|king|queen|emir|"
-    r"speaker|first|lady|senator|official|representative|the"
+    r"speaker|first|lady|senator|official|representative|the|"
+    # in German, French, Polish, Swedish, Italian and Spanish ("der französische Präsident",
+    # "Bundeskanzler", "statsminister", "la premier italiana", "el presidente español")
+    r"präsident\w*|bundeskanzler\w*|kanzler\w*|\w*minister\w*|président\w*|ministre|"
+    r"prezydent\w*|premier\w*|presidente|presidenta|ministr[oa]|primer"
 )
-_NAME = r"[A-Z][a-z][\w'\u2019-]*|[\u0410-\u042f\u0401][\u0430-\u044f\u0451-]+"
+# A name's words: a capital then small letters, Latin (with its accents: "Sánchez", "Łukasz")
+# or Cyrillic.
+_NAME = (
+    r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017e][a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u017f]"
+    r"[\w'\u2019-]*|[\u0410-\u042f\u0401][\u0430-\u044f\u0451-]+"
+)
 _PERSON_AFTER = re.compile(
     rf"^(?:['\u2019]s)?\s+(?:(?i:{_TITLE_WORDS})\s+){{0,5}}"
     rf"(?P<name>(?:{_NAME})(?:\s+(?:{_NAME})){{0,2}})",
@@ -855,7 +964,10 @@ _NOT_A_NAME = re.compile(
     r"committee|kremlin|administration|navy|defence|defense|security|foreign|state|president|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
     r"june|july|august|september|october|november|december|министерств|мид|совет|правительств|"
-    r"парламент|армия|войск)\b",
+    r"парламент|армия|войск)\b|"
+    # a noun of the guarantee or protection itself, capitalised in German: "der Ukraine
+    # Sicherheitsgarantien", "Litauen Schutz"
+    r"\w*(?:garanti|sicherheit|säkerhet|schutz|beistand)\w*",
     re.IGNORECASE,
 )
 
@@ -912,13 +1024,22 @@ def persons(sentence_chunks: list[Chunk]) -> dict[str, Person]:
 _SPEECH = re.compile(
     r"\b(?:say|says|said|saying|told|tells|added|stressed|insisted|argued|wrote|explained|"
     r"заяв\w*|сказал\w*|подчеркну\w*|отмети\w*|считает|сообщил\w*|пояснил\w*|"
-    r"sagte|erklärte|a déclaré|déclare|powiedział\w*|sade)\b",
+    r"sagte|erklärte|a déclaré|déclare|powiedział\w*|sade|"
+    # in Ukrainian, French, Italian, Spanish and Swedish: "сказав", "a dit", "ha detto",
+    # "ha dichiarato", "dijo", "afirmó", "declaró", "sa"
+    r"сказав\w*|a dit|ha detto|ha dichiarato|ha affermato|dijo|afirmó|declaró|sa)\b",
     re.IGNORECASE,
 )
 _REQUIREMENT = re.compile(
     r"\bmust\b|\bneeds?\b|would have to|will have to|\bshould\b|\bwants?\b|\binsist|"
     r"должн|нужн|необходим|треб|повинн|потрібн|мають|мусить|мусять|\bслід\b|muss|müssen|"
-    r"doit|doivent|musi|måste",
+    r"doit|doivent|musi|måste|"
+    # Italian and Spanish: "deve", "devono", "debe", "deben"
+    r"\bdev(?:e|ono)\b|\bdeb(?:e|en|ería|erían)\b|"
+    # German subjunctives and needing in other languages: "müssten", "sollte", "braucht",
+    # "a besoin", "potrzebuje", "behöver", "necesita", "ha bisogno", "потребує"
+    r"\bmüsst\w*|\bsollt\w*|\bbraucht\b|\bbesoin\b|\bpotrzebuj\w*|\bbehöver\b|"
+    r"\bnecesit\w*|\bbisogn\w*|потребу\w*",
     re.IGNORECASE,
 )
 # "Our" security, territory or sovereignty: "защиты нашей территории", "our security".
@@ -1066,7 +1187,10 @@ _PROTECTS_OTHER = re.compile(
 # words that make it something to be done: a modal, a future, a readiness, a plan or offer.
 _DEPLOYMENT = re.compile(
     r"(?:send(?:s|ing)?|sent|deploy\w*|station(?:s|ed|ing)?|plac(?:e|es|ed|ing)|put(?:s|ting)?)"
-    r"\s+(?:\S+\s+){0,3}?(?:troops|forces|soldiers|contingents?|peacekeepers)",
+    r"\s+(?:\S+\s+){0,3}?(?:troops|forces|soldiers|contingents?|peacekeepers)|"
+    # in Russian and Ukrainian: "направила войска", "ввела війська"
+    r"\b(?:ввест|ввод|размест|направ|отправ|разверн|развертыв|розмі?ст)\w* (?:\S+ ){0,4}?"
+    r"(?:войск|військ|контингент)",
     re.IGNORECASE,
 )
 _TO_BE_DONE = re.compile(
