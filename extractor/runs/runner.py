@@ -668,7 +668,9 @@ async def extract_each(
     """Extract the articles of ``todo`` (each with its index), ``concurrency`` in flight at
     once through ``engine`` (None for a method that asks no model), each taken as room frees
     up (``todo`` may be fed asynchronously); ``finish`` gets each article's outcome as it
-    comes, in any order. The loop a run keeps its articles in flight in (``in_process``).
+    comes, in any order. The loop every online extraction of many articles runs: a run's
+    (``in_process``) and the Python interface's (``extractor.extract_many``, which feeds
+    ``todo`` from its caller's thread).
 
     An article stopped by ``RunStopped`` or ``ConfigError`` has no record; its outcome says
     why (``stopped``). With ``spend`` (a run's), a ``ConfigError`` halts the rest, since no
