@@ -125,18 +125,6 @@ def close() -> None:
     embedded.close_shared()
 
 
-def _live(chosen: Settings) -> Settings:
-    """The settings pointed at the embedded server when they name no server.
-
-    Raises:
-        ConfigError: they name no server and a model the embedded server does not serve.
-    """
-    if chosen.embedded:
-        embedded.check_served(chosen)
-        return chosen.with_base_url(embedded.shared_url(chosen.gguf))
-    return chosen
-
-
 def _settings(given: Settings | None, options: dict[str, Any]) -> Settings:
     if given is not None and options:
         raise TypeError("pass either settings= or keyword settings, not both")
@@ -281,7 +269,7 @@ def extract(
     try:
         if (done := store.at_once(item)) is not None:
             return done
-        engine = Engine(_live(method.settings))
+        engine = Engine(embedded.shared(method.settings))
         try:
             return store.put(_record(pipeline.extract(item, engine, method=method)))
         finally:
@@ -331,7 +319,7 @@ class _Many:
         return future
 
     def _start(self) -> Engine:
-        self._engine = engine = Engine(_live(self.method.settings))
+        self._engine = engine = Engine(embedded.shared(self.method.settings))
         work = runner.extract_each(
             self._fed(), self.method, engine.core, self.concurrency, self._finish
         )
@@ -439,7 +427,7 @@ async def aextract(
             return done
         # Fixing the embedded server's address (the first call only) waits on a thread, not on
         # the loop; so does starting it, at the first request.
-        engine = AsyncEngine(await asyncio.to_thread(_live, method.settings))
+        engine = AsyncEngine(await asyncio.to_thread(embedded.shared, method.settings))
         try:
             asker = engine.article(item.id)
             return store.put(_record(await pipeline.aextract(item, asker, method)))
