@@ -21,21 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from .config import Settings, check_names, resolve
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, RunStopped
 from .io import articles
 from .model import embedded
 from .model.client import AsyncEngine
 from .model.sync import Engine
 from .outputs import export, grouping
 from .outputs.report import fragment
-from .runs import pipeline
+from .runs import pipeline, runner
 from .runs.cache import RecordCache
 from .runs.cache import key as cache_key
 from .runs.method import RunMethod, resolve_method
@@ -122,18 +123,6 @@ def settings(**options: Any) -> Settings:
 def close() -> None:
     """Stop the embedded server if this process started one (a later call starts it again)."""
     embedded.close_shared()
-
-
-def _live(chosen: Settings) -> Settings:
-    """The settings pointed at the embedded server when they name no server.
-
-    Raises:
-        ConfigError: they name no server and a model the embedded server does not serve.
-    """
-    if chosen.embedded:
-        embedded.check_served(chosen)
-        return chosen.with_base_url(embedded.shared_url(chosen.gguf))
-    return chosen
 
 
 def _settings(given: Settings | None, options: dict[str, Any]) -> Settings:
@@ -280,13 +269,101 @@ def extract(
     try:
         if (done := store.at_once(item)) is not None:
             return done
-        engine = Engine(_live(method.settings))
+        engine = Engine(embedded.shared(method.settings))
         try:
             return store.put(_record(pipeline.extract(item, engine, method=method)))
         finally:
             engine.close()
     finally:
         store.close()
+
+
+class _Many:
+    """The articles of one :func:`extract_many` call, each given a future of its record as it
+    is read: at once when it takes no request (``_Cache.at_once``), else from the runner's
+    loop of articles in flight (``runner.extract_each``, as a run of the command line), on one
+    engine started with the first article that needs the model."""
+
+    def __init__(self, method: RunMethod, store: _Cache, concurrency: int) -> None:
+        self.method, self.store, self.concurrency = method, store, concurrency
+        self._engine: Engine | None = None
+        self._feed: asyncio.Queue[tuple[int, articles.Article] | None] = asyncio.Queue()
+        self._run: Future[None] | None = None
+        self._lock = threading.Lock()  # the futures waiting, between this thread and the loop's
+        self._waiting: dict[int, Future[Record]] = {}
+        self._ended_by: BaseException | None = None
+        self._count = 0
+
+    def record(self, item: ArticleLike) -> Future[Record]:
+        """The future of ``item``'s record; what reading it raised is raised by the future,
+        when the article comes up for its record."""
+        future: Future[Record] = Future()
+        try:
+            article = _article(item, None)
+            done = self.store.at_once(article)
+        except Exception as exc:
+            future.set_exception(exc)
+            return future
+        if done is not None:
+            future.set_result(done)
+            return future
+        engine = self._engine or self._start()
+        with self._lock:
+            if self._ended_by is not None:
+                future.set_exception(self._ended_by)
+                return future
+            self._count += 1
+            index = self._count
+            self._waiting[index] = future
+        engine.submit(self._put((index, article)))
+        return future
+
+    def _start(self) -> Engine:
+        self._engine = engine = Engine(embedded.shared(self.method.settings))
+        work = runner.extract_each(
+            self._fed(), self.method, engine.core, self.concurrency, self._finish
+        )
+        self._run = engine.submit(work)
+        self._run.add_done_callback(self._ended)
+        return engine
+
+    async def _put(self, item: tuple[int, articles.Article] | None) -> None:
+        self._feed.put_nowait(item)
+
+    async def _fed(self) -> AsyncIterator[tuple[int, articles.Article]]:
+        while (item := await self._feed.get()) is not None:
+            yield item
+
+    def _finish(self, outcome: runner.Outcome) -> None:
+        with self._lock:
+            future = self._waiting.pop(outcome.index)
+        if outcome.record is not None:
+            future.set_result(self.store.put(_record(outcome.record)))
+        else:
+            future.set_exception(outcome.stopped or RunStopped(f"{outcome.source}: not started"))
+
+    def _ended(self, run: Future[None]) -> None:
+        """The runner's loop ended (not by ``close``): an article still waiting for its record,
+        or read later, gets what ended it rather than waiting for ever."""
+        if run.cancelled():
+            return
+        with self._lock:
+            self._ended_by = run.exception() or RunStopped("the extraction had ended")
+            waiting, self._waiting = list(self._waiting.values()), {}
+        for future in waiting:
+            future.set_exception(self._ended_by)
+
+    def fed(self) -> None:
+        """Every article is read: the runner's loop ends once their records are made."""
+        if self._engine is not None:
+            self._engine.submit(self._put(None))
+
+    def close(self) -> None:
+        """Stop the work still in flight and the engine."""
+        if self._run is not None:
+            self._run.cancel()
+        if self._engine is not None:
+            self._engine.close()
 
 
 def extract_many(
@@ -298,7 +375,8 @@ def extract_many(
     **options: Any,
 ) -> Iterator[Record]:
     """Extract many articles, ``concurrency`` in flight at once (on one event loop, through one
-    engine), yielding records in input order; ``cache`` as for :func:`extract`.
+    engine, as a run of the command line), yielding records in input order; ``cache`` as for
+    :func:`extract`.
 
     The input is consumed lazily, at most ``2 * concurrency`` articles ahead of the record
     yielded last, so a generator over a large corpus does not sit in memory whole.
@@ -311,44 +389,21 @@ def extract_many(
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     chosen = _settings(settings, options)
     method = resolve_method(chosen)  # the call's method, resolved once
-    store = _Cache(method, cache)
-    if not method.needs_model:
-        try:
-            for item in items:
-                article = _article(item, None)
-                yield store.get(article) or store.put(
-                    _record(pipeline.extract(article, None, method=method))
-                )
-        finally:
-            store.close()
-        return
-    if chosen.embedded:
+    if method.needs_model and chosen.embedded:
         embedded.check_served(chosen)
-    slots = asyncio.Semaphore(concurrency)
-    engine: Engine | None = None
-
-    async def one(item: ArticleLike, core: AsyncEngine) -> Record:
-        async with slots:
-            article = _article(item, None)
-            if (hit := store.get(article)) is not None:
-                return hit
-            asker = core.article(article.id)
-            return store.put(_record(await pipeline.aextract(article, asker, method)))
-
-    pending: deque[Future[Record]] = deque()
+    store = _Cache(method, cache)
+    many = _Many(method, store, concurrency)
+    ahead: deque[Future[Record]] = deque()
     try:
         for item in items:
-            engine = engine or Engine(_live(chosen))
-            pending.append(engine.submit(one(item, engine.core)))
-            if len(pending) >= 2 * concurrency:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+            ahead.append(many.record(item))
+            while ahead and (ahead[0].done() or len(ahead) >= 2 * concurrency):
+                yield ahead.popleft().result()
+        many.fed()
+        while ahead:
+            yield ahead.popleft().result()
     finally:
-        for future in pending:
-            future.cancel()
-        if engine is not None:
-            engine.close()
+        many.close()
         store.close()
 
 
@@ -372,7 +427,7 @@ async def aextract(
             return done
         # Fixing the embedded server's address (the first call only) waits on a thread, not on
         # the loop; so does starting it, at the first request.
-        engine = AsyncEngine(await asyncio.to_thread(_live, method.settings))
+        engine = AsyncEngine(await asyncio.to_thread(embedded.shared, method.settings))
         try:
             asker = engine.article(item.id)
             return store.put(_record(await pipeline.aextract(item, asker, method)))

@@ -8,8 +8,8 @@ import os
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TextIO, get_args, get_origin
@@ -55,22 +55,18 @@ def schema_text() -> str:
     return json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-@contextmanager
 def _backend(
     settings: config.Settings, console: Console, *, lazy: bool = True
-) -> Iterator[config.Settings]:
-    """The settings with the embedded server's address when none is configured. ``lazy``: it
-    starts at the first request (a run the rules settle alone never starts it); else at once,
-    for requests sent from other processes (Ray)."""
-    if not settings.embedded:
-        yield settings
-        return
+) -> AbstractContextManager[config.Settings]:
+    """The settings with the embedded server's address when none is configured, its start
+    and readiness said on the console. ``lazy``: it starts at the first request (a run the
+    rules settle alone never starts it); else at once, for requests sent from other processes
+    (Ray)."""
 
     def announce(text: str) -> None:
         console.print(f"[dim]{text}[/dim]")
 
-    with embedded.serve(settings.gguf, lazy=lazy, announce=announce) as base_url:
-        yield settings.with_base_url(base_url)
+    return embedded.serving(settings, lazy=lazy, announce=announce)
 
 
 def _fail(message: str) -> None:

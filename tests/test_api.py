@@ -12,11 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
 from handbuilt import LoopbackServer, Script, draft_json, ok
-from test_runner import Server
+from test_runner import Server, articles
+from test_runner import extract as run_extract
 
 import extractor
 
@@ -165,6 +167,52 @@ def test_extract_many_keeps_hundreds_of_requests_in_flight() -> None:
     assert busy.most_busy == 200
     assert [r.article.text for r in records] == texts
     assert all(r.error is None and r.proposals for r in records)
+
+
+def test_extract_many_raises_an_unreadable_input_when_it_comes_up(server: LoopbackServer) -> None:
+    texts = [article("France"), "   \n", article("Poland")]
+    records = extractor.extract_many(texts, concurrency=4, **options(server))
+    assert next(records).proposals[0].guarantors[0].actor.name == "France"
+    with pytest.raises(extractor.InputError, match="holds no text"):
+        next(records)
+
+
+def test_extract_many_and_a_run_keep_their_articles_in_flight_in_one_runner_loop(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from extractor.runs import runner
+
+    given = runner.extract_each
+    seen: list[list[str]] = []
+
+    async def recorded(todo: object, *args: Any, **kwargs: Any) -> None:
+        sources: list[str] = []
+        seen.append(sources)
+        finish = args[3]
+
+        def finished(outcome: runner.Outcome) -> None:
+            sources.append(outcome.source)
+            finish(outcome)
+
+        await given(todo, *args[:3], finished, *args[4:], **kwargs)
+
+    monkeypatch.setattr(runner, "extract_each", recorded)
+    paths = articles(tmp_path / "in", 3)
+    with LoopbackServer(Server()) as loopback:
+        made = list(
+            extractor.extract_many(
+                [p.read_text() for p in paths],
+                base_url=loopback.base_url,
+                strategy="single",
+                cache=False,
+            )
+        )
+        code, _ = run_extract(
+            loopback.base_url, *map(str, paths), "-o", str(tmp_path / "out.jsonl"), "--no-cache"
+        )
+    assert code == 0 and all(r.error is None for r in made)
+    # The Python interface's articles (their source "-") and the run's, one loop each.
+    assert [sorted(sources) for sources in seen] == [["-"] * 3, sorted(map(str, paths))]
 
 
 def test_aextract_runs_many_articles_concurrently(server: LoopbackServer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from handbuilt import Script, draft_json, engine, ok, status
@@ -283,6 +283,49 @@ def test_in_flight_keeps_to_its_limit_and_takes_items_as_room_frees_up() -> None
     asyncio.run(in_flight(items(), 3, work, done.append))
     assert most == 3
     assert sorted(done) == list(range(10))
+
+
+def test_in_flight_takes_items_of_an_asynchronous_source_as_they_come() -> None:
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+    gate = asyncio.Event()
+    started: list[int] = []
+    done: list[int] = []
+
+    async def fed() -> AsyncIterator[int]:
+        while (n := await queue.get()) is not None:
+            yield n
+
+    async def work(n: int) -> int:
+        started.append(n)
+        await gate.wait()
+        return n
+
+    async def until(condition: Callable[[], bool]) -> None:
+        async def poll() -> None:
+            while not condition():
+                await asyncio.sleep(0.001)
+
+        await asyncio.wait_for(poll(), timeout=30)
+
+    async def main() -> None:
+        flight = asyncio.ensure_future(in_flight(fed(), 2, work, done.append))
+        for n in range(3):
+            queue.put_nowait(n)
+        await until(lambda: len(started) == 2)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert started == [0, 1]  # the third waits for room
+        gate.set()
+        # What came is worked on while the source waits for more; nothing ends the flight yet.
+        await until(lambda: len(done) == 3)
+        assert not flight.done()
+        for n in range(3, 8):
+            queue.put_nowait(n)
+        queue.put_nowait(None)
+        await flight
+
+    asyncio.run(main())
+    assert sorted(done) == list(range(8))
 
 
 def test_in_flight_cancels_the_work_in_flight_when_one_fails() -> None:

@@ -402,6 +402,38 @@ def serve(
         yield base_url
 
 
+@contextmanager
+def serving(
+    settings: Settings, *, lazy: bool = True, announce: Callable[[str], None] | None = None
+) -> Iterator[Settings]:
+    """``settings`` pointed at an embedded server of their model file for the block, when they
+    name no server (``serve``, with ``lazy`` and ``announce`` as there); as they are when they
+    name one. A run's server: the command line's.
+
+    Raises:
+        As ``serve``.
+    """
+    if not settings.embedded:
+        yield settings
+        return
+    with serve(settings.gguf, lazy=lazy, announce=announce) as base_url:
+        yield settings.with_base_url(base_url)
+
+
+def shared(settings: Settings) -> Settings:
+    """``settings`` pointed at this process's shared embedded server (``shared_url``), when
+    they name no server; as they are when they name one. The Python interface's calls.
+
+    Raises:
+        ConfigError: they name no server and a model the embedded server does not serve
+            (``check_served``), or llama-cpp-python or the model file is not installed.
+    """
+    if not settings.embedded:
+        return settings
+    check_served(settings)
+    return settings.with_base_url(shared_url(settings.gguf))
+
+
 class _Shared:
     """The embedded servers this process shares between calls (the Python interface's): one
     per model file, its address fixed on first use, started by the first request sent to it,

@@ -18,7 +18,7 @@ import fcntl
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from ..config import Settings
 from ..core.answers import Meter
 from ..core.identity import Identity
-from ..errors import ConfigError, RunStopped
+from ..errors import ConfigError, ExtractorError, RunStopped
 from ..io import articles
 from ..io.files import Appender, write_atomic, write_error
 from ..io.records import read_record_lines
@@ -70,6 +70,7 @@ class Outcome:
     record: ExtractionRecord | None
     meter: Meter = field(default_factory=Meter)
     seconds: float = 0.0
+    stopped: ExtractorError | None = None  # what left it without a record: RunStopped, ConfigError
 
 
 def counted(count: int, one: str, many: str | None = None) -> str:
@@ -639,27 +640,13 @@ async def _in_flight(
     fatal: list[ConfigError] = []
     engine = AsyncEngine(settings, limiter=limiter, spend=spend) if method.needs_model else None
 
-    async def work(item: tuple[int, articles.Article]) -> Outcome:
-        index, article = item
-        began = time.monotonic()
-        if spend.halted.is_set():
-            return Outcome(index, article.source, "not started", None)
-        asker = engine.article(article.id) if engine is not None else None
-        meter = asker.meter if asker is not None else Meter()
-        try:
-            record = await pipeline.aextract(article, asker, method)
-        except (RunStopped, ConfigError) as exc:
-            if isinstance(exc, ConfigError):  # no other article would fare better
-                fatal.append(exc)
-                spend.halt(str(exc))
-            return Outcome(
-                index, article.source, "not started", None, meter, time.monotonic() - began
-            )
-        status = "failed" if record.error is not None else "extracted"
-        return Outcome(index, article.source, status, record, meter, time.monotonic() - began)
+    def kept(outcome: Outcome) -> None:
+        if isinstance(outcome.stopped, ConfigError):  # no other article would fare better
+            fatal.append(outcome.stopped)
+        finish(outcome)
 
     try:
-        await in_flight(todo, max(1, options.concurrency), work, finish)
+        await extract_each(todo, method, engine, options.concurrency, kept, spend)
     except ConfigError as exc:  # the output cannot be written: nothing more is worth asking
         spend.halt(str(exc))
         raise
@@ -668,6 +655,46 @@ async def _in_flight(
             await engine.aclose()
     if fatal:
         raise fatal[0]
+
+
+async def extract_each(
+    todo: Iterable[tuple[int, articles.Article]] | AsyncIterator[tuple[int, articles.Article]],
+    method: RunMethod,
+    engine: AsyncEngine | None,
+    concurrency: int,
+    finish: Callable[[Outcome], None],
+    spend: Spend | None = None,
+) -> None:
+    """Extract the articles of ``todo`` (each with its index), ``concurrency`` in flight at
+    once through ``engine`` (None for a method that asks no model), each taken as room frees
+    up (``todo`` may be fed asynchronously); ``finish`` gets each article's outcome as it
+    comes, in any order. The loop every online extraction of many articles runs: a run's
+    (``in_process``) and the Python interface's (``extractor.extract_many``, which feeds
+    ``todo`` from its caller's thread).
+
+    An article stopped by ``RunStopped`` or ``ConfigError`` has no record; its outcome says
+    why (``stopped``). With ``spend`` (a run's), a ``ConfigError`` halts the rest, since no
+    other article would fare better, and no article starts once the run is halted.
+    """
+
+    async def work(item: tuple[int, articles.Article]) -> Outcome:
+        index, article = item
+        began = time.monotonic()
+        if spend is not None and spend.halted.is_set():
+            return Outcome(index, article.source, "not started", None)
+        asker = engine.article(article.id) if engine is not None else None
+        meter = asker.meter if asker is not None else Meter()
+        try:
+            record = await pipeline.aextract(article, asker, method)
+        except (RunStopped, ConfigError) as exc:
+            if isinstance(exc, ConfigError) and spend is not None:
+                spend.halt(str(exc))
+            seconds = time.monotonic() - began
+            return Outcome(index, article.source, "not started", None, meter, seconds, exc)
+        status = "failed" if record.error is not None else "extracted"
+        return Outcome(index, article.source, status, record, meter, time.monotonic() - began)
+
+    await in_flight(todo, max(1, concurrency), work, finish)
 
 
 def _extract_all(
@@ -715,4 +742,13 @@ def _extract_all(
     return None
 
 
-__all__ = ["Execute", "Output", "RunOptions", "Summary", "in_process", "run", "triage"]
+__all__ = [
+    "Execute",
+    "Output",
+    "RunOptions",
+    "Summary",
+    "extract_each",
+    "in_process",
+    "run",
+    "triage",
+]
