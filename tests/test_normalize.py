@@ -711,6 +711,8 @@ def test_a_list_of_actors_splits_into_one_name_each() -> None:
         "the United Kingdom",
     ]
     assert split_actors("Франция и Великобритания") == ["Франция", "Великобритания"]
+    assert split_actors("Sverige och Finland") == ["Sverige", "Finland"]  # Swedish, Norwegian "og"
+    assert split_actors("Norge og Danmark") == ["Norge", "Danmark"]
     assert split_actors("the US and its allies") == ["the US", "its allies"]
     assert split_actors("the US and its allies", coded=2) == ["the US and its allies"]
     assert split_actors("the E3 (France, Germany and the UK)") == [

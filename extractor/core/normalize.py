@@ -651,8 +651,8 @@ def _resolve(name: str, heads: _Heads) -> str | None:
 # Where a string lists several actors: "Finland and Sweden", "France, Germany, and the United
 # Kingdom", "Франция и Великобритания", "Polska i Litwa", "the US/UK".
 _LIST_SEPARATOR_RE: Final[re.Pattern[str]] = re.compile(
-    r"\s*[,;/]\s*(?:(?:and|&|и|і|та|й|oraz|i|und|et|y|e)\s+)?"
-    r"|\s+(?:and|&|и|і|та|й|oraz|i|und|et|y|e)\s+"
+    r"\s*[,;/]\s*(?:(?:and|&|и|і|та|й|oraz|i|und|et|y|e|och|og)\s+)?"
+    r"|\s+(?:and|&|и|і|та|й|oraz|i|und|et|y|e|och|og)\s+"
 )
 # A list in brackets after a name: "the E3 (France, Germany and the UK)".
 _BRACKETED_RE: Final[re.Pattern[str]] = re.compile(r"\s*\(([^()]*)\)\s*")
