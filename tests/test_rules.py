@@ -1088,3 +1088,11 @@ def test_the_model_and_the_other_side_of_talks_in_other_languages_are_no_guarant
 def test_offering_in_spanish_gives_to_the_one_after_it() -> None:
     sentence = "Estados Unidos ofrecería a Ucrania garantías de seguridad."
     assert role_of(sentence, "Ucrania") == "beneficiary"
+
+
+def test_only_an_attack_on_another_treated_as_one_on_itself_makes_a_guarantor() -> None:
+    # Hand-written: an attack seen as one on a state, with no attack on another before it.
+    sentence = "Russia's invasion is seen as an attack on Ukraine's security guarantees."
+    assert role_of(sentence, "Ukraine") != "guarantor"
+    sentence = "The US would treat an attack on Japan as an attack on the United States."
+    assert role_of(sentence, "United States") == "guarantor"

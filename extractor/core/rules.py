@@ -647,8 +647,12 @@ _PROTECTS_AFTER = re.compile(
 # Whose peace and security an attack on another is treated as a threat to: "attacks on Qatar would
 # be treated as a threat to the peace and security of the United States".
 _TREATED_AS_BEFORE = re.compile(
-    r"\b(?:treat\w*|regard\w*|consider\w*|deem\w*|seen|view\w*)\s+as\s+(?:\S+\s+){0,10}?"
-    r"(?:on|to|against|of)\s+(?:the\s+)?$",
+    r"(?:\battacks?\s+(?:on|against)\s+.{1,60}?"
+    r"\b(?:treat\w*|regard\w*|consider\w*|deem\w*|seen|view\w*)|"
+    # "treat an attack on Japan as an attack on the United States"
+    r"\b(?:treat\w*|regard\w*|consider\w*|deem\w*)\s+(?:an?\s+|any\s+)?attacks?\s+"
+    r"(?:on|against)\s+.{1,60}?)"
+    r"\s+as\s+(?:an?\s+)?(?:\S+\s+){0,8}?(?:on|to|against|of)\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
 # The one attacked is the one protected: "an attack on Poland", "aggression against Ukraine",
@@ -808,7 +812,7 @@ def role(sentence: str, start: int, end: int) -> Role:
     if _NAMED_AFTER.search(after) or _MODEL_BEFORE.search(before) or _MODEL_AFTER.search(after):
         return "other"
     if (_THAT_BEFORE.search(before) and _PROTECTS_AFTER.search(after)) or _TREATED_AS_BEFORE.search(
-        sentence[max(0, start - 100) : start]
+        sentence[max(0, start - 180) : start]
     ):
         return "guarantor"
     if _ATTACKED_BEFORE.search(before) or (
