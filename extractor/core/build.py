@@ -493,7 +493,9 @@ def territory_problem(name: str, quote: str, canonical: str | None = None) -> st
 
 
 # Where a sentence ends: a full stop, question or exclamation mark (a closing quotation mark
-# after it kept) followed by a space, or a line break.
+# after it kept) followed by a space, or a line break. (``rules.sentences`` splits whole
+# paragraphs with abbreviations in mind and imports this module; a quote's sentence needs only
+# its two ends, found from the quote outwards.)
 _SENTENCE_BREAK = re.compile(r"[.!?][\"'\u201d\u00bb)]?(?=\s)|\n")
 # How far from a quote its sentence is read, either side.
 _SENTENCE_REACH = 400
