@@ -821,9 +821,8 @@ def role(sentence: str, start: int, end: int) -> Role:
         and _GUARANTEE_NEXT.search(after)
     ):
         return "beneficiary"
-    if _PROPOSES_THAT_AFTER.search(after) and mentions_first(
-        after[_PROPOSES_THAT_AFTER.search(after).end() :]  # type: ignore[union-attr]
-    ):
+    proposes_that = _PROPOSES_THAT_AFTER.search(after)
+    if proposes_that is not None and mentions_first(after[proposes_that.end() :]):
         # "Poland and Lithuania proposed that the US give guarantees": those who propose that
         # another guarantee are not the guarantors.
         return "other"
@@ -1160,24 +1159,14 @@ def is_guarantee_sentence(sentence: str, treaty: bool = False) -> bool:
     protecting data, users or rights is no commitment to defend a state."""
     if treaty and _SIGNATORY.search(sentence) and not _NEGATED.search(sentence):
         return True
+    if _NEGATED.search(sentence) or _OTHER_SAFETY.search(sentence):
+        return False
+    if _GUARANTEE_WORD.search(sentence) and _SECURITY_SENSE.search(sentence):
+        return True
     commitment = _COMMITMENT.search(sentence)
-    if commitment is not None and _DEPLOYMENT.fullmatch(commitment.group(0)):
-        commitment = commitment if _TO_BE_DONE.search(sentence) else None
-    if commitment is not None and (
-        _OTHER_SAFETY.search(sentence) or _PROTECTS_OTHER.search(sentence)
-    ):
-        commitment = None
-    return bool(
-        (
-            (
-                _GUARANTEE_WORD.search(sentence)
-                and _SECURITY_SENSE.search(sentence)
-                and not _OTHER_SAFETY.search(sentence)
-            )
-            or commitment
-        )
-        and not _NEGATED.search(sentence)
-    )
+    if commitment is None or _PROTECTS_OTHER.search(sentence):
+        return False
+    return not _DEPLOYMENT.fullmatch(commitment.group(0)) or bool(_TO_BE_DONE.search(sentence))
 
 
 # Protecting what is not a state: "pledged to protect users' data", "defend workers' rights".
@@ -1202,7 +1191,7 @@ _TO_BE_DONE = re.compile(
     r"propos\w*|offer\w*|pledg\w*|commit\w*|promis\w*|intend\w*|consider\w*|discuss\w*|"
     r"to (?:send|deploy|station|place|put)|if|once|after|until)\b|"
     r"готов|буд[уе]т|могут|может|планир|предлаг|предлож|намер|обсужда|если|после|"
-    r"будуть|можуть|готов|пропон|якщо|після|"
+    r"будуть|можуть|пропон|якщо|після|"
     r"\b(?:wird|würde|bereit|soll|werden|sera|serait|prêt|pourrait|będzie|gotow|kommer att|skulle)",
     re.IGNORECASE,
 )
